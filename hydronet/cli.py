@@ -1,0 +1,68 @@
+"""`flask hydronet …` commands: migrate (locked), seed, check, worker, audit-archive."""
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+cli = AppGroup("hydronet", help="HydroNet operations.")
+
+MIGRATION_LOCK_ID = 72831001
+
+
+def upgrade_locked() -> None:
+    """Migrate to head; on PostgreSQL under an advisory lock so two instances never race."""
+    from flask_migrate import upgrade
+    from sqlalchemy import text
+
+    from .extensions import db
+
+    engine = db.engine
+    if engine.dialect.name != "postgresql":
+        upgrade()
+        return
+    with engine.connect() as conn:
+        conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": MIGRATION_LOCK_ID})
+        try:
+            upgrade()
+        finally:
+            conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": MIGRATION_LOCK_ID})
+            conn.commit()
+
+
+@cli.command("migrate")
+def migrate_command() -> None:
+    """Upgrade the schema to head (safe when several instances start together)."""
+    upgrade_locked()
+    click.echo("✅ database schema at head")
+
+
+@cli.command("seed")
+def seed_command() -> None:
+    """Create the plans' tenants, the platform admin and the demo account if missing."""
+    from .services.seed import seed
+
+    result = seed(current_app.config["ADMIN_EMAIL"], current_app.config["ADMIN_PASSWORD"] or None)
+    click.echo(f"✅ 系统管理员: {result.admin_email} / {result.admin_password_shown}")
+
+
+@cli.command("audit-archive")
+@click.option("--older-than-days", default=365, show_default=True, type=int)
+@click.option("--directory", default="instance/audit-archive", show_default=True)
+def audit_archive_command(older_than_days: int, directory: str) -> None:
+    """Move audit entries older than N days to gzipped files (chains stay verifiable)."""
+    from .models import utcnow
+    from .services.audit_archive import archive_before
+
+    result = archive_before(utcnow() - timedelta(days=older_than_days), Path(directory))
+    click.echo(f"archived {result['archived']} entries into {len(result['files'])} file(s)")
+    for f in result["files"]:
+        click.echo(f"  {f}")
+
+
+def register_cli(app: Flask) -> None:
+    """Attach the command group to the app."""
+    app.cli.add_command(cli)

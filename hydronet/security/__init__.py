@@ -1,0 +1,1 @@
+"""Authentication, authorisation, passwords, tokens and rate-limit keys."""

@@ -1,0 +1,132 @@
+"""Who is calling: the `require` decorator authenticates, scopes and authorises.
+
+A request carries ``Authorization: Bearer <JWT>`` or ``Bearer hn_…`` (a tenant
+API key).  `require(permission)` resolves the caller to a :class:`Principal`,
+refuses disabled users and suspended tenants, binds the database session to
+the caller's tenant (see tenancy.py) and checks the permission table.
+"""
+from __future__ import annotations
+
+import functools
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from flask import g, request
+from flask_jwt_extended import get_jwt, verify_jwt_in_request
+
+from ..errors import ApiError, Forbidden, Unauthorized
+from ..extensions import db
+from ..models import ApiKey, Tenant, User
+from ..tenancy import all_tenants, bind_tenant
+from .permissions import permissions_for
+
+API_KEY_PREFIX = "hn_"
+
+
+@dataclass
+class Principal:
+    """The authenticated caller of one request."""
+
+    user: User
+    tenant: Tenant
+    permissions: frozenset[str]
+    api_key: ApiKey | None = None
+    claims: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_platform_admin(self) -> bool:
+        return "platform:admin" in self.permissions
+
+    @property
+    def rate_key(self) -> str:
+        """Identity used for per-caller rate limits."""
+        return f"key:{self.api_key.id}" if self.api_key else f"user:{self.user.id}"
+
+
+class TenantSuspended(ApiError):
+    status, code, message = 403, "tenant_suspended", "This organisation is suspended; contact support"
+
+
+class AccountDisabled(ApiError):
+    status, code, message = 403, "account_disabled", "This account has been deactivated"
+
+
+def current_principal() -> Principal:
+    """The caller of the current request (inside a `require`-protected view)."""
+    principal = g.get("principal")
+    if principal is None:
+        raise Unauthorized()
+    return principal
+
+
+def _bearer() -> str | None:
+    header = request.headers.get("Authorization", "")
+    if header[:7].lower() == "bearer ":
+        return header[7:].strip() or None
+    return None
+
+
+def _load_user(user_id: str) -> User | None:
+    try:
+        uid = uuid.UUID(user_id)
+    except (ValueError, TypeError):
+        return None
+    with all_tenants(db.session):
+        return db.session.get(User, uid)
+
+
+def _from_jwt(fresh: bool) -> Principal:
+    verify_jwt_in_request(fresh=fresh)
+    claims = get_jwt()
+    user = _load_user(claims.get("sub", ""))
+    if user is None or claims.get("tv") != user.token_version:
+        raise Unauthorized("Token is no longer valid; sign in again", code="token_revoked")
+    perms = permissions_for(user.role, platform_admin=user.is_platform_admin)
+    return Principal(user=user, tenant=user.tenant, permissions=perms, claims=claims)
+
+
+def _from_api_key(raw: str) -> Principal:
+    from ..services.apikeys import authenticate_api_key
+
+    key, user = authenticate_api_key(raw)
+    perms = permissions_for(user.role, platform_admin=False, scopes=list(key.scopes or []))
+    return Principal(user=user, tenant=user.tenant, permissions=perms, api_key=key)
+
+
+def authenticate(*, fresh: bool = False, allow_api_key: bool = True) -> Principal:
+    """Resolve the caller, refuse disabled accounts, bind the tenant scope."""
+    token = _bearer()
+    if token and token.startswith(API_KEY_PREFIX):
+        if not allow_api_key:
+            raise Forbidden("API keys cannot be used for this action", code="api_key_not_allowed")
+        principal = _from_api_key(token)
+    else:
+        principal = _from_jwt(fresh)
+    if not principal.user.is_active:
+        raise AccountDisabled()
+    if principal.tenant.status in ("suspended", "cancelled") and not principal.is_platform_admin:
+        raise TenantSuspended(reason=principal.tenant.status_reason or "")
+    bind_tenant(db.session, principal.tenant.id)
+    g.principal = principal
+    return principal
+
+
+def require(
+    permission: str | None = None, *, fresh: bool = False, allow_api_key: bool = True
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Protect a view: authenticated caller holding ``permission`` (None = any signed-in caller)."""
+
+    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            principal = authenticate(fresh=fresh, allow_api_key=allow_api_key)
+            if permission and permission not in principal.permissions:
+                raise Forbidden(f"This action needs the '{permission}' permission", permission=permission)
+            return view(*args, **kwargs)
+
+        wrapper.required_permission = permission  # type: ignore[attr-defined]
+        wrapper.requires_auth = True  # type: ignore[attr-defined]
+        return wrapper
+
+    return decorator

@@ -1,0 +1,113 @@
+"""JWT issuing and revocation: short access tokens, rotating refresh tokens.
+
+Revocation state lives in the shared store (Redis in production), so a logout
+on one worker or server is seen by all:
+- ``jwt:revoked:<jti>``  a single token revoked (logout, rotated refresh token)
+- ``jwt:family:<fam>``    a whole refresh family revoked (reuse detected, logout)
+- the user's ``token_version`` claim must match the database (password change,
+  deactivation and "log out everywhere" bump it).
+"""
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from flask import current_app
+from flask_jwt_extended import create_access_token, create_refresh_token, decode_token
+
+from ..extensions import get_store
+from ..models import User
+
+REVOKED = "jwt:revoked:"
+ROTATED = "jwt:rotated:"
+FAMILY = "jwt:family:"
+
+
+def issue_tokens(user: User, *, fresh: bool, family: str | None = None) -> dict[str, Any]:
+    """A new access + refresh pair for ``user`` (a new family unless rotating)."""
+    family = family or uuid.uuid4().hex
+    refresh_jti = uuid.uuid4().hex
+    claims = {"tid": str(user.tenant_id), "tv": user.token_version, "fam": family}
+    refresh = create_refresh_token(
+        identity=str(user.id),
+        additional_claims={**claims, "jti": refresh_jti},
+        expires_delta=timedelta(days=current_app.config["JWT_REFRESH_TOKEN_DAYS"]),
+    )
+    access_minutes = current_app.config["JWT_ACCESS_TOKEN_MINUTES"]
+    access = create_access_token(
+        identity=str(user.id),
+        fresh=timedelta(minutes=access_minutes) if fresh else False,
+        additional_claims={**claims, "rjti": refresh_jti},
+        expires_delta=timedelta(minutes=access_minutes),
+    )
+    return {
+        "access_token": access,
+        "refresh_token": refresh,
+        "token_type": "Bearer",
+        "expires_in": access_minutes * 60,
+    }
+
+
+def _ttl(exp: int | float | None) -> float:
+    return max(1.0, float(exp or 0) - time.time()) if exp else 86400.0 * 31
+
+
+def revoke_jti(jti: str, exp: int | float | None) -> None:
+    """Revoke one token until it would have expired anyway."""
+    get_store().set(REVOKED + jti, "1", ttl=_ttl(exp))
+
+
+def revoke_family(family: str) -> None:
+    """Revoke every refresh (and derived access) token of a sign-in session."""
+    days = current_app.config["JWT_REFRESH_TOKEN_DAYS"]
+    get_store().set(FAMILY + family, "1", ttl=days * 86400)
+
+
+def is_revoked(payload: dict[str, Any]) -> bool:
+    """True when the token, its refresh parent or its family was revoked."""
+    store = get_store()
+    keys = [REVOKED + payload["jti"], FAMILY + payload.get("fam", "-")]
+    if payload.get("rjti"):
+        keys.append(REVOKED + payload["rjti"])
+    if payload.get("type") == "refresh":
+        keys.append(ROTATED + payload["jti"])
+    values = store.mget(keys)
+    if payload.get("type") == "refresh" and values[-1] is not None and payload.get("fam"):
+        # A refresh token presented after it was rotated: stolen or replayed.
+        revoke_family(payload["fam"])
+    return any(v is not None for v in values)
+
+
+def rotate_refresh(payload: dict[str, Any]) -> bool:
+    """Mark a refresh token used; False (and the family revoked) when it was used before."""
+    store = get_store()
+    first_use = store.set(ROTATED + payload["jti"], "1", ttl=_ttl(payload.get("exp")), nx=True)
+    if not first_use:
+        revoke_family(payload["fam"])
+    return first_use
+
+
+def verified_refresh_payload(token: str) -> dict[str, Any]:
+    """Decode and check a refresh token sent in a body; 401 when unusable."""
+    from ..errors import Unauthorized
+
+    try:
+        payload = decode_token(token)
+    except Exception:
+        raise Unauthorized("The refresh token is invalid or expired", code="invalid_token") from None
+    if payload.get("type") != "refresh":
+        raise Unauthorized("A refresh token is required", code="invalid_token")
+    if is_revoked(payload):
+        raise Unauthorized("The refresh token has been revoked", code="token_revoked")
+    return payload
+
+
+def decode_refresh_token(token: str) -> dict[str, Any] | None:
+    """Decode a refresh token given in a body (for logout); None when invalid."""
+    try:
+        payload = decode_token(token, allow_expired=True)
+    except Exception:
+        return None
+    return payload if payload.get("type") == "refresh" else None

@@ -1,0 +1,95 @@
+"""Shared fixtures: a migrated database and a store per test session, cleaned per test.
+
+Backends come from the environment:
+- HYDRONET_TEST_DATABASE_URL (e.g. postgresql://postgres@127.0.0.1:5432/postgres) — a fresh
+  database named hydronet_test_<pid> is created on that server and dropped afterwards;
+  unset → a SQLite file (embedded mode).
+- HYDRONET_TEST_REDIS_URL (e.g. redis://127.0.0.1:6379/14) — flushed before each test;
+  unset → in-process store.
+- HYDRONET_REQUIRE_SERVICES=1 (CI) makes a missing or unreachable backend an error.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.support.backends import Backends, provision_backends  # noqa: E402
+from tests.support.factories import Factory  # noqa: E402
+
+pytest_plugins: list[str] = []
+
+
+@pytest.fixture(scope="session")
+def backends(tmp_path_factory) -> Backends:
+    """The database and store URLs of this test session (created once, dropped at the end)."""
+    b = provision_backends(tmp_path_factory.mktemp("db"))
+    yield b
+    b.teardown()
+
+
+@pytest.fixture(scope="session")
+def app(backends):
+    """The app under test, migrated to head once per session."""
+    from hydronet import create_app
+    from hydronet.cli import upgrade_locked
+
+    app = create_app(backends.app_config())
+    backends.apps.append(app)
+    with app.app_context():
+        upgrade_locked()
+    return app
+
+
+@pytest.fixture(autouse=True)
+def _clean_state(request, backends):
+    """Every test starts with empty tables and an empty store."""
+    yield
+    if "app" in request.fixturenames or "client" in request.fixturenames:
+        backends.clean()
+
+
+@pytest.fixture
+def app_ctx(app):
+    """An application context (for service-level tests)."""
+    with app.app_context():
+        yield app
+
+
+@pytest.fixture
+def client(app):
+    """A Flask test client."""
+    return app.test_client()
+
+
+@pytest.fixture
+def factory(app) -> Factory:
+    """Builds tenants, users and tokens directly in the database."""
+    return Factory(app)
+
+
+@pytest.fixture
+def two_tenants(factory):
+    """Tenant A with one user of every role, tenant B with an owner."""
+    a = factory.tenant("Alpha Water", plan="pro")
+    b = factory.tenant("Beta Water", plan="pro")
+    users = {role: factory.user(a, role=role) for role in ("owner", "admin", "member", "viewer")}
+    return {"a": a, "b": b, "a_users": users, "b_owner": factory.user(b, role="owner")}
+
+
+@pytest.fixture
+def platform_admin(factory):
+    """The platform administrator (in the platform tenant)."""
+    platform = factory.tenant("HydroNet Platform", plan="enterprise", slug="platform", is_platform=True)
+    return factory.user(platform, role="owner", platform_admin=True)
+
+
+def pytest_report_header(config):
+    db = os.environ.get("HYDRONET_TEST_DATABASE_URL") or "sqlite (embedded)"
+    redis = os.environ.get("HYDRONET_TEST_REDIS_URL") or "in-process store (embedded)"
+    return [f"hydronet backends: database={db.split('@')[-1]} store={redis}"]

@@ -1,0 +1,130 @@
+"""Provisioning real PostgreSQL/Redis (or embedded SQLite/in-process) for a test session."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse, urlunparse
+
+import psycopg2
+import redis
+
+REQUIRE = os.environ.get("HYDRONET_REQUIRE_SERVICES", "").lower() in ("1", "true", "yes")
+TEST_SECRET = "test-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"
+
+
+def _server_url(url: str, dbname: str) -> str:
+    parts = urlparse(url.replace("postgresql+psycopg2://", "postgresql://"))
+    return urlunparse(parts._replace(path="/" + dbname))
+
+
+@dataclass
+class Backends:
+    """URLs of the session's database and store, and how to reset them."""
+
+    database_url: str
+    redis_url: str
+    admin_url: str | None = None
+    dbname: str | None = None
+    apps: list[Any] = field(default_factory=list)
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.database_url.startswith("postgresql")
+
+    def app_config(self, **overrides: Any) -> dict[str, Any]:
+        """Config for create_app pointing at these backends."""
+        cfg = {
+            "TESTING": True,
+            "SECRET_KEY": TEST_SECRET,
+            "JWT_SECRET_KEY": TEST_SECRET + "-jwt",
+            "DATABASE_URL": self.database_url,
+            "REDIS_URL": self.redis_url,
+            "LOG_JSON": False,
+            "LOG_LEVEL": "WARNING",
+            "ALIYUN_API_KEY": "",
+            "JOBS_INLINE": True,
+            "REQUIRE_SERVICES": REQUIRE,
+        }
+        cfg.update(overrides)
+        return cfg
+
+    def env(self) -> dict[str, str]:
+        """Environment for a subprocess (gunicorn) using these backends."""
+        return {
+            "SECRET_KEY": TEST_SECRET,
+            "JWT_SECRET_KEY": TEST_SECRET + "-jwt",
+            "DATABASE_URL": self.database_url,
+            "REDIS_URL": self.redis_url,
+            "DEBUG": "false",
+        }
+
+    def clean(self) -> None:
+        """Empty every table and the store."""
+        from hydronet.extensions import db, limiter
+        from hydronet.models import Base
+
+        tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+        if self.is_postgres:
+            conn = psycopg2.connect(self.database_url.replace("postgresql+psycopg2://", "postgresql://"))
+            conn.autocommit = True
+            with conn.cursor() as cur:
+                cur.execute("TRUNCATE " + ", ".join(tables) + " RESTART IDENTITY CASCADE")
+            conn.close()
+        if self.redis_url:
+            redis.Redis.from_url(self.redis_url).flushdb()
+        for app in self.apps:
+            with app.app_context():
+                if not self.is_postgres:
+                    for name in tables:
+                        db.session.execute(db.text(f"DELETE FROM {name}"))
+                    db.session.commit()
+                store = app.extensions.get("hydronet_store")
+                if store is not None and store.kind == "memory":
+                    store._data.clear()  # type: ignore[attr-defined]
+                try:
+                    limiter.reset()
+                except Exception:
+                    pass
+
+    def teardown(self) -> None:
+        """Drop the session's PostgreSQL database."""
+        if self.admin_url and self.dbname:
+            from hydronet.extensions import db
+
+            for app in self.apps:
+                with app.app_context():
+                    db.engine.dispose()
+            conn = psycopg2.connect(self.admin_url)
+            conn.autocommit = True
+            with conn.cursor() as cur:
+                cur.execute(f'DROP DATABASE IF EXISTS "{self.dbname}" WITH (FORCE)')
+            conn.close()
+
+
+def provision_backends(tmp: Path) -> Backends:
+    """Create a fresh database (PostgreSQL when configured) and check Redis."""
+    db_url = os.environ.get("HYDRONET_TEST_DATABASE_URL", "")
+    redis_url = os.environ.get("HYDRONET_TEST_REDIS_URL", "")
+    if REQUIRE and not (db_url and redis_url):
+        raise RuntimeError("HYDRONET_REQUIRE_SERVICES is set: HYDRONET_TEST_DATABASE_URL and HYDRONET_TEST_REDIS_URL are required")
+    if redis_url:
+        try:
+            redis.Redis.from_url(redis_url, socket_connect_timeout=2).ping()
+        except redis.RedisError as exc:
+            raise RuntimeError(f"Redis at {redis_url} is unreachable: {exc}") from exc
+    if not db_url:
+        return Backends(database_url=f"sqlite:///{tmp / 'hydronet-test.db'}", redis_url=redis_url)
+    admin_url = db_url.replace("postgresql+psycopg2://", "postgresql://")
+    dbname = f"hydronet_test_{os.getpid()}"
+    try:
+        conn = psycopg2.connect(admin_url, connect_timeout=5)
+    except psycopg2.Error as exc:
+        raise RuntimeError(f"PostgreSQL at {admin_url} is unreachable: {exc}") from exc
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+        cur.execute(f'CREATE DATABASE "{dbname}"')
+    conn.close()
+    return Backends(database_url=_server_url(admin_url, dbname), redis_url=redis_url, admin_url=admin_url, dbname=dbname)
