@@ -37,6 +37,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(settings)
     app.config.setdefault("VERSION", __version__)
     app.json.sort_keys = False  # type: ignore[attr-defined]  # keep "success" first
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]  # readable Chinese in curl
 
     from .logging_setup import configure_logging
 

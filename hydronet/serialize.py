@@ -42,7 +42,8 @@ def message_dict(m: Message) -> dict[str, Any]:
         "id": str(m.id), "conversation_id": str(m.conversation_id), "role": m.role, "content": m.content,
         "model": m.model, "input_tokens": m.input_tokens, "output_tokens": m.output_tokens,
         "tool_calls": meta.get("tool_calls", []), "interrupted": bool(meta.get("interrupted")),
-        "offline": bool(meta.get("offline")), "metadata": meta, "created_at": iso(m.created_at),
+        "offline": bool(meta.get("offline")),
+        "metadata": {k: v for k, v in meta.items() if k not in ("tool_calls", "turn_messages")}, "created_at": iso(m.created_at),
     }
 
 

@@ -93,3 +93,36 @@ def pytest_report_header(config):
     db = os.environ.get("HYDRONET_TEST_DATABASE_URL") or "sqlite (embedded)"
     redis = os.environ.get("HYDRONET_TEST_REDIS_URL") or "in-process store (embedded)"
     return [f"hydronet backends: database={db.split('@')[-1]} store={redis}"]
+
+
+QWEN_TEST_KEY = "sk-test-hydronet-0123456789"
+
+
+@pytest.fixture(scope="session")
+def fake_dashscope():
+    """A fake DashScope server (real SDK wire format) for the whole session."""
+    from tests.fakes.fake_dashscope import FakeDashScope
+
+    with FakeDashScope(api_key=QWEN_TEST_KEY) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def qwen_app(backends, app, fake_dashscope):
+    """The app configured with a Qwen key, talking to the fake DashScope server."""
+    from hydronet import create_app
+
+    qapp = create_app(backends.app_config(
+        ALIYUN_API_KEY=QWEN_TEST_KEY, DASHSCOPE_HTTP_BASE_URL=fake_dashscope.url,
+        LLM_MAX_RETRIES=1, LLM_READ_TIMEOUT_S=5, LLM_TOTAL_TIMEOUT_S=20,
+    ))
+    backends.apps.append(qapp)
+    return qapp
+
+
+@pytest.fixture
+def qwen_client(qwen_app, fake_dashscope):
+    """A test client of the Qwen-configured app; the fake's script is reset per test."""
+    fake_dashscope.clear()
+    yield qwen_app.test_client()
+    fake_dashscope.clear()

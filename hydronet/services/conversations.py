@@ -1,0 +1,117 @@
+"""Conversations and their message history, private to their user inside the tenant."""
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import delete, func, select
+
+from ..errors import NotFound
+from ..extensions import db
+from ..models import Conversation, Message, User, utcnow
+from ..pagination import after, decode_cursor, page
+from . import quotas
+from .context import Actor
+
+TITLE_MAX = 200
+
+
+def _uuid(value: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise NotFound("Conversation not found") from None
+
+
+def get_own(user: User, conversation_id: str) -> Conversation:
+    """The caller's conversation, or 404 (also for other users' and tenants' ids)."""
+    conv = db.session.execute(
+        select(Conversation).where(Conversation.id == _uuid(conversation_id), Conversation.user_id == user.id)
+    ).scalar_one_or_none()
+    if conv is None:
+        raise NotFound("Conversation not found")
+    return conv
+
+
+def create(actor: Actor, title: str | None, channel: str = "web") -> Conversation:
+    """Start a conversation (counted against the plan's conversation quota)."""
+    assert actor.user is not None and actor.tenant is not None
+    current = db.session.execute(
+        select(func.count(Conversation.id)).where(Conversation.tenant_id == actor.tenant.id)
+    ).scalar_one()
+    quotas.check_count(actor.tenant, "conversations", current, 1)
+    conv = Conversation(tenant_id=actor.tenant.id, user_id=actor.user.id, title=(title or "").strip()[:TITLE_MAX],
+                        channel=channel, updated_at=utcnow())
+    db.session.add(conv)
+    db.session.commit()
+    return conv
+
+
+def list_own(user: User, *, limit: int, cursor: str | None, archived: bool | None, query: str | None
+             ) -> tuple[list[Conversation], str | None]:
+    """The caller's conversations, most recently active first (keyset pagination)."""
+    stmt = select(Conversation).where(Conversation.user_id == user.id, Conversation.tenant_id == user.tenant_id)
+    if archived is not None:
+        stmt = stmt.where(Conversation.archived.is_(archived))
+    if query:
+        escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        stmt = stmt.where(Conversation.title.ilike(f"%{escaped}%", escape="\\"))
+    stmt = after(stmt, Conversation.updated_at, Conversation.id, decode_cursor(cursor), descending=True)
+    rows = db.session.execute(stmt.limit(limit + 1)).scalars().all()
+    return page(rows, limit, ts_attr="updated_at")
+
+
+def update(conv: Conversation, title: str | None, archived: bool | None) -> Conversation:
+    """Rename and/or (un)archive a conversation."""
+    if title is not None:
+        conv.title = title.strip()[:TITLE_MAX]
+    if archived is not None:
+        conv.archived = archived
+    db.session.commit()
+    return conv
+
+
+def remove(conv: Conversation) -> None:
+    """Delete a conversation and its messages."""
+    db.session.execute(
+        delete(Message).where(Message.conversation_id == conv.id, Message.tenant_id == conv.tenant_id)
+    )
+    db.session.delete(conv)
+    db.session.commit()
+
+
+def messages_page(conv: Conversation, *, limit: int, cursor: str | None) -> tuple[list[Message], str | None]:
+    """Messages oldest first, continuing after the cursor."""
+    stmt = select(Message).where(Message.conversation_id == conv.id, Message.tenant_id == conv.tenant_id)
+    stmt = after(stmt, Message.created_at, Message.id, decode_cursor(cursor), descending=False)
+    rows = db.session.execute(stmt.limit(limit + 1)).scalars().all()
+    return page(rows, limit)
+
+
+def latest_messages(conv: Conversation, limit: int) -> list[Message]:
+    """The newest ``limit`` messages, returned oldest first."""
+    rows = db.session.execute(
+        select(Message)
+        .where(Message.conversation_id == conv.id, Message.tenant_id == conv.tenant_id)
+        .order_by(Message.created_at.desc(), Message.id.desc())
+        .limit(limit)
+    ).scalars().all()
+    return list(reversed(rows))
+
+
+def history_for_model(messages: list[Message]) -> list[dict[str, Any]]:
+    """Stored messages as model messages, tool calls and results included."""
+    out: list[dict[str, Any]] = []
+    for m in messages:
+        if m.role == "user":
+            out.append({"role": "user", "content": m.content})
+        elif m.role == "assistant":
+            turn = (m.meta or {}).get("turn_messages")
+            out.extend(turn if turn else [{"role": "assistant", "content": m.content}])
+    return out
+
+
+def title_from(text: str) -> str:
+    """A title from the first message: its first line, shortened."""
+    first = text.strip().splitlines()[0] if text.strip() else ""
+    return first[:40] + ("…" if len(first) > 40 else "")

@@ -1,0 +1,169 @@
+"""One chat turn: validate, reserve quota, call the model with tools, store atomically.
+
+A turn is prepared inside the request (reads, quota reservation), then run
+with no database connection held while the model streams, then persisted in
+one transaction: the user message, the answer, the usage records and the
+daily aggregates — or nothing at all when the model call failed.
+"""
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+from flask import current_app
+
+from ..errors import ValidationError
+from ..extensions import db
+from ..llm.context import build_messages
+from ..llm.loop import TurnState, run_turn
+from ..llm.tokens import count_tokens
+from ..llm.tools import ToolContext, ToolRegistry
+from ..metrics import MODEL_ERRORS, MODEL_LATENCY, MODEL_TOKENS
+from ..models import Conversation, Message, Tenant, User, utcnow
+from ..tenancy import bind_tenant
+from . import assistant, conversations, quotas, usage
+from .plans import default_model
+
+log = logging.getLogger(__name__)
+HISTORY_MESSAGES = 40
+OUTPUT_TOKEN_ESTIMATE = 800
+
+
+@dataclass
+class PreparedTurn:
+    """Everything needed to run and store a turn without the request."""
+
+    tenant_id: uuid.UUID
+    user_id: uuid.UUID
+    conversation_id: uuid.UUID
+    text: str
+    model: str
+    messages: list[dict[str, Any]]
+    registry: ToolRegistry
+    reservation: quotas.Reservation
+    api_key: str | None
+    retitle: bool
+    user_created_at: Any = field(default_factory=utcnow)
+
+
+def validate_text(text: Any, max_chars: int) -> str:
+    """The message text, or 422 when empty, whitespace-only, not a string or too long."""
+    if not isinstance(text, str):
+        raise ValidationError({"message": "is required and must be a string"})
+    if not text.strip():
+        raise ValidationError({"message": "must not be empty"})
+    if len(text) > max_chars:
+        raise ValidationError({"message": f"must be at most {max_chars} characters"})
+    return text
+
+
+def prepare(user: User, tenant: Tenant, conv: Conversation, text: str) -> PreparedTurn:
+    """Reserve quota and build the model context; releases the DB connection when done."""
+    cfg = current_app.config
+    text = validate_text(text, cfg["CHAT_MAX_MESSAGE_CHARS"])
+    history = conversations.history_for_model(conversations.latest_messages(conv, HISTORY_MESSAGES))
+    instructions = (tenant.settings or {}).get("assistant_instructions")
+    messages = build_messages(instructions, history, text, cfg["LLM_HISTORY_TOKENS"])
+    estimate = sum(count_tokens(str(m.get("content") or "")) for m in messages) + OUTPUT_TOKEN_ESTIMATE
+    reservation = quotas.reserve_chat(tenant, estimate)
+    prepared = PreparedTurn(
+        tenant_id=tenant.id, user_id=user.id, conversation_id=conv.id, text=text,
+        model=default_model(tenant, cfg["QWEN_DEFAULT_MODEL"]) if cfg["ALIYUN_API_KEY"] else "offline",
+        messages=messages, registry=assistant.tools_for(tenant), reservation=reservation,
+        api_key=cfg["ALIYUN_API_KEY"] or None, retitle=not conv.title,
+    )
+    db.session.commit()  # return the connection to the pool while the model works
+    return prepared
+
+
+def run(prep: PreparedTurn, state: TurnState) -> Iterator[dict[str, Any]]:
+    """The turn's events (delta, tool_call, tool_result, final); LLM errors propagate."""
+    ctx = ToolContext(tenant_id=str(prep.tenant_id), user_id=str(prep.user_id),
+                      conversation_id=str(prep.conversation_id))
+    events = run_turn(assistant.provider(), model=prep.model, messages=prep.messages, registry=prep.registry,
+                      ctx=ctx, api_key=prep.api_key, state=state)
+    try:
+        for event in events:
+            if event["type"] == "tool_result":
+                db.session.commit()  # tools may have read the database: release the connection
+            yield event
+    finally:
+        events.close()
+
+
+def persist(prep: PreparedTurn, state: TurnState) -> tuple[Message, Message]:
+    """Store the user message, the answer and the usage in one transaction."""
+    bind_tenant(db.session, prep.tenant_id)
+    try:
+        conv = db.session.get(Conversation, prep.conversation_id)
+        if conv is None:  # deleted while the model was answering: keep the usage, drop the text
+            raise LookupError("conversation vanished")
+        user_msg = Message(tenant_id=prep.tenant_id, conversation_id=conv.id, user_id=prep.user_id, role="user",
+                           content=prep.text, created_at=prep.user_created_at)
+        meta: dict[str, Any] = {"tool_calls": _ui_tool_calls(state), "rounds": state.rounds}
+        if state.tool_calls:
+            meta["turn_messages"] = state.messages
+        if prep.model == "offline":
+            meta["offline"] = True
+        if state.interrupted:
+            meta["interrupted"] = True
+        reply = Message(tenant_id=prep.tenant_id, conversation_id=conv.id, user_id=prep.user_id, role="assistant",
+                        content=state.content, model=state.model or prep.model,
+                        input_tokens=state.usage["input_tokens"], output_tokens=state.usage["output_tokens"], meta=meta)
+        db.session.add_all([user_msg, reply])
+        conv.message_count = (conv.message_count or 0) + 2
+        conv.updated_at = utcnow()
+        if prep.retitle and not conv.title:
+            conv.title = conversations.title_from(prep.text)
+        _meter(prep, state)
+        db.session.commit()
+    except LookupError:
+        db.session.rollback()
+        _meter(prep, state)
+        db.session.commit()
+        raise
+    except Exception:
+        db.session.rollback()
+        prep.reservation.release()
+        raise
+    prep.reservation.adjust_tokens(state.usage["input_tokens"] + state.usage["output_tokens"])
+    _observe(state)
+    return user_msg, reply
+
+
+def fail(prep: PreparedTurn, state: TurnState, code: str) -> None:
+    """A failed model call: give the reservation back, charge nothing, count the error."""
+    prep.reservation.release()
+    MODEL_ERRORS.labels(prep.model, code).inc()
+    db.session.rollback()
+
+
+def _meter(prep: PreparedTurn, state: TurnState) -> None:
+    for i, call in enumerate(state.calls):
+        usage.meter(prep.tenant_id, prep.user_id, kind="chat", model=call["model"], conversation_id=prep.conversation_id,
+                    input_tokens=call["input_tokens"], output_tokens=call["output_tokens"],
+                    latency_ms=call["latency_ms"], messages=1 if i == 0 else 0,
+                    status="interrupted" if state.interrupted and i == len(state.calls) - 1 else "ok")
+    if not state.calls:
+        usage.meter(prep.tenant_id, prep.user_id, kind="chat", model=prep.model, conversation_id=prep.conversation_id,
+                    messages=1, status="interrupted")
+    for call in state.tool_calls:
+        usage.meter(prep.tenant_id, prep.user_id, kind="tool", tool=call["name"], conversation_id=prep.conversation_id,
+                    latency_ms=call.get("duration_ms") or 0, status="error" if call.get("is_error") else "ok")
+
+
+def _ui_tool_calls(state: TurnState) -> list[dict[str, Any]]:
+    return [
+        {"id": c["id"], "name": c["name"], "arguments": c["arguments"], "result": c["result"],
+         "full_result": c.get("full_result"), "is_error": c["is_error"], "duration_ms": c["duration_ms"]}
+        for c in state.tool_calls
+    ]
+
+
+def _observe(state: TurnState) -> None:
+    for call in state.calls:
+        MODEL_LATENCY.labels(call["model"]).observe(call["latency_ms"] / 1000)
+        MODEL_TOKENS.labels(call["model"], "input").inc(call["input_tokens"])
+        MODEL_TOKENS.labels(call["model"], "output").inc(call["output_tokens"])

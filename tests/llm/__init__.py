@@ -1,0 +1,1 @@
+"""Tests of the model layer (hydronet.llm) against the fake DashScope."""
