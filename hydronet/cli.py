@@ -63,6 +63,17 @@ def audit_archive_command(older_than_days: int, directory: str) -> None:
         click.echo(f"  {f}")
 
 
+@cli.command("worker")
+@click.option("--burst", is_flag=True, help="exit when the queue is empty")
+def worker_command(burst: bool) -> None:
+    """Run the background job worker (RQ on REDIS_URL)."""
+    from .jobs import run_worker
+
+    if not current_app.config["REDIS_URL"]:
+        raise click.ClickException("REDIS_URL is not set: jobs run in-process threads, no worker needed")
+    run_worker(current_app._get_current_object(), burst=burst)  # type: ignore[attr-defined]
+
+
 def register_cli(app: Flask) -> None:
     """Attach the command group to the app."""
     app.cli.add_command(cli)

@@ -21,7 +21,20 @@ def _limiter_key() -> str:
     return client_key()
 
 
-limiter = Limiter(key_func=_limiter_key, headers_enabled=True)
+def _default_limit() -> str:
+    from .security.ratelimit import default_api_limit
+
+    return default_api_limit()
+
+
+def _exempt() -> bool:
+    from .security.ratelimit import exempt_from_default
+
+    return exempt_from_default()
+
+
+limiter = Limiter(key_func=_limiter_key, headers_enabled=True, default_limits=[_default_limit],
+                  default_limits_exempt_when=_exempt)
 
 
 def get_store() -> Store:

@@ -103,3 +103,17 @@ def change_password():
     f.done()
     pair = auth_service.change_password(current_actor(), old, new)
     return ok(message="Password changed", **pair)
+
+
+@bp.post("/reset-password")
+@limiter.limit(_login_limit)
+def reset_password():
+    """Set a password with a one-time invitation or reset token (also accepts invitations)."""
+    f = Fields(json_body())
+    token = f.str("token", max_len=200)
+    password = f.data.get("password") or f.data.get("new_password")
+    if not isinstance(password, str) or not password:
+        f.error("password", "is required")
+    f.done()
+    user, pair = auth_service.redeem_token(token, password, request_meta())
+    return _session_body(user, pair)

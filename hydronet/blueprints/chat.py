@@ -4,6 +4,8 @@ from __future__ import annotations
 from flask import Blueprint, current_app, request
 
 from ..errors import ApiError
+from ..extensions import limiter
+from ..security.ratelimit import plan_chat_limit, tenant_key
 from ..llm.loop import TurnState
 from ..security.auth import current_principal, require
 from ..serialize import conversation_dict, message_dict
@@ -83,6 +85,7 @@ def list_messages(conversation_id: str):
 
 
 @bp.post("/conversations/<conversation_id>/messages")
+@limiter.limit(plan_chat_limit, key_func=tenant_key, per_method=True)
 @require("chat:write")
 def send_message(conversation_id: str):
     """One chat turn: JSON answer, or SSE with ``"stream": true`` / ``Accept: text/event-stream``."""

@@ -4,12 +4,14 @@ from __future__ import annotations
 from flask import Blueprint
 
 from ..security.auth import current_principal, require
-from ..serialize import tenant_dict, user_dict
+from ..serialize import api_key_dict, tenant_dict, user_dict
+from ..services import apikeys
 from ..services import tenants as tenant_service
 from ..services import usage as usage_service
 from ..services.plans import effective_quotas
 from ..validation import Fields, json_body
 from ..models import ROLES
+from . import audit_params
 from .common import current_actor, ok
 
 bp = Blueprint("tenant", __name__, url_prefix="/api/tenant")
@@ -112,3 +114,39 @@ def deactivate_user(user_id: str):
     """Deactivate a user (kept for the audit trail, cannot sign in)."""
     user = tenant_service.deactivate_user(current_actor(), tenant_service.get_user(user_id))
     return ok(user=user_dict(user))
+
+
+@bp.get("/audit-logs")
+@require("audit:read")
+def audit_logs():
+    """The tenant's audit log (filters: user_id, action, since, until; format=csv)."""
+    return audit_params.respond(audit_params.parse_filter(current_principal().tenant.id, all_tenants=False))
+
+
+@bp.get("/api-keys")
+@require("apikeys:manage", allow_api_key=False)
+def list_api_keys():
+    """The tenant's API keys (never the secret)."""
+    return ok(api_keys=[api_key_dict(k) for k in apikeys.list_keys()])
+
+
+@bp.post("/api-keys")
+@require("apikeys:manage", allow_api_key=False)
+def create_api_key():
+    """Create an API key; the key itself is shown once in this answer."""
+    f = Fields(json_body())
+    name = f.str("name", max_len=120)
+    scopes = f.list_of_str("scopes", default=None, max_items=10)
+    if scopes is None:
+        f.error("scopes", "is required")
+    expires_at = f.datetime("expires_at")
+    f.done()
+    key, raw = apikeys.create(current_actor(), name, scopes, expires_at)
+    return ok(201, api_key=api_key_dict(key), key=raw)
+
+
+@bp.delete("/api-keys/<key_id>")
+@require("apikeys:manage", allow_api_key=False)
+def revoke_api_key(key_id: str):
+    """Revoke an API key at once."""
+    return ok(api_key=api_key_dict(apikeys.revoke(current_actor(), apikeys.get(key_id))))

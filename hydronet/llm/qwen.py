@@ -55,6 +55,7 @@ class QwenProvider(StreamingProvider):
         backoff_base_s: float = 0.5,
         *,
         retry_after_s: int = 5,
+        max_retry_wait_s: float = 10.0,
         pool_size: int = 256,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
@@ -66,6 +67,7 @@ class QwenProvider(StreamingProvider):
         self.max_retries = max(0, max_retries)
         self.backoff_base_s = backoff_base_s
         self.retry_after_s = retry_after_s
+        self.max_retry_wait_s = max_retry_wait_s
         self.pool_size = pool_size
         self._sleep = sleep
         self._rng = rng or random.Random()
@@ -230,8 +232,8 @@ class QwenProvider(StreamingProvider):
         delay = self.backoff_base_s * (2**attempt) * self._rng.uniform(0.5, 1.5)
         if err.retry_hint_s:
             delay = max(delay, float(err.retry_hint_s))
-        if time.monotonic() + delay >= deadline:
-            return False
+        if delay > self.max_retry_wait_s or time.monotonic() + delay >= deadline:
+            return False  # a long wait belongs to the client (Retry-After), not to this request
         log.info("retrying dashscope call in %.2fs (attempt %d, %s)", delay, attempt + 2, err.code)
         self._sleep(delay)
         return True

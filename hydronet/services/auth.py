@@ -210,3 +210,33 @@ def count_users(tenant_id) -> int:
     return db.session.execute(
         select(func.count(User.id)).where(User.tenant_id == tenant_id, User.is_active.is_(True))
     ).scalar_one()
+
+
+def redeem_token(token: str, new_password: str, meta: RequestMeta) -> tuple[User, dict[str, Any]]:
+    """Set a password with a one-time invitation or reset token; signs the user in."""
+    import hashlib
+
+    digest = hashlib.sha256(token.encode()).hexdigest()
+    with all_tenants(db.session):
+        user = db.session.execute(select(User).where(User.invite_token_hash == digest)).scalar_one_or_none()
+    if user is None or user.invite_expires_at is None or _aware(user.invite_expires_at) <= utcnow():
+        raise ApiError("This link is invalid or has expired", code="invalid_token", status=400)
+    problem = passwords.password_problem(new_password, user.email)
+    if problem:
+        raise ValidationError({"password": problem})
+    if not user.is_active:
+        raise AccountDisabled()
+    set_password(user, new_password)
+    user.invite_token_hash = None
+    user.invite_expires_at = None
+    user.last_login_at = utcnow()
+    audit.record(Actor(user=user, tenant=user.tenant, meta=meta), "auth.password_set", target_type="user",
+                 target_id=user.id, tenant_id=user.tenant_id)
+    db.session.commit()
+    return user, tokens.issue_tokens(user, fresh=True)
+
+
+def _aware(value):
+    from datetime import timezone
+
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)

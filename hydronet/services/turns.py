@@ -138,6 +138,16 @@ def fail(prep: PreparedTurn, state: TurnState, code: str) -> None:
     prep.reservation.release()
     MODEL_ERRORS.labels(prep.model, code).inc()
     db.session.rollback()
+    if code == "client_gone":
+        return
+    try:  # a zero-cost record keeps the model error rate visible to operators
+        bind_tenant(db.session, prep.tenant_id)
+        usage.meter(prep.tenant_id, prep.user_id, kind="chat", model=prep.model, conversation_id=prep.conversation_id,
+                    status="error")
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        log.exception("could not record a failed model call")
 
 
 def _meter(prep: PreparedTurn, state: TurnState) -> None:

@@ -144,6 +144,13 @@ def test_throttling_exhausted_is_busy_with_retry_after(fake, qwen, sleeps):
     assert len(fake.requests) == 3 and sleeps == [7.0, 7.0]  # the upstream's Retry-After paces retries
 
 
+def test_a_long_upstream_retry_after_is_left_to_the_client(fake, qwen, sleeps):
+    fake.script(FakeError(429, "Throttling.RateQuota", retry_after=60), FakeReply(text="not now"))
+    with pytest.raises(LLMBusy) as caught:
+        list(stream(qwen))
+    assert caught.value.headers == {"Retry-After": "60"} and sleeps == [] and len(fake.requests) == 1
+
+
 def test_busy_without_upstream_hint_uses_the_default_retry_after(fake, sleeps):
     fake.script(FakeError(429, "Throttling.RateQuota"))
     provider = QwenProvider(base_url=fake.url, max_retries=0, retry_after_s=9, sleep=sleeps.append)

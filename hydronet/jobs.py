@@ -1,0 +1,127 @@
+"""Background jobs: RQ on Redis in production, a thread in embedded mode.
+
+Register a function with ``@job("name")``; ``enqueue("name", **kwargs)`` runs
+it outside the request — in an RQ worker (`flask hydronet worker`) when Redis
+is configured, else in a daemon thread of this process (embedded mode, or
+HYDRONET_JOBS_INLINE=true).  The function runs inside an app context; its
+arguments must be JSON-friendly (ids, not ORM objects).
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from typing import Any, Callable
+
+from flask import Flask, current_app
+
+log = logging.getLogger(__name__)
+QUEUE_NAME = "hydronet"
+JOBS: dict[str, Callable[..., Any]] = {}
+_worker_app: Flask | None = None
+
+
+def job(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a job function under ``name``."""
+
+    def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
+        JOBS[name] = fn
+        return fn
+
+    return decorator
+
+
+def _import_job_modules() -> None:
+    """Import every module that registers jobs (so a worker knows them all)."""
+    import importlib
+
+    for module in ("hydronet.services.analysis_jobs", "hydronet.services.wechat_jobs"):
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+
+
+def _redis_queue(app: Flask):
+    import redis
+    from rq import Queue
+
+    conn = app.extensions.get("hydronet_rq_redis")
+    if conn is None:
+        conn = redis.Redis.from_url(app.config["REDIS_URL"])
+        app.extensions["hydronet_rq_redis"] = conn
+    return Queue(QUEUE_NAME, connection=conn)
+
+
+def uses_threads(app: Flask) -> bool:
+    """True when jobs run in threads of this process (no Redis, or inline mode)."""
+    return bool(app.config.get("JOBS_INLINE") or not app.config.get("REDIS_URL"))
+
+
+def enqueue(name: str, *, timeout_s: int = 600, **kwargs: Any) -> str:
+    """Run job ``name`` in the background; returns a job id."""
+    _import_job_modules()
+    if name not in JOBS:
+        raise KeyError(f"unknown job {name!r}")
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    job_id = uuid.uuid4().hex
+    if uses_threads(app):
+        threading.Thread(target=_run_in_app, args=(app, name, kwargs), daemon=True, name=f"job-{name}").start()
+        return job_id
+    _redis_queue(app).enqueue("hydronet.jobs.execute", name, kwargs, job_id=job_id, job_timeout=timeout_s,
+                              result_ttl=3600, failure_ttl=86400)
+    return job_id
+
+
+def queue_depth(app: Flask) -> int:
+    """Jobs waiting in the queue (0 in thread mode)."""
+    if uses_threads(app):
+        return 0
+    try:
+        return len(_redis_queue(app))
+    except Exception:
+        return -1
+
+
+def _run_in_app(app: Flask, name: str, kwargs: dict[str, Any]) -> None:
+    from .extensions import db
+
+    with app.app_context():
+        try:
+            JOBS[name](**kwargs)
+        except Exception:
+            log.exception("background job %s failed", name)
+        finally:
+            db.session.remove()
+
+
+def execute(name: str, kwargs: dict[str, Any]) -> None:
+    """Entry point of RQ jobs: run a registered job in this worker's app."""
+    global _worker_app
+    if _worker_app is None:
+        from . import create_app
+
+        _worker_app = create_app()
+    _import_job_modules()
+    _run_in_app_raising(_worker_app, name, kwargs)
+
+
+def _run_in_app_raising(app: Flask, name: str, kwargs: dict[str, Any]) -> None:
+    from .extensions import db
+
+    with app.app_context():
+        try:
+            JOBS[name](**kwargs)
+        finally:
+            db.session.remove()
+
+
+def run_worker(app: Flask, burst: bool = False) -> None:
+    """Run an RQ worker for the HydroNet queue (blocking)."""
+    from rq import Worker
+
+    global _worker_app
+    _worker_app = app
+    _import_job_modules()
+    Worker([_redis_queue(app)], connection=_redis_queue(app).connection).work(burst=burst, with_scheduler=False)
