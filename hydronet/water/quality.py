@@ -1,0 +1,59 @@
+"""Water age: how long water has been in the network when it reaches each junction."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from wntr.network import WaterNetworkModel
+
+from hydronet.water import checks
+from hydronet.water.jsonify import num, series_map
+from hydronet.water.simulation import SimulationCache, cached_simulate, make_settings
+
+DEFAULT_MIN_DURATION_H = 72.0
+WINDOW_H = 24.0
+
+
+def water_age(
+    wn: WaterNetworkModel,
+    duration_h: float | None = None,
+    top_n: int = 10,
+    cache: SimulationCache | None = None,
+) -> dict[str, Any]:
+    """Age of water (hours) averaged over the final 24 h of an AGE run, network-wide and oldest junctions.
+
+    Without ``duration_h`` the run lasts the model's duration but at least 72 h, so that age
+    has time to build up from the zero initial value.
+    """
+    top_n = checks.count("top_n", top_n, 1, 1000)
+    settings = make_settings(wn, duration_h, quality="AGE", minimum_duration_h=DEFAULT_MIN_DURATION_H)
+    sim = cached_simulate(wn, settings, cache)
+    age_h = sim.junction_frame("quality") / 3600.0
+    end_s = sim.times_s[-1]
+    start_s = max(end_s - int(WINDOW_H * 3600), 0)
+    window = age_h.loc[start_s:end_s]
+    mean_age = window.mean()
+    served = sim.junction_frame("demand").loc[start_s:end_s].clip(lower=0)
+    weights = served.to_numpy()
+    oldest = mean_age.sort_values(ascending=False).head(top_n)
+    return {
+        "settings": settings.as_dict(),
+        "window": {"start_h": start_s / 3600, "end_h": end_s / 3600},
+        "mean_age_h": num(mean_age.mean()),
+        "demand_weighted_mean_age_h": (
+            num(np.average(window.to_numpy(), weights=weights)) if weights.sum() > 0 else None),
+        "max_age_h": num(window.to_numpy().max()),
+        "oldest_junctions": [
+            {"node": str(node), "mean_age_h": num(age), "max_age_h": num(window[node].max())}
+            for node, age in oldest.items()
+        ],
+        "node_mean_age_h": series_map(mean_age, 3),
+        "warning": _warning(settings.duration_s),
+    }
+
+
+def _warning(duration_s: int) -> str | None:
+    """A caveat when the run is too short for ages to settle."""
+    if duration_s < DEFAULT_MIN_DURATION_H * 3600:
+        return f"run is shorter than {DEFAULT_MIN_DURATION_H:g} h: ages may still be building up from zero"
+    return None

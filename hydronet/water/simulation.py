@@ -1,0 +1,168 @@
+"""Running EPANET or the WNTR solver on a private copy of a model, in a private temp dir."""
+from __future__ import annotations
+
+import copy
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import MutableMapping
+
+import pandas as pd
+import wntr
+from wntr.network import WaterNetworkModel
+
+from hydronet.water import checks
+from hydronet.water.errors import AnalysisInputError, SimulationError
+
+DEMAND_MODELS = ("DD", "PDD")
+ENGINES = ("epanet", "wntr")
+QUALITY_UNITS = {"AGE": "s", "TRACE": "%", "CHEMICAL": "kg/m3", "NONE": ""}
+_NODE_VARIABLES = ("demand", "head", "pressure", "quality", "leak_demand")
+_LINK_VARIABLES = ("flowrate", "velocity", "headloss", "status", "setting")
+
+
+@dataclass(frozen=True)
+class SimSettings:
+    """Everything that changes a simulation's results besides the network itself."""
+
+    duration_s: int
+    demand_model: str = "DD"
+    required_pressure_m: float = 20.0
+    minimum_pressure_m: float = 0.0
+    quality: str | None = None
+    engine: str = "epanet"
+
+    def key(self) -> str:
+        """A stable cache key; combine it with :func:`loader.content_hash` of the .inp text."""
+        return "|".join(f"{name}={value}" for name, value in asdict(self).items())
+
+    def as_dict(self) -> dict[str, object]:
+        """The settings with unit-suffixed keys, for analysis results."""
+        return {
+            "duration_s": self.duration_s,
+            "duration_h": round(self.duration_s / 3600, 4),
+            "demand_model": self.demand_model,
+            "required_pressure_m": self.required_pressure_m,
+            "minimum_pressure_m": self.minimum_pressure_m,
+            "quality": self.quality,
+            "engine": self.engine,
+        }
+
+
+@dataclass
+class Simulation:
+    """Picklable simulation output (SI units, index = time in seconds), reusable across analyses."""
+
+    settings: SimSettings
+    node: dict[str, pd.DataFrame]
+    link: dict[str, pd.DataFrame]
+    quality_parameter: str = "NONE"
+    junctions: list[str] = field(default_factory=list)
+    pipes: list[str] = field(default_factory=list)
+
+    @property
+    def times_s(self) -> list[int]:
+        """Reported times in seconds."""
+        return [int(t) for t in self.node["pressure"].index]
+
+    def junction_frame(self, variable: str) -> pd.DataFrame:
+        """A node variable restricted to junction columns."""
+        return self.node[variable][self.junctions]
+
+    def pipe_frame(self, variable: str) -> pd.DataFrame:
+        """A link variable restricted to pipe columns."""
+        return self.link[variable][self.pipes]
+
+
+SimulationCache = MutableMapping[str, Simulation]
+
+
+def make_settings(
+    wn: WaterNetworkModel,
+    duration_h: float | None = None,
+    demand_model: str = "DD",
+    required_pressure_m: float = 20.0,
+    minimum_pressure_m: float = 0.0,
+    quality: str | None = None,
+    engine: str = "epanet",
+    minimum_duration_h: float | None = None,
+) -> SimSettings:
+    """Validated :class:`SimSettings`; ``duration_h=None`` means the model's own duration."""
+    required = checks.number("required_pressure_m", required_pressure_m, 0.01, 300)
+    minimum = checks.number("minimum_pressure_m", minimum_pressure_m, 0, 300)
+    if minimum >= required:
+        raise AnalysisInputError("minimum_pressure_m must be below required_pressure_m")
+    return SimSettings(
+        duration_s=checks.duration_s(wn, duration_h, minimum_duration_h),
+        demand_model=checks.choice("demand_model", demand_model, DEMAND_MODELS),
+        required_pressure_m=required,
+        minimum_pressure_m=minimum,
+        quality=None if quality is None else checks.choice("quality", quality, QUALITY_UNITS),
+        engine=checks.choice("engine", engine, ENGINES).lower(),
+    )
+
+
+def prepare(wn: WaterNetworkModel, settings: SimSettings) -> WaterNetworkModel:
+    """A deep copy of ``wn`` with the settings applied; the caller's model is never mutated."""
+    model = copy.deepcopy(wn)
+    model.options.time.duration = settings.duration_s
+    hydraulic = model.options.hydraulic
+    hydraulic.demand_model = settings.demand_model
+    hydraulic.required_pressure = settings.required_pressure_m
+    hydraulic.minimum_pressure = settings.minimum_pressure_m
+    if settings.quality is not None:
+        model.options.quality.parameter = settings.quality
+    return model
+
+
+def run(model: WaterNetworkModel, settings: SimSettings) -> Simulation:
+    """Simulate an already-prepared model (see :func:`prepare`); raise SimulationError on failure."""
+    try:
+        if settings.engine == "wntr":
+            results = wntr.sim.WNTRSimulator(model).run_sim(convergence_error=True)
+        else:
+            with tempfile.TemporaryDirectory(prefix="hydronet-sim-") as tmp:
+                prefix = str(Path(tmp) / "run")
+                results = wntr.sim.EpanetSimulator(model).run_sim(file_prefix=prefix)
+    except Exception as exc:  # EpanetException, RuntimeError from the solvers, ...
+        raise SimulationError(f"simulation failed: {exc}") from exc
+    if results.node["pressure"].empty:
+        raise SimulationError("simulation produced no results (the solver did not converge)")
+    return Simulation(
+        settings=settings,
+        node={key: _seconds_index(results.node[key]) for key in _NODE_VARIABLES if key in results.node},
+        link={key: _seconds_index(results.link[key]) for key in _LINK_VARIABLES if key in results.link},
+        quality_parameter=str(model.options.quality.parameter).upper(),
+        junctions=list(model.junction_name_list),
+        pipes=list(model.pipe_name_list),
+    )
+
+
+def simulate(wn: WaterNetworkModel, settings: SimSettings) -> Simulation:
+    """Prepare a copy of ``wn`` with ``settings`` and simulate it."""
+    return run(prepare(wn, settings), settings)
+
+
+def cached_simulate(wn: WaterNetworkModel, settings: SimSettings, cache: SimulationCache | None) -> Simulation:
+    """The simulation for ``settings`` from ``cache`` (keyed by :meth:`SimSettings.key`), else run and store it.
+
+    ``cache`` must belong to this one network (e.g. a Redis-backed mapping prefixed with
+    the .inp content hash); any ``MutableMapping`` works, a plain dict included.
+    """
+    if cache is None:
+        return simulate(wn, settings)
+    key = settings.key()
+    hit = cache.get(key)
+    if isinstance(hit, Simulation) and hit.settings == settings:
+        return hit
+    sim = simulate(wn, settings)
+    cache[key] = sim
+    return sim
+
+
+def _seconds_index(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with an integer seconds index and string column names."""
+    out = frame.copy()
+    out.index = out.index.astype("int64")
+    out.columns = [str(column) for column in out.columns]
+    return out
