@@ -29,10 +29,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     )
     settings = load_settings()
     settings.update(config or {})
-    if "DATABASE_URL" in settings and settings["DATABASE_URL"]:
-        from .config import normalize_database_url
+    from .config import normalize_database_url
 
+    if settings.get("DATABASE_URL"):
         settings["SQLALCHEMY_DATABASE_URI"] = normalize_database_url(settings.pop("DATABASE_URL"))
+    if settings.get("DATABASE_OWNER_URL"):
+        settings["DATABASE_OWNER_URL"] = normalize_database_url(settings["DATABASE_OWNER_URL"])
     validate_settings(settings)
     app.config.update(settings)
     app.config.setdefault("VERSION", __version__)
@@ -56,6 +58,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     init_http(app)
     register_error_handlers(app)
     register_blueprints(app)
+    from .mcp.server import init_mcp
+
+    init_mcp(app)
     register_cli(app)
     return app
 

@@ -74,6 +74,15 @@ def worker_command(burst: bool) -> None:
     run_worker(current_app._get_current_object(), burst=burst)  # type: ignore[attr-defined]
 
 
+@cli.command("reencrypt-secrets")
+def reencrypt_secrets_command() -> None:
+    """Re-encrypt stored secrets with the newest SECRETS_ENCRYPTION_KEYS key."""
+    from .services.secret_rotation import reencrypt_all
+
+    counts = reencrypt_all()
+    click.echo("✅ re-encrypted " + ", ".join(f"{n} {what}" for what, n in counts.items()))
+
+
 def register_cli(app: Flask) -> None:
     """Attach the command group to the app."""
     app.cli.add_command(cli)

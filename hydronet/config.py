@@ -103,6 +103,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "JWT_REFRESH_TOKEN_DAYS": _int(env, "JWT_REFRESH_TOKEN_DAYS", 30),
         "INSTANCE_DIR": str(instance),
         "SQLALCHEMY_DATABASE_URI": normalize_database_url(db_url),
+        "DATABASE_OWNER_URL": normalize_database_url(env["DATABASE_OWNER_URL"]) if env.get("DATABASE_OWNER_URL") else "",
         "SQLALCHEMY_ECHO": _bool(env.get("SQLALCHEMY_ECHO"), False),
         "SLOW_QUERY_MS": _int(env, "SLOW_QUERY_MS", 200),
         "REDIS_URL": env.get("REDIS_URL", ""),

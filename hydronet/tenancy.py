@@ -44,19 +44,32 @@ def current_tenant_id(session: Session) -> uuid.UUID | None:
 
 @contextmanager
 def all_tenants(session: Session) -> Iterator[Session]:
-    """Explicit escape: queries inside see every tenant (platform admin, sign-in)."""
+    """Explicit escape: queries inside see every tenant (platform admin, sign-in, audit chain)."""
     previous = session.info.get(UNSCOPED_KEY, 0)
     session.info[UNSCOPED_KEY] = previous + 1
+    if previous == 0:
+        _set_rls_all(session, True)
     try:
         yield session
     finally:
         session.info[UNSCOPED_KEY] = previous
+        if previous == 0:
+            _set_rls_all(session, False)
 
 
 def _scoping_active(session: Session) -> uuid.UUID | None:
     if session.info.get(UNSCOPED_KEY):
         return None
     return session.info.get(TENANT_KEY)
+
+
+def _set_rls_all(session: Session, on: bool) -> None:
+    """Flip the RLS escape of the transaction in progress (new ones read session.info)."""
+    if isinstance(session, scoped_session):
+        session = session()
+    if not session.in_transaction() or session.get_bind().dialect.name != "postgresql":
+        return
+    session.execute(text("SELECT set_config('app.all_tenants', :v, true)"), {"v": "on" if on else "off"})
 
 
 def _set_rls_tenant(session: Session, tenant_id: uuid.UUID | None) -> None:

@@ -16,6 +16,13 @@ logger = logging.getLogger('alembic.env')
 
 
 def get_engine():
+    """The migration engine: the table owner's URL when configured, else the app's."""
+    owner_url = current_app.config.get('DATABASE_OWNER_URL')
+    if owner_url:
+        from sqlalchemy import create_engine
+        from sqlalchemy.pool import NullPool
+
+        return create_engine(owner_url, poolclass=NullPool)
     return current_app.extensions['migrate'].db.engine
 
 

@@ -1,11 +1,18 @@
 """flask-jwt-extended wiring: pinned algorithm, revocation check, JSON errors."""
 from __future__ import annotations
 
+import hashlib
+
 from flask import Flask
 
 from ..errors import error_response
 from ..extensions import jwt
 from .tokens import is_revoked
+
+
+def key_id(secret: str) -> str:
+    """A short public fingerprint of a signing secret (the JWT ``kid`` header)."""
+    return hashlib.sha256(("hydronet-jwt:" + secret).encode()).hexdigest()[:12]
 
 
 def init_jwt(app: Flask) -> None:
@@ -15,6 +22,18 @@ def init_jwt(app: Flask) -> None:
     app.config.setdefault("JWT_TOKEN_LOCATION", ["headers"])
     app.config.setdefault("JWT_ERROR_MESSAGE_KEY", "message")
     jwt.init_app(app)
+    keys = {key_id(k): k for k in [app.config["JWT_SECRET_KEY"], *app.config.get("JWT_PREVIOUS_SECRET_KEYS", [])] if k}
+    current_kid = key_id(app.config["JWT_SECRET_KEY"])
+
+    @jwt.additional_headers_loader
+    def _kid(_identity) -> dict:
+        return {"kid": current_kid}
+
+    @jwt.decode_key_loader
+    def _decode_key(header, _payload) -> str:
+        # Tokens signed before a rotation carry the old key's id and still verify
+        # until they expire; everything new is signed with JWT_SECRET_KEY.
+        return keys.get(header.get("kid"), app.config["JWT_SECRET_KEY"])
 
     @jwt.token_in_blocklist_loader
     def _revoked(_header, payload) -> bool:

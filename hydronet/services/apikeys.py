@@ -12,7 +12,7 @@ from ..errors import NotFound, Unauthorized, ValidationError
 from ..extensions import db, get_store
 from ..models import ApiKey, User, utcnow
 from ..security.permissions import SCOPES
-from ..tenancy import all_tenants
+from ..tenancy import all_tenants, bind_tenant
 from . import audit, quotas
 from .context import Actor
 
@@ -94,6 +94,7 @@ def _touch(key: ApiKey) -> None:
     """Record last use at most once a minute (a Redis NX key gates the write)."""
     if not get_store().set(f"apikey:used:{key.id}", "1", ttl=LAST_USED_EVERY_S, nx=True):
         return
+    bind_tenant(db.session, key.tenant_id)
     key.last_used_at = utcnow()
     db.session.commit()
 

@@ -13,6 +13,7 @@ from sqlalchemy import select, text
 
 from ..extensions import db
 from ..models import AuditLog, utcnow
+from ..tenancy import all_tenants
 from .context import Actor
 
 _SECRET_KEY_RE = re.compile(r"pass(word)?|token|secret|api[_-]?key|authorization|credential|aes|cookie", re.I)
@@ -88,8 +89,17 @@ def record(
 ) -> AuditLog:
     """Add an audit entry to the current transaction (the caller commits)."""
     tid = tenant_id if tenant_id is not None else (actor.tenant.id if actor.tenant else None)
-    _chain_lock(tid)
-    db.session.flush()
+    db.session.flush()  # the change being audited is written under the caller's tenant scope
+    with all_tenants(db.session):  # the chain is read and appended explicitly, whoever the caller is
+        _chain_lock(tid)
+        entry = _entry(actor, action, tid, target_type, target_id, details)
+        db.session.add(entry)
+        db.session.flush()
+    return entry
+
+
+def _entry(actor: Actor, action: str, tid: uuid.UUID | None, target_type: str | None, target_id: Any,
+           details: dict[str, Any] | None) -> AuditLog:
     entry = AuditLog(
         tenant_id=tid,
         actor_id=actor.user.id if actor.user else None,
@@ -105,5 +115,4 @@ def record(
         prev_hash=last_hash(tid),
     )
     entry.hash = entry_hash(entry)
-    db.session.add(entry)
     return entry

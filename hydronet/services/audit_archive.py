@@ -12,6 +12,7 @@ from sqlalchemy import delete, select
 
 from ..extensions import db
 from ..models import AuditAnchor, AuditLog, utcnow
+from ..tenancy import all_tenants
 
 
 def tenant_key(tenant_id: uuid.UUID | None) -> str:
@@ -32,6 +33,11 @@ def _chain_query(tenant_id: uuid.UUID | None):
 
 def verify_chain(tenant_id: uuid.UUID | None) -> dict[str, Any]:
     """Walk a tenant's chain; report the first entry whose hash or link is wrong."""
+    with all_tenants(db.session):  # platform-admin check of any tenant's chain
+        return _verify(tenant_id)
+
+
+def _verify(tenant_id: uuid.UUID | None) -> dict[str, Any]:
     from .audit import entry_hash
 
     expected_prev = anchor_hash(tenant_id)
@@ -55,6 +61,11 @@ def verify_chain(tenant_id: uuid.UUID | None) -> dict[str, Any]:
 
 def archive_before(cutoff: datetime, directory: Path) -> dict[str, Any]:
     """Move entries older than ``cutoff`` to gzipped JSON-lines files, keeping anchors."""
+    with all_tenants(db.session):  # an operator command over every tenant's chain
+        return _archive(cutoff, directory)
+
+
+def _archive(cutoff: datetime, directory: Path) -> dict[str, Any]:
     directory.mkdir(parents=True, exist_ok=True)
     tenants = db.session.execute(
         select(AuditLog.tenant_id).where(AuditLog.created_at < cutoff).distinct()

@@ -5,6 +5,7 @@ import csv
 import io
 import json
 import uuid
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Iterable
@@ -14,6 +15,7 @@ from sqlalchemy import select
 from ..errors import ValidationError
 from ..extensions import db
 from ..models import AuditLog
+from ..tenancy import all_tenants
 from .audit_archive import entry_dict
 
 CSV_COLUMNS = ("id", "created_at", "tenant_id", "actor_id", "actor_email", "action", "target_type", "target_id",
@@ -65,12 +67,18 @@ def _statement(f: AuditFilter):
     return stmt
 
 
+def _scope(f: AuditFilter):
+    """The platform admin reads across tenants through the explicit escape; tenants do not."""
+    return all_tenants(db.session) if f.all_tenants else nullcontext()
+
+
 def page(f: AuditFilter, limit: int, cursor: int | None) -> tuple[list[AuditLog], str | None]:
     """Entries newest first, after the cursor."""
     stmt = _statement(f)
     if cursor is not None:
         stmt = stmt.where(AuditLog.id < cursor)
-    rows = db.session.execute(stmt.order_by(AuditLog.id.desc()).limit(limit + 1)).scalars().all()
+    with _scope(f):
+        rows = db.session.execute(stmt.order_by(AuditLog.id.desc()).limit(limit + 1)).scalars().all()
     items = list(rows[:limit])
     next_cursor = str(items[-1].id) if len(rows) > limit and items else None
     return items, next_cursor
@@ -79,7 +87,8 @@ def page(f: AuditFilter, limit: int, cursor: int | None) -> tuple[list[AuditLog]
 def iter_all(f: AuditFilter, max_rows: int = 100_000) -> Iterable[AuditLog]:
     """Every matching entry, newest first (for exports)."""
     stmt = _statement(f).order_by(AuditLog.id.desc()).limit(max_rows)
-    yield from db.session.execute(stmt.execution_options(yield_per=1000)).scalars()
+    with _scope(f):
+        yield from db.session.execute(stmt.execution_options(yield_per=1000)).scalars()
 
 
 def to_csv(entries: Iterable[AuditLog]) -> Iterable[str]:

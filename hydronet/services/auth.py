@@ -15,7 +15,7 @@ from ..extensions import db, get_store
 from ..models import Tenant, User, utcnow
 from ..security import passwords, tokens
 from ..security.auth import AccountDisabled, TenantSuspended
-from ..tenancy import all_tenants
+from ..tenancy import all_tenants, bind_tenant
 from . import audit
 from .context import Actor, RequestMeta
 
@@ -68,6 +68,7 @@ def register(email: str, password: str, tenant_name: str, name: str, meta: Reque
     tenant = Tenant(name=tenant_name, slug=unique_slug(tenant_name), plan="free", status="active")
     db.session.add(tenant)
     db.session.flush()
+    bind_tenant(db.session, tenant.id)
     user = User(
         tenant_id=tenant.id, email=email, name=name or email.split("@")[0], role="owner",
         password_hash=passwords.hash_password(password), last_login_at=utcnow(),
@@ -130,6 +131,7 @@ def login(email: str, password: str, meta: RequestMeta) -> tuple[User, dict[str,
     if user.tenant.status in ("suspended", "cancelled") and not user.is_platform_admin:
         raise TenantSuspended(reason=user.tenant.status_reason or "")
     get_store().delete(_fail_key(email, meta.ip), _fail_key(email, meta.ip) + ":until")
+    bind_tenant(db.session, user.tenant_id)
     if passwords.needs_rehash(user.password_hash or ""):
         user.password_hash = passwords.hash_password(password)
     if user.is_platform_admin and password == DEFAULT_ADMIN_PASSWORD:
@@ -226,6 +228,7 @@ def redeem_token(token: str, new_password: str, meta: RequestMeta) -> tuple[User
         raise ValidationError({"password": problem})
     if not user.is_active:
         raise AccountDisabled()
+    bind_tenant(db.session, user.tenant_id)
     set_password(user, new_password)
     user.invite_token_hash = None
     user.invite_expires_at = None

@@ -128,3 +128,59 @@ def provision_backends(tmp: Path) -> Backends:
         cur.execute(f'CREATE DATABASE "{dbname}"')
     conn.close()
     return Backends(database_url=_server_url(admin_url, dbname), redis_url=redis_url, admin_url=admin_url, dbname=dbname)
+
+
+@dataclass
+class RoleDatabase:
+    """A database owned by a migration role, used by an app role subject to RLS."""
+
+    admin_url: str
+    dbname: str
+    owner: str
+    app_role: str
+
+    def url(self, role: str) -> str:
+        parts = urlparse(self.admin_url)
+        netloc = f"{role}@{parts.hostname}:{parts.port or 5432}"
+        return urlunparse(parts._replace(netloc=netloc, path="/" + self.dbname))
+
+    @property
+    def owner_url(self) -> str:
+        return self.url(self.owner)
+
+    @property
+    def app_url(self) -> str:
+        return self.url(self.app_role)
+
+    def drop(self) -> None:
+        conn = psycopg2.connect(self.admin_url)
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{self.dbname}" WITH (FORCE)')
+            for role in (self.app_role, self.owner):
+                cur.execute(f'DROP ROLE IF EXISTS "{role}"')
+        conn.close()
+
+
+def provision_role_database(admin_url: str, suffix: str) -> RoleDatabase:
+    """Create owner and app roles (no BYPASSRLS) and a database the owner owns (trust auth)."""
+    admin_url = admin_url.replace("postgresql+psycopg2://", "postgresql://")
+    rd = RoleDatabase(admin_url, f"hydronet_rls_{suffix}", f"hydronet_owner_{suffix}", f"hydronet_app_{suffix}")
+    rd.drop()
+    conn = psycopg2.connect(admin_url)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(f'CREATE ROLE "{rd.owner}" LOGIN NOSUPERUSER NOBYPASSRLS')
+        cur.execute(f'CREATE ROLE "{rd.app_role}" LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE')
+        cur.execute(f'CREATE DATABASE "{rd.dbname}" OWNER "{rd.owner}"')
+    conn.close()
+    conn = psycopg2.connect(_server_url(admin_url, rd.dbname))
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(f'GRANT USAGE ON SCHEMA public TO "{rd.app_role}"')
+        cur.execute(f'ALTER DEFAULT PRIVILEGES FOR ROLE "{rd.owner}" IN SCHEMA public '
+                    f'GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO "{rd.app_role}"')
+        cur.execute(f'ALTER DEFAULT PRIVILEGES FOR ROLE "{rd.owner}" IN SCHEMA public '
+                    f'GRANT USAGE, SELECT ON SEQUENCES TO "{rd.app_role}"')
+    conn.close()
+    return rd

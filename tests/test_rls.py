@@ -1,0 +1,160 @@
+"""PostgreSQL Row-Level Security: the second wall, proven with the app's own role.
+
+The app connects as a role that neither owns the tables nor bypasses RLS;
+migrations run as the owner.  A query written without any tenant filter —
+raw SQL or ORM with the application's scoping switched off — still sees only
+the current tenant's rows.
+"""
+from __future__ import annotations
+
+import os
+
+import psycopg2
+import pytest
+from sqlalchemy import select, text
+
+from hydronet.extensions import db
+from hydronet.models import Conversation
+from hydronet.tenancy import all_tenants, bind_tenant
+from tests.support.backends import provision_role_database
+
+pytestmark = pytest.mark.skipif(not os.environ.get("HYDRONET_TEST_DATABASE_URL"),
+                                reason="Row-Level Security exists on PostgreSQL only (embedded SQLite keeps the ORM wall)")
+
+
+@pytest.fixture(scope="module")
+def rls(backends):
+    rd = provision_role_database(backends.admin_url, str(os.getpid()))
+    from hydronet import create_app
+    from hydronet.cli import upgrade_locked
+
+    app = create_app(backends.app_config(DATABASE_URL=rd.app_url, DATABASE_OWNER_URL=rd.owner_url,
+                                         RATELIMIT_REGISTER="1000 per minute", RATELIMIT_LOGIN="1000 per minute"))
+    with app.app_context():
+        upgrade_locked()
+    yield app, rd
+    with app.app_context():
+        db.engine.dispose()
+    rd.drop()
+
+
+@pytest.fixture
+def rls_app(rls):
+    app, rd = rls
+    yield app
+    from hydronet.extensions import limiter
+
+    with app.app_context():
+        limiter.reset()
+        store = app.extensions["hydronet_store"]
+        if store.kind == "redis":
+            store.client.flushdb()
+    conn = psycopg2.connect(rd.url(rd.owner))
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename != 'alembic_version'")
+        tables = [r[0] for r in cur.fetchall()]
+        cur.execute("TRUNCATE " + ", ".join(tables) + " RESTART IDENTITY CASCADE")
+    conn.close()
+
+
+def test_app_role_cannot_bypass_rls_and_owns_nothing(rls):
+    app, rd = rls
+    with app.app_context():
+        row = db.session.execute(text("SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user")).one()
+        assert tuple(row) == (False, False)
+        owned = db.session.execute(text("SELECT count(*) FROM pg_tables WHERE schemaname='public' AND tableowner = current_user")).scalar()
+        assert owned == 0
+        rls_off = db.session.execute(text(
+            "SELECT relname FROM pg_class WHERE relname IN ('users','conversations','messages','networks','api_keys',"
+            "'usage_records','audit_logs') AND NOT relrowsecurity")).all()
+        assert rls_off == []
+
+
+def _register(client, email, tenant):
+    resp = client.post("/api/auth/register", json={"email": email, "password": "Test@123", "tenant_name": tenant})
+    assert resp.status_code == 201, resp.get_json()
+    body = resp.get_json()
+    return {"Authorization": f"Bearer {body['access_token']}"}, body
+
+
+def test_full_flow_works_under_rls(rls_app):
+    client = rls_app.test_client()
+    a_headers, a = _register(client, "a@alpha.example.com", "Alpha")
+    b_headers, _b = _register(client, "b@beta.example.com", "Beta")
+    login = client.post("/api/auth/login", json={"email": "a@alpha.example.com", "password": "Test@123"})
+    assert login.status_code == 200
+    assert client.post("/api/auth/login", json={"email": "a@alpha.example.com", "password": "nope-nope"}).status_code == 401
+    cid = client.post("/api/chat/conversations", headers=a_headers, json={"title": "A"}).get_json()["conversation"]["id"]
+    turn = client.post(f"/api/chat/conversations/{cid}/messages", headers=a_headers, json={"message": "你好"})
+    assert turn.status_code == 200, turn.get_json()
+    assert client.get(f"/api/chat/conversations/{cid}", headers=b_headers).status_code == 404
+    key = client.post("/api/tenant/api-keys", headers=a_headers, json={"name": "k", "scopes": ["chat"]}).get_json()["key"]
+    assert client.get("/api/tenant/info", headers={"Authorization": f"Bearer {key}"}).status_code == 200
+    logs = client.get("/api/tenant/audit-logs", headers=a_headers).get_json()["logs"]
+    assert logs and all(e["tenant_id"] == a["tenant"]["id"] for e in logs)
+    usage = client.get("/api/tenant/usage", headers=a_headers).get_json()["usage"]
+    assert usage["quotas"]["messages_per_day"]["used"] == 1
+
+
+def test_unfiltered_queries_see_only_current_tenant(rls_app):
+    client = rls_app.test_client()
+    a_headers, a = _register(client, "a2@alpha.example.com", "Alpha")
+    b_headers, b = _register(client, "b2@beta.example.com", "Beta")
+    client.post("/api/chat/conversations", headers=a_headers, json={"title": "A-secret"})
+    client.post("/api/chat/conversations", headers=b_headers, json={"title": "B-secret"})
+    import uuid
+
+    with rls_app.app_context():
+        bind_tenant(db.session, uuid.UUID(a["tenant"]["id"]))
+        raw = db.session.execute(text("SELECT title FROM conversations")).scalars().all()
+        assert raw == ["A-secret"]
+        # ORM with the application's scoping explicitly switched off for this statement:
+        orm = db.session.execute(select(Conversation.title).execution_options(all_tenants=True)).scalars().all()
+        assert orm == ["A-secret"]
+        users = db.session.execute(text("SELECT email FROM users")).scalars().all()
+        assert users == ["a2@alpha.example.com"]
+    with rls_app.app_context():
+        # no tenant bound at all: nothing is visible
+        assert db.session.execute(text("SELECT count(*) FROM conversations")).scalar() == 0
+    with rls_app.app_context(), all_tenants(db.session):
+        # the explicit, audited escape used by platform-admin code
+        assert db.session.execute(text("SELECT count(*) FROM conversations")).scalar() == 2
+
+
+def test_writes_into_another_tenant_are_refused_by_the_database(rls_app):
+    client = rls_app.test_client()
+    _register(client, "a3@alpha.example.com", "Alpha")
+    _hb, b = _register(client, "b3@beta.example.com", "Beta")
+    import uuid
+
+    from sqlalchemy.exc import DBAPIError
+
+    with rls_app.app_context():
+        a_tenant = db.session.execute(text("SELECT id FROM tenants WHERE name='Alpha'")).scalar()
+        bind_tenant(db.session, a_tenant)
+        with pytest.raises(DBAPIError, match="row-level security"):
+            db.session.execute(text(
+                "INSERT INTO conversations (id, tenant_id, user_id, title, archived, channel, message_count, created_at, updated_at)"
+                " VALUES (:id, :tid, :uid, 'evil', false, 'web', 0, now(), now())"),
+                {"id": uuid.uuid4(), "tid": uuid.UUID(b["tenant"]["id"]), "uid": uuid.UUID(b["user"]["id"])})
+        db.session.rollback()
+
+
+def test_platform_admin_crosses_tenants_explicitly(rls_app):
+    client = rls_app.test_client()
+    _register(client, "a4@alpha.example.com", "Alpha")
+    from hydronet.services.seed import seed
+
+    with rls_app.app_context():
+        seed("admin@hydronet.com", "Admin-Pass-2026!")
+    admin = client.post("/api/auth/login", json={"email": "admin@hydronet.com", "password": "Admin-Pass-2026!"}).get_json()
+    h = {"Authorization": f"Bearer {admin['access_token']}"}
+    tenants = client.get("/api/admin/tenants", headers=h).get_json()["tenants"]
+    assert {t["name"] for t in tenants} >= {"Alpha", "演示水务公司"}
+    alpha = next(t for t in tenants if t["name"] == "Alpha")
+    assert alpha["users"] == 1
+    verify = client.get(f"/api/admin/audit-logs/verify?tenant_id={alpha['id']}", headers=h).get_json()
+    assert verify["valid"] is True and verify["checked"] >= 2
+    logs = client.get(f"/api/admin/audit-logs?tenant_id={alpha['id']}", headers=h).get_json()["logs"]
+    assert any(e["action"] == "auth.register" for e in logs)
