@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import hashlib
 
-from flask import Flask
+from flask import Flask, current_app
 
 from ..errors import error_response
 from ..extensions import jwt
@@ -22,18 +22,21 @@ def init_jwt(app: Flask) -> None:
     app.config.setdefault("JWT_TOKEN_LOCATION", ["headers"])
     app.config.setdefault("JWT_ERROR_MESSAGE_KEY", "message")
     jwt.init_app(app)
-    keys = {key_id(k): k for k in [app.config["JWT_SECRET_KEY"], *app.config.get("JWT_PREVIOUS_SECRET_KEYS", [])] if k}
-    current_kid = key_id(app.config["JWT_SECRET_KEY"])
 
+    # The loaders are global to the JWTManager: read the keys of the current app.
     @jwt.additional_headers_loader
     def _kid(_identity) -> dict:
-        return {"kid": current_kid}
+        return {"kid": key_id(current_app.config["JWT_SECRET_KEY"])}
 
     @jwt.decode_key_loader
     def _decode_key(header, _payload) -> str:
         # Tokens signed before a rotation carry the old key's id and still verify
         # until they expire; everything new is signed with JWT_SECRET_KEY.
-        return keys.get(header.get("kid"), app.config["JWT_SECRET_KEY"])
+        current = current_app.config["JWT_SECRET_KEY"]
+        for secret in current_app.config.get("JWT_PREVIOUS_SECRET_KEYS") or []:
+            if secret and key_id(secret) == header.get("kid"):
+                return secret
+        return current
 
     @jwt.token_in_blocklist_loader
     def _revoked(_header, payload) -> bool:
