@@ -58,6 +58,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     init_http(app)
     register_error_handlers(app)
     register_blueprints(app)
+    from .mcp.server import init_mcp
+
+    init_mcp(app)
     register_cli(app)
     return app
 

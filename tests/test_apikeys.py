@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from hydronet.extensions import db
 from hydronet.models import ApiKey
+from hydronet.tenancy import all_tenants
 
 
 def _create(client, headers, scopes=("chat",), **extra):
@@ -18,7 +19,7 @@ def test_key_shown_once_and_stored_hashed(client, factory, two_tenants, app):
     assert raw.startswith("hn_")
     listed = client.get("/api/tenant/api-keys", headers=h).get_json()["api_keys"]
     assert raw not in str(listed) and listed[0]["prefix"] == created["api_key"]["prefix"]
-    with app.app_context():
+    with app.app_context(), all_tenants(db.session):
         stored = db.session.query(ApiKey).one()
         assert raw not in (stored.key_hash, stored.prefix)
 

@@ -5,10 +5,10 @@ import csv
 import io
 
 import pytest
-from sqlalchemy import update
-
 from hydronet.extensions import db
 from hydronet.models import AuditLog
+from hydronet.tenancy import all_tenants
+from tests.support.backends import run_as_superuser
 from tests.support.factories import PASSWORD
 
 
@@ -39,7 +39,7 @@ def test_no_secrets_in_details(client, factory, two_tenants, app):
     h = factory.headers(two_tenants["a_users"]["owner"])
     key = client.post("/api/tenant/api-keys", headers=h, json={"name": "ci", "scopes": ["chat"]}).get_json()["key"]
     client.post("/api/tenant/users", headers=h, json={"email": "p@alpha.example.com", "password": "Secret-Pass-77"})
-    with app.app_context():
+    with app.app_context(), all_tenants(db.session):
         dump = " ".join(str(e.details) for e in db.session.query(AuditLog).all())
     assert key not in dump and "Secret-Pass-77" not in dump
 
@@ -80,7 +80,7 @@ def test_no_api_edits_or_deletes(client, factory, platform_admin):
         assert client.open("/api/admin/audit-logs", method=method, headers=h).status_code == 405
 
 
-def test_chain_verifies_and_detects_tampering(client, factory, two_tenants, platform_admin, app):
+def test_chain_verifies_and_detects_tampering(client, factory, two_tenants, platform_admin, app, backends):
     h = factory.headers(two_tenants["a_users"]["owner"])
     for i in range(3):
         client.post("/api/tenant/users", headers=h, json={"email": f"t{i}@alpha.example.com", "password": "Good-Pass-123"})
@@ -88,15 +88,15 @@ def test_chain_verifies_and_detects_tampering(client, factory, two_tenants, plat
     url = f"/api/admin/audit-logs/verify?tenant_id={two_tenants['a'].id}"
     ok = client.get(url, headers=admin).get_json()
     assert ok["valid"] is True and ok["checked"] == 3
-    with app.app_context():
+    with app.app_context(), all_tenants(db.session):
         target = db.session.query(AuditLog).filter_by(tenant_id=two_tenants["a"].id).order_by(AuditLog.id).all()[1]
-        db.session.execute(update(AuditLog).where(AuditLog.id == target.id).values(details={"email": "forged"}))
-        db.session.commit()
+    run_as_superuser(backends, app, "UPDATE audit_logs SET details = %(d)s WHERE id = %(id)s",
+                     {"d": '{"email": "forged"}', "id": target.id})
     broken = client.get(url, headers=admin).get_json()
     assert broken["valid"] is False and broken["first_broken"]["id"] == target.id
 
 
-def test_archive_keeps_chain_verifiable(client, factory, two_tenants, platform_admin, app, tmp_path):
+def test_archive_keeps_chain_verifiable(client, factory, two_tenants, platform_admin, app, tmp_path, backends):
     from datetime import timedelta
 
     from hydronet.models import utcnow
@@ -105,18 +105,22 @@ def test_archive_keeps_chain_verifiable(client, factory, two_tenants, platform_a
     h = factory.headers(two_tenants["a_users"]["owner"])
     for i in range(4):
         client.post("/api/tenant/users", headers=h, json={"email": f"r{i}@alpha.example.com", "password": "Good-Pass-123"})
-    with app.app_context():
-        oldest = db.session.query(AuditLog).order_by(AuditLog.id).limit(2).all()
-        for e in oldest:
+    from hydronet.services.audit import entry_hash
+
+    with app.app_context(), all_tenants(db.session):
+        entries = db.session.query(AuditLog).filter_by(tenant_id=two_tenants["a"].id).order_by(AuditLog.id).all()
+        db.session.expunge_all()
+    # Back-date the two oldest entries and re-chain, as if they had been written a year ago.
+    prev = ""
+    for i, e in enumerate(entries):
+        if i < 2:
             e.created_at = utcnow() - timedelta(days=400)
-        # re-hash as if they had been written then (the archive test needs old, valid entries)
-        from hydronet.services.audit import entry_hash
-        prev = ""
-        for e in db.session.query(AuditLog).filter_by(tenant_id=two_tenants["a"].id).order_by(AuditLog.id):
-            e.prev_hash = prev
-            e.hash = entry_hash(e)
-            prev = e.hash
-        db.session.commit()
+        e.prev_hash = prev
+        e.hash = entry_hash(e)
+        prev = e.hash
+        run_as_superuser(backends, app, "UPDATE audit_logs SET created_at = %(c)s, prev_hash = %(p)s, hash = %(h)s "
+                         "WHERE id = %(id)s", {"c": e.created_at, "p": e.prev_hash, "h": e.hash, "id": e.id})
+    with app.app_context():
         result = archive_before(utcnow() - timedelta(days=365), tmp_path)
         assert result["archived"] == 2 and len(result["files"]) == 1
         assert verify_chain(two_tenants["a"].id)["valid"] is True

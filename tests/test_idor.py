@@ -13,6 +13,7 @@ import pytest
 
 from hydronet.extensions import db
 from hydronet.models import ApiKey, Conversation, McpServer, Network
+from hydronet.tenancy import bind_tenant
 
 PLATFORM_ONLY = "/api/admin/"
 
@@ -54,6 +55,7 @@ def a_ids(app, two_tenants):
     ids = {"user_id": str(two_tenants["a_users"]["admin"].id), "tenant_id": str(a.id), "job_id": str(uuid.uuid4()),
            "tenant_slug": a.slug}
     with app.app_context():
+        bind_tenant(db.session, a.id)
         for param, build in RESOURCES.items():
             if callable(build):
                 obj = build(a, owner)

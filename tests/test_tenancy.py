@@ -17,7 +17,7 @@ def _conversation(tenant, user, title):
 
 def test_unfiltered_query_sees_only_bound_tenant(app, two_tenants):
     a, b = two_tenants["a"], two_tenants["b"]
-    with app.app_context():
+    with app.app_context(), all_tenants(db.session):
         _conversation(a, two_tenants["a_users"]["owner"], "A1")
         _conversation(b, two_tenants["b_owner"], "B1")
         db.session.commit()
@@ -30,7 +30,7 @@ def test_unfiltered_query_sees_only_bound_tenant(app, two_tenants):
 
 
 def test_get_by_id_of_other_tenant_returns_none(app, two_tenants):
-    with app.app_context():
+    with app.app_context(), all_tenants(db.session):
         other = _conversation(two_tenants["b"], two_tenants["b_owner"], "secret")
         db.session.commit()
         other_id = other.id
@@ -40,7 +40,7 @@ def test_get_by_id_of_other_tenant_returns_none(app, two_tenants):
 
 
 def test_explicit_escape_sees_all(app, two_tenants):
-    with app.app_context():
+    with app.app_context(), all_tenants(db.session):
         _conversation(two_tenants["a"], two_tenants["a_users"]["owner"], "A1")
         _conversation(two_tenants["b"], two_tenants["b_owner"], "B1")
         db.session.commit()

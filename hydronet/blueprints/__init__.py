@@ -6,7 +6,8 @@ from flask import Flask
 
 def register_blueprints(app: Flask) -> None:
     """Register every blueprint of the app."""
-    from . import admin, auth, chat, health, tenant, wechat
+    from . import admin, auth, chat, health, mcp_admin, tenant, wechat
 
-    for module in (health, auth, tenant, chat, admin, wechat):
+    for module in (health, auth, tenant, chat, admin, wechat, mcp_admin):
         app.register_blueprint(module.bp)
+    app.register_blueprint(wechat.admin_bp)  # /api/tenant/wechat

@@ -93,8 +93,8 @@ class AccountConfig:
 
     @property
     def account_key(self) -> str:
-        """Namespace for this account's delivery keys."""
-        return self.app_id
+        """Namespace for this account's delivery keys (per tenant: an AppID claimed twice never shares keys)."""
+        return f"{self.tenant_id}:{self.app_id}" if self.tenant_id else self.app_id
 
 
 def _valid_aes_key(key: str) -> bool:

@@ -28,6 +28,20 @@ class Backends:
     admin_url: str | None = None
     dbname: str | None = None
     apps: list[Any] = field(default_factory=list)
+    owner_url: str = ""
+    roles: "RoleDatabase | None" = None
+
+    @property
+    def superuser_url(self) -> str:
+        """The test database as the server's superuser (cleaning, tampering in tests)."""
+        assert self.admin_url and self.dbname
+        return _server_url(self.admin_url, self.dbname)
+
+    def superuser_connection(self):
+        """An autocommit psycopg2 connection to the test database as superuser."""
+        conn = psycopg2.connect(self.superuser_url)
+        conn.autocommit = True
+        return conn
 
     @property
     def is_postgres(self) -> bool:
@@ -40,6 +54,7 @@ class Backends:
             "SECRET_KEY": TEST_SECRET,
             "JWT_SECRET_KEY": TEST_SECRET + "-jwt",
             "DATABASE_URL": self.database_url,
+            "DATABASE_OWNER_URL": self.owner_url,
             "REDIS_URL": self.redis_url,
             "LOG_JSON": False,
             "LOG_LEVEL": "WARNING",
@@ -56,6 +71,7 @@ class Backends:
             "SECRET_KEY": TEST_SECRET,
             "JWT_SECRET_KEY": TEST_SECRET + "-jwt",
             "DATABASE_URL": self.database_url,
+            "DATABASE_OWNER_URL": self.owner_url,
             "REDIS_URL": self.redis_url,
             "DEBUG": "false",
         }
@@ -67,8 +83,7 @@ class Backends:
 
         tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
         if self.is_postgres:
-            conn = psycopg2.connect(self.database_url.replace("postgresql+psycopg2://", "postgresql://"))
-            conn.autocommit = True
+            conn = self.superuser_connection()
             with conn.cursor() as cur:
                 cur.execute("TRUNCATE " + ", ".join(tables) + " RESTART IDENTITY CASCADE")
             conn.close()
@@ -89,13 +104,16 @@ class Backends:
                     pass
 
     def teardown(self) -> None:
-        """Drop the session's PostgreSQL database."""
+        """Drop the session's PostgreSQL database (and its roles)."""
         if self.admin_url and self.dbname:
             from hydronet.extensions import db
 
             for app in self.apps:
                 with app.app_context():
                     db.engine.dispose()
+            if self.roles is not None:
+                self.roles.drop()
+                return
             conn = psycopg2.connect(self.admin_url)
             conn.autocommit = True
             with conn.cursor() as cur:
@@ -122,6 +140,12 @@ def provision_backends(tmp: Path) -> Backends:
         conn = psycopg2.connect(admin_url, connect_timeout=5)
     except psycopg2.Error as exc:
         raise RuntimeError(f"PostgreSQL at {admin_url} is unreachable: {exc}") from exc
+    if os.environ.get("HYDRONET_TEST_RLS", "").lower() in ("1", "true", "yes"):
+        # The production arrangement: migrations as the table owner, the app as a role subject to RLS.
+        conn.close()
+        rd = provision_role_database(admin_url, f"t{os.getpid()}")
+        return Backends(database_url=rd.app_url, redis_url=redis_url, admin_url=admin_url, dbname=rd.dbname,
+                        owner_url=rd.owner_url, roles=rd)
     conn.autocommit = True
     with conn.cursor() as cur:
         cur.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
@@ -184,3 +208,18 @@ def provision_role_database(admin_url: str, suffix: str) -> RoleDatabase:
                     f'GRANT USAGE, SELECT ON SEQUENCES TO "{rd.app_role}"')
     conn.close()
     return rd
+
+
+def run_as_superuser(backends: Backends, app, sql: str, params: dict | None = None) -> None:
+    """Run SQL bypassing the app's role (to tamper with data in tests, as an intruder with DB access would)."""
+    if backends.is_postgres:
+        conn = backends.superuser_connection()
+        with conn.cursor() as cur:
+            cur.execute(sql, params or {})
+        conn.close()
+        return
+    from hydronet.extensions import db
+
+    with app.app_context():
+        db.session.execute(db.text(sql.replace("%(", ":").replace(")s", "")), params or {})
+        db.session.commit()

@@ -8,7 +8,7 @@ from typing import Any
 from hydronet.extensions import db
 from hydronet.models import Tenant, User
 from hydronet.security import passwords, tokens
-from hydronet.tenancy import all_tenants
+from hydronet.tenancy import all_tenants, bind_tenant
 
 PASSWORD = "Str0ng-Pass!2026"
 _seq = itertools.count(1)
@@ -39,6 +39,7 @@ class Factory:
              platform_admin: bool = False, active: bool = True) -> User:
         n = next(_seq)
         with self.app.app_context():
+            bind_tenant(db.session, tenant.id)  # the row is written as that tenant (RLS)
             u = User(tenant_id=tenant.id, email=email or f"user{n}@{tenant.slug}.example.com", name=f"User {n}",
                      role=role, is_platform_admin=platform_admin, is_active=active, password_hash=_password_hash())
             db.session.add(u)
