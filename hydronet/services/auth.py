@@ -207,13 +207,6 @@ def _uuid(value: Any):
         return None
 
 
-def count_users(tenant_id) -> int:
-    """Active users of a tenant."""
-    return db.session.execute(
-        select(func.count(User.id)).where(User.tenant_id == tenant_id, User.is_active.is_(True))
-    ).scalar_one()
-
-
 def redeem_token(token: str, new_password: str, meta: RequestMeta) -> tuple[User, dict[str, Any]]:
     """Set a password with a one-time invitation or reset token; signs the user in."""
     import hashlib

@@ -136,8 +136,13 @@ def deactivate_user(actor: Actor, user: User) -> User:
     return user
 
 
+def seat_filter():
+    """Users that take a seat: active, and not WeChat followers' automatic accounts."""
+    from .wechat_followers import SYNTHETIC_DOMAIN
+
+    return (User.is_active.is_(True), ~User.email.endswith("@" + SYNTHETIC_DOMAIN))
+
+
 def count_active_users(tenant_id: uuid.UUID) -> int:
-    """Active users of a tenant (for the users quota)."""
-    return db.session.execute(
-        select(func.count(User.id)).where(User.tenant_id == tenant_id, User.is_active.is_(True))
-    ).scalar_one()
+    """Seats used in a tenant (for the users quota); followers of its WeChat account are free."""
+    return db.session.execute(select(func.count(User.id)).where(User.tenant_id == tenant_id, *seat_filter())).scalar_one()

@@ -97,9 +97,10 @@ def report(tenant: Tenant, days: int = 30) -> dict[str, Any]:
         used, resets = quotas.period_usage(tenant, name)
         items[name] = _quota_item(limits[name], used, resets.astimezone(timezone.utc).isoformat())
     from ..models import ApiKey, McpServer
+    from .tenants import seat_filter
 
     counts = {
-        "users": _count(User, tenant.id, User.is_active.is_(True)),
+        "users": _count(User, tenant.id, *seat_filter()),
         "conversations": _count(Conversation, tenant.id),
         "networks": _count(Network, tenant.id),
         "mcp_servers": _count(McpServer, tenant.id),
