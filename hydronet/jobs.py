@@ -111,6 +111,8 @@ def _run_in_app_raising(app: Flask, name: str, kwargs: dict[str, Any]) -> None:
     from .extensions import db
 
     with app.app_context():
+        # RQ forks a work horse per job: never reuse connections inherited from the parent.
+        db.engine.dispose(close=False)
         try:
             JOBS[name](**kwargs)
         finally:

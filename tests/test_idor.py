@@ -44,6 +44,7 @@ RESOURCES = {
     "tenant_id": None,    # tenant A itself (platform routes only)
     "job_id": None,       # analysis jobs: a random id of A is as good as any (404 either way)
     "kind": "hydraulic",
+    "fmt": "png",         # picture format of map.<fmt> / timeseries.<fmt>
     "filename": "x",
     "tenant_slug": None,
 }

@@ -11,3 +11,7 @@ def register_blueprints(app: Flask) -> None:
     for module in (health, auth, tenant, chat, admin, wechat, mcp_admin):
         app.register_blueprint(module.bp)
     app.register_blueprint(wechat.admin_bp)  # /api/tenant/wechat
+    from . import networks
+
+    app.register_blueprint(networks.bp)  # /api/networks: EPANET networks, analyses, maps, time series
+    app.register_blueprint(networks.jobs_bp)  # /api/jobs: background analysis jobs
