@@ -165,6 +165,63 @@ control_socket_disable = not _control_socket
 daemon = False
 
 
+# --- metrics ---------------------------------------------------------------
+# Every worker keeps its own Prometheus samples; with PROMETHEUS_MULTIPROC_DIR
+# set they are written to files in one directory per app server, and /metrics
+# (answered by any worker) adds them all up.  The directory is this master's
+# own: given per instance by the operator (never in the shared .env, or two
+# servers would mix their numbers), else a fresh temp dir removed at exit.
+_METRICS_ENV = "PROMETHEUS_MULTIPROC_DIR"
+_METRICS_OWNER = "_HYDRONET_METRICS_OWNER"  # pid of the master that prepared the dir
+_METRICS_TEMP = "_HYDRONET_METRICS_TEMP"  # set when that master created it
+
+
+def prepare_metrics_dir() -> str:
+    """Point PROMETHEUS_MULTIPROC_DIR at an empty directory of this master (idempotent)."""
+    current = os.environ.get(_METRICS_ENV, "").strip()
+    if current and os.environ.get(_METRICS_OWNER) == str(os.getpid()):
+        return current  # prepared already (preload, then on_starting)
+    if current and current != os.environ.get(_METRICS_TEMP):
+        os.makedirs(current, exist_ok=True)
+        for stale in Path(current).glob("*.db"):  # samples of a previous run would be added in
+            stale.unlink()
+    else:  # none given, or the temp dir of the master that exec'd us (USR2): a new one
+        import tempfile
+
+        current = tempfile.mkdtemp(prefix="hydronet-metrics-")
+        os.environ[_METRICS_TEMP] = current
+    os.environ[_METRICS_ENV] = current
+    os.environ[_METRICS_OWNER] = str(os.getpid())
+    return current
+
+
+if preload_app:
+    # The app (and prometheus_client, which reads the variable once at import)
+    # is loaded in the master before on_starting runs.
+    prepare_metrics_dir()
+
+
+def on_starting(server):
+    """Give this app server's workers one shared, empty metrics directory."""
+    server.log.info("prometheus multiprocess dir: %s", prepare_metrics_dir())
+
+
+def child_exit(server, worker):
+    """Drop a dead worker's live gauges (its counters stay in the totals)."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    """Remove the metrics directory this master created."""
+    created = os.environ.get(_METRICS_TEMP)
+    if created and os.environ.get(_METRICS_OWNER) == str(os.getpid()):
+        import shutil
+
+        shutil.rmtree(created, ignore_errors=True)
+
+
 def post_fork(server, worker):
     """Make psycopg2 cooperative in each gevent worker before the app is loaded."""
     if not IS_GEVENT:

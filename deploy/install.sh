@@ -380,6 +380,8 @@ Next:
   4. Check the first backup tomorrow: ls -l $BACKUP_DIR; journalctl -u hydronet-backup
      Copy dumps off this host (they hold every tenant's data).
   5. Upgrades: update the checkout and run this script again.
+  6. Walk the completion checklist (✅/❌ with fixes) once all of the above is done:
+     cd $APP_ROOT && sudo -u hydronet $APP_ROOT/venv/bin/flask --app app_saas:app hydronet check --url https://your.domain
 Logs: journalctl -u 'hydronet@*' -u hydronet-worker -f
 EOF
 }

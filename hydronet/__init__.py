@@ -78,6 +78,9 @@ def _init_extensions(app: Flask) -> None:
     else:
         app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20})
     db.init_app(app)
+    from .dbtiming import init_db_timing
+
+    init_db_timing(app)  # g.sql_count per request, slow statements logged
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True, compare_type=True)
     tenancy.install(Session)
 

@@ -83,6 +83,24 @@ def reencrypt_secrets_command() -> None:
     click.echo("✅ re-encrypted " + ", ".join(f"{n} {what}" for what, n in counts.items()))
 
 
+@cli.command("check")
+@click.option("--url", default=None, help="public https:// address to probe (default: PUBLIC_BASE_URL, not probed)")
+@click.option("--backup-dir", envvar="BACKUP_DIR", default=None,
+              help="where deploy/backup.sh writes dumps (default /var/backups/hydronet)")
+def check_command(url: str | None, backup_dir: str | None) -> None:
+    """The guide's completion checklist: ✅/❌ per item, a fix for each ❌, exit 1 when any fails."""
+    from .checks import run_checks
+
+    results = run_checks(current_app._get_current_object(), url=url, backup_dir=backup_dir)  # type: ignore[attr-defined]
+    for result in results:
+        click.echo(result.line())
+    failed = sum(r.status == "fail" for r in results)
+    warned = sum(r.status == "warn" for r in results)
+    click.echo(f"\n{len(results) - failed - warned} ok, {warned} warning(s), {failed} failed")
+    if failed:
+        raise SystemExit(1)
+
+
 def register_cli(app: Flask) -> None:
     """Attach the command group to the app."""
     app.cli.add_command(cli)

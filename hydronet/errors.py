@@ -12,6 +12,8 @@ from typing import Any
 from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from .metrics import note_rejection
+
 log = logging.getLogger(__name__)
 
 
@@ -137,6 +139,8 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(ApiError)
     def _api_error(err: ApiError):
+        if err.status == 429:  # metrics: a quota refusal is not a rate-limit refusal
+            note_rejection(err.code, err.extra.get("quota") if isinstance(err, QuotaExceeded) else None)
         return error_response(err.status, err.code, err.message, err.headers, **err.extra)
 
     @app.errorhandler(HTTPException)

@@ -15,3 +15,6 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(networks.bp)  # /api/networks: EPANET networks, analyses, maps, time series
     app.register_blueprint(networks.jobs_bp)  # /api/jobs: background analysis jobs
+    from .metrics import bp as metrics_bp
+
+    app.register_blueprint(metrics_bp)  # /metrics: Prometheus, allowed addresses or METRICS_TOKEN only

@@ -5,6 +5,7 @@ any pytest import mode and next to other conftest.py files.
 """
 from __future__ import annotations
 
+import secrets
 import shutil
 import sys
 import uuid
@@ -61,3 +62,20 @@ def make_database(pg_admin):
     yield make
     for name in created:
         psql(pg_admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', check=False)
+
+
+@pytest.fixture(scope="module")
+def app_env(backends):
+    """Settings for the real app on the session's fresh PostgreSQL database and Redis (tests/conftest.py)."""
+    if not (backends.is_postgres and backends.redis_url):
+        pytest.skip("needs HYDRONET_TEST_DATABASE_URL (PostgreSQL) and HYDRONET_TEST_REDIS_URL")
+    return {
+        "DATABASE_URL": backends.database_url,
+        "DATABASE_OWNER_URL": backends.owner_url,  # migrations as the table owner (RLS setups)
+        "REDIS_URL": backends.redis_url,
+        "SECRET_KEY": secrets.token_urlsafe(48),
+        "JWT_SECRET_KEY": secrets.token_urlsafe(48),
+        "DEBUG": "False",
+        "HYDRONET_REQUIRE_SERVICES": "true",
+        "LOG_JSON": "True",
+    }

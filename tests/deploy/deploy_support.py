@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import http.client
 import os
+import re
 import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -66,9 +69,10 @@ class Response:
 
 
 def request(port: int, method: str = "GET", path: str = "/", headers: dict | None = None,
-            body: bytes | None = None, timeout: float = 15.0) -> Response:
-    """One HTTP/1.1 request to 127.0.0.1:port."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+            body: bytes | None = None, timeout: float = 15.0, source: str | None = None) -> Response:
+    """One HTTP/1.1 request to 127.0.0.1:port (from loopback address `source`, e.g. 127.0.0.2)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout,
+                                      source_address=(source, 0) if source else None)
     try:
         conn.request(method, path, body=body, headers=headers or {})
         resp = conn.getresponse()
@@ -78,12 +82,12 @@ def request(port: int, method: str = "GET", path: str = "/", headers: dict | Non
 
 
 def read_stream(port: int, method: str, path: str, headers: dict | None = None,
-                timeout: float = 15.0) -> tuple[float, list[float], bytes]:
+                timeout: float = 15.0, body: bytes = b"") -> tuple[float, list[float], bytes]:
     """Send a request on a raw socket; return (start, arrival time of each SSE event, raw bytes)."""
     lines = [f"{method} {path} HTTP/1.1", "Host: localhost", "Connection: close",
-             "Accept: text/event-stream", "Content-Length: 0"]
+             "Accept: text/event-stream", f"Content-Length: {len(body)}"]
     lines += [f"{key}: {value}" for key, value in (headers or {}).items()]
-    raw = ("\r\n".join(lines) + "\r\n\r\n").encode()
+    raw = ("\r\n".join(lines) + "\r\n\r\n").encode() + body
     arrivals: list[float] = []
     data = b""
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
@@ -95,7 +99,8 @@ def read_stream(port: int, method: str, path: str, headers: dict | None = None,
                 break
             now = time.time()
             data += chunk
-            arrivals += [now] * (data.count(b"data: ") - len(arrivals))
+            _, ended, body = data.partition(b"\r\n\r\n")  # not in headers (a CSP may say "data: blob:")
+            arrivals += [now] * ((body.count(b"data: ") if ended else 0) - len(arrivals))
     return start, arrivals, data
 
 
@@ -142,7 +147,7 @@ class Gunicorn:
     pythonpath: Path | None = HERE
     proc: subprocess.Popen | None = None
 
-    def start(self, wait_path: str | None = "/api/health") -> Gunicorn:
+    def start(self, wait_path: str | None = "/api/health", timeout: float = 20.0) -> Gunicorn:
         cmd = [sys.executable, "-m", "gunicorn", "-c", str(REPO / "gunicorn_config.py")]
         if self.pythonpath:
             cmd += ["--pythonpath", str(self.pythonpath)]
@@ -153,7 +158,7 @@ class Gunicorn:
                                      stderr=subprocess.STDOUT, start_new_session=True)
         wait_for_port(self.port, self.proc, log=self.log)
         if wait_path:
-            self.wait_http(wait_path)
+            self.wait_http(wait_path, timeout)
         return self
 
     def wait_http(self, path: str, timeout: float = 20.0) -> None:
@@ -247,6 +252,19 @@ http {{
         path = self.workdir / "logs" / "hydronet.access.log"
         return path.read_text().splitlines() if path.exists() else []
 
+    def logged(self, needle: str, timeout: float = 5.0) -> bool:
+        """True once a line of the access log contains `needle` (nginx writes it after the response)."""
+        deadline = time.monotonic() + timeout
+        while needle not in "\n".join(self.access_log()):
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
+        return True
+
+    def upstreams_used(self) -> Counter:
+        """How many logged requests each app server answered (the `upstream=` field)."""
+        return Counter(m.group(1) for line in self.access_log() if (m := re.search(r"upstream=(\S+)", line)))
+
     def stop(self) -> None:
         if self.proc is not None:
             _stop(self.proc, signal.SIGQUIT)
@@ -260,11 +278,11 @@ class Processes:
         self.started: list = []
 
     def gunicorn(self, app: str = "stub_app:app", port: int | None = None, wait_path: str | None = "/api/health",
-                 pythonpath: Path | None = HERE, **env: str) -> Gunicorn:
+                 pythonpath: Path | None = HERE, boot_timeout: float = 20.0, **env: str) -> Gunicorn:
         port = port or free_port()
         unit = Gunicorn(app, port, self.workdir / f"gunicorn-{port}.log", clean_env(**env), pythonpath)
         self.started.append(unit)
-        return unit.start(wait_path)
+        return unit.start(wait_path, boot_timeout)
 
     def nginx(self, upstream_ports: list[int], root: Path) -> Nginx:
         port = free_port()
@@ -286,6 +304,21 @@ class Processes:
             _signal(proc, signal.SIGTERM)
         for proc in apps:
             _reap(proc)
+
+
+def deploy_app(processes: Processes, env: dict[str, str], servers: int = 2,
+               migrate: bool = True) -> tuple[Nginx, list[Gunicorn]]:
+    """deploy/migrate.sh, then app_saas:app on `servers` ports, then nginx in front (as install.sh does)."""
+    if migrate:
+        result = subprocess.run(["bash", str(DEPLOY / "migrate.sh")], cwd=REPO, capture_output=True, text=True,
+                                env=clean_env(**env, HYDRONET_VENV=sys.prefix), timeout=120)
+        assert result.returncode == 0, result.stdout + result.stderr
+    # The servers boot side by side; the real app's workers import wntr/matplotlib, which takes
+    # tens of seconds when several workers start on a busy 2-core machine.
+    with ThreadPoolExecutor(max_workers=servers) as pool:
+        apps = list(pool.map(lambda _: processes.gunicorn("app_saas:app", pythonpath=None, boot_timeout=120, **env),
+                             range(servers)))
+    return processes.nginx([app.port for app in apps], REPO), apps
 
 
 # --- PostgreSQL ----------------------------------------------------------------

@@ -8,15 +8,11 @@ from __future__ import annotations
 
 import json
 import re
-import secrets
-import subprocess
-import sys
 import uuid
-from collections import Counter
 
 import pytest
 
-from deploy_support import DEPLOY, REPO, clean_env, request
+from deploy_support import deploy_app, request
 
 pytestmark = [
     pytest.mark.deploy,
@@ -25,34 +21,9 @@ pytestmark = [
 
 
 @pytest.fixture(scope="module")
-def app_env(backends):
-    """The session's fresh PostgreSQL database and Redis (tests/conftest.py `backends`)."""
-    if not (backends.is_postgres and backends.redis_url):
-        pytest.skip("needs HYDRONET_TEST_DATABASE_URL (PostgreSQL) and HYDRONET_TEST_REDIS_URL")
-    return {
-        "DATABASE_URL": backends.database_url,
-        "REDIS_URL": backends.redis_url,
-        "SECRET_KEY": secrets.token_urlsafe(48),
-        "JWT_SECRET_KEY": secrets.token_urlsafe(48),
-        "DEBUG": "False",
-        "HYDRONET_REQUIRE_SERVICES": "true",
-        "LOG_JSON": "True",
-    }
-
-
-@pytest.fixture(scope="module")
 def deployed(app_env, module_processes):
     """deploy/migrate.sh, then hydronet on two ports, then nginx in front (as install.sh does)."""
-    migrate = subprocess.run(["bash", str(DEPLOY / "migrate.sh")], cwd=REPO, capture_output=True, text=True,
-                             env=clean_env(**app_env, HYDRONET_VENV=sys.prefix), timeout=120)
-    assert migrate.returncode == 0, migrate.stdout + migrate.stderr
-    apps = [module_processes.gunicorn("app_saas:app", pythonpath=None, **app_env) for _ in range(2)]
-    nginx = module_processes.nginx([app.port for app in apps], REPO)
-    return nginx, apps
-
-
-def upstreams_used(nginx) -> Counter:
-    return Counter(m.group(1) for line in nginx.access_log() if (m := re.search(r"upstream=(\S+)", line)))
+    return deploy_app(module_processes, app_env)
 
 
 def test_health_through_nginx(deployed):
@@ -67,7 +38,7 @@ def test_requests_spread_over_both_servers(deployed):
     nginx, apps = deployed
     for _ in range(20):
         assert request(nginx.port, "GET", "/api/health").status == 200
-    assert {f"127.0.0.1:{app.port}" for app in apps} <= set(upstreams_used(nginx))
+    assert {f"127.0.0.1:{app.port}" for app in apps} <= set(nginx.upstreams_used())
 
 
 def test_a_token_from_one_server_works_on_the_other(deployed):
@@ -79,9 +50,9 @@ def test_a_token_from_one_server_works_on_the_other(deployed):
                          headers={"Content-Type": "application/json"})
     assert registered.status in (200, 201), registered.body
     token = registered.json()["access_token"]
-    before = upstreams_used(nginx)
+    before = nginx.upstreams_used()
     for _ in range(10):
         info = request(nginx.port, "GET", "/api/tenant/info", headers={"Authorization": f"Bearer {token}"})
         assert info.status == 200, info.body
-    after = upstreams_used(nginx)
+    after = nginx.upstreams_used()
     assert all(after[f"127.0.0.1:{app.port}"] > before[f"127.0.0.1:{app.port}"] for app in apps)

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
@@ -113,3 +114,32 @@ def test_sigterm_lets_in_flight_requests_finish(processes):
         unit.signal(signal.SIGTERM)
         assert [f.result(timeout=20).status for f in slow] == [200, 200, 200]
     assert unit.proc.wait(timeout=15) == 0
+
+
+def metrics_dir(unit) -> Path:
+    """The PROMETHEUS_MULTIPROC_DIR the instance's master logged at start."""
+    found = re.findall(r"prometheus multiprocess dir: (\S+)", unit.log.read_text())
+    assert found, unit.log.read_text()[-2000:]
+    return Path(found[-1])
+
+
+def test_each_instance_gets_its_own_metrics_dir_removed_at_exit(processes):
+    """/metrics adds up the workers of one app server only; nothing is left behind on stop."""
+    first, second = (processes.gunicorn(GUNICORN_WORKERS="1") for _ in range(2))
+    dirs = [metrics_dir(first), metrics_dir(second)]
+    assert dirs[0] != dirs[1] and all(d.is_dir() for d in dirs)
+    first.signal(signal.SIGHUP)  # a reload keeps the directory
+    time.sleep(1)
+    first.stop()
+    second.stop()
+    assert not any(d.exists() for d in dirs)
+
+
+def test_a_given_metrics_dir_is_emptied_at_start_and_kept(processes, tmp_path):
+    given = tmp_path / "metrics"
+    given.mkdir()
+    (given / "counter_999999.db").write_bytes(b"stale samples of a previous run")
+    unit = processes.gunicorn(GUNICORN_WORKERS="1", PROMETHEUS_MULTIPROC_DIR=str(given))
+    assert metrics_dir(unit) == given and not (given / "counter_999999.db").exists()
+    unit.stop()
+    assert given.is_dir()
