@@ -88,7 +88,8 @@ def test_disabled_user_and_suspended_tenant_refused(client, factory):
     assert resp.status_code == 403 and resp.get_json()["error"]["code"] == "tenant_suspended"
 
 
-def test_refresh_rotates_and_reuse_revokes_family(client, factory):
+def test_refresh_rotates_and_reuse_revokes_family(client, factory, monkeypatch):
+    monkeypatch.setattr("hydronet.security.tokens.ROTATION_GRACE_S", 0)  # the replay comes "later"
     user = factory.user(factory.tenant())
     login = client.post("/api/auth/login", json={"email": user.email, "password": PASSWORD}).get_json()
     first = client.post("/api/auth/refresh", json={"refresh_token": login["refresh_token"]})
@@ -99,6 +100,16 @@ def test_refresh_rotates_and_reuse_revokes_family(client, factory):
     assert replay.status_code == 401
     again = client.post("/api/auth/refresh", json={"refresh_token": new_pair["refresh_token"]})
     assert again.status_code == 401
+
+
+def test_refresh_replayed_within_grace_window_rotates_again(client, factory):
+    """A lost refresh answer (tab closed mid-request) must not sign the user out."""
+    user = factory.user(factory.tenant())
+    login = client.post("/api/auth/login", json={"email": user.email, "password": PASSWORD}).get_json()
+    assert client.post("/api/auth/refresh", json={"refresh_token": login["refresh_token"]}).status_code == 200
+    again = client.post("/api/auth/refresh", json={"refresh_token": login["refresh_token"]})
+    assert again.status_code == 200
+    assert client.post("/api/auth/refresh", json={"refresh_token": again.get_json()["refresh_token"]}).status_code == 200
 
 
 def test_logout_revokes_access_and_refresh(client, factory):

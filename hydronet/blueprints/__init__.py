@@ -15,6 +15,10 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(networks.bp)  # /api/networks: EPANET networks, analyses, maps, time series
     app.register_blueprint(networks.jobs_bp)  # /api/jobs: background analysis jobs
+    from . import ui, web_session
+
+    app.register_blueprint(web_session.bp)  # /api/auth/web: browser sessions (httpOnly refresh cookie)
+    app.register_blueprint(ui.bp)  # HTML pages of the browser UI
     from .metrics import bp as metrics_bp
 
     app.register_blueprint(metrics_bp)  # /metrics: Prometheus, allowed addresses or METRICS_TOKEN only

@@ -22,6 +22,9 @@ from ..models import User
 
 REVOKED = "jwt:revoked:"
 ROTATED = "jwt:rotated:"
+# A refresh token presented again within this many seconds of its rotation is a
+# lost answer (a tab navigated away mid-refresh), not a theft: it rotates again.
+ROTATION_GRACE_S = 15
 FAMILY = "jwt:family:"
 
 
@@ -74,19 +77,32 @@ def is_revoked(payload: dict[str, Any]) -> bool:
     if payload.get("type") == "refresh":
         keys.append(ROTATED + payload["jti"])
     values = store.mget(keys)
-    if payload.get("type") == "refresh" and values[-1] is not None and payload.get("fam"):
-        # A refresh token presented after it was rotated: stolen or replayed.
-        revoke_family(payload["fam"])
+    if payload.get("type") == "refresh" and values[-1] is not None:
+        if _within_grace(values[-1]):
+            return any(v is not None for v in values[:-1])
+        if payload.get("fam"):
+            # A refresh token presented after it was rotated: stolen or replayed.
+            revoke_family(payload["fam"])
     return any(v is not None for v in values)
+
+
+def _within_grace(rotated_at: str) -> bool:
+    try:
+        return time.time() - float(rotated_at) <= ROTATION_GRACE_S
+    except ValueError:
+        return False
 
 
 def rotate_refresh(payload: dict[str, Any]) -> bool:
     """Mark a refresh token used; False (and the family revoked) when it was used before."""
     store = get_store()
-    first_use = store.set(ROTATED + payload["jti"], "1", ttl=_ttl(payload.get("exp")), nx=True)
-    if not first_use:
-        revoke_family(payload["fam"])
-    return first_use
+    key = ROTATED + payload["jti"]
+    if store.set(key, str(time.time()), ttl=_ttl(payload.get("exp")), nx=True):
+        return True
+    if _within_grace(store.get(key) or ""):
+        return True
+    revoke_family(payload["fam"])
+    return False
 
 
 def verified_refresh_payload(token: str) -> dict[str, Any]:

@@ -130,7 +130,8 @@ def _check_signature(cfg: AccountConfig, signature: str | None, timestamp: str |
     """Constant-time check of the plain `signature` query argument."""
     if not signature or not timestamp or not nonce:
         raise BadSignature("signature, timestamp and nonce are required")
-    if not hmac.compare_digest(sign(cfg.token, timestamp, nonce), signature):
+    expected = sign(cfg.token, timestamp, nonce).encode()
+    if not hmac.compare_digest(expected, signature.encode("utf-8", "replace")):
         raise BadSignature("signature mismatch")
 
 

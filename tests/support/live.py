@@ -31,13 +31,17 @@ def gunicorn(env: dict[str, str], *, workers: int = 2, extra_env: dict[str, str]
                 "LOG_LEVEL": "WARNING", **(extra_env or {})}
     cmd = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn_config.py"), "--bind", f"127.0.0.1:{port}",
            "app_saas:app"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    log_dir = ROOT / "test-artifacts"
+    log_dir.mkdir(exist_ok=True)
+    log_path = log_dir / f"gunicorn-{port}.log"
+    log_file = open(log_path, "w")  # never a pipe: an unread pipe fills up and freezes the server
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=full_env, stdout=log_file, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.time() + 30
         while time.time() < deadline:
             if proc.poll() is not None:
-                raise RuntimeError(f"gunicorn exited early:\n{proc.stdout.read()}")
+                raise RuntimeError(f"gunicorn exited early:\n{log_path.read_text()}")
             try:
                 if requests.get(base + "/api/health", timeout=1).status_code in (200, 503):
                     break
@@ -52,3 +56,4 @@ def gunicorn(env: dict[str, str], *, workers: int = 2, extra_env: dict[str, str]
             proc.wait(15)
         except subprocess.TimeoutExpired:
             proc.kill()
+        log_file.close()
