@@ -107,5 +107,6 @@ def send_message(conversation_id: str):
         turns.fail(prep, state, "internal_error")
         raise
     user_msg, reply = turns.persist(prep, state)
+    # persist() updated this same object (the session's identity map): no need to read it again
     return ok(message=message_dict(user_msg), reply=message_dict(reply), usage=dict(state.usage),
-              conversation=conversation_dict(conv_service.get_own(p.user, conversation_id)))
+              conversation=conversation_dict(conv))

@@ -7,6 +7,7 @@ Qwen on Chinese and English text.
 """
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
@@ -64,6 +65,16 @@ def count_tokens(text: str) -> int:
     """Qwen tokens in ``text`` (local tokenizer; estimate as fallback)."""
     if not text:
         return 0
+    return _count_cached(text) if len(text) <= 20_000 else _count(text)
+
+
+@functools.lru_cache(maxsize=4096)
+def _count_cached(text: str) -> int:
+    # a conversation's history is counted again on every turn: its messages hit this cache
+    return _count(text)
+
+
+def _count(text: str) -> int:
     tokenizer = _get_tokenizer()
     if tokenizer is None:
         return estimate_tokens(text)

@@ -6,6 +6,7 @@ for the model and, optionally, the full result kept for the UI.
 """
 from __future__ import annotations
 
+import functools
 import json
 import time
 from dataclasses import dataclass, field
@@ -69,6 +70,16 @@ class ToolError(Exception):
     """Raised by a handler for an expected failure that the model should see."""
 
 
+def _check_schema(tool: Tool) -> None:
+    """Validate a tool's JSON schema (registries are built per turn: each schema is checked once)."""
+    _check_schema_text(json.dumps(tool.parameters, sort_keys=True, default=str))
+
+
+@functools.lru_cache(maxsize=1024)
+def _check_schema_text(schema: str) -> None:
+    jsonschema.Draft202012Validator.check_schema(json.loads(schema))
+
+
 class ToolRegistry:
     """Named tools; ``run`` validates arguments and never raises to the caller."""
 
@@ -81,7 +92,7 @@ class ToolRegistry:
         """Add a tool; a duplicate name is a programming error."""
         if tool.name in self._tools:
             raise ValueError(f"tool {tool.name!r} registered twice")
-        jsonschema.Draft202012Validator.check_schema(tool.parameters)
+        _check_schema(tool)
         self._tools[tool.name] = tool
         return tool
 

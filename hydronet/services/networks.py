@@ -103,7 +103,7 @@ class NetworkSimulations(MutableMapping[str, Simulation]):
         return found
 
     def __setitem__(self, key: str, sim: Simulation) -> None:
-        weight = sum(frame.memory_usage(deep=False).sum() for frame in (*sim.node.values(), *sim.link.values()))
+        weight = sum(frame.to_numpy().nbytes for frame in (*sim.node.values(), *sim.link.values()))
         SIMULATIONS.put(self.prefix + key, sim, int(weight))
 
     def __delitem__(self, key: str) -> None:

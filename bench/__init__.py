@@ -1,0 +1,1 @@
+"""HydroNet performance bench: one command (bench/run.sh) measures the targets of issue 11."""
