@@ -19,6 +19,9 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(web_session.bp)  # /api/auth/web: browser sessions (httpOnly refresh cookie)
     app.register_blueprint(ui.bp)  # HTML pages of the browser UI
+    from .openapi import bp as openapi_bp
+
+    app.register_blueprint(openapi_bp)  # /api/openapi.json: the OpenAPI document (generated from url_map)
     from .metrics import bp as metrics_bp
 
     app.register_blueprint(metrics_bp)  # /metrics: Prometheus, allowed addresses or METRICS_TOKEN only
