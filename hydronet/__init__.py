@@ -38,6 +38,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     validate_settings(settings)
     app.config.update(settings)
     app.config.setdefault("VERSION", __version__)
+    from .jsonio import SafeJSONProvider
+
+    app.json = SafeJSONProvider(app)
     app.json.sort_keys = False  # type: ignore[attr-defined]  # keep "success" first
     app.json.ensure_ascii = False  # type: ignore[attr-defined]  # readable Chinese in curl
 

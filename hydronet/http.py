@@ -26,6 +26,14 @@ def init_http(app: Flask) -> None:
         incoming = request.headers.get("X-Request-ID", "")
         g.request_id = incoming if _REQUEST_ID_RE.match(incoming) else uuid.uuid4().hex
         g.started = time.perf_counter()
+        if request.path.startswith("/api"):
+            from .validation import text_problem
+
+            problem = text_problem([v for _k, v in request.args.items(multi=True)])
+            if problem:
+                from .errors import ValidationError
+
+                raise ValidationError(message=f"A query parameter {problem}", fields={"query": problem})
 
     @app.after_request
     def _finish(resp):

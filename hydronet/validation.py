@@ -29,7 +29,30 @@ def json_body(required: bool = True) -> dict[str, Any]:
         raise ApiError("Malformed JSON body", code="malformed_json", status=400)
     if not isinstance(data, dict):
         raise ValidationError(message="The JSON body must be an object", fields={"body": "must be an object"})
+    problem = text_problem(data)
+    if problem:
+        raise ValidationError(message=f"The JSON body {problem}", fields={"body": problem})
     return data
+
+
+def text_problem(value: Any) -> str | None:
+    """Why a string (or the strings inside a JSON value) cannot be stored: NUL or a lone surrogate."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return "contains a NUL character"
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return "contains an invalid Unicode character (a lone surrogate)"
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return None
 
 
 class Fields:
@@ -131,10 +154,12 @@ class Fields:
             return None
         try:
             parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-        except ValueError:
-            self.error(name, "must be an ISO-8601 date-time")
+            parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+            parsed = parsed.astimezone(timezone.utc)  # stored and compared in UTC on every database
+        except (ValueError, OverflowError):
+            self.error(name, "must be an ISO-8601 date-time between years 1 and 9999")
             return None
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+        return parsed
 
     def done(self) -> None:
         """Raise a 422 naming every invalid field, if any."""

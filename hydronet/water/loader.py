@@ -70,6 +70,7 @@ def parse_inp(text: str | bytes, name: str = "network") -> WaterNetworkModel:
     if wn.num_tanks + wn.num_reservoirs == 0:
         raise InpError("the network has no tank or reservoir, so heads cannot be computed", section="[RESERVOIRS]")
     wn.name = name
+    _check_finite(wn)
     return wn
 
 
@@ -177,3 +178,26 @@ def _reason(chain: list[BaseException], content: str) -> str:
     if isinstance(innermost, IndexError):
         return "too few fields on this line"
     return message or type(innermost).__name__
+
+
+_FINITE_CHECKS = (
+    ("[PIPES]", "pipe", "link_name_list", ("length", "diameter", "roughness", "minor_loss")),
+    ("[JUNCTIONS]", "junction", "junction_name_list", ("elevation", "base_demand")),
+    ("[TANKS]", "tank", "tank_name_list", ("elevation", "init_level", "min_level", "max_level", "diameter")),
+    ("[RESERVOIRS]", "reservoir", "reservoir_name_list", ("base_head",)),
+)
+
+
+def _check_finite(wn: WaterNetworkModel) -> None:
+    """Refuse NaN/infinite numbers (e.g. a length of `nan` or `1e309`), which break every simulation."""
+    import math
+
+    for section, kind, names_attr, attributes in _FINITE_CHECKS:
+        for name in getattr(wn, names_attr):
+            element = wn.get_link(name) if kind == "pipe" else wn.get_node(name)
+            if kind == "pipe" and getattr(element, "link_type", "Pipe") != "Pipe":
+                continue
+            for attribute in attributes:
+                value = getattr(element, attribute, None)
+                if isinstance(value, (int, float)) and not math.isfinite(value):
+                    raise InpError(f"{kind} {name!r}: {attribute} is not a finite number ({value})", section=section)

@@ -1,0 +1,16 @@
+"""The app's JSON provider: hostile nesting is a malformed body, not a crash."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask.json.provider import DefaultJSONProvider
+
+
+class SafeJSONProvider(DefaultJSONProvider):
+    """DefaultJSONProvider whose `loads` turns RecursionError (deep nesting) into ValueError."""
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        try:
+            return super().loads(s, **kwargs)
+        except RecursionError:
+            raise ValueError("JSON nested too deeply") from None
