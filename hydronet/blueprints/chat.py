@@ -3,10 +3,8 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, request
 
-from ..errors import ApiError
 from ..extensions import limiter
 from ..security.ratelimit import plan_chat_limit, tenant_key
-from ..llm.loop import TurnState
 from ..security.auth import current_principal, require
 from ..serialize import conversation_dict, message_dict
 from ..services import conversations as conv_service
@@ -96,17 +94,7 @@ def send_message(conversation_id: str):
     prep = turns.prepare(p.user, p.tenant, conv, body.get("message"))
     if stream:
         return stream_turn(current_app._get_current_object(), prep)  # type: ignore[attr-defined]
-    state = TurnState()
-    try:
-        for _event in turns.run(prep, state):
-            pass
-    except ApiError as err:
-        turns.fail(prep, state, err.code)
-        raise
-    except Exception:
-        turns.fail(prep, state, "internal_error")
-        raise
-    user_msg, reply = turns.persist(prep, state)
+    user_msg, reply, state = turns.complete(prep)
     # persist() updated this same object (the session's identity map): no need to read it again
     return ok(message=message_dict(user_msg), reply=message_dict(reply), usage=dict(state.usage),
               conversation=conversation_dict(conv))

@@ -8,7 +8,7 @@ import secrets
 import unicodedata
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from ..errors import ApiError, Conflict, Unauthorized, ValidationError
 from ..extensions import db, get_store

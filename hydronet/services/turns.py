@@ -14,7 +14,7 @@ from typing import Any, Iterator
 
 from flask import current_app
 
-from ..errors import ValidationError
+from ..errors import ApiError, ValidationError
 from ..extensions import db
 from ..llm.context import build_messages
 from ..llm.loop import TurnState, run_turn
@@ -91,6 +91,22 @@ def run(prep: PreparedTurn, state: TurnState) -> Iterator[dict[str, Any]]:
             yield event
     finally:
         events.close()
+
+
+def complete(prep: PreparedTurn) -> tuple[Message, Message, TurnState]:
+    """Run a whole turn without streaming and store it; on failure charge nothing and re-raise."""
+    state = TurnState()
+    try:
+        for _event in run(prep, state):
+            pass
+    except ApiError as err:
+        fail(prep, state, err.code)
+        raise
+    except Exception:
+        fail(prep, state, "internal_error")
+        raise
+    user_msg, reply = persist(prep, state)
+    return user_msg, reply, state
 
 
 def persist(prep: PreparedTurn, state: TurnState) -> tuple[Message, Message]:

@@ -16,7 +16,6 @@ from flask import current_app
 from ..errors import ApiError, QuotaExceeded, ValidationError
 from ..extensions import db, get_store
 from ..jobs import job
-from ..llm.loop import TurnState
 from ..metrics import WECHAT_DEADLINE_MISSES
 from ..store import Store
 from ..wechat import delivery
@@ -67,18 +66,11 @@ def generate(account: ChannelAccount, openid: str, text: str) -> str:
     except ValidationError:
         db.session.rollback()
         return texts.TOO_LONG
-    state = TurnState()
     try:
-        for _event in turns.run(prep, state):
-            pass
+        _user_msg, reply, _state = turns.complete(prep)
     except ApiError as err:
-        turns.fail(prep, state, err.code)
         log.warning("wechat turn failed for tenant %s: %s", tenant.slug, err.code)
         return texts.MODEL_ERROR
-    except Exception:
-        turns.fail(prep, state, "internal_error")
-        raise
-    _user_msg, reply = turns.persist(prep, state)
     return reply.content
 
 
