@@ -86,6 +86,9 @@ def _init_extensions(app: Flask) -> None:
     init_db_timing(app)  # g.sql_count per request, slow statements logged
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True, compare_type=True)
     tenancy.install(Session)
+    from .services import cache
+
+    cache.install(Session)  # commits that change a user or tenant invalidate its cached snapshot
 
     store = make_store(app.config["REDIS_URL"])
     app.extensions["hydronet_store"] = store
@@ -93,7 +96,10 @@ def _init_extensions(app: Flask) -> None:
         log.warning("REDIS_URL not set: using in-process stores (single-process mode; "
                     "rate limits, quotas and token revocation are not shared between processes)")
     redis_url = app.config["REDIS_URL"]
-    app.config.setdefault("RATELIMIT_STORAGE_URI", redis_url or "memory://")
+    from .security.ratelimit_storage import storage_uri
+
+    # Redis: limits' storage with hit + window state in one round trip (ratelimit_storage.py).
+    app.config.setdefault("RATELIMIT_STORAGE_URI", storage_uri(redis_url))
     app.config.setdefault("RATELIMIT_STRATEGY", "moving-window")
     app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
     app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)

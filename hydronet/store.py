@@ -68,6 +68,11 @@ class Store:
     def mget(self, keys: Sequence[str]) -> list[str | None]:
         return [self.get(k) for k in keys]
 
+    def set_many(self, items: Sequence[tuple[str, str]], ttl: float | None = None, nx: bool = False) -> None:
+        """Set several keys in one round trip (each with the same ttl / NX rule)."""
+        for key, value in items:
+            self.set(key, value, ttl=ttl, nx=nx)
+
     @contextmanager
     def lock(self, name: str, timeout: float = 30.0) -> Iterator[None]:
         yield
@@ -94,6 +99,13 @@ class RedisStore(Store):
     def set(self, key: str, value: str, ttl: float | None = None, nx: bool = False) -> bool:
         px = int(ttl * 1000) if ttl else None
         return bool(self.client.set(key, value, px=px, nx=nx))
+
+    def set_many(self, items: Sequence[tuple[str, str]], ttl: float | None = None, nx: bool = False) -> None:
+        pipe = self.client.pipeline(transaction=False)
+        px = int(ttl * 1000) if ttl else None
+        for key, value in items:
+            pipe.set(key, value, px=px, nx=nx)
+        pipe.execute()
 
     def delete(self, *keys: str) -> int:
         return int(self.client.delete(*keys)) if keys else 0

@@ -21,6 +21,7 @@ from .models.base import TenantOwnedMixin
 
 TENANT_KEY = "hydronet_tenant_id"
 UNSCOPED_KEY = "hydronet_unscoped"
+_CONNECTED = "hydronet_rls_connected"  # the session's transaction has a connection
 
 
 class TenantViolation(RuntimeError):
@@ -33,7 +34,9 @@ def bind_tenant(session: Session, tenant_id: uuid.UUID | None) -> None:
         session = session()
     session.info[TENANT_KEY] = tenant_id
     session.info.pop(UNSCOPED_KEY, None)
-    if tenant_id is not None and session.in_transaction():
+    if tenant_id is not None and session.info.get(_CONNECTED):
+        # A transaction already holds a connection: move its RLS setting now.
+        # Otherwise the after_begin hook sets it with the first statement.
         _set_rls_tenant(session, tenant_id)
 
 
@@ -67,8 +70,8 @@ def _set_rls_all(session: Session, on: bool) -> None:
     """Flip the RLS escape of the transaction in progress (new ones read session.info)."""
     if isinstance(session, scoped_session):
         session = session()
-    if not session.in_transaction() or session.get_bind().dialect.name != "postgresql":
-        return
+    if not session.info.get(_CONNECTED):
+        return  # no connection yet (or not PostgreSQL): after_begin reads session.info
     session.execute(text("SELECT set_config('app.all_tenants', :v, true)"), {"v": "on" if on else "off"})
 
 
@@ -121,9 +124,15 @@ def install(session_factory) -> None:
     def _rls_on_begin(session: Session, _transaction, connection) -> None:
         if connection.dialect.name != "postgresql":
             return
+        session.info[_CONNECTED] = True
         tenant_id = session.info.get(TENANT_KEY)
         unscoped = bool(session.info.get(UNSCOPED_KEY))
         connection.exec_driver_sql(
             "SELECT set_config('app.tenant_id', %(tid)s, true), set_config('app.all_tenants', %(all)s, true)",
             {"tid": "" if tenant_id is None else str(tenant_id), "all": "on" if unscoped else "off"},
         )
+
+    @event.listens_for(session_factory, "after_transaction_end")
+    def _rls_on_end(session: Session, transaction) -> None:
+        if transaction.parent is None:
+            session.info.pop(_CONNECTED, None)

@@ -122,3 +122,32 @@ def test_brute_force_login_burst_cut_off_with_retry_after(client, factory):
         codes.append(resp.status_code)
     assert codes.count(429) >= 5
     assert "Retry-After" in resp.headers and resp.get_json()["error"]["code"] == "rate_limited"
+
+
+@pytest.mark.parametrize("quota, path, body", [
+    ("conversations", "/api/chat/conversations", lambda i: {"title": f"c{i}"}),
+    ("mcp_servers", "/api/tenant/mcp-servers", lambda i: {"name": f"s{i}", "url": f"https://mcp{i}.example.com/mcp"}),
+])
+def test_parallel_creations_never_exceed_a_count_quota(app, factory, backends, quota, path, body):
+    """20 simultaneous creations against 10 free places: exactly 10 succeed (the count is taken under a lock)."""
+    if not backends.database_url.startswith("postgresql"):
+        pytest.skip("exact under concurrency on PostgreSQL (embedded SQLite serves one process)")
+    tenant = factory.tenant(plan="enterprise", quota_overrides={quota: 10})
+    headers = factory.headers(factory.user(tenant, role="owner"))
+    statuses: list[int] = []
+    lock = threading.Lock()
+    start = threading.Barrier(20)
+
+    def create(i: int) -> None:
+        c = app.test_client()
+        start.wait()
+        resp = c.post(path, headers=headers, json=body(i))
+        with lock:
+            statuses.append(resp.status_code)
+
+    threads = [threading.Thread(target=create, args=(i,)) for i in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sorted(statuses) == [201] * 10 + [429] * 10, statuses

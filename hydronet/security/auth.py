@@ -18,6 +18,7 @@ from flask_jwt_extended import get_jwt, verify_jwt_in_request
 from ..errors import ApiError, Forbidden, Unauthorized
 from ..extensions import db
 from ..models import ApiKey, Tenant, User
+from ..services import cache
 from ..tenancy import all_tenants, bind_tenant
 from .permissions import permissions_for
 
@@ -67,19 +68,26 @@ def _bearer() -> str | None:
     return None
 
 
-def _load_user(user_id: str) -> User | None:
+def _load_user(user_id: str, tenant_id: str | None) -> User | None:
+    """The token's user and tenant: from the cache, else from the database (then cached)."""
     try:
         uid = uuid.UUID(user_id)
     except (ValueError, TypeError):
         return None
+    user = cache.cached_user(db.session, uid, tenant_id)
+    if user is not None:
+        return user
     with all_tenants(db.session):
-        return db.session.get(User, uid)
+        user = db.session.get(User, uid)
+    if user is not None:
+        cache.fill(user, user.tenant)
+    return user
 
 
 def _from_jwt(fresh: bool) -> Principal:
     verify_jwt_in_request(fresh=fresh)
     claims = get_jwt()
-    user = _load_user(claims.get("sub", ""))
+    user = _load_user(claims.get("sub", ""), claims.get("tid"))
     if user is None or claims.get("tv") != user.token_version:
         raise Unauthorized("Token is no longer valid; sign in again", code="token_revoked")
     perms = permissions_for(user.role, platform_admin=user.is_platform_admin)

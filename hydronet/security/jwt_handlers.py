@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import hashlib
 
-from flask import Flask, current_app
+from flask import Flask, current_app, g
 
 from ..errors import error_response
 from ..extensions import jwt
+from ..services.cache import forget_fetched
 from .tokens import is_revoked
 
 
@@ -40,7 +41,14 @@ def init_jwt(app: Flask) -> None:
 
     @jwt.token_in_blocklist_loader
     def _revoked(_header, payload) -> bool:
+        # One round trip: the revocation keys plus the caller's cached user and tenant.
         return is_revoked(payload)
+
+    @app.teardown_request
+    def _forget_request_state(_exc=None) -> None:
+        forget_fetched()
+        g.pop("_jwt_decoded", None)
+        g.pop("_ratelimit_windows", None)
 
     @jwt.unauthorized_loader
     def _missing(reason: str):

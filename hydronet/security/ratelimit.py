@@ -9,12 +9,10 @@ per-process in-memory limits (RATELIMIT_IN_MEMORY_FALLBACK_ENABLED) and logs it.
 from __future__ import annotations
 
 import hashlib
-import json
 import uuid
 
 from flask import current_app, g, request
 
-from ..extensions import get_store
 
 
 def client_ip() -> str:
@@ -80,15 +78,21 @@ def plan_chat_limit() -> str:
 
 
 def _tenant_record(tenant_id: str | None) -> dict | None:
-    """Plan and overrides of a tenant, cached in the shared store (invalidated on change)."""
+    """Plan and overrides of a tenant from the shared cache (invalidated on change)."""
     if not tenant_id:
         return None
-    from ..services.cache import TENANT_KEY
+    from ..services import cache
+    from .tokens import prefetch
 
-    store = get_store()
-    raw = store.get(TENANT_KEY + tenant_id)
-    if raw:
-        return json.loads(raw)
+    claims = _claims()
+    if claims:
+        try:
+            prefetch(claims)  # the same trip brings what authentication will read next
+        except Exception:
+            pass  # store down: cached_tenant_record falls back to the database; auth reports it
+    record = cache.cached_tenant_record(tenant_id)
+    if record is not None:
+        return record
     from ..extensions import db
     from ..models import Tenant
     from ..tenancy import all_tenants
@@ -100,9 +104,8 @@ def _tenant_record(tenant_id: str | None) -> dict | None:
         return None
     if tenant is None:
         return None
-    record = {"plan": tenant.plan, "status": tenant.status, "quota_overrides": tenant.quota_overrides or {}}
-    store.set(TENANT_KEY + tenant_id, json.dumps(record), ttl=300)
-    return record
+    cache.fill(tenant)
+    return {"plan": tenant.plan, "status": tenant.status, "quota_overrides": tenant.quota_overrides or {}}
 
 
 def default_api_limit() -> str:

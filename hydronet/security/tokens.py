@@ -19,6 +19,7 @@ from flask_jwt_extended import create_access_token, create_refresh_token, decode
 
 from ..extensions import get_store
 from ..models import User
+from ..services.cache import fetch, snapshot_keys
 
 REVOKED = "jwt:revoked:"
 ROTATED = "jwt:rotated:"
@@ -68,15 +69,29 @@ def revoke_family(family: str) -> None:
     get_store().set(FAMILY + family, "1", ttl=days * 86400)
 
 
-def is_revoked(payload: dict[str, Any]) -> bool:
-    """True when the token, its refresh parent or its family was revoked."""
-    store = get_store()
+def revocation_keys(payload: dict[str, Any]) -> list[str]:
+    """The store keys whose presence revokes this token."""
     keys = [REVOKED + payload["jti"], FAMILY + payload.get("fam", "-")]
     if payload.get("rjti"):
         keys.append(REVOKED + payload["rjti"])
     if payload.get("type") == "refresh":
         keys.append(ROTATED + payload["jti"])
-    values = store.mget(keys)
+    return keys
+
+
+def prefetch(payload: dict[str, Any]) -> None:
+    """Fetch, in one round trip, everything authenticating this token will read.
+
+    That is its revocation keys and its user's and tenant's cached snapshots;
+    the first reader of a request (often the rate limiter) pays the trip.
+    """
+    fetch(revocation_keys(payload) + snapshot_keys(payload))
+
+
+def is_revoked(payload: dict[str, Any]) -> bool:
+    """True when the token, its refresh parent or its family was revoked."""
+    keys = revocation_keys(payload)
+    values = fetch(keys + snapshot_keys(payload))[: len(keys)]
     if payload.get("type") == "refresh" and values[-1] is not None:
         if _within_grace(values[-1]):
             return any(v is not None for v in values[:-1])

@@ -18,7 +18,7 @@ from ..errors import NotFound, ValidationError
 from ..extensions import db
 from ..models import PLANS, TENANT_STATUSES, Tenant, UsageDaily, UsageRecord, User, utcnow
 from ..tenancy import all_tenants
-from . import audit, cache, quotas
+from . import audit, quotas
 from .auth import unique_slug
 from .context import Actor
 from .plans import PLAN_DEFAULTS, QUOTA_NAMES
@@ -141,7 +141,6 @@ def update_tenant(actor: Actor, tenant: Tenant, *, plan: str | None, quotas_in: 
             tenant.status = status
             tenant.status_reason = reason if status in ("suspended", "cancelled") else None
         db.session.commit()
-    cache.invalidate_tenant(tenant.id)
     return tenant
 
 
@@ -178,7 +177,6 @@ def set_user_active(actor: Actor, user: User, active: bool) -> User:
             audit.record(actor, "user.deactivate" if not active else "user.reactivate", target_type="user",
                          target_id=user.id, tenant_id=user.tenant_id, details={"email": user.email, "by_platform_admin": True})
             db.session.commit()
-    cache.invalidate_user(user.id)
     return user
 
 
@@ -195,7 +193,6 @@ def force_password_reset(actor: Actor, user: User) -> str:
         audit.record(actor, "user.password_reset_forced", target_type="user", target_id=user.id,
                      tenant_id=user.tenant_id, details={"email": user.email})
         db.session.commit()
-    cache.invalidate_user(user.id)
     return token
 
 

@@ -32,10 +32,9 @@ def create(actor: Actor, name: str, scopes: list[str], expires_at: datetime | No
         raise ValidationError({"scopes": f"choose one or more of: {', '.join(sorted(SCOPES))}"})
     if expires_at is not None and expires_at <= utcnow():
         raise ValidationError({"expires_at": "must be in the future"})
-    active = db.session.execute(
+    quotas.check_count(actor.tenant, "api_keys", lambda: db.session.execute(
         select(func.count(ApiKey.id)).where(ApiKey.tenant_id == actor.tenant.id, ApiKey.revoked_at.is_(None))
-    ).scalar_one()
-    quotas.check_count(actor.tenant, "api_keys", active, 1)
+    ).scalar_one())
     prefix = secrets.token_hex(4)
     raw = f"{KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
     key = ApiKey(tenant_id=actor.tenant.id, user_id=actor.user.id, name=name, prefix=prefix, key_hash=_hash(raw),

@@ -36,10 +36,9 @@ def get_own(user: User, conversation_id: str) -> Conversation:
 def create(actor: Actor, title: str | None, channel: str = "web") -> Conversation:
     """Start a conversation (counted against the plan's conversation quota)."""
     assert actor.user is not None and actor.tenant is not None
-    current = db.session.execute(
+    quotas.check_count(actor.tenant, "conversations", lambda: db.session.execute(
         select(func.count(Conversation.id)).where(Conversation.tenant_id == actor.tenant.id)
-    ).scalar_one()
-    quotas.check_count(actor.tenant, "conversations", current, 1)
+    ).scalar_one())
     conv = Conversation(tenant_id=actor.tenant.id, user_id=actor.user.id, title=(title or "").strip()[:TITLE_MAX],
                         channel=channel, updated_at=utcnow())
     db.session.add(conv)

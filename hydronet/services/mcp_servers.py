@@ -116,9 +116,8 @@ def create(actor: Actor, values: ServerChanges) -> McpServer:
     assert actor.tenant is not None
     if values.name is UNSET or values.url is UNSET:
         raise ValidationError({k: "is required" for k in ("name", "url") if getattr(values, k) is UNSET})
-    count = db.session.execute(
-        select(func.count(McpServer.id)).where(McpServer.tenant_id == actor.tenant.id)).scalar_one()
-    quotas.check_count(actor.tenant, "mcp_servers", count, 1)
+    quotas.check_count(actor.tenant, "mcp_servers", lambda: db.session.execute(
+        select(func.count(McpServer.id)).where(McpServer.tenant_id == actor.tenant.id)).scalar_one())
     server = McpServer(tenant_id=actor.tenant.id, headers_encrypted="", enabled=True, timeout_s=20.0)
     _apply(server, values, policy=egress_policy())
     db.session.add(server)

@@ -221,8 +221,8 @@ def _store(actor: Actor, tenant: Tenant, text: str, size: int, name: str, filena
 
 def _check_quotas(tenant: Tenant, adding_bytes: int) -> None:
     """429 when the network count or the storage quota would be exceeded."""
-    count = db.session.execute(select(func.count(Network.id)).where(Network.tenant_id == tenant.id)).scalar_one()
-    check_count(tenant, "networks", int(count), 1)
+    check_count(tenant, "networks", lambda: db.session.execute(
+        select(func.count(Network.id)).where(Network.tenant_id == tenant.id)).scalar_one())
     limit_mb = int(effective_quotas(tenant).get("storage_mb", UNLIMITED))
     used = storage_bytes(tenant.id)
     if limit_mb != UNLIMITED and used + adding_bytes > limit_mb * 1048576:

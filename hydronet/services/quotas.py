@@ -4,17 +4,20 @@ Periodic quotas (messages per day, tokens per month) are counters in Redis,
 reserved in one round trip by a Lua script before the model is called and
 reconciled with the real token count afterwards.  The database is the truth:
 a missing counter (new period, Redis restarted) is seeded from usage records.
-Count quotas (users, networks, …) are checked against the database.
+Count quotas (users, networks, …) are counted in the database under a
+transaction-scoped advisory lock, so racing creations cannot pass the limit.
 """
 from __future__ import annotations
 
+import hashlib
 import uuid
+from typing import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from ..errors import QuotaExceeded
 from ..extensions import db, get_store
@@ -111,11 +114,31 @@ def reserve_chat(tenant: Tenant, estimated_tokens: int) -> Reservation:
     raise RuntimeError("quota counters could not be seeded")
 
 
-def check_count(tenant: Tenant, quota: str, current: int, adding: int = 1) -> None:
-    """Refuse creating ``adding`` more of something counted by a count quota."""
+def check_count(tenant: Tenant, quota: str, count: Callable[[], int], adding: int = 1) -> None:
+    """Refuse creating ``adding`` more of something counted by a count quota.
+
+    The count is the database's (deletions need no bookkeeping).  To stay exact
+    when creations race, on any worker or server, the check takes a
+    transaction-scoped PostgreSQL advisory lock on (tenant, quota) before
+    counting: the next creation of the same kind in the same tenant waits
+    until this transaction commits (and then counts the new row) or rolls
+    back.  Unlimited quotas take no lock.
+    """
     limit = int(effective_quotas(tenant).get(quota, UNLIMITED))
-    if limit >= 0 and current + adding > limit:
+    if limit < 0:
+        return
+    _lock_count_quota(tenant.id, quota)
+    current = int(count())
+    if current + adding > limit:
         raise QuotaExceeded(quota, limit, current, None)
+
+
+def _lock_count_quota(tenant_id: uuid.UUID, quota: str) -> None:
+    """Serialise count-quota checks of one tenant and quota until the transaction ends."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return  # SQLite (embedded, single process) serialises writers itself
+    digest = hashlib.blake2b(f"quota:{tenant_id}:{quota}".encode(), digest_size=8).digest()
+    db.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": int.from_bytes(digest, "big", signed=True)})
 
 
 def period_usage(tenant: Tenant, quota: str) -> tuple[int, datetime]:

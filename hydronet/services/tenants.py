@@ -14,7 +14,7 @@ from ..extensions import db
 from ..models import ROLES, Tenant, User, utcnow
 from ..security import passwords
 from ..security.permissions import can_manage_role
-from . import audit, cache, quotas
+from . import audit, quotas
 from .auth import email_taken
 from .context import Actor
 
@@ -39,7 +39,6 @@ def update_tenant(actor: Actor, tenant: Tenant, name: str | None, settings: dict
     if changes:
         audit.record(actor, "tenant.update", target_type="tenant", target_id=tenant.id, details=changes)
     db.session.commit()
-    cache.invalidate_tenant(tenant.id)
     return tenant
 
 
@@ -73,7 +72,7 @@ def create_user(actor: Actor, email: str, name: str, role: str, password: str | 
             raise ValidationError({"password": problem})
     if email_taken(email):
         raise Conflict("An account with this email already exists", code="email_taken")
-    quotas.check_count(actor.tenant, "users", count_active_users(actor.tenant.id), 1)
+    quotas.check_count(actor.tenant, "users", lambda: count_active_users(actor.tenant.id))
     invite = None
     user = User(tenant_id=actor.tenant.id, email=email, name=name or email.split("@")[0], role=role)
     if password is not None:
@@ -116,7 +115,6 @@ def change_role(actor: Actor, user: User, role: str) -> User:
     user.token_version += 1  # tokens carry no role, but sessions restart with the new rights
     audit.record(actor, "user.role_change", target_type="user", target_id=user.id, details={"from": previous, "to": role})
     db.session.commit()
-    cache.invalidate_user(user.id)
     return user
 
 
@@ -132,7 +130,6 @@ def deactivate_user(actor: Actor, user: User) -> User:
     user.token_version += 1
     audit.record(actor, "user.deactivate", target_type="user", target_id=user.id, details={"email": user.email})
     db.session.commit()
-    cache.invalidate_user(user.id)
     return user
 
 
