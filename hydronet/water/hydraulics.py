@@ -21,8 +21,12 @@ def hydraulic(
     top_n: int = 10,
     cache: SimulationCache | None = None,
 ) -> dict[str, Any]:
-    """Extended-period hydraulic run (EPANET) summarised; simulations are reused through ``cache``."""
-    settings = make_settings(wn, duration_h, demand_model, required_pressure_m)
+    """Extended-period hydraulic run (EPANET) summarised; simulations are reused through ``cache``.
+
+    Hydraulics only: the water-quality solver is switched off (it would take a third
+    of the run on Net3 and nothing here reads it; see quality.py for water age).
+    """
+    settings = make_settings(wn, duration_h, demand_model, required_pressure_m, quality="NONE")
     sim = cached_simulate(wn, settings, cache)
     pressure = sim.junction_frame("pressure")
     return {
@@ -125,9 +129,13 @@ def expected_demand(wn: WaterNetworkModel, times_s: Iterable[int], junctions: li
 
 
 def _extreme(frame: pd.DataFrame, value_key: str, element_key: str, lowest: bool) -> dict[str, Any] | None:
-    """The lowest/highest cell of a time × element frame, with its element and time."""
-    if frame.empty or frame.isna().all().all():
+    """The lowest/highest cell of a time × element frame, with its element and time.
+
+    Ties go to the earliest time, then the first element (row-major order, NaN ignored).
+    """
+    values = frame.to_numpy(dtype=float)
+    if values.size == 0 or np.isnan(values).all():
         return None
-    stacked = frame.stack()
-    time_s, element = stacked.idxmin() if lowest else stacked.idxmax()
-    return {value_key: num(stacked[(time_s, element)]), element_key: str(element), **at_time(time_s)}
+    flat = np.nanargmin(values) if lowest else np.nanargmax(values)
+    row, col = divmod(int(flat), values.shape[1])
+    return {value_key: num(values[row, col]), element_key: str(frame.columns[col]), **at_time(frame.index[row])}

@@ -1,7 +1,6 @@
 """Building blocks shared by scenario analyses: forcing link states and counting impacts."""
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
@@ -12,7 +11,7 @@ from wntr.network import LinkStatus, WaterNetworkModel
 from hydronet.water.errors import SimulationError
 from hydronet.water.jsonify import num
 from hydronet.water.limits import Deadline, Progress
-from hydronet.water.simulation import SimSettings, Simulation, run
+from hydronet.water.simulation import SimSettings, Simulation, copy_model, run
 
 MAX_LISTED = 20
 
@@ -93,4 +92,4 @@ def run_each(
 
 def scenario_copy(model: WaterNetworkModel) -> WaterNetworkModel:
     """An independent copy of a prepared model to modify for one scenario."""
-    return copy.deepcopy(model)
+    return copy_model(model)

@@ -34,7 +34,9 @@ def timeseries(
         sim = source
     else:
         checks.element(source, element, "node" if is_node else "link")
-        sim = cached_simulate(source, make_settings(source, duration_h, demand_model), cache)
+        # Quality is solved only when asked for; otherwise the run is the hydraulic analysis's (shared via cache).
+        quality = None if variable == "quality" else "NONE"
+        sim = cached_simulate(source, make_settings(source, duration_h, demand_model, quality=quality), cache)
     frames = sim.node if is_node else sim.link
     if variable not in frames:
         raise AnalysisInputError(f"{variable!r} is not available from the {sim.settings.engine} engine")
