@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import redis
 from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 
@@ -156,6 +157,16 @@ def register_error_handlers(app: Flask) -> None:
             headers["Allow"] = ", ".join(err.valid_methods)  # type: ignore[attr-defined]
         resp = error_response(err.code or 500, code, message, headers)
         return resp
+
+    @app.errorhandler(redis.exceptions.ConnectionError)
+    @app.errorhandler(redis.exceptions.TimeoutError)
+    def _store_down(err: Exception):
+        # Degraded mode without Redis: rate limits fall back to per-process memory
+        # (flask-limiter), but token revocation, refresh rotation, login backoff and
+        # quota reservations cannot be checked safely, so those requests fail closed.
+        log.error("shared store (Redis) unreachable on %s %s: %s", request.method, request.path, type(err).__name__)
+        return error_response(503, "store_unavailable", "A required service is temporarily unavailable; "
+                              "try again in a few seconds", {"Retry-After": "5"})
 
     @app.errorhandler(Exception)
     def _unexpected(err: Exception):
