@@ -6,7 +6,7 @@ import socket
 import pytest
 
 from hydronet import create_app
-from hydronet.extensions import db
+from hydronet.extensions import db, limiter
 from tests.support.factories import PASSWORD, Factory
 
 
@@ -23,6 +23,10 @@ def no_redis(backends, app):
     yield broken
     with broken.app_context():
         db.session.remove()
+    # flask-limiter's Limiter is one global object: give it back the suite's storage, and leave the
+    # in-memory fallback this test pushed it into (there is no public reset for that flag).
+    limiter.init_app(app)
+    limiter._storage_dead = False
 
 
 def _assert_503(resp):

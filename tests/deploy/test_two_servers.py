@@ -133,6 +133,29 @@ def test_a_daily_quota_holds_across_both_servers(stack, factory):
     assert {(e["code"], e["quota"], e["limit"]) for e in refused} == {("quota_exceeded", "messages_per_day", 3)}
 
 
+def test_a_suspension_and_a_plan_change_on_one_server_apply_on_the_other_at_once(stack, factory):
+    """Both servers cache the caller's user and tenant in Redis; a change on A invalidates them for B."""
+    platform = factory.tenant("平台", plan="enterprise", slug=f"platform-{uuid.uuid4().hex[:6]}", is_platform=True)
+    admin = factory.user(platform, role="owner", platform_admin=True)
+    tenant = factory.tenant("缓存水司", plan="basic")
+    user = factory.user(tenant, role="owner")
+
+    def login(port, who):
+        return stack.call(port, "POST", "/api/auth/login", payload={"email": who.email, "password": PASSWORD}).json()["access_token"]
+
+    token, admin_token = login(stack.b.port, user), login(stack.a.port, admin)
+    for _ in range(3):  # B has the user and tenant cached now
+        info = stack.call(stack.b.port, "GET", "/api/tenant/info", token)
+        assert info.status == 200 and info.json()["tenant"]["plan"] == "basic"
+    assert stack.call(stack.a.port, "PATCH", f"/api/admin/tenants/{tenant.id}", admin_token, {"plan": "pro"}).status == 200
+    assert stack.call(stack.b.port, "GET", "/api/tenant/info", token).json()["tenant"]["plan"] == "pro"
+    suspended = stack.call(stack.a.port, "PATCH", f"/api/admin/tenants/{tenant.id}", admin_token,
+                           {"status": "suspended", "reason": "欠费"})
+    assert suspended.status == 200
+    refused = stack.call(stack.b.port, "GET", "/api/tenant/info", token)
+    assert refused.status == 403 and refused.json()["error"]["code"] == "tenant_suspended"
+
+
 def test_the_login_rate_limit_is_global(stack):
     """RATELIMIT_LOGIN (10 per minute per client address and per account) counts on both servers together."""
     email, _ = register(stack, stack.a.port)
