@@ -96,6 +96,12 @@ class ToolRegistry:
         self._tools[tool.name] = tool
         return tool
 
+    def copy(self) -> "ToolRegistry":
+        """An independent registry with the same (already checked) tools."""
+        clone = ToolRegistry()
+        clone._tools = dict(self._tools)
+        return clone
+
     def merged(self, other: "ToolRegistry") -> "ToolRegistry":
         """A new registry holding this registry's tools and ``other``'s."""
         result = ToolRegistry(self._tools.values())

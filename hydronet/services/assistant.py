@@ -39,11 +39,21 @@ def provider(app: Flask | None = None):
     return prov
 
 
-def tools_for(tenant: Tenant) -> ToolRegistry:
-    """The built-in tools plus the tenant's enabled MCP tools."""
+_BUILT: list[ToolRegistry] = []
+
+
+def builtin_registry() -> ToolRegistry:
+    """The built-in tools, registered (and their schemas checked) once per process."""
     from . import builtin_tools  # noqa: F401  (registers the built-in tools on import)
 
-    registry = ToolRegistry(BUILTIN_TOOLS)
+    if not _BUILT or len(_BUILT[0]) != len(BUILTIN_TOOLS):  # rebuilt if a tool was registered since
+        _BUILT[:] = [ToolRegistry(BUILTIN_TOOLS)]
+    return _BUILT[0]
+
+
+def tools_for(tenant: Tenant) -> ToolRegistry:
+    """The built-in tools plus the tenant's enabled MCP tools."""
+    registry = builtin_registry().copy()
     try:
         from .mcp_tools import tenant_mcp_tools
     except ImportError:

@@ -98,6 +98,20 @@ def latest_messages(conv: Conversation, limit: int) -> list[Message]:
     return list(reversed(rows))
 
 
+def latest_for_model(conv: Conversation, limit: int) -> list[Any]:
+    """The newest ``limit`` messages as light rows (role, content, meta), oldest first.
+
+    What the model's history needs, without building ORM objects (a chat turn reads 40).
+    """
+    rows = db.session.execute(
+        select(Message.role, Message.content, Message.meta)
+        .where(Message.conversation_id == conv.id, Message.tenant_id == conv.tenant_id)
+        .order_by(Message.created_at.desc(), Message.id.desc())
+        .limit(limit)
+    ).all()
+    return list(reversed(rows))
+
+
 def history_for_model(messages: list[Message]) -> list[dict[str, Any]]:
     """Stored messages as model messages, tool calls and results included."""
     out: list[dict[str, Any]] = []

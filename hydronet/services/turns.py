@@ -63,7 +63,7 @@ def prepare(user: User, tenant: Tenant, conv: Conversation, text: str) -> Prepar
     """Reserve quota and build the model context; releases the DB connection when done."""
     cfg = current_app.config
     text = validate_text(text, cfg["CHAT_MAX_MESSAGE_CHARS"])
-    history = conversations.history_for_model(conversations.latest_messages(conv, HISTORY_MESSAGES))
+    history = conversations.history_for_model(conversations.latest_for_model(conv, HISTORY_MESSAGES))
     instructions = (tenant.settings or {}).get("assistant_instructions")
     messages = build_messages(instructions, history, text, cfg["LLM_HISTORY_TOKENS"])
     estimate = sum(count_tokens(str(m.get("content") or "")) for m in messages) + OUTPUT_TOKEN_ESTIMATE

@@ -141,3 +141,20 @@ def test_simulation_results_are_si(model: Callable) -> None:
     sim = simulate(wn, make_settings(wn, duration_h=0))
     assert sim.node["pressure"]["10"].iloc[0] == pytest.approx(89.0, abs=1.5)  # ~127 psi
     assert sim.times_s == [0]
+
+
+def test_a_run_leaves_the_shared_model_alone_and_matches_a_full_copy(model: Callable) -> None:
+    """EPANET runs use a read-only view of the cached model: same results as on a deep copy, model untouched."""
+    import pandas as pd
+
+    wn = model("Net3")
+    options = lambda: (wn.options.time.duration, wn.options.hydraulic.demand_model,  # noqa: E731
+                       wn.options.hydraulic.required_pressure, str(wn.options.quality.parameter))
+    before = options()
+    settings = simulation.make_settings(wn, 12, "PDD", 25.0, quality="NONE")
+    viewed = simulation.simulate(wn, settings)
+    copied = simulation.run(simulation.prepare(wn, settings), settings)
+    assert options() == before
+    for key in ("pressure", "demand", "head"):
+        pd.testing.assert_frame_equal(viewed.node[key], copied.node[key])
+    pd.testing.assert_frame_equal(viewed.link["flowrate"], copied.link["flowrate"])
