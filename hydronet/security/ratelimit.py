@@ -14,7 +14,6 @@ import uuid
 from flask import current_app, g, request
 
 
-
 def client_ip() -> str:
     """The client address."""
     return request.remote_addr or "unknown"
