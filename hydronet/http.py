@@ -29,11 +29,17 @@ def init_http(app: Flask) -> None:
         if request.path.startswith("/api"):
             from .validation import text_problem
 
-            problem = text_problem([v for _k, v in request.args.items(multi=True)])
-            if problem:
+            fields = {}
+            for name, value in request.args.items(multi=True):
+                bad_name = text_problem(name)
+                problem = bad_name or text_problem(value)
+                if problem:
+                    fields["query" if bad_name else name] = problem
+            if fields:
                 from .errors import ValidationError
 
-                raise ValidationError(message=f"A query parameter {problem}", fields={"query": problem})
+                raise ValidationError(message=f"Query parameter(s) {', '.join(sorted(fields))}: "
+                                      f"{next(iter(fields.values()))}", fields=fields)
 
     @app.after_request
     def _finish(resp):

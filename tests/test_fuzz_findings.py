@@ -49,6 +49,15 @@ def test_nul_characters_are_refused_cleanly(owner, method, url, body):  # noqa: 
     assert resp.status_code < 500, resp.status_code
 
 
+# Found by fuzzing (fixed): a cursor holding U+0000 was refused with fields {"query": …}, not naming the
+# parameter, so a client could not tell which of its query parameters was wrong.
+def test_a_nul_in_a_query_parameter_names_that_parameter(owner):  # noqa: F811
+    resp = owner["client"].get("/api/chat/conversations", query_string={"cursor": "a\x00b", "limit": "5"},
+                               headers=owner["headers"])
+    assert resp.status_code == 422
+    assert resp.get_json()["error"]["fields"] == {"cursor": "contains a NUL character"}
+
+
 # Found by fuzzing (fixed): a JSON string escape of a lone surrogate ("\ud800") decodes to a str that cannot be encoded as
 # UTF-8; SQLite and psycopg2 raise UnicodeEncodeError when it is bound → 500 on every write with a text field and on
 # POST /api/auth/login (unauthenticated). Refuse lone surrogates (and U+0000) in json_body → 400/422.
