@@ -173,16 +173,6 @@ def fill(*rows: User | Tenant) -> None:
 
 # --- invalidation ----------------------------------------------------------
 
-def invalidate_tenant(tenant_id: uuid.UUID) -> None:
-    """Forget a cached tenant on every server (normally done by the commit hook)."""
-    _tombstone([TENANT_KEY + str(tenant_id)])
-
-
-def invalidate_user(user_id: uuid.UUID) -> None:
-    """Forget a cached user on every server (normally done by the commit hook)."""
-    _tombstone([USER_KEY + str(user_id)])
-
-
 def _tombstone(keys: list[str]) -> None:
     if not keys or not has_app_context():
         return
