@@ -13,6 +13,8 @@ from .store import MemoryStore, Store
 db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = Migrate()
 
+JWT_MEMO = "_jwt_decoded"  # g key of RequestJWTManager's per-request memo
+
 
 class RequestJWTManager(JWTManager):
     """Verifies a given token at most once per request.
@@ -27,7 +29,7 @@ class RequestJWTManager(JWTManager):
     def _decode_jwt_from_config(self, encoded_token: str, csrf_value=None, allow_expired: bool = False) -> dict:
         if not has_request_context():
             return super()._decode_jwt_from_config(encoded_token, csrf_value, allow_expired)
-        memo = g.setdefault("_jwt_decoded", {})
+        memo = g.setdefault(JWT_MEMO, {})
         key = (encoded_token, csrf_value, allow_expired)
         if key not in memo:
             memo[key] = super()._decode_jwt_from_config(encoded_token, csrf_value, allow_expired)

@@ -1,15 +1,17 @@
 """JSON shapes of the API's resources (one place, so every endpoint agrees)."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from .models import ApiKey, Conversation, Message, Network, Tenant, User
 
 
 def iso(value: datetime | None) -> str | None:
-    """ISO-8601 in UTC with a 'Z'-free offset, or None."""
-    return value.isoformat() if value else None
+    """ISO-8601 with an explicit UTC offset, or None (SQLite hands back naive UTC datetimes)."""
+    if value is None:
+        return None
+    return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).isoformat()
 
 
 def tenant_dict(t: Tenant) -> dict[str, Any]:
@@ -55,11 +57,10 @@ def api_key_dict(k: ApiKey) -> dict[str, Any]:
     }
 
 
-def network_dict(n: Network, *, with_summary: bool = True) -> dict[str, Any]:
-    out = {
+def network_dict(n: Network) -> dict[str, Any]:
+    """A network without its .inp text."""
+    return {
         "id": str(n.id), "name": n.name, "filename": n.filename, "source": n.source, "size_bytes": n.size_bytes,
-        "content_hash": n.content_hash, "created_at": iso(n.created_at),
+        "content_hash": n.content_hash, "summary": n.summary or {},
+        "created_by": str(n.created_by) if n.created_by else None, "created_at": iso(n.created_at),
     }
-    if with_summary:
-        out["summary"] = n.summary or {}
-    return out

@@ -76,9 +76,7 @@ def _set_rls_all(session: Session, on: bool) -> None:
 
 
 def _set_rls_tenant(session: Session, tenant_id: uuid.UUID | None) -> None:
-    bind = session.get_bind()
-    if bind.dialect.name != "postgresql":
-        return
+    """Move the RLS tenant of the open transaction (only called on PostgreSQL, see _CONNECTED)."""
     value = "" if tenant_id is None else str(tenant_id)
     session.execute(text("SELECT set_config('app.tenant_id', :tid, true)"), {"tid": value})
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 import io
 import math
 import uuid
-from datetime import datetime, timezone
 from typing import Any
 
 from flask import Blueprint, Response, request, send_file
@@ -12,6 +11,7 @@ from flask import Blueprint, Response, request, send_file
 from ..errors import NotFound, ValidationError
 from ..models import AnalysisJob, Network
 from ..security.auth import current_principal, require
+from ..serialize import iso, network_dict
 from ..services import analysis_jobs
 from ..services import networks as service
 from ..validation import Fields, json_body, query_int
@@ -20,22 +20,6 @@ from .common import current_actor, ok
 bp = Blueprint("networks", __name__, url_prefix="/api/networks")
 jobs_bp = Blueprint("analysis_jobs", __name__, url_prefix="/api/jobs")
 PICTURE_TYPES = {"png": "image/png", "svg": "image/svg+xml"}
-
-
-def iso(value: datetime | None) -> str | None:
-    """ISO-8601 with an explicit UTC offset (SQLite hands back naive UTC datetimes)."""
-    if value is None:
-        return None
-    return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).isoformat()
-
-
-def network_dict(network: Network) -> dict[str, Any]:
-    """A network without its .inp text."""
-    return {
-        "id": str(network.id), "name": network.name, "filename": network.filename, "source": network.source,
-        "size_bytes": network.size_bytes, "content_hash": network.content_hash, "summary": network.summary or {},
-        "created_by": str(network.created_by) if network.created_by else None, "created_at": iso(network.created_at),
-    }
 
 
 def job_dict(row: AnalysisJob) -> dict[str, Any]:

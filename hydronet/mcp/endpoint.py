@@ -8,7 +8,6 @@ call is metered like a chat tool run.
 """
 from __future__ import annotations
 
-import importlib
 import logging
 import uuid
 from dataclasses import dataclass
@@ -23,11 +22,11 @@ from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from ..errors import ApiError
 from ..extensions import db
 from ..llm.tools import ToolContext, ToolOutcome, ToolRegistry
+from ..services import assistant
 from ..tenancy import bind_tenant
 from .runner import RunnerTimeout, run_async
 
 log = logging.getLogger(__name__)
-TOOL_MODULES = ("hydronet.services.builtin_tools", "hydronet.services.water_tools")
 INSTRUCTIONS = ("HydroNet analyses the EPANET water networks of your organisation. "
                 "Call list_networks first to find a network_id.")
 
@@ -49,24 +48,11 @@ class Caller:
 
 def answer(caller: Caller, scope: dict[str, Any], body: bytes, *, timeout: float) -> tuple[int, list, bytes]:
     """Answer one HTTP exchange of the /mcp endpoint for ``caller``: (status, headers, body)."""
-    server = build_server(caller, builtin_registry(), str(caller.app.config.get("VERSION", "")))
+    server = build_server(caller, assistant.builtin_registry(), str(caller.app.config.get("VERSION", "")))
     try:
         return run_async(lambda: serve_once(server, scope, body), timeout)
     except RunnerTimeout:
         raise ApiError("The MCP request took too long", code="mcp_timeout", status=504) from None
-
-
-def builtin_registry() -> ToolRegistry:
-    """Exactly the built-in tools offered to chat (never a tenant's MCP tools)."""
-    from ..services import assistant
-
-    for name in TOOL_MODULES:  # importing a module registers its tools
-        try:
-            importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-    return ToolRegistry(assistant.BUILTIN_TOOLS)
 
 
 def build_server(caller: Caller, registry: ToolRegistry, version: str) -> Server:

@@ -17,7 +17,7 @@ from limits.storage import RedisStorage
 from redis.exceptions import NoScriptError
 
 SCHEME = "hydronet+redis"
-_MEMO = "_ratelimit_windows"
+WINDOW_MEMO = "_ratelimit_windows"  # g key: windows fetched with this request's hits
 
 
 class PipelinedRedisStorage(RedisStorage):
@@ -47,12 +47,12 @@ class PipelinedRedisStorage(RedisStorage):
         if isinstance(window, Exception):
             window = self.lua_moving_window([prefixed], [now - expiry, limit])
         start, count = (float(window[0]), int(window[1])) if window else (now, 0)
-        g.setdefault(_MEMO, {})[(key, limit, expiry)] = (start, count)
+        g.setdefault(WINDOW_MEMO, {})[(key, limit, expiry)] = (start, count)
         return bool(acquired)
 
     def get_moving_window(self, key: str, limit: int, expiry: int) -> tuple[float, int]:
         if has_request_context():
-            window = g.get(_MEMO, {}).pop((key, limit, expiry), None)
+            window = g.get(WINDOW_MEMO, {}).pop((key, limit, expiry), None)
             if window is not None:
                 return window
         return super().get_moving_window(key, limit, expiry)

@@ -8,17 +8,17 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import uuid
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import func, or_, select
 
-from ..errors import NotFound, ValidationError
+from ..errors import ValidationError
 from ..extensions import db
 from ..models import PLANS, TENANT_STATUSES, Tenant, UsageDaily, UsageRecord, User, utcnow
 from ..tenancy import all_tenants
 from . import audit, quotas
+from .lookup import get_or_404, parse_id
 from .auth import unique_slug
 from .context import Actor
 from .plans import PLAN_DEFAULTS, QUOTA_NAMES
@@ -26,20 +26,10 @@ from .plans import PLAN_DEFAULTS, QUOTA_NAMES
 RESET_TTL = timedelta(hours=24)
 
 
-def _uuid(value: str, what: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        raise NotFound(f"{what} not found") from None
-
-
 def get_tenant(tenant_id: str) -> Tenant:
     """Any tenant by id, or 404."""
     with all_tenants(db.session):
-        tenant = db.session.get(Tenant, _uuid(tenant_id, "Tenant"))
-    if tenant is None:
-        raise NotFound("Tenant not found")
-    return tenant
+        return get_or_404(Tenant, tenant_id, "Tenant")
 
 
 def list_tenants(query: str | None, status: str | None, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
@@ -152,7 +142,7 @@ def search_users(query: str | None, tenant_id: str | None, limit: int, offset: i
             like = f"%{query.lower()}%"
             stmt = stmt.where(or_(User.email.like(like), func.lower(User.name).like(like)))
         if tenant_id:
-            stmt = stmt.where(User.tenant_id == _uuid(tenant_id, "Tenant"))
+            stmt = stmt.where(User.tenant_id == parse_id(tenant_id, "Tenant"))
         total = db.session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
         users = db.session.execute(stmt.order_by(User.created_at.desc()).limit(limit).offset(offset)).scalars().all()
     return list(users), int(total)
@@ -161,10 +151,7 @@ def search_users(query: str | None, tenant_id: str | None, limit: int, offset: i
 def get_user(user_id: str) -> User:
     """Any user by id, or 404."""
     with all_tenants(db.session):
-        user = db.session.get(User, _uuid(user_id, "User"))
-    if user is None:
-        raise NotFound("User not found")
-    return user
+        return get_or_404(User, user_id, "User")
 
 
 def set_user_active(actor: Actor, user: User, active: bool) -> User:

@@ -33,6 +33,7 @@ from ..water.plots import render_map, render_timeseries
 from ..water.registry import ANALYSES, AnalysisSpec, run_analysis
 from ..water.simulation import cached_simulate, make_settings
 from . import networks, usage
+from .lookup import get_or_404
 
 log = logging.getLogger(__name__)
 JOB_NAME = "analysis.run"
@@ -195,13 +196,7 @@ def start_job(user_id: uuid.UUID | None, network: Network, kind: str,
 
 def get_job(tenant_id: uuid.UUID, job_id: str) -> AnalysisJob:
     """One of the tenant's analysis jobs (a job lost with its worker is reported as failed)."""
-    try:
-        uid = uuid.UUID(str(job_id))
-    except ValueError:
-        raise NotFound("Job not found") from None
-    row = db.session.get(AnalysisJob, uid)
-    if row is None or row.tenant_id != tenant_id:
-        raise NotFound("Job not found")
+    row = get_or_404(AnalysisJob, job_id, "Job", tenant_id=tenant_id)
     created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=timezone.utc)
     deadline = created + timedelta(seconds=job_time_limit() + LOST_AFTER_S)
     if row.status in ("queued", "running") and datetime.now(timezone.utc) > deadline:

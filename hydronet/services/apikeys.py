@@ -3,18 +3,18 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import uuid
 from datetime import datetime, timezone
 
 from sqlalchemy import func, select
 
-from ..errors import NotFound, Unauthorized, ValidationError
+from ..errors import Unauthorized, ValidationError
 from ..extensions import db, get_store
 from ..models import ApiKey, User, utcnow
 from ..security.permissions import SCOPES
 from ..tenancy import all_tenants, bind_tenant
 from . import audit, quotas
 from .context import Actor
+from .lookup import get_or_404
 
 KEY_PREFIX = "hn_"
 LAST_USED_EVERY_S = 60
@@ -54,14 +54,7 @@ def list_keys() -> list[ApiKey]:
 
 def get(key_id: str) -> ApiKey:
     """One of the tenant's keys, or 404."""
-    try:
-        kid = uuid.UUID(str(key_id))
-    except ValueError:
-        raise NotFound("API key not found") from None
-    key = db.session.get(ApiKey, kid)
-    if key is None:
-        raise NotFound("API key not found")
-    return key
+    return get_or_404(ApiKey, key_id, "API key")
 
 
 def revoke(actor: Actor, key: ApiKey) -> ApiKey:

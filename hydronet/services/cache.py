@@ -19,6 +19,7 @@ of a snapshot load from the database on first access.
 """
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import uuid
@@ -43,11 +44,13 @@ TOMBSTONE = "-"
 TOMBSTONE_TTL_S = 10
 _PENDING = "hydronet_cache_invalidate"
 _SNAPSHOTS = "_auth_snapshots"
+_STORE_DOWN = "_store_down"  # the exception of a failed read, re-raised for the rest of the request
 _NOT_CACHED = {User: frozenset({"password_hash", "invite_token_hash", "invite_expires_at"}), Tenant: frozenset()}
 
 M = TypeVar("M", User, Tenant)
 
 
+@functools.cache
 def _columns(model: type) -> list[tuple[str, Any]]:
     return [(a.key, a.columns[0].type) for a in inspect(model).column_attrs if a.key not in _NOT_CACHED[model]]
 
@@ -114,16 +117,24 @@ def fetch(keys: list[str]) -> list[str | None]:
     """
     if not has_request_context():
         return get_store().mget(keys)
+    failed = g.get(_STORE_DOWN)
+    if failed is not None:
+        raise failed  # Redis already failed in this request: answer now, not after more timeouts
     known = g.setdefault(_SNAPSHOTS, {})
     missing = [k for k in keys if k not in known]
     if missing:
-        known.update(zip(missing, get_store().mget(missing)))
+        try:
+            known.update(zip(missing, get_store().mget(missing)))
+        except Exception as exc:
+            g.setdefault(_STORE_DOWN, exc)
+            raise
     return [known[k] for k in keys]
 
 
 def forget_fetched(_exc: BaseException | None = None) -> None:
     """End of request: what was fetched for it is not reused by the next one."""
     g.pop(_SNAPSHOTS, None)
+    g.pop(_STORE_DOWN, None)
 
 
 def _cached(keys: list[str]) -> list[str | None]:
@@ -156,6 +167,8 @@ def cached_tenant_record(tenant_id: str) -> dict[str, Any] | None:
 
 def fill(*rows: User | Tenant) -> None:
     """Cache freshly loaded rows, unless a recent change left a tombstone (SET NX)."""
+    if has_request_context() and g.get(_STORE_DOWN) is not None:
+        return  # Redis failed earlier in this request
     known = (g.get(_SNAPSHOTS) or {}) if has_request_context() else {}
     items = []
     for row in rows:

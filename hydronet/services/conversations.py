@@ -1,7 +1,6 @@
 """Conversations and their message history, private to their user inside the tenant."""
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from sqlalchemy import delete, func, select
@@ -12,21 +11,15 @@ from ..models import Conversation, Message, User, utcnow
 from ..pagination import after, decode_cursor, page
 from . import quotas
 from .context import Actor
+from .lookup import parse_id
 
 TITLE_MAX = 200
-
-
-def _uuid(value: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        raise NotFound("Conversation not found") from None
 
 
 def get_own(user: User, conversation_id: str) -> Conversation:
     """The caller's conversation, or 404 (also for other users' and tenants' ids)."""
     conv = db.session.execute(
-        select(Conversation).where(Conversation.id == _uuid(conversation_id), Conversation.user_id == user.id)
+        select(Conversation).where(Conversation.id == parse_id(conversation_id, "Conversation"), Conversation.user_id == user.id)
     ).scalar_one_or_none()
     if conv is None:
         raise NotFound("Conversation not found")
@@ -87,15 +80,17 @@ def messages_page(conv: Conversation, *, limit: int, cursor: str | None) -> tupl
     return page(rows, limit)
 
 
+def _newest(conv: Conversation, limit: int, *columns: Any):
+    """The statement selecting the newest ``limit`` messages of ``conv`` (newest first)."""
+    return (select(*columns)
+            .where(Message.conversation_id == conv.id, Message.tenant_id == conv.tenant_id)
+            .order_by(Message.created_at.desc(), Message.id.desc())
+            .limit(limit))
+
+
 def latest_messages(conv: Conversation, limit: int) -> list[Message]:
     """The newest ``limit`` messages, returned oldest first."""
-    rows = db.session.execute(
-        select(Message)
-        .where(Message.conversation_id == conv.id, Message.tenant_id == conv.tenant_id)
-        .order_by(Message.created_at.desc(), Message.id.desc())
-        .limit(limit)
-    ).scalars().all()
-    return list(reversed(rows))
+    return list(reversed(db.session.execute(_newest(conv, limit, Message)).scalars().all()))
 
 
 def latest_for_model(conv: Conversation, limit: int) -> list[Any]:
@@ -103,16 +98,11 @@ def latest_for_model(conv: Conversation, limit: int) -> list[Any]:
 
     What the model's history needs, without building ORM objects (a chat turn reads 40).
     """
-    rows = db.session.execute(
-        select(Message.role, Message.content, Message.meta)
-        .where(Message.conversation_id == conv.id, Message.tenant_id == conv.tenant_id)
-        .order_by(Message.created_at.desc(), Message.id.desc())
-        .limit(limit)
-    ).all()
+    rows = db.session.execute(_newest(conv, limit, Message.role, Message.content, Message.meta)).all()
     return list(reversed(rows))
 
 
-def history_for_model(messages: list[Message]) -> list[dict[str, Any]]:
+def history_for_model(messages: list[Any]) -> list[dict[str, Any]]:
     """Stored messages as model messages, tool calls and results included."""
     out: list[dict[str, Any]] = []
     for m in messages:

@@ -7,7 +7,6 @@ authoritative check happens at connect time (hydronet/mcp/ssrf.py).
 from __future__ import annotations
 
 import re
-import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -17,13 +16,14 @@ from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from ..errors import ApiError, Conflict, NotFound, ValidationError
+from ..errors import ApiError, Conflict, ValidationError
 from ..extensions import db
 from ..mcp.client import Endpoint, McpClientError, RemoteTool, list_tools
 from ..mcp.ssrf import EgressPolicy, UrlNotAllowed, check_url
 from ..models import McpServer, utcnow
 from ..security import secrets
 from . import audit, quotas
+from .lookup import get_or_404
 from .context import Actor
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
@@ -71,14 +71,7 @@ def list_servers() -> list[McpServer]:
 
 def get(server_id: str) -> McpServer:
     """One of the tenant's servers, or 404 (another tenant's id included)."""
-    try:
-        sid = uuid.UUID(str(server_id))
-    except ValueError:
-        raise NotFound("MCP server not found") from None
-    server = db.session.get(McpServer, sid)
-    if server is None:
-        raise NotFound("MCP server not found")
-    return server
+    return get_or_404(McpServer, server_id, "MCP server")
 
 
 class HeadersUnreadable(ApiError):

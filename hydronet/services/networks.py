@@ -28,6 +28,7 @@ from ..water.simulation import Simulation
 from ..water.summary import summary
 from . import audit
 from .context import Actor
+from .lookup import get_or_404
 from .plans import UNLIMITED, effective_quotas
 from .quotas import check_count
 from .usage import storage_bytes
@@ -145,14 +146,7 @@ def list_networks(tenant_id: uuid.UUID, limit: int = 200) -> list[Network]:
 
 def get_network(tenant_id: uuid.UUID, network_id: str | uuid.UUID) -> Network:
     """One of the tenant's networks; NotFound for unknown ids and other tenants' networks."""
-    try:
-        uid = network_id if isinstance(network_id, uuid.UUID) else uuid.UUID(str(network_id))
-    except ValueError:
-        raise NotFound("Network not found") from None
-    network = db.session.get(Network, uid)
-    if network is None or network.tenant_id != tenant_id:
-        raise NotFound("Network not found")
-    return network
+    return get_or_404(Network, network_id, "Network", tenant_id=tenant_id)
 
 
 def example_names() -> list[str]:

@@ -9,12 +9,13 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from ..errors import ApiError, Conflict, Forbidden, NotFound, ValidationError
+from ..errors import ApiError, Conflict, Forbidden, ValidationError
 from ..extensions import db
 from ..models import ROLES, Tenant, User, utcnow
 from ..security import passwords
 from ..security.permissions import can_manage_role
 from . import audit, quotas
+from .lookup import get_or_404
 from .auth import email_taken
 from .context import Actor
 
@@ -49,14 +50,7 @@ def list_users(limit: int = 200) -> list[User]:
 
 def get_user(user_id: str) -> User:
     """A user of the caller's tenant, or 404."""
-    try:
-        uid = uuid.UUID(str(user_id))
-    except ValueError:
-        raise NotFound("User not found") from None
-    user = db.session.get(User, uid)
-    if user is None:
-        raise NotFound("User not found")
-    return user
+    return get_or_404(User, user_id, "User")
 
 
 def create_user(actor: Actor, email: str, name: str, role: str, password: str | None) -> tuple[User, str | None]:
