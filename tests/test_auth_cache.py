@@ -22,6 +22,14 @@ def _me(client, headers):
     return client.get("/api/auth/me", headers=headers)
 
 
+def _assert_cached(app, user) -> None:
+    """The user's and tenant's snapshots are in the store (so an invalidation test tests invalidation)."""
+    with app.app_context():
+        raw_user, raw_tenant = get_store().mget([cache.USER_KEY + str(user.id), cache.TENANT_KEY + str(user.tenant_id)])
+    assert json.loads(raw_user)["id"] == str(user.id)
+    assert json.loads(raw_tenant)["id"] == str(user.tenant_id)
+
+
 def _user_selects(app, client, headers) -> list[str]:
     with app.app_context():
         engine = db.engine
@@ -54,13 +62,15 @@ def test_suspension_is_seen_by_the_next_request(app, client, factory, two_tenant
     member = two_tenants["a_users"]["member"]
     headers = factory.headers(member)
     assert _me(client, headers).status_code == 200 and _me(client, headers).status_code == 200  # cached
+    _assert_cached(app, member)
     resp = client.patch(f"/api/admin/tenants/{two_tenants['a'].id}", headers=factory.headers(platform_admin),
                         json={"status": "suspended", "reason": "unpaid"})
     assert resp.status_code == 200, resp.get_json()
     resp = _me(client, headers)
     assert resp.status_code == 403 and resp.get_json()["error"]["code"] == "tenant_suspended"
-    client.patch(f"/api/admin/tenants/{two_tenants['a'].id}", headers=factory.headers(platform_admin),
-                 json={"status": "active"})
+    reactivated = client.patch(f"/api/admin/tenants/{two_tenants['a'].id}", headers=factory.headers(platform_admin),
+                               json={"status": "active"})
+    assert reactivated.status_code == 200
     assert _me(client, headers).status_code == 200
 
 
@@ -68,6 +78,7 @@ def test_plan_change_is_seen_by_the_next_request(app, client, factory, two_tenan
     owner = two_tenants["a_users"]["owner"]
     headers = factory.headers(owner)
     assert client.get("/api/tenant/info", headers=headers).get_json()["tenant"]["plan"] == "pro"
+    _assert_cached(app, owner)
     resp = client.patch(f"/api/admin/tenants/{two_tenants['a'].id}", headers=factory.headers(platform_admin),
                         json={"plan": "enterprise", "quotas": {"messages_per_day": 777}})
     assert resp.status_code == 200
@@ -82,6 +93,7 @@ def test_deactivation_by_a_tenant_admin_locks_the_user_out_at_once(app, client, 
     member, admin = two_tenants["a_users"]["member"], two_tenants["a_users"]["admin"]
     headers = factory.headers(member)
     assert _me(client, headers).status_code == 200
+    _assert_cached(app, member)
     resp = client.patch(f"/api/tenant/users/{member.id}", headers=factory.headers(admin), json={"is_active": False})
     assert resp.status_code == 200, resp.get_json()
     assert _me(client, headers).status_code == 401
@@ -92,6 +104,7 @@ def test_any_committed_change_invalidates_even_outside_the_services(app, client,
     member = two_tenants["a_users"]["member"]
     headers = factory.headers(member)
     assert _me(client, headers).get_json()["user"]["name"] != "Renamed"
+    _assert_cached(app, member)
     with app.app_context(), all_tenants(db.session):
         db.session.get(User, member.id).name = "Renamed"
         db.session.commit()
@@ -108,10 +121,17 @@ def test_a_reader_that_loaded_the_old_row_cannot_refill_after_a_change(app, fact
         fresh = db.session.get(Tenant, tenant.id)
         fresh.plan = "enterprise"  # … a writer commits a change …
         db.session.commit()
+    key = cache.TENANT_KEY + str(tenant.id)
+    with app.app_context():
+        assert get_store().get(key) == cache.TOMBSTONE  # the commit itself left the tombstone
     with app.test_request_context():
         cache.fill(stale)  # … and the reader's late fill must not win
         assert get_store().get(cache.TENANT_KEY + str(tenant.id)) == cache.TOMBSTONE
         assert json.loads(stale_snapshot)["plan"] != "enterprise"
+    with app.test_request_context():  # control: without a tombstone the same fill does write
+        get_store().delete(key)
+        cache.fill(stale)
+        assert json.loads(get_store().get(key))["plan"] == json.loads(stale_snapshot)["plan"]
 
 
 def test_a_cached_user_can_still_change_their_password(app, client, factory, two_tenants):
@@ -132,4 +152,6 @@ def test_unreadable_cache_entries_are_misses(app, client, factory, two_tenants):
     with app.app_context():
         get_store().set(cache.USER_KEY + str(member.id), "{not json", ttl=60)
         get_store().set(cache.TENANT_KEY + str(member.tenant_id), json.dumps({"old": "format"}), ttl=60)
-    assert _me(client, factory.headers(member)).status_code == 200
+    resp = _me(client, factory.headers(member))
+    assert resp.status_code == 200
+    assert resp.get_json()["user"]["id"] == str(member.id) and resp.get_json()["user"]["email"] == member.email

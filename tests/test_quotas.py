@@ -108,10 +108,13 @@ def test_count_quotas(client, factory, quota, create):
     tenant = factory.tenant(plan="free", quota_overrides={quota: 2})
     owner = factory.user(tenant, role="owner")
     headers = factory.headers(owner)
-    codes = [create(client, headers, i).status_code for i in range(3)]
+    answers = [create(client, headers, i) for i in range(3)]
+    codes = [r.status_code for r in answers]
     expected_ok = 1 if quota == "users" else 2  # the owner already counts as a user
     assert codes[:expected_ok] == [201] * expected_ok
     assert codes[expected_ok] == 429
+    error = answers[expected_ok].get_json()["error"]
+    assert (error["code"], error["quota"], error["limit"]) == ("quota_exceeded", quota, 2)
 
 
 def test_brute_force_login_burst_cut_off_with_retry_after(client, factory):
@@ -138,12 +141,16 @@ def test_parallel_creations_never_exceed_a_count_quota(app, factory, backends, q
     lock = threading.Lock()
     start = threading.Barrier(20)
 
+    errors: list[str] = []
+
     def create(i: int) -> None:
         c = app.test_client()
         start.wait()
         resp = c.post(path, headers=headers, json=body(i))
         with lock:
             statuses.append(resp.status_code)
+            if resp.status_code != 201:
+                errors.append(resp.get_json()["error"]["code"])
 
     threads = [threading.Thread(target=create, args=(i,)) for i in range(20)]
     for t in threads:
@@ -151,3 +158,4 @@ def test_parallel_creations_never_exceed_a_count_quota(app, factory, backends, q
     for t in threads:
         t.join(60)
     assert sorted(statuses) == [201] * 10 + [429] * 10, statuses
+    assert errors == ["quota_exceeded"] * 10

@@ -150,11 +150,12 @@ def test_a_run_leaves_the_shared_model_alone_and_matches_a_full_copy(model: Call
     wn = model("Net3")
     options = lambda: (wn.options.time.duration, wn.options.hydraulic.demand_model,  # noqa: E731
                        wn.options.hydraulic.required_pressure, str(wn.options.quality.parameter))
-    before = options()
+    before, before_model = options(), wntr.network.to_dict(wn)
     settings = simulation.make_settings(wn, 12, "PDD", 25.0, quality="NONE")
     viewed = simulation.simulate(wn, settings)
     copied = simulation.run(simulation.prepare(wn, settings), settings)
-    assert options() == before
+    assert options() == before and wntr.network.to_dict(wn) == before_model
+    assert viewed.times_s[-1] == 12 * 3600  # the settings reached the view
     for key in ("pressure", "demand", "head"):
         pd.testing.assert_frame_equal(viewed.node[key], copied.node[key])
     pd.testing.assert_frame_equal(viewed.link["flowrate"], copied.link["flowrate"])
