@@ -112,9 +112,13 @@ graceful_timeout = env_int("GUNICORN_GRACEFUL_TIMEOUT", 60)
 # a stopping worker waits for its idle keep-alive connections to go away.
 keepalive = env_int("GUNICORN_KEEPALIVE", 5)
 # Recycle workers now and then so slow leaks (C extensions, caches) stay
-# bounded; the jitter stops all workers restarting at the same moment.
-max_requests = env_int("GUNICORN_MAX_REQUESTS", 2000)
-max_requests_jitter = env_int("GUNICORN_MAX_REQUESTS_JITTER", 200)
+# bounded; the jitter keeps workers from restarting at the same moment.
+# Under gevent a recycling worker stops accepting and drains its open streams
+# (up to a whole answer) before its replacement is spawned: 2000 ± 200 made
+# both bench workers drain together at 1,000 streams and first tokens waited
+# 11 s.  Hence rare recycles with a wide jitter there.
+max_requests = env_int("GUNICORN_MAX_REQUESTS", 20000 if IS_GEVENT else 2000)
+max_requests_jitter = env_int("GUNICORN_MAX_REQUESTS_JITTER", max_requests // 2 if IS_GEVENT else 200)
 
 # False: each worker imports the app after fork.  A SIGHUP then loads new code
 # without restarting the master, and no database/Redis connection or gevent

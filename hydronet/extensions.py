@@ -1,7 +1,10 @@
 """Extension objects, created unbound here and bound to the app in create_app."""
 from __future__ import annotations
 
-from flask import current_app, g, has_request_context
+import time
+from datetime import timedelta
+
+from flask import current_app, has_app_context
 from flask_jwt_extended import JWTManager
 from flask_limiter import Limiter
 from flask_migrate import Migrate
@@ -13,27 +16,38 @@ from .store import MemoryStore, Store
 db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = Migrate()
 
-JWT_MEMO = "_jwt_decoded"  # g key of RequestJWTManager's per-request memo
-
-
 class RequestJWTManager(JWTManager):
-    """Verifies a given token at most once per request.
+    """Verifies a given token once per process while it is valid, not on every use.
 
-    The rate limiter (to key limits by user and tenant) and the view both need
-    the verified claims; decoding and checking the signature twice was the
-    largest single CPU cost of a small request.  The memo lives in ``g`` and
-    is dropped at the end of the request (security/jwt_handlers.py).
-    Failures are not remembered: they raise again for every caller.
+    Every authenticated request needs the verified claims (the rate limiter to
+    key limits by user and tenant, then the view), and PyJWT parses a token
+    three times per verification: the largest CPU cost of a small request.
+    Claims are immutable once signed, so the result of a successful
+    verification is kept, keyed by the token and the keys it was checked
+    against, until the token's ``exp`` (+ leeway) — checked again on every
+    use.  Failures are never remembered; revocation is checked per request
+    elsewhere (the blocklist loader), so a cached token can still be refused.
     """
 
+    MAX_ENTRIES = 20_000
+
     def _decode_jwt_from_config(self, encoded_token: str, csrf_value=None, allow_expired: bool = False) -> dict:
-        if not has_request_context():
+        if allow_expired or not has_app_context():
             return super()._decode_jwt_from_config(encoded_token, csrf_value, allow_expired)
-        memo = g.setdefault(JWT_MEMO, {})
-        key = (encoded_token, csrf_value, allow_expired)
-        if key not in memo:
-            memo[key] = super()._decode_jwt_from_config(encoded_token, csrf_value, allow_expired)
-        return dict(memo[key])
+        cfg = current_app.config
+        cache = current_app.extensions.setdefault("hydronet.jwt_verified", {})
+        key = (encoded_token, csrf_value, cfg["JWT_SECRET_KEY"], tuple(cfg.get("JWT_PREVIOUS_SECRET_KEYS") or ()))
+        hit = cache.get(key)
+        if hit is not None and time.time() < hit[0]:
+            return dict(hit[1])
+        claims = super()._decode_jwt_from_config(encoded_token, csrf_value, allow_expired)
+        if isinstance(claims.get("exp"), (int, float)):
+            if len(cache) >= self.MAX_ENTRIES:
+                cache.clear()  # crude but bounded; refilled by one verification per live token
+            leeway = cfg.get("JWT_DECODE_LEEWAY") or 0
+            leeway = leeway.total_seconds() if isinstance(leeway, timedelta) else leeway
+            cache[key] = (claims["exp"] + leeway, claims)
+        return dict(claims)
 
 
 jwt = RequestJWTManager()

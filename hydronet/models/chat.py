@@ -34,8 +34,13 @@ class Message(IdMixin, TenantOwnedMixin, Base):
     __table_args__ = (
         Index("ix_messages_conversation_id", "conversation_id"),
         Index("ix_messages_created_at", "created_at"),
-        Index("ix_messages_conversation_page", "conversation_id", "created_at", "id"),
+        # Tenant first: with the tenant and the conversation both as equalities the planner
+        # walks this index backwards for "the latest N" instead of sorting the conversation.
+        # It also serves every tenant-wide lookup, so tenant_id has no index of its own here.
+        Index("ix_messages_page", "tenant_id", "conversation_id", "created_at", "id"),
     )
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False)
 
     conversation_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("conversations.id", ondelete="CASCADE"))
     user_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("users.id", ondelete="SET NULL"))

@@ -6,7 +6,7 @@ import hashlib
 from flask import Flask, current_app, g
 
 from ..errors import error_response
-from ..extensions import JWT_MEMO, jwt
+from ..extensions import jwt
 from ..services.cache import forget_fetched
 from .ratelimit_storage import WINDOW_MEMO
 from .tokens import is_revoked
@@ -48,7 +48,6 @@ def init_jwt(app: Flask) -> None:
     @app.teardown_request
     def _forget_request_state(_exc=None) -> None:
         forget_fetched()
-        g.pop(JWT_MEMO, None)
         g.pop(WINDOW_MEMO, None)
 
     @jwt.unauthorized_loader

@@ -1,9 +1,12 @@
 """Conversations and their message history, private to their user inside the tenant."""
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, case, delete, func, select
+from sqlalchemy import update as update_rows  # `update` below is this module's own
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..errors import NotFound
 from ..extensions import db
@@ -112,6 +115,39 @@ def history_for_model(messages: list[Any]) -> list[dict[str, Any]]:
             turn = (m.meta or {}).get("turn_messages")
             out.extend(turn if turn else [{"role": "assistant", "content": m.content}])
     return out
+
+
+def record_turn(tenant_id: uuid.UUID, conversation_id: uuid.UUID, *, added: int, title: str | None) -> bool:
+    """Count a turn's messages on the conversation (and title it if still untitled); False if it is gone.
+
+    One UPDATE … RETURNING: the counter is incremented by the database, so
+    concurrent turns never lose one.  A copy of the conversation already
+    loaded in this session is brought up to date without another query.
+    """
+    # parameter names must not be column names: Core would add those to the SET clause
+    params = {"cid": conversation_id, "tid": tenant_id, "added": added, "now": utcnow(), "new_title": title}
+    row = db.session.connection().execute(_TURN_UPDATE[bool(title)], params).one_or_none()
+    if row is None:
+        return False
+    loaded = db.session.identity_map.get(db.session.identity_key(Conversation, conversation_id))
+    if loaded is not None:
+        for name, value in row._mapping.items():
+            set_committed_value(loaded, name, value)
+    return True
+
+
+def _turn_update(retitle: bool):
+    c = Conversation.__table__.c
+    values: dict[str, Any] = {"message_count": c.message_count + bindparam("added"), "updated_at": bindparam("now")}
+    if retitle:
+        values["title"] = case((c.title == "", bindparam("new_title")), else_=c.title)
+    return (update_rows(Conversation.__table__)
+            .where(c.id == bindparam("cid"), c.tenant_id == bindparam("tid"))
+            .values(values)
+            .returning(c.message_count, c.updated_at, c.title))
+
+
+_TURN_UPDATE = {False: _turn_update(False), True: _turn_update(True)}  # built once: hot path
 
 
 def title_from(text: str) -> str:

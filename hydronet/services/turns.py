@@ -21,7 +21,7 @@ from ..llm.loop import TurnState, run_turn
 from ..llm.tokens import count_tokens
 from ..llm.tools import ToolContext, ToolRegistry
 from ..metrics import MODEL_ERRORS, MODEL_LATENCY, MODEL_TOKENS
-from ..models import Conversation, Message, Tenant, User, utcnow
+from ..models import Conversation, Message, Tenant, User, utcnow, uuid7
 from ..tenancy import bind_tenant
 from . import assistant, conversations, quotas, usage
 from .plans import default_model
@@ -110,34 +110,26 @@ def complete(prep: PreparedTurn) -> tuple[Message, Message, TurnState]:
 
 
 def persist(prep: PreparedTurn, state: TurnState) -> tuple[Message, Message]:
-    """Store the user message, the answer and the usage in one transaction."""
+    """Store the user message, the answer and the usage in one transaction.
+
+    Set-based, without the unit of work (a turn's largest CPU cost was the
+    ORM flush): one UPDATE of the conversation (counter incremented in SQL, so
+    concurrent turns cannot lose one), one multi-row INSERT of the two
+    messages, then the usage (`usage.record`: two statements).  The returned
+    messages are plain, unattached objects carrying what was stored.
+    """
     bind_tenant(db.session, prep.tenant_id)
     try:
-        conv = db.session.get(Conversation, prep.conversation_id)
-        if conv is None:  # deleted while the model was answering: keep the usage, drop the text
-            raise LookupError("conversation vanished")
-        user_msg = Message(tenant_id=prep.tenant_id, conversation_id=conv.id, user_id=prep.user_id, role="user",
-                           content=prep.text, created_at=prep.user_created_at)
-        meta: dict[str, Any] = {"tool_calls": _ui_tool_calls(state), "rounds": state.rounds}
-        if state.tool_calls:
-            meta["turn_messages"] = state.messages
-        if prep.model == "offline":
-            meta["offline"] = True
-        if state.interrupted:
-            meta["interrupted"] = True
-        reply = Message(tenant_id=prep.tenant_id, conversation_id=conv.id, user_id=prep.user_id, role="assistant",
-                        content=state.content, model=state.model or prep.model,
-                        input_tokens=state.usage["input_tokens"], output_tokens=state.usage["output_tokens"], meta=meta)
-        db.session.add_all([user_msg, reply])
-        conv.message_count = (conv.message_count or 0) + 2
-        conv.updated_at = utcnow()
-        if prep.retitle and not conv.title:
-            conv.title = conversations.title_from(prep.text)
-        _meter(prep, state)
+        if not conversations.record_turn(prep.tenant_id, prep.conversation_id, added=2,
+                                         title=conversations.title_from(prep.text) if prep.retitle else None):
+            raise LookupError("conversation vanished")  # deleted while the model was answering
+        user_msg, reply = _message_rows(prep, state)
+        db.session.connection().execute(_MESSAGE_INSERT, [_column_keys(user_msg), _column_keys(reply)])
+        usage.record(prep.tenant_id, prep.user_id, _usage_events(prep, state))
         db.session.commit()
-    except LookupError:
+    except LookupError:  # keep the usage, drop the text
         db.session.rollback()
-        _meter(prep, state)
+        usage.record(prep.tenant_id, prep.user_id, _usage_events(prep, state))
         db.session.commit()
         raise
     except Exception:
@@ -146,6 +138,32 @@ def persist(prep: PreparedTurn, state: TurnState) -> tuple[Message, Message]:
         raise
     prep.reservation.adjust_tokens(state.usage["input_tokens"] + state.usage["output_tokens"])
     _observe(state)
+    return Message(**user_msg), Message(**reply)
+
+
+_MESSAGE_INSERT = Message.__table__.insert()
+
+
+def _column_keys(row: dict[str, Any]) -> dict[str, Any]:
+    """A message row keyed by table column (the ``meta`` attribute is the ``metadata`` column)."""
+    return {("metadata" if k == "meta" else k): v for k, v in row.items()}
+
+
+def _message_rows(prep: PreparedTurn, state: TurnState) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The user message and the answer as rows with the same columns (one INSERT for both)."""
+    meta: dict[str, Any] = {"tool_calls": _ui_tool_calls(state), "rounds": state.rounds}
+    if state.tool_calls:
+        meta["turn_messages"] = state.messages
+    if prep.model == "offline":
+        meta["offline"] = True
+    if state.interrupted:
+        meta["interrupted"] = True
+    common = {"tenant_id": prep.tenant_id, "conversation_id": prep.conversation_id, "user_id": prep.user_id}
+    user_msg = {**common, "id": uuid7(), "role": "user", "content": prep.text, "model": None,
+                "input_tokens": 0, "output_tokens": 0, "meta": {}, "created_at": prep.user_created_at}
+    reply = {**common, "id": uuid7(), "role": "assistant", "content": state.content,
+             "model": state.model or prep.model, "input_tokens": state.usage["input_tokens"],
+             "output_tokens": state.usage["output_tokens"], "meta": meta, "created_at": utcnow()}
     return user_msg, reply
 
 
@@ -166,18 +184,24 @@ def fail(prep: PreparedTurn, state: TurnState, code: str) -> None:
         log.exception("could not record a failed model call")
 
 
-def _meter(prep: PreparedTurn, state: TurnState) -> None:
-    for i, call in enumerate(state.calls):
-        usage.meter(prep.tenant_id, prep.user_id, kind="chat", model=call["model"], conversation_id=prep.conversation_id,
+def _usage_events(prep: PreparedTurn, state: TurnState) -> list[dict[str, Any]]:
+    """One usage event per model call (the first carries the message) and per tool run."""
+    events = [
+        usage.event(kind="chat", model=call["model"], conversation_id=prep.conversation_id,
                     input_tokens=call["input_tokens"], output_tokens=call["output_tokens"],
                     latency_ms=call["latency_ms"], messages=1 if i == 0 else 0,
                     status="interrupted" if state.interrupted and i == len(state.calls) - 1 else "ok")
+        for i, call in enumerate(state.calls)
+    ]
     if not state.calls:
-        usage.meter(prep.tenant_id, prep.user_id, kind="chat", model=prep.model, conversation_id=prep.conversation_id,
-                    messages=1, status="interrupted")
-    for call in state.tool_calls:
-        usage.meter(prep.tenant_id, prep.user_id, kind="tool", tool=call["name"], conversation_id=prep.conversation_id,
+        events.append(usage.event(kind="chat", model=prep.model, conversation_id=prep.conversation_id,
+                                  messages=1, status="interrupted"))
+    events.extend(
+        usage.event(kind="tool", tool=call["name"], conversation_id=prep.conversation_id,
                     latency_ms=call.get("duration_ms") or 0, status="error" if call.get("is_error") else "ok")
+        for call in state.tool_calls
+    )
+    return events
 
 
 def _ui_tool_calls(state: TurnState) -> list[dict[str, Any]]:

@@ -1,12 +1,13 @@
 """Metering: usage records written with the work they describe, daily aggregates, reports."""
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..extensions import db
@@ -30,9 +31,7 @@ def estimate_cost(model: str | None, input_tokens: int, output_tokens: int) -> D
     return (price_in * input_tokens + price_out * output_tokens) / 1000
 
 
-def meter(
-    tenant_id: uuid.UUID,
-    user_id: uuid.UUID | None,
+def event(
     *,
     kind: str,
     model: str | None = None,
@@ -43,39 +42,58 @@ def meter(
     latency_ms: float = 0,
     messages: int = 0,
     status: str = "ok",
-) -> UsageRecord:
-    """Add a usage record and bump the daily aggregate, in the caller's transaction."""
-    cost = estimate_cost(model, input_tokens, output_tokens) if kind == "chat" else Decimal("0")
-    record = UsageRecord(
-        tenant_id=tenant_id, user_id=user_id, conversation_id=conversation_id, kind=kind, model=model, tool=tool,
-        input_tokens=input_tokens, output_tokens=output_tokens, latency_ms=int(latency_ms), cost_cny=cost, status=status,
-    )
-    db.session.add(record)
-    _bump_daily(tenant_id, user_id, messages, input_tokens, output_tokens, 1 if kind != "chat" else 0, cost)
-    return record
-
-
-def _bump_daily(tenant_id, user_id, messages, input_tokens, output_tokens, tool_runs, cost) -> None:
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    values = {
-        "tenant_id": tenant_id, "user_key": str(user_id) if user_id else "", "day": quotas.today(),
-        "messages": messages, "input_tokens": input_tokens, "output_tokens": output_tokens,
-        "tool_runs": tool_runs, "cost_cny": cost,
+) -> dict[str, Any]:
+    """One billable event for `record` (a model call, a tool run, an analysis)."""
+    return {
+        "kind": kind, "model": model, "tool": tool, "conversation_id": conversation_id,
+        "input_tokens": input_tokens, "output_tokens": output_tokens, "latency_ms": int(latency_ms),
+        "cost_cny": estimate_cost(model, input_tokens, output_tokens) if kind == "chat" else Decimal("0"),
+        "status": status, "messages": messages,
     }
-    stmt = insert(UsageDaily).values(**values)
-    excluded = stmt.excluded
-    stmt = stmt.on_conflict_do_update(
+
+
+def meter(tenant_id: uuid.UUID, user_id: uuid.UUID | None, **fields: Any) -> None:
+    """Record one event (see `event` for the fields), in the caller's transaction."""
+    record(tenant_id, user_id, [event(**fields)])
+
+
+def record(tenant_id: uuid.UUID, user_id: uuid.UUID | None, events: list[dict[str, Any]]) -> None:
+    """Insert the events' usage records and bump the day's aggregate, in the caller's transaction.
+
+    Two statements whatever the number of events: one multi-row INSERT and one
+    upsert of the (tenant, user, day) totals, both built once per process and
+    run on the session's connection — a chat turn meters on its hot path.
+    """
+    if not events:
+        return
+    conn = db.session.connection()
+    rows = [{k: v for k, v in e.items() if k != "messages"} | {"tenant_id": tenant_id, "user_id": user_id}
+            for e in events]
+    conn.execute(_RECORD_INSERT, rows)
+    conn.execute(_daily_upsert(conn.dialect.name), {
+        "tenant_id": tenant_id, "user_key": str(user_id) if user_id else "", "day": quotas.today(),
+        "messages": sum(e["messages"] for e in events),
+        "input_tokens": sum(e["input_tokens"] for e in events),
+        "output_tokens": sum(e["output_tokens"] for e in events),
+        "tool_runs": sum(1 for e in events if e["kind"] != "chat"),
+        "cost_cny": sum((e["cost_cny"] for e in events), Decimal("0")),
+    })
+
+
+_RECORD_INSERT = UsageRecord.__table__.insert()
+_DAILY_SUMS = ("messages", "input_tokens", "output_tokens", "tool_runs", "cost_cny")
+
+
+@functools.cache
+def _daily_upsert(dialect: str):
+    """INSERT … ON CONFLICT (tenant, user, day) DO UPDATE adding the sums (PostgreSQL and SQLite)."""
+    table = UsageDaily.__table__
+    upsert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = upsert(table).values({name: bindparam(name) for name in ("tenant_id", "user_key", "day", *_DAILY_SUMS)})
+    return stmt.on_conflict_do_update(
         index_elements=["tenant_id", "user_key", "day"],
-        set_={
-            "messages": UsageDaily.messages + excluded.messages,
-            "input_tokens": UsageDaily.input_tokens + excluded.input_tokens,
-            "output_tokens": UsageDaily.output_tokens + excluded.output_tokens,
-            "tool_runs": UsageDaily.tool_runs + excluded.tool_runs,
-            "cost_cny": UsageDaily.cost_cny + excluded.cost_cny,
-        },
+        set_={name: table.c[name] + stmt.excluded[name] for name in _DAILY_SUMS},
     )
-    db.session.execute(stmt)
 
 
 def _count(model, tenant_id: uuid.UUID, *conds) -> int:

@@ -1,0 +1,47 @@
+"""A token is verified once per process, yet expiry, key changes and revocation still apply on every use."""
+from __future__ import annotations
+
+import time
+
+
+def _me(client, headers):
+    return client.get("/api/auth/me", headers=headers)
+
+
+def test_a_remembered_token_still_expires(client, factory, two_tenants, app, monkeypatch):
+    user = two_tenants["a_users"]["member"]
+    monkeypatch.setitem(app.config, "JWT_ACCESS_TOKEN_MINUTES", 0.03)  # 1.8 s
+    headers = factory.headers(user)
+    assert _me(client, headers).status_code == 200  # verified, remembered
+    assert _me(client, headers).status_code == 200  # served from the process cache
+    time.sleep(2.0)
+    resp = _me(client, headers)
+    assert resp.status_code == 401 and resp.get_json()["error"]["code"] == "token_expired"
+
+
+def test_a_token_is_checked_again_when_the_signing_key_changes(client, factory, two_tenants, app, monkeypatch):
+    user = two_tenants["a_users"]["member"]
+    headers = factory.headers(user)
+    assert _me(client, headers).status_code == 200
+    monkeypatch.setitem(app.config, "JWT_SECRET_KEY", "a-completely-different-signing-key-0123456789abcdef")
+    resp = _me(client, headers)
+    assert resp.status_code == 401 and resp.get_json()["error"]["code"] == "invalid_token"
+
+
+def test_a_remembered_token_is_still_revoked_by_logout(client, factory, two_tenants):
+    user = two_tenants["a_users"]["member"]
+    headers = factory.headers(user)
+    assert _me(client, headers).status_code == 200
+    assert client.post("/api/auth/logout", headers=headers).status_code == 200
+    resp = _me(client, headers)
+    assert resp.status_code == 401 and resp.get_json()["error"]["code"] == "token_revoked"
+
+
+def test_a_forged_token_is_never_remembered(client, factory, two_tenants):
+    user = two_tenants["a_users"]["member"]
+    token = factory.tokens(user)["access_token"]
+    head, payload, signature = token.split(".")
+    forged = f"{head}.{payload}.{signature[:-4]}AAAA"
+    for _ in range(2):
+        assert _me(client, {"Authorization": f"Bearer {forged}"}).status_code == 401
+    assert _me(client, {"Authorization": f"Bearer {token}"}).status_code == 200
