@@ -87,6 +87,7 @@ def _init_extensions(app: Flask) -> None:
 
         with app.app_context():
             install_idle_ping(db.engine, app.config.get("DB_POOL_PING_IDLE_S", 2.0))
+            tenancy.install_engine(db.engine)  # RLS settings ride with each transaction's first statement
     from .dbtiming import init_db_timing
 
     init_db_timing(app)  # g.sql_count per request, slow statements logged

@@ -11,6 +11,7 @@ set transaction-locally (``app.tenant_id``) for the Row-Level Security wall.
 from __future__ import annotations
 
 import uuid
+import weakref
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -125,12 +126,60 @@ def install(session_factory) -> None:
         session.info[_CONNECTED] = True
         tenant_id = session.info.get(TENANT_KEY)
         unscoped = bool(session.info.get(UNSCOPED_KEY))
-        connection.exec_driver_sql(
-            "SELECT set_config('app.tenant_id', %(tid)s, true), set_config('app.all_tenants', %(all)s, true)",
-            {"tid": "" if tenant_id is None else str(tenant_id), "all": "on" if unscoped else "off"},
-        )
+        settings = {_TID: "" if tenant_id is None else str(tenant_id), _ALL: "on" if unscoped else "off"}
+        if connection.engine in _PIGGYBACK_ENGINES:
+            connection.info[_PENDING] = settings  # sent with the transaction's first statement
+        else:
+            connection.exec_driver_sql(_RLS_SQL, settings)
 
     @event.listens_for(session_factory, "after_transaction_end")
     def _rls_on_end(session: Session, transaction) -> None:
         if transaction.parent is None:
             session.info.pop(_CONNECTED, None)
+
+
+_TID, _ALL = "hn_rls_tid", "hn_rls_all"
+_RLS_SQL = f"SELECT set_config('app.tenant_id', %({_TID})s, true), set_config('app.all_tenants', %({_ALL})s, true)"
+_PENDING = "hydronet_rls_pending"  # DBAPI connection info: settings not sent yet
+_PIGGYBACK_ENGINES: "weakref.WeakSet" = weakref.WeakSet()  # engines install_engine() prepared
+
+
+def install_engine(engine) -> None:
+    """Send a transaction's RLS settings in the same round trip as its first statement (psycopg2).
+
+    The settings must precede the transaction's first query; sent on their own
+    they cost a round trip per transaction (a listing is one statement).
+    psycopg2 interpolates parameters client-side and sends the text with the
+    simple query protocol, which runs several statements and returns the last
+    one's result — so ``SELECT set_config(…); <statement>`` is one trip with
+    the statement's own result, row count and errors.  Only a statement with a
+    parameter dict on a client-side cursor is prefixed (psycopg2 then
+    interpolates, and SQLAlchemy has already doubled any literal ``%``);
+    anything else (executemany, no parameters, a server-side cursor) gets the
+    settings in a statement of their own first, as before.  Pending settings
+    never outlive the transaction: they are dropped when the connection
+    returns to the pool.
+    """
+    if engine.dialect.name != "postgresql" or engine.dialect.driver != "psycopg2":
+        return
+    if engine in _PIGGYBACK_ENGINES:
+        return
+    _PIGGYBACK_ENGINES.add(engine)
+
+    @event.listens_for(engine, "before_cursor_execute", retval=True)
+    def _with_first_statement(conn, cursor, statement, parameters, _context, executemany):
+        pending = conn.info.pop(_PENDING, None)
+        if pending is None:
+            return statement, parameters
+        if executemany or not parameters or not isinstance(parameters, dict) or getattr(cursor, "name", None):
+            plain = conn.connection.dbapi_connection.cursor()
+            try:
+                plain.execute(_RLS_SQL, pending)
+            finally:
+                plain.close()
+            return statement, parameters
+        return f"{_RLS_SQL};\n{statement}", {**parameters, **pending}
+
+    @event.listens_for(engine, "checkin")
+    def _drop_pending(_dbapi_conn, record) -> None:
+        record.info.pop(_PENDING, None)

@@ -158,3 +158,36 @@ def test_platform_admin_crosses_tenants_explicitly(rls_app):
     assert verify["valid"] is True and verify["checked"] >= 2
     logs = client.get(f"/api/admin/audit-logs?tenant_id={alpha['id']}", headers=h).get_json()["logs"]
     assert any(e["action"] == "auth.register" for e in logs)
+
+
+def test_rls_settings_ride_with_the_first_statement_whatever_its_shape(rls_app):
+    """tenancy.install_engine: prefixed to a parametrised first statement, sent apart otherwise."""
+    client = rls_app.test_client()
+    _ha, a = _register(client, "a5@alpha.example.com", "Alpha")
+    a_headers, _ = _ha, a
+    hb, _b = _register(client, "b5@beta.example.com", "Beta")
+    client.post("/api/chat/conversations", headers=a_headers, json={"title": "A-50%"})
+    client.post("/api/chat/conversations", headers=hb, json={"title": "B-50%"})
+    import uuid
+
+    tenant_a = uuid.UUID(a["tenant"]["id"])
+    with rls_app.app_context():
+        bind_tenant(db.session, tenant_a)
+        # parameters and a literal percent sign in the same first statement (the prefixed path)
+        rows = db.session.execute(text("SELECT title FROM conversations WHERE title LIKE '%50%' AND title <> :x"),
+                                  {"x": "none"}).scalars().all()
+        assert rows == ["A-50%"]
+        assert db.session.execute(text("SELECT count(*) FROM conversations")).scalar() == 1
+    with rls_app.app_context():
+        bind_tenant(db.session, tenant_a)
+        # an executemany first: settings sent on their own, then the statement
+        db.session.execute(text("SELECT :v"), [{"v": 1}, {"v": 2}])
+        assert db.session.execute(text("SELECT title FROM conversations")).scalars().all() == ["A-50%"]
+    with rls_app.app_context():
+        bind_tenant(db.session, tenant_a)
+        db.session.connection()  # a transaction that never sends a statement
+        db.session.commit()
+        db.session.remove()
+        with db.engine.connect() as raw:  # the same pooled connection, outside any session
+            assert raw.execute(text("SELECT current_setting('app.tenant_id', true)")).scalar() in (None, "")
+            assert raw.execute(text("SELECT count(*) FROM conversations")).scalar() == 0

@@ -45,6 +45,9 @@ def client_key() -> str:
         return "key:" + hashlib.sha256(token.encode()).hexdigest()[:24]
     claims = _claims()
     if claims and claims.get("sub"):
+        from .tokens import announce
+
+        announce(claims)  # the limit's own round trip brings the revocation keys and cached user
         return f"user:{claims['sub']}"
     return f"ip:{client_ip()}"
 

@@ -1,5 +1,9 @@
 """Rate-limit storage: limits' Redis storage, one round trip per limit hit.
 
+That trip also carries the caller's revocation keys and cached user/tenant
+(announced by the key function, services/cache.want): an authenticated
+request that hits one limit makes one Redis round trip in all.
+
 flask-limiter records a hit (moving window: one Lua script) and then, to
 write the X-RateLimit-* headers, asks for the window's state (a second
 script).  `PipelinedRedisStorage` sends both scripts in one pipeline when a
@@ -15,6 +19,8 @@ import time
 from flask import g, has_request_context
 from limits.storage import RedisStorage
 from redis.exceptions import NoScriptError
+
+from ..services.cache import remember, take_wanted
 
 SCHEME = "hydronet+redis"
 WINDOW_MEMO = "_ratelimit_windows"  # g key: windows fetched with this request's hits
@@ -39,7 +45,12 @@ class PipelinedRedisStorage(RedisStorage):
         pipe = self.get_connection().pipeline(transaction=False)
         pipe.evalsha(self.lua_acquire_moving_window.sha, 1, prefixed, now, limit, expiry, amount)
         pipe.evalsha(self.lua_moving_window.sha, 1, prefixed, now - expiry, limit)
-        acquired, window = pipe.execute(raise_on_error=False)
+        wanted = take_wanted()  # what authentication will read next (services/cache.want): same trip
+        if wanted:
+            pipe.mget(wanted)
+        acquired, window, *fetched = pipe.execute(raise_on_error=False)
+        if fetched and not isinstance(fetched[0], Exception):
+            remember(wanted, fetched[0])
         if isinstance(acquired, NoScriptError):
             return super().acquire_entry(key, limit, expiry, amount)
         if isinstance(acquired, Exception):

@@ -19,7 +19,7 @@ from flask_jwt_extended import create_access_token, create_refresh_token, decode
 
 from ..extensions import get_store
 from ..models import User
-from ..services.cache import fetch, snapshot_keys
+from ..services.cache import fetch, snapshot_keys, want
 
 REVOKED = "jwt:revoked:"
 ROTATED = "jwt:rotated:"
@@ -86,6 +86,11 @@ def prefetch(payload: dict[str, Any]) -> None:
     the first reader of a request (often the rate limiter) pays the trip.
     """
     fetch(revocation_keys(payload) + snapshot_keys(payload))
+
+
+def announce(payload: dict[str, Any]) -> None:
+    """Like `prefetch`, but without a round trip of its own: the next one made brings the keys."""
+    want(revocation_keys(payload) + snapshot_keys(payload))
 
 
 def is_revoked(payload: dict[str, Any]) -> bool:

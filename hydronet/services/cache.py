@@ -45,6 +45,7 @@ TOMBSTONE_TTL_S = 10
 _PENDING = "hydronet_cache_invalidate"
 _SNAPSHOTS = "_auth_snapshots"
 _STORE_DOWN = "_store_down"  # the exception of a failed read, re-raised for the rest of the request
+_WANTED = "_auth_wanted"  # keys announced for this request, not fetched yet
 _NOT_CACHED = {User: frozenset({"password_hash", "invite_token_hash", "invite_expires_at"}), Tenant: frozenset()}
 
 M = TypeVar("M", User, Tenant)
@@ -131,10 +132,35 @@ def fetch(keys: list[str]) -> list[str | None]:
     return [known[k] for k in keys]
 
 
+def want(keys: list[str]) -> None:
+    """Announce keys this request will read, so that a round trip made anyway can bring them.
+
+    The rate limiter's hit (security/ratelimit_storage.py) is the first Redis
+    trip of an authenticated request: it takes the announced keys along
+    (`take_wanted`/`remember`), and `fetch` then finds them known.
+    """
+    if not has_request_context():
+        return
+    known = g.get(_SNAPSHOTS) or {}
+    wanted = g.setdefault(_WANTED, [])
+    wanted.extend(k for k in keys if k not in known and k not in wanted)
+
+
+def take_wanted() -> list[str]:
+    """The announced keys not fetched yet (and forget the announcement)."""
+    return g.pop(_WANTED, []) if has_request_context() else []
+
+
+def remember(keys: list[str], values: list[str | None]) -> None:
+    """Values fetched along with another round trip, for `fetch` to read."""
+    g.setdefault(_SNAPSHOTS, {}).update(zip(keys, values))
+
+
 def forget_fetched(_exc: BaseException | None = None) -> None:
     """End of request: what was fetched for it is not reused by the next one."""
     g.pop(_SNAPSHOTS, None)
     g.pop(_STORE_DOWN, None)
+    g.pop(_WANTED, None)
 
 
 def _cached(keys: list[str]) -> list[str | None]:
