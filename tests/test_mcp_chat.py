@@ -171,3 +171,24 @@ def test_remote_schemas_are_checked(schema, usable):
     assert (params is not None) is usable
     if params:
         assert params["type"] == "object" and "$schema" not in params and json.dumps(params)
+
+
+def test_a_server_added_after_turns_without_any_is_offered_at_once(mcp_client, fake_dashscope, register, member,
+                                                                   factory, two_tenants):
+    """The per-tenant count that lets turns skip the server query is invalidated by the change itself."""
+    fake_dashscope.script(FakeReply(text="还没有工具。"))
+    _turn(mcp_client, member, stream=False)  # no server yet: counted 0 and cached
+    fake_dashscope.script(FakeReply(text="还是没有。"))
+    _turn(mcp_client, member, stream=False)  # served from the cached count
+    assert not any(name.startswith("pumps__") for name in _offered(fake_dashscope))
+    sid = register()
+    fake_dashscope.clear()
+    fake_dashscope.script(FakeReply(text="有了。"))
+    _turn(mcp_client, member, stream=False)
+    assert "pumps__echo" in _offered(fake_dashscope)
+    admin = factory.headers(two_tenants["a_users"]["admin"])
+    assert mcp_client.patch(f"/api/tenant/mcp-servers/{sid}", headers=admin, json={"enabled": False}).status_code == 200
+    fake_dashscope.clear()
+    fake_dashscope.script(FakeReply(text="又没有了。"))
+    _turn(mcp_client, member, stream=False)
+    assert not any(name.startswith("pumps__") for name in _offered(fake_dashscope))

@@ -21,8 +21,8 @@ from hydronet.models import Conversation, Message, utcnow
 # Statements (round trips) per request.  PostgreSQL's transaction-local Row-Level Security
 # settings ride with each transaction's first statement (tenancy.install_engine): no extra trip.
 SQL_BUDGET = {
-    "postgresql": {"list": 1, "history": 2, "turn": 7, "turn_streamed": 7},
-    "sqlite": {"list": 1, "history": 2, "turn": 7, "turn_streamed": 7},
+    "postgresql": {"list": 1, "history": 2, "turn": 6, "turn_streamed": 6},
+    "sqlite": {"list": 1, "history": 2, "turn": 6, "turn_streamed": 6},
 }
 # The signed-in user and tenant come from the cache (services/cache.py): no SQL for them.
 # Redis round trips per request: one pipeline with the rate-limit hit + window and the token's

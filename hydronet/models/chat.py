@@ -33,10 +33,10 @@ class Message(IdMixin, TenantOwnedMixin, Base):
     __tablename__ = "messages"
     __table_args__ = (
         Index("ix_messages_conversation_id", "conversation_id"),
-        Index("ix_messages_created_at", "created_at"),
         # Tenant first: with the tenant and the conversation both as equalities the planner
         # walks this index backwards for "the latest N" instead of sorting the conversation.
-        # It also serves every tenant-wide lookup, so tenant_id has no index of its own here.
+        # It also serves every tenant-wide lookup, so tenant_id has no index of its own here,
+        # and there is none on created_at alone (the planner preferred it for deep pages).
         Index("ix_messages_page", "tenant_id", "conversation_id", "created_at", "id"),
     )
 

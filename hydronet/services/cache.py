@@ -14,6 +14,10 @@ reader that loaded the old row just before the commit cannot put it back
 (fills use SET NX).  A plan change, a suspension, a role change or a
 deactivation is therefore seen by the next request everywhere.
 
+The number of a tenant's enabled MCP servers (``cache:mcp:<tenant>``) rides
+along the same way, so that a chat turn of a tenant without any skips the
+query for their tools; adding, changing or removing a server tombstones it.
+
 Secrets (password and invitation hashes) are never cached: columns left out
 of a snapshot load from the database on first access.
 """
@@ -33,12 +37,13 @@ from sqlalchemy.orm.util import identity_key
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..extensions import get_store
-from ..models import Tenant, User
+from ..models import McpServer, Tenant, User
 
 log = logging.getLogger(__name__)
 
 TENANT_KEY = "cache:tenant:"
 USER_KEY = "cache:user:"
+MCP_KEY = "cache:mcp:"  # number of a tenant's enabled MCP servers (a chat turn skips the query at 0)
 TTL_S = 120  # bounds staleness should an invalidation ever be lost (Redis blip)
 TOMBSTONE = "-"
 TOMBSTONE_TTL_S = 10
@@ -105,7 +110,7 @@ def snapshot_keys(claims: dict[str, Any]) -> list[str]:
     """The cache keys of an access token's user and tenant (fetched with its revocation keys)."""
     if claims.get("type") != "access" or not claims.get("sub") or not claims.get("tid"):
         return []
-    return [USER_KEY + str(claims["sub"]), TENANT_KEY + str(claims["tid"])]
+    return [USER_KEY + str(claims["sub"]), TENANT_KEY + str(claims["tid"]), MCP_KEY + str(claims["tid"])]
 
 
 def fetch(keys: list[str]) -> list[str | None]:
@@ -191,6 +196,23 @@ def cached_tenant_record(tenant_id: str) -> dict[str, Any] | None:
     return _parse(Tenant, raw)
 
 
+def cached_mcp_count(tenant_id: uuid.UUID) -> int | None:
+    """How many MCP servers the tenant has enabled, or None when not known (miss, recent change)."""
+    (raw,) = _cached([MCP_KEY + str(tenant_id)])
+    return int(raw) if raw and raw.isdigit() else None
+
+
+def fill_mcp_count(tenant_id: uuid.UUID, count: int) -> None:
+    """Remember a freshly counted number of enabled MCP servers (SET NX; not over a tombstone)."""
+    key = MCP_KEY + str(tenant_id)
+    if has_request_context() and (g.get(_STORE_DOWN) is not None or (g.get(_SNAPSHOTS) or {}).get(key) == TOMBSTONE):
+        return
+    try:
+        get_store().set_many([(key, str(count))], ttl=TTL_S, nx=True)
+    except Exception:
+        log.warning("cache fill failed", exc_info=True)
+
+
 def fill(*rows: User | Tenant) -> None:
     """Cache freshly loaded rows, unless a recent change left a tombstone (SET NX)."""
     if has_request_context() and g.get(_STORE_DOWN) is not None:
@@ -237,6 +259,9 @@ def install(session_factory) -> None:
             if isinstance(obj, (User, Tenant)) and (obj in session.deleted or session.is_modified(obj)):
                 prefix = USER_KEY if isinstance(obj, User) else TENANT_KEY
                 session.info.setdefault(_PENDING, set()).add(prefix + str(obj.id))
+        for obj in list(session.new) + list(session.dirty) + list(session.deleted):
+            if isinstance(obj, McpServer):  # added, removed, enabled or disabled: the count may change
+                session.info.setdefault(_PENDING, set()).add(MCP_KEY + str(obj.tenant_id))
 
     @event.listens_for(session_factory, "after_commit")
     def _invalidate(session: Session) -> None:

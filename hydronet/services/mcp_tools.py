@@ -25,6 +25,7 @@ from ..llm.tools import Tool, ToolContext, ToolError, ToolOutput
 from ..mcp.client import CallResult, Endpoint, McpClientError, call_tool
 from ..mcp.ssrf import EgressPolicy
 from ..models import McpServer, Tenant, User
+from . import cache
 from .context import Actor, RequestMeta
 from .mcp_servers import egress_policy, endpoint_for, may_retry_listing, refresh_tools
 from .plans import effective_quotas
@@ -65,9 +66,14 @@ def tenant_mcp_tools(tenant: Tenant) -> list[Tool]:
     limit = int(effective_quotas(tenant).get("mcp_servers", 0))
     if limit == 0:
         return []
+    known = cache.cached_mcp_count(tenant.id)  # fetched with the caller's token checks: no extra trip
+    if known == 0:
+        return []
     servers = list(db.session.execute(
         select(McpServer).where(McpServer.tenant_id == tenant.id, McpServer.enabled.is_(True))
         .order_by(McpServer.created_at)).scalars())
+    if known is None:
+        cache.fill_mcp_count(tenant.id, len(servers))
     if limit > 0:
         servers = servers[:limit]
     policy = egress_policy()

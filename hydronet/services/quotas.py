@@ -21,7 +21,7 @@ from sqlalchemy import func, select, text
 
 from ..errors import QuotaExceeded
 from ..extensions import db, get_store
-from ..models import Message, Tenant, UsageDaily
+from ..models import Tenant, UsageDaily
 from .plans import UNLIMITED, effective_quotas
 
 QUOTA_TZ = ZoneInfo("Asia/Shanghai")  # periods follow China Standard Time (our users' day)
@@ -157,13 +157,6 @@ def period_usage(tenant: Tenant, quota: str) -> tuple[int, datetime]:
 def today() -> date:
     """Today's date in the quota time zone."""
     return _now().date()
-
-
-def message_count_since(tenant_id: uuid.UUID, since: datetime) -> int:
-    """User messages stored since a time (fallback metric for reports)."""
-    return db.session.execute(
-        select(func.count(Message.id)).where(Message.tenant_id == tenant_id, Message.role == "user", Message.created_at >= since)
-    ).scalar_one()
 
 
 def rate_limit_for(tenant: Tenant) -> str:
