@@ -26,6 +26,7 @@ from typing import Any
 import aiohttp
 
 from bench.inproc import tag_message
+from bench.services import quiet_gc
 from bench.stats import summary
 
 
@@ -108,7 +109,8 @@ async def run_streams(base_url: str, pairs: list[tuple[str, str]], *, spread_s: 
                  f"{tag_prefix}-{i}", profile, spread_s * i / max(1, len(pairs)), deadline_s)
             for i, (token, conversation) in enumerate(pairs)
         ]
-        return list(await asyncio.gather(*tasks))
+        with quiet_gc():  # the client's own collector must not delay the first tokens it times
+            return list(await asyncio.gather(*tasks))
 
 
 async def fake_timings(fake_base: str, clear: bool = False) -> dict[str, dict[str, float | None]]:

@@ -99,10 +99,24 @@ def latest_messages(conv: Conversation, limit: int) -> list[Message]:
 def latest_for_model(conv: Conversation, limit: int) -> list[Any]:
     """The newest ``limit`` messages as light rows (role, content, meta), oldest first.
 
-    What the model's history needs, without building ORM objects (a chat turn reads 40).
+    What the model's history needs, without building ORM objects (a chat turn reads 40):
+    a Core statement built once, on the session's connection, tenant in the WHERE clause
+    (and under Row-Level Security on PostgreSQL) — no per-call ORM compilation.
     """
-    rows = db.session.execute(_newest(conv, limit, Message.role, Message.content, Message.meta)).all()
+    rows = db.session.connection().execute(
+        _LATEST_FOR_MODEL, {"cid": conv.id, "tid": conv.tenant_id, "n": limit}).all()
     return list(reversed(rows))
+
+
+def _latest_for_model():
+    m = Message.__table__.c
+    return (select(m.role, m.content, m.metadata.label("meta"))
+            .where(m.conversation_id == bindparam("cid"), m.tenant_id == bindparam("tid"))
+            .order_by(m.created_at.desc(), m.id.desc())
+            .limit(bindparam("n")))
+
+
+_LATEST_FOR_MODEL = _latest_for_model()
 
 
 def history_for_model(messages: list[Any]) -> list[dict[str, Any]]:
