@@ -86,7 +86,7 @@ def _init_extensions(app: Flask) -> None:
         from .dbpool import install_idle_ping
 
         with app.app_context():
-            install_idle_ping(db.engine, app.config.get("DB_POOL_PING_IDLE_S", 2.0))
+            install_idle_ping(db.engine)
             tenancy.install_engine(db.engine)  # RLS settings ride with each transaction's first statement
     from .dbtiming import init_db_timing
 

@@ -16,6 +16,7 @@ from .store import MemoryStore, Store
 db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = Migrate()
 
+
 class RequestJWTManager(JWTManager):
     """Verifies a given token once per process while it is valid, not on every use.
 

@@ -41,6 +41,22 @@ def bind_tenant(session: Session, tenant_id: uuid.UUID | None) -> None:
         _set_rls_tenant(session, tenant_id)
 
 
+def checked_tenant(session: Session, tenant_id: uuid.UUID) -> uuid.UUID:
+    """``tenant_id`` for a Core statement of this session, refused if it is not the bound tenant.
+
+    Core statements (the chat turn's hot path) bypass the ORM hooks below, so
+    they take their tenant through here: the same rule as the flush guard —
+    while the session is scoped, only its own tenant — with Row-Level Security
+    behind it on PostgreSQL.
+    """
+    if isinstance(session, scoped_session):
+        session = session()
+    bound = _scoping_active(session)
+    if bound is not None and tenant_id != bound:
+        raise TenantViolation("statement for another tenant refused")
+    return tenant_id
+
+
 def current_tenant_id(session: Session) -> uuid.UUID | None:
     """The tenant this session is scoped to, if any."""
     return session.info.get(TENANT_KEY)

@@ -13,6 +13,8 @@ def test_a_remembered_token_still_expires(client, factory, two_tenants, app, mon
     monkeypatch.setitem(app.config, "JWT_ACCESS_TOKEN_MINUTES", 0.03)  # 1.8 s
     headers = factory.headers(user)
     assert _me(client, headers).status_code == 200  # verified, remembered
+    token = headers["Authorization"].split()[1]
+    assert any(key[0] == token for key in app.extensions["hydronet.jwt_verified"])
     assert _me(client, headers).status_code == 200  # served from the process cache
     time.sleep(2.0)
     resp = _me(client, headers)

@@ -81,3 +81,23 @@ def test_usage_events_are_recorded_and_summed_once(app, factory, two_tenants):
         assert (daily.messages, daily.input_tokens, daily.output_tokens, daily.tool_runs) == (1, 1200, 600, 2)
         expected = usage.estimate_cost("qwen-plus", 1000, 500) + usage.estimate_cost("qwen-plus", 200, 100)
         assert Decimal(str(daily.cost_cny)) == expected
+
+
+def test_core_statements_refuse_a_tenant_other_than_the_bound_one(app, factory, two_tenants):
+    """The hot path's Core statements take their tenant through tenancy.checked_tenant."""
+    import pytest
+
+    from hydronet.tenancy import TenantViolation
+
+    user, cid = _conversation(app, factory, two_tenants)
+    other = two_tenants["b_owner"]
+    with app.app_context():
+        bind_tenant(db.session, other.tenant_id)
+        with pytest.raises(TenantViolation):
+            conversations.record_turn(user.tenant_id, cid, added=2, title=None)
+        with pytest.raises(TenantViolation):
+            usage.meter(user.tenant_id, user.id, kind="tool", tool="list_networks")
+        db.session.rollback()
+    with app.app_context(), all_tenants(db.session):
+        assert db.session.get(Conversation, cid).message_count == 4
+        assert db.session.query(UsageRecord).filter_by(tenant_id=user.tenant_id).count() == 0

@@ -85,18 +85,23 @@ def prefetch(payload: dict[str, Any]) -> None:
     That is its revocation keys and its user's and tenant's cached snapshots;
     the first reader of a request (often the rate limiter) pays the trip.
     """
-    fetch(revocation_keys(payload) + snapshot_keys(payload))
+    fetch(_auth_keys(payload))
 
 
 def announce(payload: dict[str, Any]) -> None:
     """Like `prefetch`, but without a round trip of its own: the next one made brings the keys."""
-    want(revocation_keys(payload) + snapshot_keys(payload))
+    want(_auth_keys(payload))
+
+
+def _auth_keys(payload: dict[str, Any]) -> list[str]:
+    """Revocation keys first, then the cached user/tenant snapshots (is_revoked relies on the order)."""
+    return revocation_keys(payload) + snapshot_keys(payload)
 
 
 def is_revoked(payload: dict[str, Any]) -> bool:
     """True when the token, its refresh parent or its family was revoked."""
     keys = revocation_keys(payload)
-    values = fetch(keys + snapshot_keys(payload))[: len(keys)]
+    values = fetch(_auth_keys(payload))[: len(keys)]
     if payload.get("type") == "refresh" and values[-1] is not None:
         if _within_grace(values[-1]):
             return any(v is not None for v in values[:-1])

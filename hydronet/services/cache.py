@@ -204,26 +204,19 @@ def cached_mcp_count(tenant_id: uuid.UUID) -> int | None:
 
 def fill_mcp_count(tenant_id: uuid.UUID, count: int) -> None:
     """Remember a freshly counted number of enabled MCP servers (SET NX; not over a tombstone)."""
-    key = MCP_KEY + str(tenant_id)
-    if has_request_context() and (g.get(_STORE_DOWN) is not None or (g.get(_SNAPSHOTS) or {}).get(key) == TOMBSTONE):
-        return
-    try:
-        get_store().set_many([(key, str(count))], ttl=TTL_S, nx=True)
-    except Exception:
-        log.warning("cache fill failed", exc_info=True)
+    _fill([(MCP_KEY + str(tenant_id), str(count))])
 
 
 def fill(*rows: User | Tenant) -> None:
     """Cache freshly loaded rows, unless a recent change left a tombstone (SET NX)."""
+    _fill([((USER_KEY if isinstance(row, User) else TENANT_KEY) + str(row.id), dump(row)) for row in rows])
+
+
+def _fill(items: list[tuple[str, str]]) -> None:
     if has_request_context() and g.get(_STORE_DOWN) is not None:
         return  # Redis failed earlier in this request
     known = (g.get(_SNAPSHOTS) or {}) if has_request_context() else {}
-    items = []
-    for row in rows:
-        key = (USER_KEY if isinstance(row, User) else TENANT_KEY) + str(row.id)
-        if known.get(key) == TOMBSTONE:
-            continue  # changed seconds ago: let the tombstone expire first
-        items.append((key, dump(row)))
+    items = [(key, value) for key, value in items if known.get(key) != TOMBSTONE]  # changed seconds ago
     if not items:
         return
     try:
@@ -255,13 +248,13 @@ def install(session_factory) -> None:
 
     @event.listens_for(session_factory, "after_flush")
     def _collect(session: Session, _ctx) -> None:
-        for obj in list(session.dirty) + list(session.deleted):
-            if isinstance(obj, (User, Tenant)) and (obj in session.deleted or session.is_modified(obj)):
-                prefix = USER_KEY if isinstance(obj, User) else TENANT_KEY
-                session.info.setdefault(_PENDING, set()).add(prefix + str(obj.id))
         for obj in list(session.new) + list(session.dirty) + list(session.deleted):
             if isinstance(obj, McpServer):  # added, removed, enabled or disabled: the count may change
                 session.info.setdefault(_PENDING, set()).add(MCP_KEY + str(obj.tenant_id))
+            elif isinstance(obj, (User, Tenant)) and obj not in session.new and (
+                    obj in session.deleted or session.is_modified(obj)):
+                prefix = USER_KEY if isinstance(obj, User) else TENANT_KEY
+                session.info.setdefault(_PENDING, set()).add(prefix + str(obj.id))
 
     @event.listens_for(session_factory, "after_commit")
     def _invalidate(session: Session) -> None:

@@ -12,6 +12,7 @@ from ..errors import NotFound
 from ..extensions import db
 from ..models import Conversation, Message, User, utcnow
 from ..pagination import after, decode_cursor, page
+from ..tenancy import checked_tenant
 from . import quotas
 from .context import Actor
 from .lookup import parse_id
@@ -83,17 +84,15 @@ def messages_page(conv: Conversation, *, limit: int, cursor: str | None) -> tupl
     return page(rows, limit)
 
 
-def _newest(conv: Conversation, limit: int, *columns: Any):
-    """The statement selecting the newest ``limit`` messages of ``conv`` (newest first)."""
-    return (select(*columns)
-            .where(Message.conversation_id == conv.id, Message.tenant_id == conv.tenant_id)
-            .order_by(Message.created_at.desc(), Message.id.desc())
-            .limit(limit))
-
-
 def latest_messages(conv: Conversation, limit: int) -> list[Message]:
     """The newest ``limit`` messages, returned oldest first."""
-    return list(reversed(db.session.execute(_newest(conv, limit, Message)).scalars().all()))
+    rows = db.session.execute(
+        select(Message)
+        .where(Message.conversation_id == conv.id, Message.tenant_id == conv.tenant_id)
+        .order_by(Message.created_at.desc(), Message.id.desc())
+        .limit(limit)
+    ).scalars().all()
+    return list(reversed(rows))
 
 
 def latest_for_model(conv: Conversation, limit: int) -> list[Any]:
@@ -103,8 +102,8 @@ def latest_for_model(conv: Conversation, limit: int) -> list[Any]:
     a Core statement built once, on the session's connection, tenant in the WHERE clause
     (and under Row-Level Security on PostgreSQL) — no per-call ORM compilation.
     """
-    rows = db.session.connection().execute(
-        _LATEST_FOR_MODEL, {"cid": conv.id, "tid": conv.tenant_id, "n": limit}).all()
+    tid = checked_tenant(db.session, conv.tenant_id)
+    rows = db.session.connection().execute(_LATEST_FOR_MODEL, {"cid": conv.id, "tid": tid, "n": limit}).all()
     return list(reversed(rows))
 
 
@@ -139,7 +138,8 @@ def record_turn(tenant_id: uuid.UUID, conversation_id: uuid.UUID, *, added: int,
     loaded in this session is brought up to date without another query.
     """
     # parameter names must not be column names: Core would add those to the SET clause
-    params = {"cid": conversation_id, "tid": tenant_id, "added": added, "now": utcnow(), "new_title": title}
+    params = {"cid": conversation_id, "tid": checked_tenant(db.session, tenant_id), "added": added, "now": utcnow(),
+              "new_title": title}
     row = db.session.connection().execute(_TURN_UPDATE[bool(title)], params).one_or_none()
     if row is None:
         return False

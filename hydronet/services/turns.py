@@ -22,7 +22,7 @@ from ..llm.tokens import count_tokens
 from ..llm.tools import ToolContext, ToolRegistry
 from ..metrics import MODEL_ERRORS, MODEL_LATENCY, MODEL_TOKENS
 from ..models import Conversation, Message, Tenant, User, utcnow, uuid7
-from ..tenancy import bind_tenant
+from ..tenancy import bind_tenant, checked_tenant
 from . import assistant, conversations, quotas, usage
 from .plans import default_model
 
@@ -119,17 +119,18 @@ def persist(prep: PreparedTurn, state: TurnState) -> tuple[Message, Message]:
     messages are plain, unattached objects carrying what was stored.
     """
     bind_tenant(db.session, prep.tenant_id)
+    events = _usage_events(prep, state)
     try:
         if not conversations.record_turn(prep.tenant_id, prep.conversation_id, added=2,
                                          title=conversations.title_from(prep.text) if prep.retitle else None):
             raise LookupError("conversation vanished")  # deleted while the model was answering
         user_msg, reply = _message_rows(prep, state)
         db.session.connection().execute(_MESSAGE_INSERT, [_column_keys(user_msg), _column_keys(reply)])
-        usage.record(prep.tenant_id, prep.user_id, _usage_events(prep, state))
+        usage.record(prep.tenant_id, prep.user_id, events)
         db.session.commit()
     except LookupError:  # keep the usage, drop the text
         db.session.rollback()
-        usage.record(prep.tenant_id, prep.user_id, _usage_events(prep, state))
+        usage.record(prep.tenant_id, prep.user_id, events)
         db.session.commit()
         raise
     except Exception:
@@ -158,7 +159,8 @@ def _message_rows(prep: PreparedTurn, state: TurnState) -> tuple[dict[str, Any],
         meta["offline"] = True
     if state.interrupted:
         meta["interrupted"] = True
-    common = {"tenant_id": prep.tenant_id, "conversation_id": prep.conversation_id, "user_id": prep.user_id}
+    common = {"tenant_id": checked_tenant(db.session, prep.tenant_id), "conversation_id": prep.conversation_id,
+              "user_id": prep.user_id}
     user_msg = {**common, "id": uuid7(), "role": "user", "content": prep.text, "model": None,
                 "input_tokens": 0, "output_tokens": 0, "meta": {}, "created_at": prep.user_created_at}
     reply = {**common, "id": uuid7(), "role": "assistant", "content": state.content,

@@ -12,6 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from ..extensions import db
 from ..models import Conversation, Network, Tenant, UsageDaily, UsageRecord, User
+from ..tenancy import checked_tenant
 from . import quotas
 from .plans import UNLIMITED, effective_quotas
 
@@ -66,6 +67,7 @@ def record(tenant_id: uuid.UUID, user_id: uuid.UUID | None, events: list[dict[st
     """
     if not events:
         return
+    tenant_id = checked_tenant(db.session, tenant_id)
     conn = db.session.connection()
     rows = [{k: v for k, v in e.items() if k != "messages"} | {"tenant_id": tenant_id, "user_id": user_id}
             for e in events]
