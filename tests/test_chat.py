@@ -66,6 +66,28 @@ def test_list_keyset_pagination_stable_under_inserts(client, member):
     assert third["next_cursor"] is None
 
 
+def test_list_filters_search_archive_and_the_whole_shape(client, member, two_tenants, factory):
+    _user, headers = member
+    pct = _conv(client, headers, "压力 100% 管网")
+    under = _conv(client, headers, "pump_station 泵站")
+    _conv(client, headers, "1000 管网")
+    client.patch(f"/api/chat/conversations/{under}", headers=headers, json={"archived": True})
+    # LIKE wildcards in q are literal characters
+    assert [c["id"] for c in client.get("/api/chat/conversations?q=0%", headers=headers).get_json()["conversations"]] == [pct]
+    assert client.get("/api/chat/conversations?q=p_mp", headers=headers).get_json()["conversations"] == []
+    found = client.get("/api/chat/conversations?q=PUMP_&archived=all", headers=headers).get_json()["conversations"]
+    assert [c["id"] for c in found] == [under]
+    assert [c["id"] for c in client.get("/api/chat/conversations?q=pump", headers=headers).get_json()["conversations"]] == []
+    listed = client.get("/api/chat/conversations?archived=all&limit=1", headers=headers).get_json()
+    assert listed["next_cursor"] and set(listed["conversations"][0]) == {
+        "id", "title", "archived", "channel", "message_count", "created_at", "updated_at"}
+    rest = client.get(f"/api/chat/conversations?archived=all&q=管网&cursor={listed['next_cursor']}", headers=headers)
+    assert [c["id"] for c in rest.get_json()["conversations"]] == [pct]
+    # another user of the same tenant, and another tenant, see none of them
+    for other in (two_tenants["a_users"]["admin"], two_tenants["b_owner"]):
+        assert client.get("/api/chat/conversations?archived=all", headers=factory.headers(other)).get_json()["conversations"] == []
+
+
 @pytest.mark.parametrize("cursor", ["garbage", "eyJ4IjoxfQ", "%%%"])
 def test_bad_cursor_is_422(client, member, cursor):
     _user, headers = member

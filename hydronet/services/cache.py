@@ -98,8 +98,11 @@ def _revive(session: Session, model: type[M], data: dict[str, Any]) -> M:
     existing = session.identity_map.get(identity_key(model, data["id"]))
     if existing is not None:
         return existing  # already loaded in this session (and so fresher)
-    obj = model(**data)
-    make_transient_to_detached(obj)
+    # Not model(**data): the constructor sends every value through attribute events as a
+    # change.  A bare instance given the snapshot as its loaded state is what a query yields.
+    obj = model.__mapper__.class_manager.new_instance()
+    obj.__dict__.update(data)
+    make_transient_to_detached(obj)  # identity key; unsnapshotted columns expired (lazy)
     session.add(obj)
     return obj
 

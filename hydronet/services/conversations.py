@@ -1,10 +1,11 @@
 """Conversations and their message history, private to their user inside the tenant."""
 from __future__ import annotations
 
+import functools
 import uuid
 from typing import Any
 
-from sqlalchemy import bindparam, case, delete, func, select
+from sqlalchemy import Select, bindparam, case, delete, func, select
 from sqlalchemy import update as update_rows  # `update` below is this module's own
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -44,17 +45,36 @@ def create(actor: Actor, title: str | None, channel: str = "web") -> Conversatio
 
 
 def list_own(user: User, *, limit: int, cursor: str | None, archived: bool | None, query: str | None
-             ) -> tuple[list[Conversation], str | None]:
-    """The caller's conversations, most recently active first (keyset pagination)."""
-    stmt = select(Conversation).where(Conversation.user_id == user.id, Conversation.tenant_id == user.tenant_id)
-    if archived is not None:
-        stmt = stmt.where(Conversation.archived.is_(archived))
+             ) -> tuple[list[Any], str | None]:
+    """The caller's conversations, most recently active first (keyset pagination).
+
+    The listing is the API's most frequent read: a Core statement (one per
+    filter shape, built once) selecting just the columns `conversation_dict`
+    shows, on the session's connection, tenant and user in the WHERE clause
+    (and Row-Level Security behind it) — rows, not ORM objects.
+    """
+    position = decode_cursor(cursor)
+    params: dict[str, Any] = {"tid": checked_tenant(db.session, user.tenant_id), "uid": user.id, "n": limit + 1}
     if query:
-        escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        stmt = stmt.where(Conversation.title.ilike(f"%{escaped}%", escape="\\"))
-    stmt = after(stmt, Conversation.updated_at, Conversation.id, decode_cursor(cursor), descending=True)
-    rows = db.session.execute(stmt.limit(limit + 1)).scalars().all()
+        params["pattern"] = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    if position is not None:
+        params["ts"], params["after_id"] = position
+    stmt = _listing(archived, bool(query), position is not None)
+    rows = db.session.connection().execute(stmt, params).all()
     return page(rows, limit, ts_attr="updated_at")
+
+
+@functools.cache
+def _listing(archived: bool | None, search: bool, continued: bool) -> Select:
+    c = Conversation.__table__.c
+    stmt = (select(c.id, c.title, c.archived, c.channel, c.message_count, c.created_at, c.updated_at)
+            .where(c.tenant_id == bindparam("tid"), c.user_id == bindparam("uid")))
+    if archived is not None:
+        stmt = stmt.where(c.archived.is_(archived))
+    if search:
+        stmt = stmt.where(c.title.ilike(bindparam("pattern", type_=c.title.type), escape="\\"))
+    position = (bindparam("ts", type_=c.updated_at.type), bindparam("after_id", type_=c.id.type)) if continued else None
+    return after(stmt, c.updated_at, c.id, position, descending=True).limit(bindparam("n"))
 
 
 def update(conv: Conversation, title: str | None, archived: bool | None) -> Conversation:
