@@ -7,6 +7,7 @@ import time
 import uuid
 
 from flask import Flask, g, request
+from flask.sessions import SecureCookieSessionInterface
 
 log = logging.getLogger("hydronet.access")
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -18,8 +19,27 @@ CSP = (
 )
 
 
+class SessionInterface(SecureCookieSessionInterface):
+    """Flask's cookie session with its signing serializer built once per set of keys.
+
+    Flask opens the session on every request and builds a new serializer each
+    time it does, although the keys only change with the configuration.
+    """
+
+    def __init__(self) -> None:
+        self._serializers: dict[tuple, object] = {}
+
+    def get_signing_serializer(self, app: Flask):
+        keys = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        serializer = self._serializers.get(keys)
+        if serializer is None:
+            serializer = self._serializers[keys] = super().get_signing_serializer(app)
+        return serializer
+
+
 def init_http(app: Flask) -> None:
     """Register before/after request hooks."""
+    app.session_interface = SessionInterface()
 
     @app.before_request
     def _start() -> None:

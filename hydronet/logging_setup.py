@@ -50,5 +50,11 @@ def configure_logging(level: str, as_json: bool) -> None:
     )
     root.addHandler(handler)
     root.setLevel(level.upper())
+    # No format here (nor gunicorn's) shows the caller's file/line or thread names, so
+    # records need not collect them: finding the caller walks the stack on every log call,
+    # an access line per request included (the logging HOWTO's "Optimization" section).
+    logging._srcfile = None  # type: ignore[attr-defined]
+    logging.logThreads = False
+    logging.logMultiprocessing = False
     for noisy in ("urllib3", "dashscope", "httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -32,7 +32,7 @@ from typing import Any, TypeVar
 
 from flask import g, has_app_context, has_request_context
 from sqlalchemy import event, inspect
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import Session, make_transient_to_detached, scoped_session
 from sqlalchemy.orm.util import identity_key
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -187,6 +187,7 @@ def cached_user(session: Session, user_id: uuid.UUID, tenant_id: str | None) -> 
     user_data, tenant_data = _parse(User, raw_user), _parse(Tenant, raw_tenant)
     if user_data is None or tenant_data is None or str(user_data["tenant_id"]) != tenant_id:
         return None
+    session = session() if isinstance(session, scoped_session) else session  # one registry lookup, not four
     tenant = _revive(session, Tenant, tenant_data)
     user = _revive(session, User, user_data)
     set_committed_value(user, "tenant", tenant)

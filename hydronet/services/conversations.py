@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import functools
 import uuid
-from typing import Any
+from datetime import datetime
+from typing import Any, NamedTuple
 
 from sqlalchemy import Select, bindparam, case, delete, func, select
 from sqlalchemy import update as update_rows  # `update` below is this module's own
@@ -45,7 +46,7 @@ def create(actor: Actor, title: str | None, channel: str = "web") -> Conversatio
 
 
 def list_own(user: User, *, limit: int, cursor: str | None, archived: bool | None, query: str | None
-             ) -> tuple[list[Any], str | None]:
+             ) -> tuple[list[Listed], str | None]:
     """The caller's conversations, most recently active first (keyset pagination).
 
     The listing is the API's most frequent read: a Core statement (one per
@@ -61,13 +62,25 @@ def list_own(user: User, *, limit: int, cursor: str | None, archived: bool | Non
         params["ts"], params["after_id"] = position
     stmt = _listing(archived, bool(query), position is not None)
     rows = db.session.connection().execute(stmt, params).all()
-    return page(rows, limit, ts_attr="updated_at")
+    return page(list(map(Listed._make, rows)), limit, ts_attr="updated_at")
+
+
+class Listed(NamedTuple):
+    """A conversation as the listing shows it (attribute reads of a tuple: cheaper than a Row's)."""
+
+    id: uuid.UUID
+    title: str
+    archived: bool
+    channel: str
+    message_count: int
+    created_at: datetime
+    updated_at: datetime
 
 
 @functools.cache
 def _listing(archived: bool | None, search: bool, continued: bool) -> Select:
     c = Conversation.__table__.c
-    stmt = (select(c.id, c.title, c.archived, c.channel, c.message_count, c.created_at, c.updated_at)
+    stmt = (select(*(c[name] for name in Listed._fields))
             .where(c.tenant_id == bindparam("tid"), c.user_id == bindparam("uid")))
     if archived is not None:
         stmt = stmt.where(c.archived.is_(archived))
