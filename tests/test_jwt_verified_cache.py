@@ -47,3 +47,21 @@ def test_a_forged_token_is_never_remembered(client, factory, two_tenants):
     for _ in range(2):
         assert _me(client, {"Authorization": f"Bearer {forged}"}).status_code == 401
     assert _me(client, {"Authorization": f"Bearer {token}"}).status_code == 200
+
+
+def test_the_header_of_a_verified_token_is_read_once(client, factory, two_tenants, app):
+    """flask-jwt-extended asks for the header again after verifying; it comes from the cache, unchanged."""
+    import jwt as pyjwt
+    from flask_jwt_extended import view_decorators
+
+    from hydronet.extensions import _verified_header
+
+    assert view_decorators.get_unverified_jwt_headers is _verified_header
+    token = factory.tokens(two_tenants["a_users"]["member"])["access_token"]
+    assert _me(client, {"Authorization": f"Bearer {token}"}).status_code == 200
+    with app.app_context():
+        assert app.extensions["hydronet.jwt_headers"][token] == pyjwt.get_unverified_header(token)
+        assert _verified_header(token) == pyjwt.get_unverified_header(token)
+        other = factory.tokens(two_tenants["a_users"]["admin"])["access_token"]  # not verified yet: parsed
+        assert other not in app.extensions["hydronet.jwt_headers"]
+        assert _verified_header(other) == pyjwt.get_unverified_header(other)

@@ -101,7 +101,7 @@ def test_listing_cost_is_constant(app, client, backends, member):
     large = _cost(app, client, "GET", "/api/chat/conversations", headers)
     _check(app, backends, "list", small, large)
     if backends.redis_url:  # the limit's hit and window, the revocation keys and the cached user: one trip
-        assert small.redis == ["EVALSHA+EVALSHA+MGET"], small.redis
+        assert small.redis == ["EVALSHA+MGET"], small.redis
 
 
 def test_history_page_cost_is_constant(app, client, backends, member):

@@ -54,3 +54,27 @@ def test_limits_survive_redis_losing_its_scripts(tight, factory, backends):
     assert resp.status_code == 200 and resp.headers["X-RateLimit-Remaining"] == "1"
     assert client.get("/api/chat/conversations", headers=headers).headers["X-RateLimit-Remaining"] == "0"
     assert client.get("/api/chat/conversations", headers=headers).status_code == 429
+
+
+def test_one_script_hit_and_window_agree_with_limits_own_scripts(app, backends):
+    """The combined script keeps limits' moving window: same admissions, same window state, same expiry."""
+    if not backends.redis_url:
+        pytest.skip("embedded mode: in-memory limits")
+    from limits.storage import RedisStorage
+
+    from hydronet.security.ratelimit_storage import PipelinedRedisStorage, storage_uri
+
+    storage = PipelinedRedisStorage(storage_uri(backends.redis_url))
+    key = f"test-window-{time.time_ns()}"
+    admitted = []
+    with app.test_request_context("/api/chat/conversations"):
+        for _ in range(4):
+            admitted.append(storage.acquire_entry(key, 3, 1))
+            ours = storage.get_moving_window(key, 3, 1)  # answered from the hit's own result
+            stock = RedisStorage.get_moving_window(storage, key, 3, 1)  # limits' script on the same list
+            assert ours[1] == stock[1] and abs(ours[0] - stock[0]) < 1e-3, (ours, stock)
+        assert admitted == [True, True, True, False]
+        time.sleep(1.1)  # the window moves on: room again, and only the new hit is in it
+        assert storage.acquire_entry(key, 3, 1) is True
+        assert storage.get_moving_window(key, 3, 1)[1] == 1
+    storage.clear(key)

@@ -1,14 +1,15 @@
-"""Rate-limit storage: limits' Redis storage, one round trip per limit hit.
+"""Rate-limit storage: limits' Redis storage, one round trip and one script per limit hit.
 
 That trip also carries the caller's revocation keys and cached user/tenant
 (announced by the key function, services/cache.want): an authenticated
 request that hits one limit makes one Redis round trip in all.
 
-flask-limiter records a hit (moving window: one Lua script) and then, to
-write the X-RateLimit-* headers, asks for the window's state (a second
-script).  `PipelinedRedisStorage` sends both scripts in one pipeline when a
-hit is recorded and answers the following window query of the same request
-from that result.  Registered with limits under the ``hydronet+redis://``
+flask-limiter records a hit (moving window: limits' acquire script) and then,
+to write the X-RateLimit-* headers, asks for the window's state (a second
+script).  `PipelinedRedisStorage` runs one script that does both — the same
+algorithm as limits' two, in one call, so Redis runs one script per request
+instead of two — and answers the following window query of the same request
+from its result.  Registered with limits under the ``hydronet+redis://``
 scheme (limits' documented way to add a storage); everything else is the
 stock `limits.storage.RedisStorage`.
 """
@@ -25,6 +26,44 @@ from ..services.cache import remember, take_wanted
 SCHEME = "hydronet+redis"
 WINDOW_MEMO = "_ratelimit_windows"  # g key: windows fetched with this request's hits
 
+# limits' acquire_moving_window.lua, then its moving_window.lua on the same list:
+# KEYS[1] holds hit timestamps, newest first.  ARGV: now, limit, expiry, amount.
+# Returns {acquired (1/0), oldest timestamp in the window, hits in the window}
+# or {acquired} when the window is empty.
+ACQUIRE_AND_WINDOW = """
+local now, limit, expiry, amount = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local since = now - expiry
+local acquired = 0
+if amount <= limit then
+    local entry = redis.call('lindex', KEYS[1], limit - amount)
+    if not (entry and tonumber(entry) >= since) then
+        local entries = {}
+        for i = 1, amount do entries[i] = now end
+        for i = 1, #entries, 5000 do
+            redis.call('lpush', KEYS[1], unpack(entries, i, math.min(i + 4999, #entries)))
+        end
+        redis.call('ltrim', KEYS[1], 0, limit - 1)
+        redis.call('expire', KEYS[1], expiry)
+        acquired = 1
+    end
+end
+local low, high, oldest = 0, limit - 1, nil
+while low <= high do
+    local mid = math.floor((low + high) / 2)
+    local value = tonumber(redis.call('lindex', KEYS[1], mid))
+    if value and value >= since then
+        oldest = mid
+        low = mid + 1
+    else
+        high = mid - 1
+    end
+end
+if oldest then
+    return {acquired, tostring(redis.call('lindex', KEYS[1], oldest)), oldest + 1}
+end
+return {acquired}
+"""
+
 
 class PipelinedRedisStorage(RedisStorage):
     """RedisStorage whose moving-window hit also returns the window, in the same round trip."""
@@ -34,30 +73,31 @@ class PipelinedRedisStorage(RedisStorage):
     def __init__(self, uri: str, **options) -> None:
         super().__init__(uri.replace(SCHEME + "://", "redis://", 1), **options)
 
+    def initialize_storage(self, uri: str) -> None:
+        super().initialize_storage(uri)
+        self.lua_acquire_and_window = self.get_connection().register_script(ACQUIRE_AND_WINDOW)
+
     def acquire_entry(self, key: str, limit: int, expiry: int, amount: int = 1) -> bool:
         if not has_request_context():
             return super().acquire_entry(key, limit, expiry, amount)
         prefixed = self.prefixed_key(key)
-        now = time.time()
+        args = [time.time(), limit, expiry, amount]
         # EVALSHA directly: redis-py's pipelined Script objects would first ask
-        # SCRIPT EXISTS, a round trip of its own.  Scripts missing (Redis
-        # restarted or flushed) → the stock path, which loads them.
+        # SCRIPT EXISTS, a round trip of its own.
         pipe = self.get_connection().pipeline(transaction=False)
-        pipe.evalsha(self.lua_acquire_moving_window.sha, 1, prefixed, now, limit, expiry, amount)
-        pipe.evalsha(self.lua_moving_window.sha, 1, prefixed, now - expiry, limit)
+        pipe.evalsha(self.lua_acquire_and_window.sha, 1, prefixed, *args)
         wanted = take_wanted()  # what authentication will read next (services/cache.want): same trip
         if wanted:
             pipe.mget(wanted)
-        acquired, window, *fetched = pipe.execute(raise_on_error=False)
+        result, *fetched = pipe.execute(raise_on_error=False)
         if fetched and not isinstance(fetched[0], Exception):
             remember(wanted, fetched[0])
-        if isinstance(acquired, NoScriptError):
-            return super().acquire_entry(key, limit, expiry, amount)
-        if isinstance(acquired, Exception):
-            raise acquired
-        if isinstance(window, Exception):
-            window = self.lua_moving_window([prefixed], [now - expiry, limit])
-        start, count = (float(window[0]), int(window[1])) if window else (now, 0)
+        if isinstance(result, NoScriptError):  # Redis restarted or flushed: the Script object loads it
+            result = self.lua_acquire_and_window([prefixed], args)
+        elif isinstance(result, Exception):
+            raise result
+        acquired, *window = result
+        start, count = (float(window[0]), int(window[1])) if window else (args[0], 0)
         g.setdefault(WINDOW_MEMO, {})[(key, limit, expiry)] = (start, count)
         return bool(acquired)
 
