@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @contextmanager
-def quiet_gc() -> Iterator[None]:
+def quiet_gc(*, collecting: bool = False) -> Iterator[None]:
     """Keep the bench process's own garbage collector out of a measured window.
 
     This process also holds the in-process app (SQLAlchemy, numpy, WNTR, …)
@@ -26,12 +26,15 @@ def quiet_gc() -> Iterator[None]:
     the middle of a 500-stream step, and every first token that arrived
     meanwhile was charged to HydroNet.  Collected and frozen before, off
     during the window (a load generator written in C would have no collector
-    at all).
+    at all).  ``collecting=True`` leaves the collector on over the frozen heap —
+    the state of a gunicorn worker after boot (gunicorn_config.post_worker_init),
+    for timing work the app also does.
     """
     gc.collect()
     gc.freeze()
     enabled = gc.isenabled()
-    gc.disable()
+    if not collecting:
+        gc.disable()
     try:
         yield
     finally:
