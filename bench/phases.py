@@ -28,7 +28,7 @@ class Durations:
     turns: int = 200
     history_s: float = 12
     stream_spread_s: float = 10
-    water_runs: int = 5
+    water_runs: int = 11
 
 
 def listing(bases: dict[str, str], tokens: list[str], d: Durations, rounds: int = 5,
@@ -181,62 +181,65 @@ def history(base: str, pages: dict[str, tuple[str, str]], d: Durations, rounds: 
 
 
 def water(base: str, token: str, runs: int) -> dict[str, Any]:
-    """(f): Net3 168 h through the API (import, then hydraulic analyses with varied settings) vs WNTR directly."""
-    direct = _water_direct(runs)
+    """(f): Net3 168 h through the API (import, then hydraulic analyses with varied settings) vs WNTR directly.
+
+    The two are timed alternately, one run of each per round after a warm-up of
+    each, so that both see the same state of the machine.
+    """
+    from hydronet.water.loader import load_bundled
+
+    text = load_bundled("Net3")
     headers = {"Authorization": f"Bearer {token}"}
     http = requests.Session()  # one keep-alive connection, as any API client script holds
     imported = http.post(f"{base}/api/networks/import", json={"example": "Net3"}, headers=headers, timeout=60)
     if imported.status_code in (404, 405):
-        return {"measured": False, "reason": "endpoint missing", "direct": direct}
+        return {"measured": False, "reason": "endpoint missing"}
     if imported.status_code not in (200, 201):
-        return {"measured": False, "reason": f"import answered {imported.status_code}: {imported.text[:200]}",
-                "direct": direct}
+        return {"measured": False, "reason": f"import answered {imported.status_code}: {imported.text[:200]}"}
     network_id = _find_id(imported.json(), "network")
+    raw: list[float] = []
+    ours: list[float] = []
     api: list[float] = []
-    with quiet_gc():  # the client's own collector is not charged to the API
-        outcome = _water_api(http, base, network_id, headers, runs, api)
-    if outcome is not None:
-        return {**outcome, "direct": direct}
-    api_s = sorted(api)[len(api) // 2]
-    return {"measured": True, "api_s": round(api_s, 3), "api_runs_s": [round(x, 3) for x in api], "direct": direct,
-            "ratio": round(api_s / direct["wntr_s"], 3)}
+    # This process's heap frozen with the collector on, as in a gunicorn worker after boot: a
+    # collection then scans only what the measured work allocates, on either side.
+    with quiet_gc(collecting=True):
+        for i in range(runs + 1):  # round 0 warms both up and is not counted
+            direct = _time_wntr(text)
+            took = _time_api(http, base, network_id, headers, i)
+            if isinstance(took, str):
+                return {"measured": False, "reason": took}
+            if i:
+                raw.append(direct[0])
+                ours.append(direct[1])
+                api.append(took)
+    median = lambda xs: sorted(xs)[len(xs) // 2]  # noqa: E731
+    wntr_s = median(raw)
+    return {"measured": True, "api_s": round(median(api), 3), "api_runs_s": [round(x, 3) for x in api],
+            "direct": {"wntr_s": round(wntr_s, 3), "hydronet_water_s": round(median(ours), 3),
+                       "wntr_runs_s": [round(x, 3) for x in raw],
+                       "what": "parse Net3.inp + EpanetSimulator.run_sim, 168 h, hydraulics only (quality NONE); "
+                               "and hydronet.water.hydraulics.hydraulic"},
+            "ratio": round(median(api) / wntr_s, 3)}
 
 
-def _water_api(http: requests.Session, base: str, network_id: str, headers: dict[str, str], runs: int,
-               api: list[float]) -> dict[str, Any] | None:
-    """Time ``runs`` hydraulic analyses through the API into ``api``; a reason when one cannot be measured."""
-    for i in range(runs + 1):  # the first call warms the worker up and is not counted
-        # a different required pressure per run changes both caches' keys (the result cache and the
-        # simulation cache, see hydronet.water.simulation.SimSettings.key): every call really simulates
-        body = {"params": {"duration_h": 168, "required_pressure_m": round(20 + 0.01 * (i + 1) + time.time() % 1, 3)}}
-        started = time.perf_counter()
-        resp = http.post(f"{base}/api/networks/{network_id}/analyses/hydraulic", json=body, headers=headers,
-                         timeout=600)
-        resp = _await_job(base, resp, headers, http)
-        if resp.status_code != 200:
-            return {"measured": False, "reason": f"analysis answered {resp.status_code}: {resp.text[:200]}"}
-        if i:
-            api.append(time.perf_counter() - started)
-        if resp.json().get("cached"):
-            return {"measured": False, "reason": "the API answered from its cache"}
-    return None
+def _time_api(http: requests.Session, base: str, network_id: str, headers: dict[str, str], i: int) -> float | str:
+    """Seconds of one hydraulic analysis through the API, or why it cannot be measured."""
+    # a different required pressure per run changes both caches' keys (the result cache and the
+    # simulation cache, see hydronet.water.simulation.SimSettings.key): every call really simulates
+    body = {"params": {"duration_h": 168, "required_pressure_m": round(20 + 0.01 * (i + 1) + time.time() % 1, 3)}}
+    started = time.perf_counter()
+    resp = http.post(f"{base}/api/networks/{network_id}/analyses/hydraulic", json=body, headers=headers, timeout=600)
+    resp = _await_job(base, resp, headers, http)
+    took = time.perf_counter() - started
+    if resp.status_code != 200:
+        return f"analysis answered {resp.status_code}: {resp.text[:200]}"
+    if resp.json().get("cached"):
+        return "the API answered from its cache"
+    return took
 
 
-def _water_direct(runs: int) -> dict[str, Any]:
-    """Median times of WNTR's EpanetSimulator on Net3 (168 h), raw and through hydronet.water."""
-    from hydronet.water.loader import load_bundled
-
-    text = load_bundled("Net3")
-    raw, ours = [], []
-    with quiet_gc(collecting=True):  # the heap frozen and the collector on, as in a gunicorn worker
-        _time_wntr(text, runs, raw, ours)
-    return {"wntr_s": round(sorted(raw)[runs // 2], 3), "hydronet_water_s": round(sorted(ours)[runs // 2], 3),
-            "what": "parse Net3.inp + EpanetSimulator.run_sim, 168 h, hydraulics only (quality NONE); "
-                    "and hydronet.water.hydraulics.hydraulic"}
-
-
-def _time_wntr(text: str, runs: int, raw: list[float], ours: list[float]) -> None:
-    """``runs`` timings of WNTR alone (parse + EPANET run) and of hydronet.water's hydraulic analysis."""
+def _time_wntr(text: str) -> tuple[float, float]:
+    """Seconds of WNTR alone (parse + EPANET run) and of hydronet.water's hydraulic analysis, once each."""
     import tempfile
     from pathlib import Path
 
@@ -245,19 +248,18 @@ def _time_wntr(text: str, runs: int, raw: list[float], ours: list[float]) -> Non
     from hydronet.water.hydraulics import hydraulic
     from hydronet.water.loader import parse_inp
 
-    for _ in range(runs):
-        started = time.perf_counter()
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / "Net3.inp"
-            path.write_text(text)
-            wn = wntr.network.WaterNetworkModel(str(path))
-            wn.options.time.duration = 168 * 3600
-            wn.options.quality.parameter = "NONE"  # a hydraulic simulation, as HydroNet's analysis runs it
-            wntr.sim.EpanetSimulator(wn).run_sim(file_prefix=str(Path(tmp) / "run"))
-        raw.append(time.perf_counter() - started)
-        started = time.perf_counter()
-        hydraulic(parse_inp(text, "Net3"), duration_h=168)
-        ours.append(time.perf_counter() - started)
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "Net3.inp"
+        path.write_text(text)
+        wn = wntr.network.WaterNetworkModel(str(path))
+        wn.options.time.duration = 168 * 3600
+        wn.options.quality.parameter = "NONE"  # a hydraulic simulation, as HydroNet's analysis runs it
+        wntr.sim.EpanetSimulator(wn).run_sim(file_prefix=str(Path(tmp) / "run"))
+    raw = time.perf_counter() - started
+    started = time.perf_counter()
+    hydraulic(parse_inp(text, "Net3"), duration_h=168)
+    return raw, time.perf_counter() - started
 
 
 def _find_id(body: dict[str, Any], key: str) -> str:
