@@ -4,8 +4,8 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
-from flask import current_app, has_app_context
 import flask_jwt_extended.view_decorators as _jwt_views
+from flask import current_app, has_app_context
 from flask_jwt_extended import JWTManager
 from flask_limiter import Limiter
 from flask_migrate import Migrate
