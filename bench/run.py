@@ -25,7 +25,7 @@ import redis
 
 from bench import phases, report, seed
 from bench.inproc import InProcessApp, request_costs
-from bench.services import CpuMeter, fake_upstream, free_port, gunicorn
+from bench.services import SERVERS, CpuMeter, fake_upstream, free_port, gunicorn, wait_quiet
 from bench.sse_load import Profile
 
 BENCH = Path(__file__).resolve().parent
@@ -212,6 +212,7 @@ class Bench:
                     if "f" in self.only:
                         for name, base in bases.items():
                             print(f"(f) Net3 168 h ({name}) …", flush=True)
+                            wait_quiet(SERVERS[base])  # the workers done with (e)'s load
                             self.results["f_water" if name == "hydronet" else "f_water_candidate"] = phases.water(
                                 base, self.tokens[self.data.count_user], self.d.water_runs)
             inproc.close()

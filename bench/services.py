@@ -102,6 +102,33 @@ def _ticks(pid: int) -> int | None:
     return None if fields is None else int(fields[11]) + int(fields[12])
 
 
+def _group_ticks(pgid: int) -> int:
+    """CPU clock ticks used so far by the processes of one process group."""
+    total = 0
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and (fields := _proc_stat(entry)) and int(fields[2]) == pgid:
+            total += int(fields[11]) + int(fields[12])
+    return total
+
+
+def wait_quiet(proc: "Process", timeout_s: float = 30.0, window_s: float = 0.5) -> None:
+    """Wait until a server's processes are idle, every worker booted and warmed up.
+
+    A gunicorn answers as soon as one worker is up; the others may still be
+    importing the app and loading the tokenizer (a second of CPU each), which
+    would compete with the first measurement.
+    """
+    pgid = proc.popen.pid
+    deadline = time.monotonic() + timeout_s
+    before = _group_ticks(pgid)
+    while time.monotonic() < deadline:
+        time.sleep(window_s)
+        after = _group_ticks(pgid)
+        if (after - before) / CLOCK_TICKS < 0.05 * window_s:  # under 5 % of a core
+            return
+        before = after
+
+
 class CpuMeter:
     """CPU used by one server: its gunicorn processes plus the PostgreSQL backends of its database.
 
@@ -186,6 +213,7 @@ def gunicorn(app_spec: str, env: dict[str, str], port: int, log: Path, health_pa
     base = f"http://127.0.0.1:{port}"
     try:
         wait_http(proc, base + health_path)
+        wait_quiet(proc)
         SERVERS[base] = proc
         yield base
     finally:
