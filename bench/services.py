@@ -102,16 +102,18 @@ def _ticks(pid: int) -> int | None:
     return None if fields is None else int(fields[11]) + int(fields[12])
 
 
+def _group_pids(pgid: int) -> list[int]:
+    """The processes of one process group (a server started by `Process`)."""
+    return [int(entry) for entry in os.listdir("/proc")
+            if entry.isdigit() and (fields := _proc_stat(entry)) and int(fields[2]) == pgid]
+
+
 def _group_ticks(pgid: int) -> int:
     """CPU clock ticks used so far by the processes of one process group."""
-    total = 0
-    for entry in os.listdir("/proc"):
-        if entry.isdigit() and (fields := _proc_stat(entry)) and int(fields[2]) == pgid:
-            total += int(fields[11]) + int(fields[12])
-    return total
+    return sum(t for pid in _group_pids(pgid) if (t := _ticks(pid)) is not None)
 
 
-def wait_quiet(proc: "Process", timeout_s: float = 30.0, window_s: float = 0.5) -> None:
+def wait_quiet(proc: Process, timeout_s: float = 30.0, window_s: float = 0.5) -> None:
     """Wait until a server's processes are idle, every worker booted and warmed up.
 
     A gunicorn answers as soon as one worker is up; the others may still be
@@ -143,12 +145,7 @@ class CpuMeter:
     def _pids(self) -> list[int]:
         import psycopg2
 
-        pids = []
-        for entry in os.listdir("/proc"):
-            if entry.isdigit():
-                fields = _proc_stat(entry)
-                if fields and int(fields[2]) == self.pgid:
-                    pids.append(int(entry))
+        pids = _group_pids(self.pgid)
         conn = psycopg2.connect(f"postgresql://postgres@127.0.0.1:5432/{self.dbname}")
         with conn.cursor() as cur:
             cur.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
