@@ -28,11 +28,12 @@ def hydraulic(
     """
     settings = make_settings(wn, duration_h, demand_model, required_pressure_m, quality="NONE")
     sim = cached_simulate(wn, settings, cache)
+    pressure = sim.junction_frame("pressure")
     return {
         "settings": settings.as_dict(),
-        "timesteps": len(sim.node["pressure"].index),
+        "timesteps": len(sim.times_s),
         **indicators(wn, sim, pressure_threshold_m, top_n),
-        "node_min_pressure_m": series_map(sim.junction_frame("pressure").min(), 3),
+        "node_min_pressure_m": series_map(pressure.min(), 3),
         "link_max_velocity_m_s": series_map(sim.pipe_frame("velocity").abs().max(), 4),
     }
 

@@ -60,9 +60,6 @@ class Simulation:
     quality_parameter: str = "NONE"
     junctions: list[str] = field(default_factory=list)
     pipes: list[str] = field(default_factory=list)
-    # column selections made so far (a pandas copy each); analyses only read them
-    _selected: dict[tuple[str, str], pd.DataFrame] = field(default_factory=dict, init=False, repr=False,
-                                                           compare=False)
 
     @property
     def times_s(self) -> list[int]:
@@ -70,18 +67,12 @@ class Simulation:
         return [int(t) for t in self.node["pressure"].index]
 
     def junction_frame(self, variable: str) -> pd.DataFrame:
-        """A node variable restricted to junction columns (selected once per simulation: do not modify)."""
-        return self._select("node", variable, self.junctions)
+        """A node variable restricted to junction columns."""
+        return self.node[variable][self.junctions]
 
     def pipe_frame(self, variable: str) -> pd.DataFrame:
-        """A link variable restricted to pipe columns (selected once per simulation: do not modify)."""
-        return self._select("link", variable, self.pipes)
-
-    def _select(self, kind: str, variable: str, columns: list[str]) -> pd.DataFrame:
-        frame = self._selected.get((kind, variable))
-        if frame is None:
-            frame = self._selected[(kind, variable)] = getattr(self, kind)[variable][columns]
-        return frame
+        """A link variable restricted to pipe columns."""
+        return self.link[variable][self.pipes]
 
 
 SimulationCache = MutableMapping[str, Simulation]
