@@ -51,8 +51,8 @@ class RequestJWTManager(JWTManager):
             return dict(hit[1])
         claims = super()._decode_jwt_from_config(encoded_token, csrf_value, allow_expired)
         if isinstance(claims.get("exp"), (int, float)):
-            headers = current_app.extensions.setdefault(self.HEADERS, {})
-            if len(cache) >= self.MAX_ENTRIES or len(headers) >= self.MAX_ENTRIES:
+            headers = current_app.extensions.setdefault(self.HEADERS, {})  # never more entries than `cache`
+            if len(cache) >= self.MAX_ENTRIES:
                 cache.clear()  # crude but bounded; refilled by one verification per live token
                 headers.clear()
             leeway = cfg.get("JWT_DECODE_LEEWAY") or 0

@@ -49,7 +49,7 @@ def test_a_forged_token_is_never_remembered(client, factory, two_tenants):
     assert _me(client, {"Authorization": f"Bearer {token}"}).status_code == 200
 
 
-def test_the_header_of_a_verified_token_is_read_once(client, factory, two_tenants, app):
+def test_the_header_of_a_verified_token_is_read_once(client, factory, two_tenants, app, monkeypatch):
     """flask-jwt-extended asks for the header again after verifying; it comes from the cache, unchanged."""
     import jwt as pyjwt
     from flask_jwt_extended import view_decorators
@@ -57,11 +57,18 @@ def test_the_header_of_a_verified_token_is_read_once(client, factory, two_tenant
     from hydronet.extensions import _verified_header
 
     assert view_decorators.get_unverified_jwt_headers is _verified_header
+    parse = pyjwt.get_unverified_header
+    parsed = []
+    monkeypatch.setattr(pyjwt, "get_unverified_header", lambda token: parsed.append(token) or parse(token))
     token = factory.tokens(two_tenants["a_users"]["member"])["access_token"]
     assert _me(client, {"Authorization": f"Bearer {token}"}).status_code == 200
+    first = len(parsed)  # read while the token was verified
+    assert first and set(parsed) == {token}
+    assert _me(client, {"Authorization": f"Bearer {token}"}).status_code == 200
+    assert len(parsed) == first  # flask-jwt-extended's own read was served from the cache
     with app.app_context():
-        assert app.extensions["hydronet.jwt_headers"][token] == pyjwt.get_unverified_header(token)
-        assert _verified_header(token) == pyjwt.get_unverified_header(token)
+        assert app.extensions["hydronet.jwt_headers"][token] == parse(token)
+        assert _verified_header(token) == parse(token)
         other = factory.tokens(two_tenants["a_users"]["admin"])["access_token"]  # not verified yet: parsed
         assert other not in app.extensions["hydronet.jwt_headers"]
-        assert _verified_header(other) == pyjwt.get_unverified_header(other)
+        assert _verified_header(other) == parse(other)
