@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 
-from hydronet import create_app
+from hydronet.web.app import create_app
 
 app = create_app()
 

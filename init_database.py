@@ -8,9 +8,9 @@ from __future__ import annotations
 import argparse
 import os
 
-from hydronet import create_app
-from hydronet.cli import upgrade_locked
-from hydronet.services.seed import DEMO_EMAIL, DEMO_PASSWORD, seed
+from hydronet.web.app import create_app
+from hydronet.web.cli import upgrade_locked
+from hydronet.web.seed import DEMO_EMAIL, DEMO_PASSWORD, seed
 
 
 def main() -> None:

@@ -23,17 +23,17 @@ class InProcessApp:
     """create_app() with the bench's settings, for tokens and counting."""
 
     def __init__(self, config: dict[str, Any]) -> None:
-        from hydronet import create_app
+        from hydronet.web.app import create_app
 
         self.app: Flask = create_app(config)
         self.client = self.app.test_client()
 
     def tokens(self, user_ids: list[str]) -> list[str]:
         """An access token per user id (lifetime JWT_ACCESS_TOKEN_MINUTES)."""
-        from hydronet.extensions import db
+        from hydronet.auth.tokens import issue_tokens
+        from hydronet.kernel.db import db
+        from hydronet.kernel.tenancy import all_tenants
         from hydronet.models import User
-        from hydronet.security.tokens import issue_tokens
-        from hydronet.tenancy import all_tenants
 
         out: list[str] = []
         with self.app.test_request_context(), all_tenants(db.session):
@@ -44,7 +44,7 @@ class InProcessApp:
         return out
 
     def _engine(self):
-        from hydronet.extensions import db
+        from hydronet.kernel.db import db
 
         with self.app.app_context():
             return db.engine
@@ -63,7 +63,7 @@ class InProcessApp:
         return counts
 
     def close(self) -> None:
-        from hydronet.extensions import db
+        from hydronet.kernel.db import db
 
         with self.app.app_context():
             db.engine.dispose()

@@ -297,7 +297,7 @@ def _history_pages(data: seed.Dataset, tokens: dict[str, str]) -> dict[str, tupl
     """First page (shallow) and the page after 90 % of the messages (deep) of both conversations."""
     import psycopg2
 
-    from hydronet.pagination import encode_cursor
+    from hydronet.kernel.pagination import encode_cursor
 
     pages: dict[str, tuple[str, str]] = {}
     conn = psycopg2.connect(seed.url(seed.HYDRONET_DB))

@@ -32,7 +32,7 @@ TURN_HISTORY = 40  # messages already in the conversation of phase (c) (the mode
 STREAMS_PER_USER = 5  # keeps every user under the default 300 requests/minute
 HISTORY_SIZES = {"1k": 1_000, "1m": 1_000_000}
 
-# A UUIDv7 from a timestamp expression and a row number (same layout as hydronet.models.base.uuid7).
+# A UUIDv7 from a timestamp expression and a row number (same layout as hydronet.kernel.db_base.uuid7).
 UUID7 = ("(lpad(to_hex((extract(epoch from {ts}) * 1000)::bigint), 12, '0') || '7' "
          "|| substr(md5({n}::text || '{salt}'), 1, 3) || '8' || substr(md5({n}::text || '{salt}'), 4, 15))::uuid")
 

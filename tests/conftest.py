@@ -36,8 +36,8 @@ def backends(tmp_path_factory) -> Backends:
 @pytest.fixture(scope="session")
 def app(backends):
     """The app under test, migrated to head once per session."""
-    from hydronet import create_app
-    from hydronet.cli import upgrade_locked
+    from hydronet.web.app import create_app
+    from hydronet.web.cli import upgrade_locked
 
     app = create_app(backends.app_config())
     backends.apps.append(app)
@@ -110,7 +110,7 @@ def fake_dashscope():
 @pytest.fixture(scope="session")
 def qwen_app(backends, app, fake_dashscope):
     """The app configured with a Qwen key, talking to the fake DashScope server."""
-    from hydronet import create_app
+    from hydronet.web.app import create_app
 
     qapp = create_app(backends.app_config(
         ALIYUN_API_KEY=QWEN_TEST_KEY, DASHSCOPE_HTTP_BASE_URL=fake_dashscope.url,

@@ -1,9 +1,9 @@
 """Tenant API keys: shown once, hashed, scoped, revocable, usable by scripts."""
 from __future__ import annotations
 
-from hydronet.extensions import db
+from hydronet.kernel.db import db
+from hydronet.kernel.tenancy import all_tenants
 from hydronet.models import ApiKey
-from hydronet.tenancy import all_tenants
 
 
 def _create(client, headers, scopes=("chat",), **extra):

@@ -5,9 +5,10 @@ import csv
 import io
 
 import pytest
-from hydronet.extensions import db
-from hydronet.models import AuditLog
-from hydronet.tenancy import all_tenants
+
+from hydronet.kernel.audit import AuditLog
+from hydronet.kernel.db import db
+from hydronet.kernel.tenancy import all_tenants
 from tests.support.backends import run_as_superuser
 from tests.support.factories import PASSWORD
 
@@ -99,13 +100,13 @@ def test_chain_verifies_and_detects_tampering(client, factory, two_tenants, plat
 def test_archive_keeps_chain_verifiable(client, factory, two_tenants, platform_admin, app, tmp_path, backends):
     from datetime import timedelta
 
-    from hydronet.models import utcnow
-    from hydronet.services.audit_archive import archive_before, verify_chain
+    from hydronet.kernel.db import utcnow
+    from hydronet.tenants.audit_archive import archive_before, verify_chain
 
     h = factory.headers(two_tenants["a_users"]["owner"])
     for i in range(4):
         client.post("/api/tenant/users", headers=h, json={"email": f"r{i}@alpha.example.com", "password": "Good-Pass-123"})
-    from hydronet.services.audit import entry_hash
+    from hydronet.kernel.audit import entry_hash
 
     with app.app_context(), all_tenants(db.session):
         entries = db.session.query(AuditLog).filter_by(tenant_id=two_tenants["a"].id).order_by(AuditLog.id).all()

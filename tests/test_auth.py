@@ -48,9 +48,9 @@ def test_register_validation(client, body, field):
 
 
 def test_register_leaves_nothing_half_written(client, app):
-    from hydronet.extensions import db
+    from hydronet.kernel.db import db
+    from hydronet.kernel.tenancy import all_tenants
     from hydronet.models import Tenant
-    from hydronet.tenancy import all_tenants
 
     client.post("/api/auth/register", json={"email": "x@y.example.com", "password": "short", "tenant_name": "T"})
     with app.app_context(), all_tenants(db.session):
@@ -89,7 +89,7 @@ def test_disabled_user_and_suspended_tenant_refused(client, factory):
 
 
 def test_refresh_rotates_and_reuse_revokes_family(client, factory, monkeypatch):
-    monkeypatch.setattr("hydronet.security.tokens.ROTATION_GRACE_S", 0)  # the replay comes "later"
+    monkeypatch.setattr("hydronet.auth.tokens.ROTATION_GRACE_S", 0)  # the replay comes "later"
     user = factory.user(factory.tenant())
     login = client.post("/api/auth/login", json={"email": user.email, "password": PASSWORD}).get_json()
     first = client.post("/api/auth/refresh", json={"refresh_token": login["refresh_token"]})

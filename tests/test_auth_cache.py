@@ -11,10 +11,11 @@ import json
 import re
 
 from bench.counting import counting
-from hydronet.extensions import db, get_store
+from hydronet.auth import cache
+from hydronet.kernel.db import db
+from hydronet.kernel.store import get_store
+from hydronet.kernel.tenancy import all_tenants
 from hydronet.models import Tenant, User
-from hydronet.services import cache
-from hydronet.tenancy import all_tenants
 from tests.support.factories import PASSWORD
 
 

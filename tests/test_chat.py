@@ -6,9 +6,9 @@ import time
 
 import pytest
 
-from hydronet.extensions import db
+from hydronet.kernel.db import db
+from hydronet.kernel.tenancy import all_tenants
 from hydronet.models import Message, UsageRecord
-from hydronet.tenancy import all_tenants
 from tests.fakes.fake_dashscope import FakeError, FakeReply, FakeToolCall
 
 

@@ -6,11 +6,11 @@ import time
 
 import pytest
 
-from hydronet.extensions import db
+from hydronet.auth.accounts import DEFAULT_ADMIN_PASSWORD
+from hydronet.auth.passwords import hash_password
+from hydronet.kernel.db import db
+from hydronet.kernel.tenancy import all_tenants
 from hydronet.models import User
-from hydronet.security.passwords import hash_password
-from hydronet.services.auth import DEFAULT_ADMIN_PASSWORD
-from hydronet.tenancy import all_tenants
 from tests.conftest import QWEN_TEST_KEY
 from tests.fakes.fake_dashscope import FakeError, FakeReply
 

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import create_engine, exc, text
 
 from hydronet.config import normalize_database_url
-from hydronet.dbpool import install_idle_ping
+from hydronet.kernel.dbpool import install_idle_ping
 
 
 @pytest.fixture

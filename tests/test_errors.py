@@ -32,8 +32,7 @@ def test_too_large_body(client, app):
 
 
 def test_500_hides_stack_trace_when_not_debug(app):
-    from hydronet import create_app
-
+    from hydronet.web.app import create_app
     from tests.support.backends import TEST_SECRET
 
     prod = create_app({**{k: app.config[k] for k in ("SQLALCHEMY_DATABASE_URI", "REDIS_URL")},
@@ -60,8 +59,7 @@ def test_health(client):
 
 
 def test_health_reports_failed_redis(app):
-    from hydronet import create_app
-
+    from hydronet.web.app import create_app
     from tests.support.backends import TEST_SECRET
 
     broken = create_app({"SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],

@@ -18,19 +18,17 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
-
-from hydronet.errors import ValidationError
-from hydronet.extensions import db
-from hydronet.models import Base
-from hydronet.openapi import REGISTRY
-from hydronet.pagination import decode_cursor, encode_cursor
-from hydronet.tenancy import all_tenants
-from hydronet.validation import Fields
-from hydronet.water.errors import InpError
-from hydronet.water.loader import load_bundled, parse_inp
-from hydronet.wechat.protocol import AccountConfig, WeChatProtocolError, parse_incoming, render_reply, sign
 from wechatpy.utils import WeChatSigner
 
+from hydronet.kernel.db import Base, db
+from hydronet.kernel.errors import ValidationError
+from hydronet.kernel.pagination import decode_cursor, encode_cursor
+from hydronet.kernel.tenancy import all_tenants
+from hydronet.kernel.validation import Fields
+from hydronet.water.errors import InpError
+from hydronet.water.loader import load_bundled, parse_inp
+from hydronet.web.openapi import REGISTRY
+from hydronet.wechat.protocol import AccountConfig, WeChatProtocolError, parse_incoming, render_reply, sign
 from tests.test_schemathesis import fuzz_app  # noqa: F401  (the app with relaxed rate limits)
 from tests.wechat_unit.conftest import AES_KEY
 

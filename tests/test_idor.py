@@ -11,9 +11,9 @@ import uuid
 
 import pytest
 
-from hydronet.extensions import db
+from hydronet.kernel.db import db
+from hydronet.kernel.tenancy import bind_tenant
 from hydronet.models import ApiKey, Conversation, McpServer, Network
-from hydronet.tenancy import bind_tenant
 
 PLATFORM_ONLY = "/api/admin/"
 

@@ -54,7 +54,7 @@ def test_the_header_of_a_verified_token_is_read_once(client, factory, two_tenant
     import jwt as pyjwt
     from flask_jwt_extended import view_decorators
 
-    from hydronet.extensions import _verified_header
+    from hydronet.auth.jwt import _verified_header
 
     assert view_decorators.get_unverified_jwt_headers is _verified_header
     parse = pyjwt.get_unverified_header

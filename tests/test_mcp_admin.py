@@ -13,9 +13,10 @@ import uuid
 
 import pytest
 
-from hydronet.extensions import db
-from hydronet.models import AuditLog, McpServer
-from hydronet.tenancy import all_tenants, bind_tenant
+from hydronet.kernel.audit import AuditLog
+from hydronet.kernel.db import db
+from hydronet.kernel.tenancy import all_tenants, bind_tenant
+from hydronet.models import McpServer
 from tests.fakes.mcp_server import FAKE_TOKEN, fake_mcp, mcp_app, mcp_client  # noqa: F401  (fixtures)
 
 BASE = "/api/tenant/mcp-servers"
@@ -55,7 +56,7 @@ def test_crud_keeps_header_values_secret(app, client, admin):
     assert patched.status_code == 200, patched.get_json()
     assert patched.get_json()["mcp_server"]["enabled"] is False
     with app.app_context():
-        from hydronet.services.mcp_servers import decrypt_headers
+        from hydronet.mcp.servers import decrypt_headers
 
         assert decrypt_headers(_stored(app, stored.id)) == {"Authorization": TOKEN, "X-Site": "north"}
         client.patch(f"{BASE}/{sid}", headers=admin, json={"headers": {"X-Site": None}})

@@ -6,10 +6,11 @@ import uuid
 
 import pytest
 
-from hydronet.extensions import db
-from hydronet.models import AuditLog, McpServer, UsageRecord
-from hydronet.services.mcp_tools import tool_name, tool_parameters
-from hydronet.tenancy import all_tenants, bind_tenant
+from hydronet.kernel.audit import AuditLog
+from hydronet.kernel.db import db
+from hydronet.kernel.tenancy import all_tenants, bind_tenant
+from hydronet.mcp.tools import tool_name, tool_parameters
+from hydronet.models import McpServer, UsageRecord
 from tests.fakes.fake_dashscope import FakeReply, FakeToolCall
 from tests.fakes.mcp_server import FAKE_TOKEN, fake_mcp, mcp_app, mcp_client  # noqa: F401  (fixtures)
 from tests.test_chat import sse_events

@@ -10,10 +10,10 @@ from mcp.client import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 
-from hydronet.extensions import db
+from hydronet.kernel.db import db
+from hydronet.kernel.tenancy import all_tenants, bind_tenant
 from hydronet.models import Network, UsageRecord
-from hydronet.services import assistant
-from hydronet.tenancy import all_tenants, bind_tenant
+from hydronet.water.tools import TOOLS as WATER_TOOLS
 from tests.fakes.mcp_server import live_app_url  # noqa: F401  (fixture)
 
 RPC_LIST = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
@@ -72,8 +72,8 @@ def test_sdk_client_lists_and_calls_with_an_api_key(app, client, factory, two_te
     key = _api_key(client, factory, two_tenants["a_users"]["admin"])
     tools, result = _session(f"{live_app_url}/mcp", key, _list_and_call, mode=mode)
     listed = {t.name: t for t in tools.tools}
-    assert set(listed) == {t.name for t in assistant.BUILTIN_TOOLS}
-    builtin = next(t for t in assistant.BUILTIN_TOOLS if t.name == "list_networks")
+    assert set(listed) == {t.name for t in WATER_TOOLS}
+    builtin = next(t for t in WATER_TOOLS if t.name == "list_networks")
     assert listed["list_networks"].input_schema == builtin.parameters
     assert result.is_error is False
     names = [n["name"] for n in result.structured_content["networks"]]
@@ -92,7 +92,7 @@ def test_other_tenants_key_sees_only_its_networks(client, factory, two_tenants, 
 
 def test_other_tenants_network_id_is_refused(client, factory, two_tenants, live_app_url, tenants_with_networks):
     """Probe a network-scoped tool with tenant B's network id (skipped until such a tool exists)."""
-    if not any(t.name == "get_network_summary" for t in assistant.BUILTIN_TOOLS):
+    if not any(t.name == "get_network_summary" for t in WATER_TOOLS):
         pytest.skip("get_network_summary is not registered yet")
     key = _api_key(client, factory, two_tenants["a_users"]["admin"])
 

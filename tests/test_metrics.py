@@ -10,8 +10,8 @@ import pytest
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
-from hydronet.blueprints.metrics import address_allowed
 from hydronet.config import ConfigError
+from hydronet.web.metrics import address_allowed
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL = {"REMOTE_ADDR": "127.0.0.1"}
@@ -105,12 +105,12 @@ def test_model_metrics_by_model_and_queue_depth(client, factory):
 def test_workers_are_added_up_in_multiprocess_mode(tmp_path):
     """Three processes share a PROMETHEUS_MULTIPROC_DIR; render() in a fourth sums their samples."""
     env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path), "PYTHONPATH": str(ROOT)}
-    work = ("from hydronet import metrics\n"
+    work = ("from hydronet.kernel import metrics\n"
             "for _ in range(5): metrics.observe_request('/api/health', 'GET', 200, 0.01)\n"
             "metrics.observe_request('/api/auth/login', 'POST', 429, 0.01)\n")
     for _ in range(3):
         subprocess.run([sys.executable, "-c", work], env=env, check=True, timeout=60)
-    out = subprocess.run([sys.executable, "-c", "from hydronet import metrics; print(metrics.render()[0].decode())"],
+    out = subprocess.run([sys.executable, "-c", "from hydronet.kernel import metrics; print(metrics.render()[0].decode())"],
                          env=env, check=True, timeout=60, capture_output=True, text=True).stdout
     values = {(s.name, tuple(sorted(s.labels.items()))): s.value
               for family in text_string_to_metric_families(out) for s in family.samples}

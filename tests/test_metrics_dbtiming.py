@@ -6,8 +6,8 @@ import logging
 from flask import g
 from sqlalchemy import text
 
-from hydronet.dbtiming import MAX_STATEMENT_CHARS, shorten, sql_count
-from hydronet.extensions import db
+from hydronet.kernel.db import db
+from hydronet.kernel.dbtiming import MAX_STATEMENT_CHARS, shorten, sql_count
 
 # Slow enough to pass 1 ms on any machine, on SQLite and PostgreSQL alike.
 SLOW_SQL = ("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 200000) "

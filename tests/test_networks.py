@@ -10,9 +10,10 @@ import pytest
 import wntr
 from sqlalchemy import select
 
-from hydronet.extensions import db
-from hydronet.models import AuditLog, Network
-from hydronet.tenancy import all_tenants
+from hydronet.kernel.audit import AuditLog
+from hydronet.kernel.db import db
+from hydronet.kernel.tenancy import all_tenants
+from hydronet.models import Network
 
 LIBRARY = Path(wntr.__file__).resolve().parent / "library" / "networks"
 

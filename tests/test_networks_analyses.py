@@ -10,9 +10,9 @@ import pytest
 import wntr
 from sqlalchemy import select
 
-from hydronet.extensions import db
+from hydronet.kernel.db import db
+from hydronet.kernel.tenancy import all_tenants
 from hydronet.models import AnalysisJob, UsageRecord
-from hydronet.tenancy import all_tenants
 from hydronet.water.loader import parse_inp
 from hydronet.water.registry import run_analysis
 from tests.test_networks import LIBRARY, import_example, library_text
@@ -158,9 +158,9 @@ def test_progress_writes_are_throttled_and_lost_jobs_fail(app, client, member, t
     """Progress reaches the database every 5 %; a job whose worker vanished reads as failed."""
     from datetime import timedelta
 
-    from hydronet.models import utcnow
-    from hydronet.services.analysis_jobs import _ProgressWriter
-    from hydronet.tenancy import bind_tenant
+    from hydronet.kernel.db import utcnow
+    from hydronet.kernel.tenancy import bind_tenant
+    from hydronet.water.jobs import _ProgressWriter
 
     _user, headers = member
     nid = import_example(client, headers, "Net1")["id"]
@@ -190,7 +190,8 @@ def test_rq_worker_runs_the_job(backends, app, factory):
     import redis
     from rq import Queue, SimpleWorker
 
-    from hydronet import create_app, jobs
+    from hydronet.kernel import jobs
+    from hydronet.web.app import create_app
 
     rq_app = create_app(backends.app_config(JOBS_INLINE=False))
     backends.apps.append(rq_app)

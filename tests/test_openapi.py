@@ -7,7 +7,7 @@ import jsonschema
 import pytest
 from openapi_spec_validator import validate
 
-from hydronet.openapi import REGISTRY, api_rules, build_document, openapi_path
+from hydronet.web.openapi import REGISTRY, api_rules, build_document, openapi_path
 
 
 @pytest.fixture

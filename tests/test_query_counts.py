@@ -14,9 +14,9 @@ from datetime import timedelta
 import pytest
 
 from bench.counting import Counts, counting
-from hydronet.extensions import db
-from hydronet.tenancy import bind_tenant
-from hydronet.models import Conversation, Message, utcnow
+from hydronet.kernel.db import db, utcnow
+from hydronet.kernel.tenancy import bind_tenant
+from hydronet.models import Conversation, Message
 
 # Statements (round trips) per request.  PostgreSQL's transaction-local Row-Level Security
 # settings ride with each transaction's first statement (tenancy.install_engine): no extra trip.

@@ -5,9 +5,10 @@ import threading
 
 import pytest
 
-from hydronet.extensions import db, get_store
+from hydronet.kernel.db import db
+from hydronet.kernel.store import get_store
+from hydronet.kernel.tenancy import all_tenants
 from hydronet.models import Message
-from hydronet.tenancy import all_tenants
 from tests.fakes.fake_dashscope import FakeReply
 
 

@@ -5,8 +5,9 @@ import time
 
 import pytest
 
-from hydronet import create_app
-from hydronet.extensions import db, get_store
+from hydronet.kernel.db import db
+from hydronet.kernel.store import get_store
+from hydronet.web.app import create_app
 from tests.support.factories import Factory
 
 
@@ -62,7 +63,7 @@ def test_one_script_hit_and_window_agree_with_limits_own_scripts(app, backends):
         pytest.skip("embedded mode: in-memory limits")
     from limits.storage import RedisStorage
 
-    from hydronet.security.ratelimit_storage import PipelinedRedisStorage, storage_uri
+    from hydronet.auth.ratelimit_storage import PipelinedRedisStorage, storage_uri
 
     storage = PipelinedRedisStorage(storage_uri(backends.redis_url))
     key = f"test-window-{time.time_ns()}"

@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from hydronet.security.permissions import ROLE_PERMISSIONS
+from hydronet.auth.permissions import ROLE_PERMISSIONS
 
 ROLES = ("owner", "admin", "member", "viewer")
 
@@ -28,7 +28,7 @@ def protected_routes(app):
 
 
 def test_every_permission_is_defined(app):
-    from hydronet.security.permissions import PERMISSIONS
+    from hydronet.auth.permissions import PERMISSIONS
 
     for _m, _u, perm in protected_routes(app):
         assert perm in PERMISSIONS

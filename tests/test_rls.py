@@ -13,9 +13,9 @@ import psycopg2
 import pytest
 from sqlalchemy import select, text
 
-from hydronet.extensions import db
+from hydronet.kernel.db import db
+from hydronet.kernel.tenancy import all_tenants, bind_tenant
 from hydronet.models import Conversation
-from hydronet.tenancy import all_tenants, bind_tenant
 from tests.support.backends import provision_role_database
 
 pytestmark = pytest.mark.skipif(not os.environ.get("HYDRONET_TEST_DATABASE_URL"),
@@ -25,8 +25,8 @@ pytestmark = pytest.mark.skipif(not os.environ.get("HYDRONET_TEST_DATABASE_URL")
 @pytest.fixture(scope="module")
 def rls(backends):
     rd = provision_role_database(backends.admin_url, str(os.getpid()))
-    from hydronet import create_app
-    from hydronet.cli import upgrade_locked
+    from hydronet.web.app import create_app
+    from hydronet.web.cli import upgrade_locked
 
     app = create_app(backends.app_config(DATABASE_URL=rd.app_url, DATABASE_OWNER_URL=rd.owner_url,
                                          RATELIMIT_REGISTER="1000 per minute", RATELIMIT_LOGIN="1000 per minute"))
@@ -42,7 +42,7 @@ def rls(backends):
 def rls_app(rls):
     app, rd = rls
     yield app
-    from hydronet.extensions import limiter
+    from hydronet.auth.ratelimit import limiter
 
     with app.app_context():
         limiter.reset()
@@ -144,7 +144,7 @@ def test_writes_into_another_tenant_are_refused_by_the_database(rls_app):
 def test_platform_admin_crosses_tenants_explicitly(rls_app):
     client = rls_app.test_client()
     _register(client, "a4@alpha.example.com", "Alpha")
-    from hydronet.services.seed import seed
+    from hydronet.web.seed import seed
 
     with rls_app.app_context():
         seed("admin@hydronet.com", "Admin-Pass-2026!")

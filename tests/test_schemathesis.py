@@ -23,7 +23,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from hydronet.openapi import api_rules, build_document, openapi_path
+from hydronet.web.openapi import api_rules, build_document, openapi_path
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
           ignored_auth]
@@ -49,7 +49,7 @@ CALLBACKS = r"^/api/wechat(/|$)"  # signature-authenticated: tests/test_fuzz_inp
 @pytest.fixture(scope="session")
 def fuzz_app(backends, app):
     """The app with rate limits far above what fuzzing sends (the limiter is shared: no RATELIMIT_ENABLED)."""
-    from hydronet import create_app
+    from hydronet.web.app import create_app
 
     fapp = create_app(backends.app_config(**RELAXED_LIMITS))
     backends.apps.append(fapp)
@@ -110,10 +110,11 @@ def _document() -> dict[str, Any]:
     """The document of the registered blueprints (built at import: pytest needs the operations to collect)."""
     from flask import Flask
 
-    from hydronet.blueprints import register_blueprints
+    from hydronet.web.app import BLUEPRINTS
 
     bare = Flask("hydronet")
-    register_blueprints(bare)
+    for blueprint in BLUEPRINTS:
+        bare.register_blueprint(blueprint)
     return build_document(bare)
 
 

@@ -7,14 +7,15 @@ import json
 import pytest
 from cryptography.fernet import Fernet
 
-from hydronet.extensions import db
+from hydronet.auth import passwords
+from hydronet.kernel import secrets
+from hydronet.kernel.db import db
+from hydronet.kernel.tenancy import all_tenants, bind_tenant
 from hydronet.models import McpServer
-from hydronet.security import passwords, secrets
-from hydronet.tenancy import all_tenants, bind_tenant
 
 
 def _app(backends, **overrides):
-    from hydronet import create_app
+    from hydronet.web.app import create_app
 
     app = create_app(backends.app_config(**overrides))
     backends.apps.append(app)
@@ -72,7 +73,7 @@ def test_secrets_encrypted_at_rest_and_rotated(app, backends, two_tenants):
         assert "scada-token-123" not in stored
     rotated = _app(backends, SECRETS_ENCRYPTION_KEYS=[new_key, old_key])
     with rotated.app_context():
-        from hydronet.services.secret_rotation import reencrypt_all
+        from hydronet.web.secret_rotation import reencrypt_all
 
         assert secrets.decrypt_json(stored) == {"Authorization": "Bearer scada-token-123"}
         assert reencrypt_all()["mcp_servers"] == 1

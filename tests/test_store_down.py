@@ -5,8 +5,9 @@ import socket
 
 import pytest
 
-from hydronet import create_app
-from hydronet.extensions import db, limiter
+from hydronet.auth.ratelimit import limiter
+from hydronet.kernel.db import db
+from hydronet.web.app import create_app
 from tests.support.factories import PASSWORD, Factory
 
 
@@ -44,7 +45,7 @@ def test_sign_in_and_authenticated_calls_fail_closed_with_503(no_redis, factory)
     _assert_503(client.post("/api/auth/login", json={"email": user.email, "password": PASSWORD}))
     # a token issued before Redis went away cannot be checked for revocation: refused, not trusted
     with no_redis.test_request_context():
-        from hydronet.security.tokens import issue_tokens
+        from hydronet.auth.tokens import issue_tokens
 
         token = issue_tokens(Factory(no_redis).reload_user(user.id), fresh=False)["access_token"]
     _assert_503(client.get("/api/chat/conversations", headers={"Authorization": f"Bearer {token}"}))

@@ -4,9 +4,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from hydronet.extensions import db
+from hydronet.kernel.db import db
+from hydronet.kernel.tenancy import TenantViolation, all_tenants, bind_tenant
 from hydronet.models import Conversation, User
-from hydronet.tenancy import TenantViolation, all_tenants, bind_tenant
 
 
 def _conversation(tenant, user, title):

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from hydronet.extensions import db
+from hydronet.chat import conversations
+from hydronet.kernel.db import db
+from hydronet.kernel.tenancy import all_tenants, bind_tenant
 from hydronet.models import Conversation, Message, UsageDaily, UsageRecord
-from hydronet.services import conversations, usage
-from hydronet.tenancy import all_tenants, bind_tenant
+from hydronet.tenants import usage
 
 
 def _conversation(app, factory, two_tenants, title=""):
@@ -87,7 +88,7 @@ def test_core_statements_refuse_a_tenant_other_than_the_bound_one(app, factory, 
     """The hot path's Core statements take their tenant through tenancy.checked_tenant."""
     import pytest
 
-    from hydronet.tenancy import TenantViolation
+    from hydronet.kernel.tenancy import TenantViolation
 
     user, cid = _conversation(app, factory, two_tenants)
     other = two_tenants["b_owner"]

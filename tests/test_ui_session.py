@@ -92,7 +92,7 @@ def test_csrf_cookie_of_another_session_is_refused(app, member, two_tenants):
 
 
 def test_replayed_refresh_cookie_revokes_the_session(client, member, monkeypatch):
-    monkeypatch.setattr("hydronet.security.tokens.ROTATION_GRACE_S", 0)  # the replay comes after the grace window
+    monkeypatch.setattr("hydronet.auth.tokens.ROTATION_GRACE_S", 0)  # the replay comes after the grace window
     web_login(client, member)
     stolen = client.get_cookie("hn_refresh", path=WEB).value
     assert client.post(f"{WEB}/refresh", headers=csrf_header(client)).status_code == 200

@@ -6,13 +6,13 @@ import uuid
 
 import pytest
 
-from hydronet.extensions import db
+from hydronet.kernel.db import db
+from hydronet.kernel.tenancy import all_tenants, bind_tenant
 from hydronet.llm.tools import ToolContext, ToolRegistry
 from hydronet.models import Message
-from hydronet.services import assistant
-from hydronet.services import water_tools  # noqa: F401  (registers the tools)
-from hydronet.tenancy import all_tenants, bind_tenant
+from hydronet.water import tools as water_tools  # noqa: F401  (registers the tools)
 from hydronet.water.jsonify import round_sig
+from hydronet.water.tools import TOOLS as WATER_TOOLS
 from tests.fakes.fake_dashscope import FakeReply, FakeToolCall
 from tests.test_chat import sse_events
 from tests.test_networks import import_example, library_text, upload
@@ -33,7 +33,7 @@ def member(factory, two_tenants):
 
 def registry() -> ToolRegistry:
     """The built-in tools every tenant's assistant gets."""
-    return ToolRegistry(assistant.BUILTIN_TOOLS)
+    return ToolRegistry(WATER_TOOLS)
 
 
 def run_tool(app, tenant, name: str, arguments: dict):

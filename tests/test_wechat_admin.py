@@ -6,13 +6,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, text
 
-from hydronet.extensions import db
-from hydronet.models import AuditLog, WechatBindCode, utcnow
-from hydronet.tenancy import all_tenants
+from hydronet.kernel.audit import AuditLog
+from hydronet.kernel.db import db, utcnow
+from hydronet.kernel.tenancy import all_tenants
+from hydronet.models import WechatBindCode
 from hydronet.wechat.protocol import AccountConfig
 from tests.fakes.fake_dashscope import FakeReply
-from tests.test_wechat_support import (content_of, deliver, new_msg_id, new_openid, post, wechat_api,  # noqa: F401
-                                       wechat_app, wx)
+from tests.test_wechat_support import content_of, deliver, new_msg_id, new_openid, post, wechat_api, wechat_app, wx  # noqa: F401
 from tests.wechat_unit.conftest import AES_KEY, WeChatSim
 
 URL = "/api/tenant/wechat"

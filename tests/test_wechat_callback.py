@@ -6,13 +6,25 @@ import time
 import pytest
 from sqlalchemy import select
 
-from hydronet.extensions import db
-from hydronet.models import AuditLog, User, WechatFollower
-from hydronet.tenancy import all_tenants
-from tests.fakes.fake_dashscope import FakeReply
-from tests.test_wechat_support import (ENV_SLUG, content_of, deliver, env_sim, new_msg_id, new_openid, post,
-                                       reply_of, wechat_api, wechat_app, wx)  # noqa: F401 (fixtures)
+from hydronet.kernel.audit import AuditLog
+from hydronet.kernel.db import db
+from hydronet.kernel.tenancy import all_tenants
+from hydronet.models import User, WechatFollower
 from hydronet.wechat.protocol import sign
+from tests.fakes.fake_dashscope import FakeReply
+from tests.test_wechat_support import (
+    ENV_SLUG,
+    content_of,
+    deliver,
+    env_sim,
+    new_msg_id,
+    new_openid,
+    post,
+    reply_of,  # noqa: F401 (fixtures)
+    wechat_api,
+    wechat_app,
+    wx,
+)
 
 PATH = "/api/wechat"
 

@@ -4,16 +4,29 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from hydronet.extensions import db, get_store
-from hydronet.metrics import WECHAT_DEADLINE_MISSES
+from hydronet.kernel.db import db
+from hydronet.kernel.metrics import WECHAT_DEADLINE_MISSES
+from hydronet.kernel.store import get_store
+from hydronet.kernel.tenancy import all_tenants
 from hydronet.models import Message
-from hydronet.tenancy import all_tenants
 from hydronet.wechat import delivery
+from hydronet.wechat.plaintext import utf8_len
 from hydronet.wechat.protocol import AccountConfig
-from hydronet.wechat.text import utf8_len
 from tests.fakes.fake_dashscope import FakeReply
-from tests.test_wechat_support import (ENV_SLUG, concurrently, content_of, deliver, env_sim, new_msg_id, new_openid,
-                                       post, wait_for, wechat_api, wechat_app, wx)  # noqa: F401 (fixtures)
+from tests.test_wechat_support import (
+    ENV_SLUG,
+    concurrently,
+    content_of,
+    deliver,
+    env_sim,
+    new_msg_id,
+    new_openid,
+    post,  # noqa: F401 (fixtures)
+    wait_for,
+    wechat_api,
+    wechat_app,
+    wx,
+)
 from tests.wechat_unit.conftest import WeChatSim
 
 PATH = "/api/wechat"

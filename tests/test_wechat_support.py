@@ -37,7 +37,7 @@ def wechat_api():
 def wechat_app(backends, app, fake_dashscope, wechat_api):
     """The app with an environment-configured, verified (push) account serving tenant `wx-env`."""
     if "app" not in _SHARED:
-        from hydronet import create_app
+        from hydronet.web.app import create_app
 
         wapp = create_app(backends.app_config(
             ALIYUN_API_KEY=QWEN_TEST_KEY, DASHSCOPE_HTTP_BASE_URL=fake_dashscope.url, LLM_MAX_RETRIES=0,

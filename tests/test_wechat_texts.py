@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from hydronet.services import wechat_texts as texts
-from hydronet.wechat.text import utf8_len
+from hydronet.wechat import replies as texts
+from hydronet.wechat.plaintext import utf8_len
 
 
 @pytest.mark.parametrize(("message", "code"), [

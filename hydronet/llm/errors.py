@@ -9,7 +9,7 @@ import logging
 import re
 from typing import Any
 
-from hydronet.errors import ApiError
+from hydronet.kernel.errors import ApiError
 
 log = logging.getLogger(__name__)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
@@ -154,7 +155,6 @@ class ToolRegistry:
         except ToolError as exc:
             return ToolOutcome(name, args, {"error": str(exc)}, None, True, _ms(started))
         except Exception as exc:  # a broken tool must not break the conversation
-            import logging
 
             logging.getLogger(__name__).exception("tool %s failed", name)
             return ToolOutcome(name, args, {"error": f"tool failed: {type(exc).__name__}"}, None, True, _ms(started))

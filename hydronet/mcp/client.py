@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterator, Mapping, T
 import anyio
 import httpx2
 
-from .runner import RunnerTimeout, run_async
-from .ssrf import EgressPolicy, GuardedTransport
+from hydronet.mcp.runner import RunnerTimeout, run_async
+from hydronet.mcp.ssrf import EgressPolicy, GuardedTransport
 
 if TYPE_CHECKING:  # the SDK is imported on first use: it costs half a second at start-up
     from mcp.client import Client

@@ -19,12 +19,13 @@ from flask import Flask
 from mcp.server.lowlevel import Server
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 
-from ..errors import ApiError
-from ..extensions import db
-from ..llm.tools import ToolContext, ToolOutcome, ToolRegistry
-from ..services import assistant
-from ..tenancy import bind_tenant
-from .runner import RunnerTimeout, run_async
+from hydronet.chat import assistant
+from hydronet.kernel.db import db
+from hydronet.kernel.errors import ApiError
+from hydronet.kernel.tenancy import bind_tenant
+from hydronet.llm.tools import ToolContext, ToolOutcome, ToolRegistry
+from hydronet.mcp.runner import RunnerTimeout, run_async
+from hydronet.tenants import usage
 
 log = logging.getLogger(__name__)
 INSTRUCTIONS = ("HydroNet analyses the EPANET water networks of your organisation. "
@@ -85,8 +86,6 @@ def build_server(caller: Caller, registry: ToolRegistry, version: str) -> Server
 
 def run_tool(caller: Caller, registry: ToolRegistry, name: str, arguments: dict[str, Any]) -> ToolOutcome:
     """Run one tool in the caller's tenant and meter it (never raises)."""
-    from ..services import usage
-
     with caller.app.app_context():
         bind_tenant(db.session, caller.tenant_id)
         ctx = ToolContext(tenant_id=str(caller.tenant_id), user_id=str(caller.user_id), extra={"channel": "mcp"})

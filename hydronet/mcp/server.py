@@ -17,23 +17,18 @@ import math
 import time
 
 from a2wsgi.asgi import build_scope
-from flask import Blueprint, Flask, Response, current_app, request
+from flask import Blueprint, Response, current_app, request
 from limits import parse
 
-from ..errors import Forbidden, RateLimited
-from ..extensions import db, limiter
-from ..security.auth import Principal, authenticate
-from ..security.ratelimit import client_key, default_api_limit
-from ..services.quotas import rate_limit_for
+from hydronet.auth.principal import Principal, authenticate
+from hydronet.auth.ratelimit import client_key, default_api_limit, limiter
+from hydronet.kernel.db import db
+from hydronet.kernel.errors import Forbidden, RateLimited
+from hydronet.tenants.quotas import rate_limit_for
 
 bp = Blueprint("mcp_endpoint", __name__)
 PATH = "/mcp"
 ENDPOINT_GRACE_S = 30.0
-
-
-def init_mcp(app: Flask) -> None:
-    """Mount the /mcp endpoint."""
-    app.register_blueprint(bp)
 
 
 @bp.after_request
@@ -48,7 +43,7 @@ def _challenge(resp: Response) -> Response:
 @limiter.limit(default_api_limit, key_func=client_key)  # the REST API's per-caller limit, before authentication
 def mcp_endpoint() -> Response:
     """One MCP exchange for the authenticated caller (their tenant's networks only)."""
-    from .endpoint import Caller, answer  # the SDK loads on first use
+    from hydronet.mcp.endpoint import Caller, answer  # the SDK loads on first use
 
     principal = authenticate(fresh=False, allow_api_key=True)
     if "networks:read" not in principal.permissions:

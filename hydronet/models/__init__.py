@@ -1,15 +1,17 @@
-"""All models, imported here so Alembic and the app see every table."""
-from .apikey import ApiKey
-from .audit import AuditAnchor, AuditLog
-from .base import Base, TenantOwnedMixin, utcnow, uuid7
-from .chat import Conversation, Message
-from .integrations import McpServer, WechatAccount, WechatBindCode, WechatFollower
-from .network import AnalysisJob, Network
-from .tenant import PLANS, ROLES, TENANT_STATUSES, Tenant, User
-from .usage import UsageDaily, UsageRecord
+"""The schema: every table of the app, one module per aggregate, imported here so Alembic sees them all.
+
+The audit trail's tables live with it in kernel/audit.py.
+"""
+from hydronet.kernel.audit import AuditAnchor, AuditLog
+from hydronet.models.apikey import ApiKey
+from hydronet.models.chat import Conversation, Message
+from hydronet.models.integrations import McpServer, WechatAccount, WechatBindCode, WechatFollower
+from hydronet.models.network import AnalysisJob, Network
+from hydronet.models.tenant import PLANS, ROLES, TENANT_STATUSES, Tenant, User
+from hydronet.models.usage import UsageDaily, UsageRecord
 
 __all__ = [
-    "AnalysisJob", "ApiKey", "AuditAnchor", "AuditLog", "Base", "Conversation", "McpServer", "Message", "Network",
-    "PLANS", "ROLES", "TENANT_STATUSES", "Tenant", "TenantOwnedMixin", "UsageDaily", "UsageRecord",
-    "User", "WechatAccount", "WechatBindCode", "WechatFollower", "utcnow", "uuid7",
+    "AnalysisJob", "ApiKey", "AuditAnchor", "AuditLog", "Conversation", "McpServer", "Message", "Network",
+    "PLANS", "ROLES", "TENANT_STATUSES", "Tenant", "UsageDaily", "UsageRecord",
+    "User", "WechatAccount", "WechatBindCode", "WechatFollower",
 ]

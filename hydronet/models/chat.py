@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Base, IdMixin, TenantOwnedMixin, utcnow
+from hydronet.kernel.db import Base, IdMixin, TenantOwnedMixin, utcnow
 
 
 class Conversation(IdMixin, TenantOwnedMixin, Base):

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Base, IdMixin, TenantOwnedMixin
+from hydronet.kernel.db import Base, IdMixin, TenantOwnedMixin
 
 
 class McpServer(IdMixin, TenantOwnedMixin, Base):

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Integer, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Base, IdMixin, TenantOwnedMixin
+from hydronet.kernel.db import Base, IdMixin, TenantOwnedMixin
 
 
 class Network(IdMixin, TenantOwnedMixin, Base):

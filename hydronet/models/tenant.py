@@ -6,10 +6,12 @@ from datetime import datetime
 from sqlalchemy import Boolean, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
-from .base import Base, IdMixin, TenantOwnedMixin, utcnow
+from hydronet.kernel.db import Base, IdMixin, TenantOwnedMixin, utcnow
 
 PLANS = ("free", "basic", "pro", "enterprise")
 TENANT_STATUSES = ("active", "trial", "suspended", "cancelled")
+BLOCKED_STATUSES = ("suspended", "cancelled")  # a tenant in one of these cannot be used
+SYNTHETIC_DOMAIN = "wechat.hydronet.local"  # the email domain of WeChat followers' users
 ROLES = ("owner", "admin", "member", "viewer")
 
 
@@ -27,6 +29,11 @@ class Tenant(IdMixin, Base):
     quota_overrides: Mapped[dict] = mapped_column(default=dict)
     is_platform: Mapped[bool] = mapped_column(Boolean, default=False)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    @property
+    def is_usable(self) -> bool:
+        """False while the tenant is suspended or cancelled: its users cannot sign in or act."""
+        return self.status not in BLOCKED_STATUSES
 
 
 class User(IdMixin, TenantOwnedMixin, Base):

@@ -7,7 +7,7 @@ from datetime import date
 from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, Numeric, String, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Base, IdMixin, TenantOwnedMixin
+from hydronet.kernel.db import Base, IdMixin, TenantOwnedMixin
 
 
 class UsageRecord(IdMixin, TenantOwnedMixin, Base):

@@ -2,15 +2,15 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 import tempfile
 import types
 from pathlib import Path
 
 import wntr
-from wntr.network import WaterNetworkModel
-
 from wntr.epanet.exceptions import ENSyntaxError, EpanetException
+from wntr.network import WaterNetworkModel
 
 from hydronet.water.errors import AnalysisInputError, InpError
 
@@ -190,8 +190,6 @@ _FINITE_CHECKS = (
 
 def _check_finite(wn: WaterNetworkModel) -> None:
     """Refuse NaN/infinite numbers (e.g. a length of `nan` or `1e309`), which break every simulation."""
-    import math
-
     for section, kind, names_attr, attributes in _FINITE_CHECKS:
         for name in getattr(wn, names_attr):
             element = wn.get_link(name) if kind == "pipe" else wn.get_node(name)

@@ -6,8 +6,8 @@ from typing import Any
 import numpy as np
 from wntr.network import WaterNetworkModel
 
-from hydronet.water.jsonify import num
 from hydronet.water.hydraulics import expected_demand
+from hydronet.water.jsonify import num
 
 MAX_CONTROLS = 30
 

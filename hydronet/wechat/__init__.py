@@ -5,6 +5,7 @@ them to requests, the store and background jobs.
 """
 from __future__ import annotations
 
+from hydronet.wechat.plaintext import markdown_to_text, split_utf8
 from hydronet.wechat.protocol import (
     AccountConfig,
     BadMessage,
@@ -18,7 +19,6 @@ from hydronet.wechat.protocol import (
     render_reply,
     verify_url,
 )
-from hydronet.wechat.text import markdown_to_text, split_utf8
 
 __all__ = [
     "AccountConfig", "BadMessage", "BadSignature", "Incoming", "MessageTooLarge", "StaleTimestamp",

@@ -1,6 +1,6 @@
 """The tiny key-value interface the WeChat delivery state machine needs.
 
-`hydronet.store.RedisStore` and `hydronet.store.MemoryStore` (what the app passes) satisfy `KV`;
+`hydronet.kernel.store.RedisStore` and `hydronet.kernel.store.MemoryStore` (what the app passes) satisfy `KV`;
 `RedisKV` adapts a bare, optionally namespaced `redis.Redis` client (the unit tests use it).
 """
 from __future__ import annotations

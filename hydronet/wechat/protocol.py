@@ -23,7 +23,7 @@ from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 from wechatpy.messages import BaseMessage
 from wechatpy.utils import WeChatSigner
 
-from hydronet.wechat.text import PASSIVE_REPLY_LIMIT, split_utf8, utf8_len
+from hydronet.wechat.plaintext import PASSIVE_REPLY_LIMIT, split_utf8, utf8_len
 
 log = logging.getLogger(__name__)
 

@@ -8,8 +8,8 @@ Screenshots go to test-artifacts/screenshots/ (failures are saved there too).
 from __future__ import annotations
 
 import os
-import signal
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile

@@ -218,9 +218,9 @@ def test_api_key_is_shown_once(browser, two_tenants):
 
 def test_phone_width_chat_and_markdown_is_sanitized(browser, factory, two_tenants, app):
     """At 390 px the conversation list is a drawer; model Markdown cannot run script."""
-    from hydronet.extensions import db
+    from hydronet.kernel.db import db
+    from hydronet.kernel.tenancy import bind_tenant
     from hydronet.models import Conversation, Message
-    from hydronet.tenancy import bind_tenant
 
     owner = two_tenants["a_users"]["member"]
     hostile = ("**加粗** 与表格\n\n| 节点 | 压力 |\n|---|---|\n| J1 | 32.5 |\n\n"

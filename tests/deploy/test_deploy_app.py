@@ -11,7 +11,6 @@ import re
 import uuid
 
 import pytest
-
 from deploy_support import deploy_app, request
 
 pytestmark = [

@@ -7,7 +7,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from deploy_support import DEPLOY, free_port, psql
 
 pytestmark = [pytest.mark.deploy, pytest.mark.timeout(90)]

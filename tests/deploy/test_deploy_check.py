@@ -5,7 +5,6 @@ import subprocess
 import sys
 
 import pytest
-
 from deploy_support import DEPLOY, REPO, clean_env
 
 pytestmark = [pytest.mark.deploy, pytest.mark.timeout(120)]

@@ -11,7 +11,6 @@ import uuid
 from urllib.parse import quote, unquote, urlsplit
 
 import pytest
-
 from deploy_support import DEPLOY, database_url, psql, request
 
 pytestmark = [pytest.mark.deploy, pytest.mark.timeout(60)]

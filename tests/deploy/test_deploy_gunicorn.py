@@ -12,7 +12,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-
 from deploy_support import HERE, REPO, clean_env, request
 
 pytestmark = [pytest.mark.deploy, pytest.mark.timeout(60)]

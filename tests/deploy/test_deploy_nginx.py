@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
 from deploy_support import DEPLOY, Gunicorn, Nginx, free_port, read_stream, render_site, request
 
 pytestmark = [pytest.mark.deploy, pytest.mark.timeout(60)]

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from deploy_support import Gunicorn, Nginx, deploy_app, read_stream, request
 from prometheus_client.mmap_dict import MmapedDict
 from prometheus_client.parser import text_string_to_metric_families
 
-from deploy_support import Gunicorn, Nginx, deploy_app, read_stream, request
 from tests.conftest import QWEN_TEST_KEY
 from tests.fakes.fake_dashscope import FakeReply
 from tests.support.factories import PASSWORD

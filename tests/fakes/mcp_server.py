@@ -117,7 +117,7 @@ def fake_mcp():
 @pytest.fixture(scope="session")
 def mcp_app(backends, app, fake_dashscope):
     """An app talking to the fake DashScope that may reach loopback MCP servers (MCP_ALLOW_PRIVATE)."""
-    from hydronet import create_app
+    from hydronet.web.app import create_app
     from tests.conftest import QWEN_TEST_KEY
 
     mapp = create_app(backends.app_config(

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from hydronet.llm.context import SYSTEM_PROMPT, build_messages, history_units
-from hydronet.llm.tokens import estimate_tokens, count_tokens
+from hydronet.llm.tokens import count_tokens, estimate_tokens
 from tests.fakes.fake_dashscope import invalid_request
 
 

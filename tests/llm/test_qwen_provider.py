@@ -243,6 +243,6 @@ def test_no_api_key_fails_fast_without_calling(fake, qwen):
 
 
 def test_every_llm_error_is_an_api_error():
-    from hydronet.errors import ApiError
+    from hydronet.kernel.errors import ApiError
 
     assert all(issubclass(c, ApiError) for c in (LLMError, LLMBusy, LLMUnavailable, ContentRejected, LLMTimeout))

@@ -78,8 +78,8 @@ class Backends:
 
     def clean(self) -> None:
         """Empty every table and the store."""
-        from hydronet.extensions import db, limiter
-        from hydronet.models import Base
+        from hydronet.auth.ratelimit import limiter
+        from hydronet.kernel.db import Base, db
 
         tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
         if self.is_postgres:
@@ -106,7 +106,7 @@ class Backends:
     def teardown(self) -> None:
         """Drop the session's PostgreSQL database (and its roles)."""
         if self.admin_url and self.dbname:
-            from hydronet.extensions import db
+            from hydronet.kernel.db import db
 
             for app in self.apps:
                 with app.app_context():
@@ -218,7 +218,7 @@ def run_as_superuser(backends: Backends, app, sql: str, params: dict | None = No
             cur.execute(sql, params or {})
         conn.close()
         return
-    from hydronet.extensions import db
+    from hydronet.kernel.db import db
 
     with app.app_context():
         db.session.execute(db.text(sql.replace("%(", ":").replace(")s", "")), params or {})

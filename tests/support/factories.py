@@ -5,10 +5,10 @@ import functools
 import itertools
 from typing import Any
 
-from hydronet.extensions import db
+from hydronet.auth import passwords, tokens
+from hydronet.kernel.db import db
+from hydronet.kernel.tenancy import all_tenants, bind_tenant
 from hydronet.models import Tenant, User
-from hydronet.security import passwords, tokens
-from hydronet.tenancy import all_tenants, bind_tenant
 
 PASSWORD = "Str0ng-Pass!2026"
 _seq = itertools.count(1)

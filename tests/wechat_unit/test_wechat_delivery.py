@@ -7,8 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from hydronet.kernel.store import MemoryStore as MemoryKV  # the app's in-process store satisfies the KV protocol
 from hydronet.wechat import delivery
-from hydronet.store import MemoryStore as MemoryKV  # the app's in-process store satisfies the KV protocol
 from hydronet.wechat.kv import KV
 
 ACCT, KEY = "wxacct", "msg:1001"

@@ -6,8 +6,8 @@ import uuid
 
 import pytest
 
+from hydronet.kernel.store import MemoryStore as MemoryKV  # the app's in-process store satisfies the KV protocol
 from hydronet.wechat import delivery
-from hydronet.store import MemoryStore as MemoryKV  # the app's in-process store satisfies the KV protocol
 from hydronet.wechat.protocol import AccountConfig
 from hydronet.wechat.push import make_client, push_or_queue, push_text
 

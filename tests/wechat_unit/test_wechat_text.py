@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from hydronet.wechat.text import markdown_to_text, split_utf8, utf8_len
+from hydronet.wechat.plaintext import markdown_to_text, split_utf8, utf8_len
 
 
 @pytest.mark.parametrize(("md", "text"), [

@@ -1,0 +1,92 @@
+"""Server-sent events for a streamed chat turn.
+
+The turn runs in its own thread (a greenlet under gevent) with its own app
+context and feeds a queue; the response generator relays events as they come
+and sends a comment heartbeat while the model is quiet.  When the client goes
+away the generator is closed: the producer stops at the next event, stores
+what was generated (marked interrupted) and counts its tokens.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+from typing import Any, Iterator
+
+from flask import Flask, Response
+
+from hydronet.chat import turns
+from hydronet.chat.serialize import message_dict
+from hydronet.kernel.db import db
+from hydronet.kernel.errors import ApiError
+from hydronet.kernel.tenancy import bind_tenant
+from hydronet.llm.loop import TurnState
+
+log = logging.getLogger(__name__)
+_END = object()
+
+
+def sse(event: dict[str, Any]) -> str:
+    """One SSE frame carrying a JSON event."""
+    return f"data: {json.dumps(event, ensure_ascii=False, default=str)}\n\n"
+
+
+def _produce(app: Flask, prep: turns.PreparedTurn, out: queue.Queue, stop: threading.Event) -> None:
+    with app.app_context():
+        bind_tenant(db.session, prep.tenant_id)
+        state = TurnState()
+        events = turns.run(prep, state)
+        try:
+            for event in events:
+                if stop.is_set():
+                    break
+                if event["type"] != "final":
+                    out.put(event)
+            events.close()
+            if stop.is_set() and not (state.content or state.calls):
+                turns.fail(prep, state, "client_gone")
+                return
+            user_msg, reply = turns.persist(prep, state)
+            out.put({"type": "done", "message": message_dict(reply), "user_message": message_dict(user_msg),
+                     "usage": dict(state.usage)})
+        except ApiError as err:
+            events.close()
+            turns.fail(prep, state, err.code)
+            out.put({"type": "error", "error": {"code": err.code, "message": err.message}})
+        except LookupError:
+            out.put({"type": "error", "error": {"code": "not_found", "message": "Conversation was deleted"}})
+        except Exception:
+            log.exception("streamed turn failed")
+            events.close()
+            turns.fail(prep, state, "internal_error")
+            out.put({"type": "error", "error": {"code": "internal_error", "message": "Internal server error"}})
+        finally:
+            db.session.remove()
+            out.put(_END)
+
+
+def stream_turn(app: Flask, prep: turns.PreparedTurn) -> Response:
+    """An SSE response relaying the turn's events as they are produced."""
+    heartbeat = app.config["SSE_HEARTBEAT_S"]
+    out: queue.Queue = queue.Queue()
+    stop = threading.Event()
+    threading.Thread(target=_produce, args=(app, prep, out, stop), daemon=True, name="chat-turn").start()
+
+    def generate() -> Iterator[str]:
+        try:
+            yield sse({"type": "start", "conversation_id": str(prep.conversation_id), "model": prep.model})
+            while True:
+                try:
+                    event = out.get(timeout=heartbeat)
+                except queue.Empty:
+                    yield ": heartbeat\n\n"
+                    continue
+                if event is _END:
+                    return
+                yield sse(event)
+        finally:
+            stop.set()
+
+    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no", "Connection": "keep-alive"}
+    return Response(generate(), mimetype="text/event-stream", headers=headers)

@@ -1,0 +1,118 @@
+"""Background jobs: RQ on Redis in production, a thread in embedded mode.
+
+Register a function with ``@job("name")``; ``enqueue("name", **kwargs)`` runs
+it outside the request — in an RQ worker (`flask hydronet worker`) when Redis
+is configured, else in a daemon thread of this process (embedded mode, or
+HYDRONET_JOBS_INLINE=true).  The function runs inside an app context; its
+arguments must be JSON-friendly (ids, not ORM objects).  Job functions
+register when their modules are imported, which building the app does
+(web/app.py imports every domain).
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from typing import Any, Callable
+
+import redis
+from flask import Flask, current_app
+from rq import Queue, Worker
+
+from hydronet.kernel.db import db
+
+log = logging.getLogger(__name__)
+QUEUE_NAME = "hydronet"
+JOBS: dict[str, Callable[..., Any]] = {}
+_worker_app: Flask | None = None
+_app_factory: Callable[[], Flask] | None = None
+
+
+def init_app(app: Flask, factory: Callable[[], Flask]) -> None:
+    """Remember how to build the app, for RQ work horses that were not forked from our own worker."""
+    global _app_factory
+    _app_factory = factory
+
+
+def job(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a job function under ``name``."""
+
+    def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
+        JOBS[name] = fn
+        return fn
+
+    return decorator
+
+
+def _redis_queue(app: Flask):
+    conn = app.extensions.get("hydronet_rq_redis")
+    if conn is None:
+        conn = redis.Redis.from_url(app.config["REDIS_URL"])
+        app.extensions["hydronet_rq_redis"] = conn
+    return Queue(QUEUE_NAME, connection=conn)
+
+
+def uses_threads(app: Flask) -> bool:
+    """True when jobs run in threads of this process (no Redis, or inline mode)."""
+    return bool(app.config.get("JOBS_INLINE") or not app.config.get("REDIS_URL"))
+
+
+def enqueue(name: str, *, timeout_s: int = 600, **kwargs: Any) -> str:
+    """Run job ``name`` in the background; returns a job id."""
+    if name not in JOBS:
+        raise KeyError(f"unknown job {name!r}")
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    job_id = uuid.uuid4().hex
+    if uses_threads(app):
+        threading.Thread(target=_run_in_app, args=(app, name, kwargs), daemon=True, name=f"job-{name}").start()
+        return job_id
+    _redis_queue(app).enqueue("hydronet.kernel.jobs.execute", name, kwargs, job_id=job_id, job_timeout=timeout_s,
+                              result_ttl=3600, failure_ttl=86400)
+    return job_id
+
+
+def queue_depth(app: Flask) -> int:
+    """Jobs waiting in the queue (0 in thread mode)."""
+    if uses_threads(app):
+        return 0
+    try:
+        return len(_redis_queue(app))
+    except Exception:
+        return -1
+
+
+def _run_in_app(app: Flask, name: str, kwargs: dict[str, Any]) -> None:
+    with app.app_context():
+        try:
+            JOBS[name](**kwargs)
+        except Exception:
+            log.exception("background job %s failed", name)
+        finally:
+            db.session.remove()
+
+
+def execute(name: str, kwargs: dict[str, Any]) -> None:
+    """Entry point of RQ jobs: run a registered job in this worker's app."""
+    global _worker_app
+    if _worker_app is None:
+        if _app_factory is None:
+            raise RuntimeError("no HydroNet app: start workers with `flask hydronet worker`")
+        _worker_app = _app_factory()
+    _run_in_app_raising(_worker_app, name, kwargs)
+
+
+def _run_in_app_raising(app: Flask, name: str, kwargs: dict[str, Any]) -> None:
+    with app.app_context():
+        # RQ forks a work horse per job: never reuse connections inherited from the parent.
+        db.engine.dispose(close=False)
+        try:
+            JOBS[name](**kwargs)
+        finally:
+            db.session.remove()
+
+
+def run_worker(app: Flask, burst: bool = False) -> None:
+    """Run an RQ worker for the HydroNet queue (blocking)."""
+    global _worker_app
+    _worker_app = app
+    Worker([_redis_queue(app)], connection=_redis_queue(app).connection).work(burst=burst, with_scheduler=False)

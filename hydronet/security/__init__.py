@@ -1,1 +1,0 @@
-"""Authentication, authorisation, passwords, tokens and rate-limit keys."""

@@ -1,1 +1,0 @@
-"""Business logic: plain arguments in, domain errors out; never reads request or g."""

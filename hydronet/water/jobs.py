@@ -1,0 +1,319 @@
+"""Running analyses on stored networks: the shared result cache, inline runs and background jobs.
+
+Results are cached in the shared store (Redis in production) as JSON under the tenant, the .inp
+content hash, the analysis and its canonical parameters, so every app server and worker answers
+the same numbers without re-running. Long analyses (``AnalysisSpec.long``) run as jobs
+(``hydronet.kernel.jobs``: RQ on Redis, a thread in embedded mode) that report progress in
+``AnalysisJob.progress``; the web worker never waits for them.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+from typing import Any, Mapping
+
+import wntr
+from flask import current_app
+from sqlalchemy import update
+
+from hydronet.kernel.db import db, utcnow
+from hydronet.kernel.errors import ApiError, NotFound, ServiceUnavailable, ValidationError
+from hydronet.kernel.jobs import enqueue, job
+from hydronet.kernel.lookup import get_or_404
+from hydronet.kernel.store import get_store
+from hydronet.kernel.tenancy import bind_tenant
+from hydronet.models import AnalysisJob, Network
+from hydronet.tenants import usage
+from hydronet.water import networks
+from hydronet.water.errors import AnalysisInputError, AnalysisTimeout, InpError, SimulationError, WaterError
+from hydronet.water.geojson import map_geojson
+from hydronet.water.jsonify import series_map
+from hydronet.water.limits import Progress, run_with_timeout
+from hydronet.water.plots import render_map, render_timeseries
+from hydronet.water.registry import ANALYSES, AnalysisSpec, run_analysis
+from hydronet.water.simulation import cached_simulate, make_settings
+
+log = logging.getLogger(__name__)
+JOB_NAME = "analysis.run"
+RESULT_TTL_S = 24 * 3600
+RESULT_MAX_CHARS = 8 * 1024 * 1024
+INLINE_LIMIT_S = 60.0  # a web worker waits at most this long; ?async=true runs anything as a job
+LOST_AFTER_S = 300.0  # a job still queued/running this long after its time limit was lost
+PROGRESS_STEP = 0.05
+PROGRESS_INTERVAL_S = 1.0
+_KEY_VERSION = f"analysis:v1:wntr-{wntr.__version__}"
+# map colourings → unit (node values, except max_velocity on pipes)
+MAP_VALUES = {"none": "", "min_pressure": "m", "mean_pressure": "m", "max_pressure": "m", "max_velocity": "m/s",
+              "elevation": "m"}
+
+
+def spec_for(kind: str) -> AnalysisSpec:
+    """The analysis called ``kind``; 404 when there is none."""
+    spec = ANALYSES.get(kind)
+    if spec is None:
+        raise NotFound(f"Unknown analysis {kind!r}", available=sorted(ANALYSES))
+    return spec
+
+
+def to_api_error(exc: WaterError) -> ApiError:
+    """The HTTP error for a failure of the water layer."""
+    if isinstance(exc, InpError):
+        return ValidationError({"file": exc.message}, line=exc.line, section=exc.section)
+    if isinstance(exc, AnalysisInputError):
+        return ValidationError({"params": exc.message})
+    if isinstance(exc, AnalysisTimeout):
+        return ApiError(f"{exc.message}; run it as a background job with ?async=true", code="analysis_timeout",
+                        status=504, seconds=exc.seconds)
+    if isinstance(exc, SimulationError):
+        return ApiError(exc.message, code="simulation_failed", status=422)
+    return ApiError(exc.message, code="analysis_failed", status=422)
+
+
+def job_time_limit() -> float:
+    """Seconds a background analysis may run (long analyses then stop early, ``complete: false``)."""
+    return float(current_app.config["ANALYSIS_TIMEOUT_S"])
+
+
+def inline_time_limit() -> float:
+    """Seconds an analysis may run inside a web request."""
+    return min(job_time_limit(), INLINE_LIMIT_S)
+
+
+# -- the shared result cache --------------------------------------------------------------------
+
+
+def result_key(network: Network, kind: str, values: Mapping[str, Any]) -> str:
+    """Store key of a result: tenant + content hash + analysis + canonical (validated) parameters.
+
+    The tenant is part of the key so that ``cached: true`` never reveals that another
+    organisation holds the same file.
+    """
+    canonical = json.dumps(values, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:32]
+    return f"{_KEY_VERSION}:{network.tenant_id}:{network.content_hash}:{kind}:{digest}"
+
+
+def _cached(key: str) -> dict[str, Any] | None:
+    """A stored result, or None (a broken or unreachable store is only a cache miss)."""
+    try:
+        raw = get_store().get(key)
+        return json.loads(raw) if raw else None
+    except Exception:
+        log.warning("analysis result cache unavailable", exc_info=True)
+        return None
+
+
+def _remember(key: str, result: Mapping[str, Any]) -> None:
+    """Store a complete result (partial ones depend on the time limit and are never cached)."""
+    if result.get("complete") is False:
+        return
+    raw = json.dumps(result, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    if len(raw) > RESULT_MAX_CHARS:
+        return
+    try:
+        get_store().set(key, raw, ttl=RESULT_TTL_S)
+    except Exception:
+        log.warning("analysis result cache unavailable", exc_info=True)
+
+
+def analyse(network: Network, kind: str, params: Mapping[str, Any] | None, *, time_limit_s: float | None,
+            progress: Progress | None = None) -> tuple[dict[str, Any], bool]:
+    """``(result, cached)`` of one analysis; raises WaterError (AnalysisInputError for bad params)."""
+    spec = ANALYSES.get(kind)
+    if spec is None:
+        raise AnalysisInputError(f"unknown analysis {kind!r}")
+    values = spec.validate(params)
+    key = result_key(network, kind, values)
+    hit = _cached(key)
+    if hit is not None:
+        return hit, True
+    result = run_analysis(kind, networks.model_of(network), values, progress=progress, time_limit_s=time_limit_s,
+                          cache=networks.simulations(network))
+    _remember(key, result)
+    return result, False
+
+
+# -- the REST API -------------------------------------------------------------------------------
+
+
+def run_inline(user_id: uuid.UUID | None, network: Network, kind: str,
+               params: Mapping[str, Any] | None) -> tuple[dict[str, Any], bool]:
+    """Run a short analysis within the inline time limit and meter it; ApiErrors for failures."""
+    spec_for(kind)
+    started = time.perf_counter()
+    try:
+        result, cached = analyse(network, kind, params, time_limit_s=inline_time_limit())
+    except WaterError as exc:
+        if not isinstance(exc, AnalysisInputError):
+            _meter(network, user_id, kind, started, "error")
+            db.session.commit()
+        raise to_api_error(exc) from None
+    _meter(network, user_id, kind, started, "ok")
+    db.session.commit()
+    return result, cached
+
+
+def timeseries(user_id: uuid.UUID | None, network: Network, params: Mapping[str, Any]) -> dict[str, Any]:
+    """One node or link variable over time (the ``timeseries`` analysis, cached like the others)."""
+    return run_inline(user_id, network, "timeseries", params)[0]
+
+
+def timeseries_picture(user_id: uuid.UUID | None, network: Network, params: Mapping[str, Any], fmt: str) -> bytes:
+    """The time series drawn as PNG or SVG."""
+    series = timeseries(user_id, network, params)
+    return render_timeseries(series, title=f"{network.name} · {series['element']}", fmt=fmt)
+
+
+def start_job(user_id: uuid.UUID | None, network: Network, kind: str,
+              params: Mapping[str, Any] | None) -> AnalysisJob:
+    """Queue an analysis as a background job (answered at once when its result is cached)."""
+    spec = spec_for(kind)
+    try:
+        values = spec.validate(params)
+    except AnalysisInputError as exc:
+        raise to_api_error(exc) from None
+    row = AnalysisJob(tenant_id=network.tenant_id, network_id=network.id, user_id=user_id, kind=kind,
+                      params=values, status="queued", progress=0.0)
+    db.session.add(row)
+    hit = _cached(result_key(network, kind, values))
+    if hit is not None:
+        _finish(row, result=hit)
+        _meter(network, user_id, kind, time.perf_counter(), "ok")
+        db.session.commit()
+        return row
+    db.session.commit()
+    try:
+        enqueue(JOB_NAME, timeout_s=int(job_time_limit() + 120), job_id=str(row.id), tenant_id=str(row.tenant_id))
+    except Exception:
+        log.exception("could not queue analysis job %s", row.id)
+        _finish(row, error="the job queue is unavailable")
+        db.session.commit()
+        raise ServiceUnavailable("The analysis queue is unavailable; try again shortly") from None
+    return row
+
+
+def get_job(tenant_id: uuid.UUID, job_id: str) -> AnalysisJob:
+    """One of the tenant's analysis jobs (a job lost with its worker is reported as failed)."""
+    row = get_or_404(AnalysisJob, job_id, "Job", tenant_id=tenant_id)
+    created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=timezone.utc)
+    deadline = created + timedelta(seconds=job_time_limit() + LOST_AFTER_S)
+    if row.status in ("queued", "running") and datetime.now(timezone.utc) > deadline:
+        _finish(row, error="the analysis was lost (its worker stopped); run it again")
+        db.session.commit()
+    return row
+
+
+# -- maps -----------------------------------------------------------------------------------------
+
+
+def map_view(network: Network, value: str, duration_h: float | None = None) -> dict[str, Any]:
+    """The network as GeoJSON-like features, nodes or links carrying ``value`` (see MAP_VALUES)."""
+    wn = networks.model_of(network)
+    nodes, links = _map_values(network, value, duration_h)
+    return {"map": map_geojson(wn, nodes, links), "value": value, "unit": MAP_VALUES[value]}
+
+
+def map_picture(network: Network, value: str, fmt: str, duration_h: float | None = None) -> bytes:
+    """The network map as PNG or SVG, coloured by ``value``."""
+    nodes, links = _map_values(network, value, duration_h)
+    label = "" if value == "none" else f"{value.replace('_', ' ')} ({MAP_VALUES[value]})"
+    return render_map(networks.model_of(network), nodes, title=network.name, fmt=fmt, link_values=links,
+                      value_label=label)
+
+
+def _map_values(network: Network, value: str, duration_h: float | None) -> tuple[dict | None, dict | None]:
+    """(node values, link values) for a map: a hydraulic statistic over the run, or elevations."""
+    if value not in MAP_VALUES:
+        raise ValidationError({"value": f"must be one of: {', '.join(MAP_VALUES)}"})
+    wn = networks.model_of(network)
+    if value == "none":
+        return None, None
+    if value == "elevation":
+        return {name: getattr(node, "elevation", None) for name, node in wn.nodes()}, None
+    try:
+        settings = make_settings(wn, duration_h)
+        sim = run_with_timeout(cached_simulate, inline_time_limit(), wn, settings, networks.simulations(network))
+    except WaterError as exc:
+        raise to_api_error(exc) from None
+    if value == "max_velocity":
+        return None, series_map(sim.pipe_frame("velocity").abs().max(), 4)
+    pressure = sim.junction_frame("pressure")
+    stat = {"min_pressure": pressure.min, "mean_pressure": pressure.mean, "max_pressure": pressure.max}[value]
+    return series_map(stat(), 3), None
+
+
+# -- the background job -------------------------------------------------------------------------
+
+
+class _ProgressWriter:
+    """Writes a job's progress to the database, at most every 5 % or every second."""
+
+    def __init__(self, job_id: uuid.UUID, tenant_id: uuid.UUID) -> None:
+        self.job_id, self.tenant_id = job_id, tenant_id
+        self.last_value, self.last_time = 0.0, time.monotonic()
+
+    def __call__(self, done: int, total: int) -> None:
+        value = min(done / total, 1.0) if total else 1.0
+        now = time.monotonic()
+        if value - self.last_value < PROGRESS_STEP and now - self.last_time < PROGRESS_INTERVAL_S:
+            return
+        self.last_value, self.last_time = value, now
+        db.session.execute(update(AnalysisJob).where(AnalysisJob.id == self.job_id,
+                                                     AnalysisJob.tenant_id == self.tenant_id)
+                           .values(progress=round(value, 4)).execution_options(synchronize_session=False))
+        db.session.commit()
+
+
+@job(JOB_NAME)
+def run_job(job_id: str, tenant_id: str) -> None:
+    """Run a queued analysis job (inside an app context, in an RQ worker or a thread)."""
+    tid = uuid.UUID(tenant_id)
+    bind_tenant(db.session, tid)
+    row = db.session.get(AnalysisJob, uuid.UUID(job_id))
+    if row is None or row.status != "queued":
+        return  # deleted with its network, or delivered twice
+    network = db.session.get(Network, row.network_id)
+    if network is None:
+        _finish(row, error="the network was deleted")
+        db.session.commit()
+        return
+    row.status = "running"
+    db.session.commit()
+    started = time.perf_counter()
+    outcome: dict[str, Any] = {}
+    try:
+        outcome["result"], _hit = analyse(network, row.kind, row.params, time_limit_s=job_time_limit(),
+                                          progress=_ProgressWriter(row.id, tid))
+    except WaterError as exc:
+        outcome["error"] = exc.message
+    except Exception:
+        log.exception("analysis job %s failed", job_id)
+        outcome["error"] = "internal error while running the analysis"
+    try:
+        db.session.rollback()  # nothing pending; reloads the row (gone if its network was deleted meanwhile)
+        _finish(row, **outcome)
+        _meter(network, row.user_id, row.kind, started, "error" if "error" in outcome else "ok")
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        log.warning("analysis job %s could not store its outcome (deleted meanwhile?)", job_id, exc_info=True)
+
+
+def _finish(row: AnalysisJob, *, result: dict[str, Any] | None = None, error: str | None = None) -> None:
+    """Mark a job done (with its result) or failed (with its error)."""
+    row.status = "failed" if error is not None else "done"
+    row.result = result
+    row.error = error
+    if error is None:
+        row.progress = 1.0
+    row.finished_at = utcnow()
+
+
+def _meter(network: Network, user_id: uuid.UUID | None, kind: str, started: float, status: str) -> None:
+    """One usage record for an analysis run through the REST API or a job."""
+    usage.meter(network.tenant_id, user_id, kind="analysis", tool=kind,
+                latency_ms=(time.perf_counter() - started) * 1000, status=status)

@@ -1,0 +1,205 @@
+"""/api/networks: stored EPANET networks, their analyses, maps and time series; /api/jobs: analysis jobs."""
+from __future__ import annotations
+
+import io
+import math
+import uuid
+from typing import Any
+
+from flask import Blueprint, Response, request, send_file
+
+from hydronet.auth.principal import current_actor, current_principal, require
+from hydronet.kernel.errors import NotFound, ValidationError
+from hydronet.kernel.jsonio import iso
+from hydronet.kernel.responses import ok
+from hydronet.kernel.validation import Fields, json_body, query_int
+from hydronet.models import AnalysisJob, Network
+from hydronet.water import jobs as analysis_jobs
+from hydronet.water import networks as service
+from hydronet.water.serialize import network_dict
+
+bp = Blueprint("networks", __name__, url_prefix="/api/networks")
+jobs_bp = Blueprint("analysis_jobs", __name__, url_prefix="/api/jobs")
+PICTURE_TYPES = {"png": "image/png", "svg": "image/svg+xml"}
+
+
+def job_dict(row: AnalysisJob) -> dict[str, Any]:
+    """An analysis job: status queued|running|done|failed, progress 0..1, result when done."""
+    body: dict[str, Any] = {
+        "id": str(row.id), "network_id": str(row.network_id), "kind": row.kind, "params": row.params or {},
+        "status": row.status, "progress": row.progress, "created_at": iso(row.created_at),
+        "finished_at": iso(row.finished_at),
+    }
+    if row.status == "done":
+        body["result"] = row.result
+    if row.status == "failed":
+        body["error"] = row.error
+    return body
+
+
+def _tenant_network(network_id: str) -> Network:
+    """The caller's network or 404."""
+    return service.get_network(current_principal().tenant.id, network_id)
+
+
+def _user_id() -> uuid.UUID:
+    """The caller's user id (for jobs and metering)."""
+    return current_principal().user.id
+
+
+def _query_float(name: str) -> float | None:
+    """An optional finite float query parameter, else 422."""
+    raw = request.args.get(name)
+    if raw in (None, ""):
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValidationError({name: "must be a number"}) from None
+    if not math.isfinite(value):
+        raise ValidationError({name: "must be a finite number"})
+    return value
+
+
+def _format(fmt: str) -> str:
+    """A picture format the server draws (png, svg); 404 for any other suffix."""
+    if fmt not in PICTURE_TYPES:
+        raise NotFound(f"No such picture format {fmt!r}; use .png or .svg")
+    return fmt
+
+
+def _picture(data: bytes, fmt: str) -> Response:
+    """PNG/SVG bytes as a response."""
+    return Response(data, mimetype=PICTURE_TYPES[fmt], headers={"Cache-Control": "private, max-age=300"})
+
+
+@bp.get("")
+@require("networks:read")
+def list_networks():
+    """The organisation's networks, newest first (without the .inp text)."""
+    rows = service.list_networks(current_principal().tenant.id, limit=query_int("limit", 200, 1, 1000))
+    return ok(networks=[network_dict(n) for n in rows])
+
+
+@bp.post("")
+@require("networks:write")
+def upload_network():
+    """Upload an EPANET .inp (multipart field ``file``, optional ``name``); parsed before it is stored."""
+    upload = request.files.get("file")
+    if upload is None:
+        raise ValidationError({"file": "is required (multipart/form-data field 'file' with an EPANET .inp)"})
+    f = Fields(dict(request.form))
+    name = f.str("name", required=False, max_len=service.NAME_MAX)
+    f.done()
+    network = service.upload(current_actor(), upload.filename or "", upload.read(), name or None)
+    return ok(201, network=network_dict(network))
+
+
+@bp.get("/examples")
+@require("networks:read")
+def list_examples():
+    """WNTR's bundled example networks that can be imported by name."""
+    return ok(examples=[{"name": name} for name in service.example_names()])
+
+
+@bp.post("/import")
+@require("networks:write")
+def import_example():
+    """Import a bundled example network: ``{"example": "Net1", "name"?}``."""
+    f = Fields(json_body())
+    example = f.str("example", max_len=40)
+    name = f.str("name", required=False, max_len=service.NAME_MAX)
+    f.done()
+    network = service.import_example(current_actor(), example or "", name or None)
+    return ok(201, network=network_dict(network))
+
+
+@bp.get("/<network_id>")
+@require("networks:read")
+def get_network(network_id: str):
+    """One network with its summary (counts, lengths, time settings; SI units)."""
+    return ok(network=network_dict(_tenant_network(network_id)))
+
+
+@bp.delete("/<network_id>")
+@require("networks:write")
+def delete_network(network_id: str):
+    """Delete a network (and its analysis jobs)."""
+    service.delete(current_actor(), _tenant_network(network_id))
+    return ok(deleted=True)
+
+
+@bp.get("/<network_id>/download")
+@require("networks:read")
+def download_network(network_id: str):
+    """The stored .inp file."""
+    network = _tenant_network(network_id)
+    return send_file(io.BytesIO(network.inp_text.encode("utf-8")), mimetype="text/plain", as_attachment=True,
+                     download_name=network.filename or f"{network.name}.inp")
+
+
+@bp.post("/<network_id>/analyses/<kind>")
+@require("analyses:run")
+def run_analysis(network_id: str, kind: str):
+    """Run an analysis: 200 ``{result, cached}`` for short ones, 202 ``{job}`` for long ones or ``?async=true``."""
+    network = _tenant_network(network_id)
+    params = json_body(required=False).get("params") or {}
+    if not isinstance(params, dict):
+        raise ValidationError({"params": "must be an object"})
+    spec = analysis_jobs.spec_for(kind)
+    if spec.long or request.args.get("async", "").lower() in ("1", "true", "yes"):
+        row = analysis_jobs.start_job(_user_id(), network, kind, params)
+        return ok(202, job=job_dict(row))
+    result, cached = analysis_jobs.run_inline(_user_id(), network, kind, params)
+    return ok(kind=kind, network_id=str(network.id), result=result, cached=cached)
+
+
+def _series_params() -> dict[str, Any]:
+    """Time-series parameters from the query string (validated by the analysis schema)."""
+    params: dict[str, Any] = {"element": request.args.get("element", ""), "variable": request.args.get("variable", "")}
+    duration_h = _query_float("duration_h")
+    if duration_h is not None:
+        params["duration_h"] = duration_h
+    if request.args.get("demand_model"):
+        params["demand_model"] = request.args["demand_model"]
+    return params
+
+
+@bp.get("/<network_id>/timeseries")
+@require("networks:read")
+def timeseries(network_id: str):
+    """``?element=&variable=&duration_h=`` → ``{timeseries: {points: [{time_s, time_h, value}], unit, ...}}``."""
+    network = _tenant_network(network_id)
+    return ok(timeseries=analysis_jobs.timeseries(_user_id(), network, _series_params()))
+
+
+@bp.get("/<network_id>/timeseries.<fmt>")
+@require("networks:read")
+def timeseries_picture(network_id: str, fmt: str):
+    """The time series (``?element=&variable=``) as a PNG or SVG chart (``timeseries.png`` / ``timeseries.svg``)."""
+    network = _tenant_network(network_id)
+    return _picture(analysis_jobs.timeseries_picture(_user_id(), network, _series_params(), _format(fmt)), fmt)
+
+
+@bp.get("/<network_id>/map.json")
+@require("networks:read")
+def network_map(network_id: str):
+    """``?value=min_pressure|mean_pressure|max_pressure|max_velocity|elevation|none`` → ``{map: FeatureCollection}``."""
+    network = _tenant_network(network_id)
+    return ok(**analysis_jobs.map_view(network, request.args.get("value", "min_pressure"), _query_float("duration_h")))
+
+
+@bp.get("/<network_id>/map.<fmt>")
+@require("networks:read")
+def map_picture(network_id: str, fmt: str):
+    """The network map as PNG or SVG (``map.png`` / ``map.svg``), nodes coloured by ``?value=`` as in map.json."""
+    network = _tenant_network(network_id)
+    value = request.args.get("value", "min_pressure")
+    return _picture(analysis_jobs.map_picture(network, value, _format(fmt), _query_float("duration_h")), fmt)
+
+
+@jobs_bp.get("/<job_id>")
+@require("networks:read")
+def get_job(job_id: str):
+    """An analysis job: ``{job: {id, network_id, kind, status, progress, result?, error?, ...}}``."""
+    return ok(job=job_dict(analysis_jobs.get_job(current_principal().tenant.id, job_id)))

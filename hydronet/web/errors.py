@@ -1,0 +1,82 @@
+"""Flask error handlers: every failure under /api answers in the one JSON error shape.
+
+Services raise kernel.errors.ApiError subclasses; HTTP errors (404, 405, 413 …),
+an unreachable Redis and unexpected exceptions are mapped here too.  Browser
+pages keep Flask's own error pages.
+"""
+from __future__ import annotations
+
+import logging
+
+import redis
+from flask import Flask, request
+from werkzeug.exceptions import HTTPException
+
+from hydronet.kernel.errors import ApiError, QuotaExceeded
+from hydronet.kernel.metrics import note_rejection
+from hydronet.kernel.responses import error_response
+
+log = logging.getLogger(__name__)
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "rate_limited",
+    500: "internal_error",
+    503: "service_unavailable",
+}
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api") or request.path.startswith("/mcp") or request.is_json
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Map ApiError and HTTPException to the JSON shape (for /api paths)."""
+
+    @app.errorhandler(ApiError)
+    def _api_error(err: ApiError):
+        if err.status == 429:  # metrics: a quota refusal is not a rate-limit refusal
+            note_rejection(err.code, err.extra.get("quota") if isinstance(err, QuotaExceeded) else None)
+        return error_response(err.status, err.code, err.message, err.headers, **err.extra)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(err: HTTPException):
+        if not _wants_json():
+            return err
+        code = _HTTP_CODES.get(err.code or 500, "http_error")
+        message = err.description or err.name
+        if err.code == 400 and "JSON" in (message or ""):
+            code = "malformed_json"
+        headers = {}
+        if err.code == 405 and err.valid_methods:  # type: ignore[attr-defined]
+            headers["Allow"] = ", ".join(err.valid_methods)  # type: ignore[attr-defined]
+        resp = error_response(err.code or 500, code, message, headers)
+        return resp
+
+    @app.errorhandler(redis.exceptions.ConnectionError)
+    @app.errorhandler(redis.exceptions.TimeoutError)
+    def _store_down(err: Exception):
+        # Degraded mode without Redis: rate limits fall back to per-process memory
+        # (flask-limiter), but token revocation, refresh rotation, login backoff and
+        # quota reservations cannot be checked safely, so those requests fail closed.
+        log.error("shared store (Redis) unreachable on %s %s: %s", request.method, request.path, type(err).__name__)
+        return error_response(503, "store_unavailable", "A required service is temporarily unavailable; "
+                              "try again in a few seconds", {"Retry-After": "5"})
+
+    @app.errorhandler(Exception)
+    def _unexpected(err: Exception):
+        if isinstance(err, HTTPException):
+            return _http_error(err)
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        message = "Internal server error"
+        if app.debug:
+            message = f"{type(err).__name__}: {err}"
+        return error_response(500, "internal_error", message)

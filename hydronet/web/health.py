@@ -1,0 +1,27 @@
+"""/api/health: is this instance able to serve?"""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify
+
+from hydronet.kernel.health import check_dependencies
+
+bp = Blueprint("health", __name__, url_prefix="/api")
+
+
+@bp.get("/health")
+def health():
+    """200 healthy when the database and Redis answer, else 503 naming the failure."""
+    deps = check_dependencies()
+    healthy = all(v.startswith("ok") for v in deps.values())
+    body = {
+        "status": "healthy" if healthy else "unhealthy",
+        "success": healthy,
+        **deps,
+        "version": current_app.config["VERSION"],
+        "assistant": "qwen" if current_app.config["ALIYUN_API_KEY"] else "offline",
+    }
+    if not healthy:
+        body["failed"] = [k for k, v in deps.items() if not v.startswith("ok")]
+    resp = jsonify(body)
+    resp.status_code = 200 if healthy else 503
+    return resp

@@ -1,0 +1,65 @@
+"""Registry of the network endpoints (/api/networks, /api/jobs); analysis kinds and parameters from the catalogue."""
+from __future__ import annotations
+
+from hydronet.water.jobs import MAP_VALUES
+from hydronet.water.networks import NAME_MAX
+from hydronet.water.registry import ANALYSES
+from hydronet.water.timeseries import VARIABLES
+from hydronet.web.openapi.ops import Op, bounded_int, q
+from hydronet.web.openapi.schemas import BOOL, OBJ, STR, array, envelope, obj, ref, string
+
+NETWORK = envelope({"network": ref("Network")})
+JOB = envelope({"job": ref("Job")})
+PICTURES = {200: {"image/svg+xml": {"type": "string"}}}  # .png answers image/png, .svg image/svg+xml
+DURATION = q("duration_h", {"type": "number"}, "simulated hours (default: the network's own duration)")
+SERIES_QUERY = (
+    q("element", STR, "a node or link name"), q("variable", {"type": "string", "enum": list(VARIABLES)}),
+    DURATION, q("demand_model", {"type": "string", "enum": ["DD", "PDD"]}),
+)
+MAP_QUERY = (q("value", {"type": "string", "enum": list(MAP_VALUES), "default": "min_pressure"},
+               "what colours the map"), DURATION)
+ANALYSIS_PARAMS = {f"AnalysisParams.{name}": spec.parameters for name, spec in ANALYSES.items()}
+KIND_PARAMETER_NOTE = "Parameters by analysis kind: " + ", ".join(
+    f"`{name}` → #/components/schemas/AnalysisParams.{name}" for name in ANALYSES)
+
+NETWORKS: dict[str, Op] = {
+    "networks.list_networks": Op(ok={200: envelope({"networks": array(ref("Network"))})},
+                                 query=(q("limit", bounded_int(1, 1000, 200), "how many, newest first"),)),
+    "networks.upload_network": Op(
+        ok={201: NETWORK},
+        body_media={"multipart/form-data": obj(
+            {"file": {"type": "string", "format": "binary", "description": "an EPANET .inp (UTF-8, GB18030 …)"},
+             "name": string(NAME_MAX)}, ["file"])},
+        errors=(400, 413, 422),
+        description="The file is parsed before anything is stored: 422 names the line and section of the first "
+                    "error; 429 quota_exceeded for the networks or storage_mb quota.",
+    ),
+    "networks.list_examples": Op(ok={200: envelope({"examples": array(obj({"name": STR}, "all"))})}),
+    "networks.import_example": Op(
+        ok={201: NETWORK},
+        body=obj({"example": string(40, min_len=1, description="Net1, Net3, ky10 …"), "name": string(NAME_MAX)},
+                 ["example"]),
+    ),
+    "networks.get_network": Op(ok={200: NETWORK}),
+    "networks.delete_network": Op(ok={200: envelope({"deleted": {"const": True}})}),
+    "networks.download_network": Op(ok={200: {"type": "string", "description": "the stored .inp"}},
+                                    ok_media="text/plain"),
+    "networks.run_analysis": Op(
+        ok={200: envelope({"kind": STR, "network_id": STR, "result": OBJ, "cached": BOOL}), 202: JOB},
+        body=obj({"params": {**OBJ, "description": "the analysis parameters (see below)"}}), body_required=False,
+        query=(q("async", {"type": "string", "enum": ["true", "false"]}, "run as a background job (202)"),),
+        path={"kind": {"type": "string", "enum": sorted(ANALYSES)}},
+        errors=(503, 504),
+        description="Short analyses answer 200 with the result; long ones (and ?async=true) answer 202 with a job "
+                    "to poll at /api/jobs/{job_id}. An unknown kind answers 404 listing the available ones. "
+                    + KIND_PARAMETER_NOTE,
+    ),
+    "networks.timeseries": Op(ok={200: envelope({"timeseries": OBJ})}, query=SERIES_QUERY, errors=(504,)),
+    "networks.timeseries_picture": Op(ok={200: {"type": "string"}}, ok_media="image/png", also=PICTURES,
+                                      query=SERIES_QUERY, errors=(422, 504)),
+    "networks.network_map": Op(ok={200: envelope({"map": OBJ, "value": STR, "unit": STR})}, query=MAP_QUERY,
+                               errors=(504,)),
+    "networks.map_picture": Op(ok={200: {"type": "string"}}, ok_media="image/png", also=PICTURES, query=MAP_QUERY,
+                               errors=(422, 504)),
+    "analysis_jobs.get_job": Op(ok={200: JOB}),
+}

@@ -1,0 +1,67 @@
+"""Idempotent seed data: the platform tenant and admin, the demo tenant and user."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from hydronet.auth import passwords
+from hydronet.auth.accounts import DEFAULT_ADMIN_PASSWORD
+from hydronet.auth.actor import SYSTEM
+from hydronet.kernel import audit
+from hydronet.kernel.db import db
+from hydronet.kernel.tenancy import all_tenants
+from hydronet.models import Tenant, User
+
+log = logging.getLogger(__name__)
+
+DEMO_EMAIL = "demo@example.com"
+DEMO_PASSWORD = "demo123"
+
+
+@dataclass
+class SeedResult:
+    """What the seed created (False = already there)."""
+
+    admin_email: str
+    admin_password_shown: str
+    admin_created: bool
+    demo_created: bool
+
+
+def _tenant(slug: str, name: str, plan: str, platform: bool) -> tuple[Tenant, bool]:
+    tenant = db.session.execute(select(Tenant).where(Tenant.slug == slug)).scalar_one_or_none()
+    if tenant:
+        return tenant, False
+    tenant = Tenant(name=name, slug=slug, plan=plan, status="active", is_platform=platform)
+    db.session.add(tenant)
+    db.session.flush()
+    return tenant, True
+
+
+def _user(tenant: Tenant, email: str, password: str, role: str, name: str, platform_admin: bool) -> bool:
+    if db.session.execute(select(User.id).where(User.email == email)).first():
+        return False
+    user = User(tenant_id=tenant.id, email=email, name=name, role=role, is_platform_admin=platform_admin,
+                password_hash=passwords.hash_password(password),
+                password_change_required=platform_admin and password == DEFAULT_ADMIN_PASSWORD)
+    db.session.add(user)
+    db.session.flush()
+    audit.record(SYSTEM, "user.create", target_type="user", target_id=user.id, tenant_id=tenant.id,
+                 details={"email": email, "role": role, "seed": True})
+    return True
+
+
+def seed(admin_email: str, admin_password: str | None) -> SeedResult:
+    """Create what is missing; a second run changes nothing."""
+    password = admin_password or DEFAULT_ADMIN_PASSWORD
+    with all_tenants(db.session):
+        platform, _ = _tenant("platform", "HydroNet Platform", "enterprise", True)
+        admin_created = _user(platform, admin_email, password, "owner", "System Administrator", True)
+        demo, _ = _tenant("demo", "演示水务公司", "basic", False)
+        demo_created = _user(demo, DEMO_EMAIL, DEMO_PASSWORD, "owner", "Demo User", False)
+    db.session.commit()
+    if password == DEFAULT_ADMIN_PASSWORD:
+        log.warning("the platform admin uses the well-known default password; set ADMIN_PASSWORD or change it")
+    return SeedResult(admin_email, password, admin_created, demo_created)
