@@ -18,7 +18,8 @@ from hydronet.chat import assistant, conversations
 from hydronet.kernel.db import db, utcnow, uuid7
 from hydronet.kernel.errors import ApiError, ValidationError
 from hydronet.kernel.metrics import MODEL_ERRORS, MODEL_LATENCY, MODEL_TOKENS
-from hydronet.kernel.tenancy import bind_tenant, checked_tenant
+from hydronet.kernel import tenancy
+from hydronet.kernel.tenancy import bind_tenant
 from hydronet.llm.context import build_messages
 from hydronet.llm.loop import TurnState, run_turn
 from hydronet.llm.tokens import count_tokens
@@ -122,11 +123,11 @@ def persist(prep: PreparedTurn, state: TurnState) -> tuple[Message, Message]:
     bind_tenant(db.session, prep.tenant_id)
     events = _usage_events(prep, state)
     try:
-        if not conversations.record_turn(prep.tenant_id, prep.conversation_id, added=2,
+        if not conversations.record_turn(prep.conversation_id, added=2,
                                          title=conversations.title_from(prep.text) if prep.retitle else None):
             raise LookupError("conversation vanished")  # deleted while the model was answering
         user_msg, reply = _message_rows(prep, state)
-        db.session.connection().execute(_MESSAGE_INSERT, [_column_keys(user_msg), _column_keys(reply)])
+        tenancy.execute(db.session, _MESSAGE_INSERT, [_column_keys(user_msg), _column_keys(reply)])
         usage.record(prep.tenant_id, prep.user_id, events)
         db.session.commit()
     except LookupError:  # keep the usage, drop the text
@@ -160,7 +161,7 @@ def _message_rows(prep: PreparedTurn, state: TurnState) -> tuple[dict[str, Any],
         meta["offline"] = True
     if state.interrupted:
         meta["interrupted"] = True
-    common = {"tenant_id": checked_tenant(db.session, prep.tenant_id), "conversation_id": prep.conversation_id,
+    common = {"tenant_id": prep.tenant_id, "conversation_id": prep.conversation_id,
               "user_id": prep.user_id}
     user_msg = {**common, "id": uuid7(), "role": "user", "content": prep.text, "model": None,
                 "input_tokens": 0, "output_tokens": 0, "meta": {}, "created_at": prep.user_created_at}

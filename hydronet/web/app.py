@@ -115,6 +115,8 @@ def _init_extensions(app: Flask) -> None:
         with app.app_context():
             install_idle_ping(db.engine)
             tenancy.install_engine(db.engine)  # RLS settings ride with each transaction's first statement
+    with app.app_context():
+        tenancy.guard_engine(db.engine)  # Core statements on tenant tables only through tenancy.execute
     init_db_timing(app)  # g.sql_count per request, slow statements logged
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True, compare_type=True)
     tenancy.install(Session)
