@@ -96,11 +96,11 @@ def _revive(session: Session, model: type[M], data: dict[str, Any]) -> M:
     existing = session.identity_map.get(identity_key(model, data["id"]))
     if existing is not None:
         return existing  # already loaded in this session (and so fresher)
-    # Not model(**data): the constructor sends every value through attribute events as a
-    # change.  A bare instance given the snapshot as its loaded state is what a query yields.
-    obj = model.__mapper__.class_manager.new_instance()
-    obj.__dict__.update(data)
-    make_transient_to_detached(obj)  # identity key; unsnapshotted columns expired (lazy)
+    # make_transient_to_detached is SQLAlchemy's documented way to turn a constructed object
+    # into one "as though freshly loaded from a query": its history is reset (no UPDATE on
+    # flush), it gets its identity key, and columns left out of the snapshot load lazily.
+    obj = model(**data)
+    make_transient_to_detached(obj)
     session.add(obj)
     return obj
 
