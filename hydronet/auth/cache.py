@@ -32,7 +32,7 @@ from typing import Any, TypeVar
 
 from flask import has_app_context
 from sqlalchemy import event, inspect
-from sqlalchemy.orm import Session, make_transient_to_detached, scoped_session
+from sqlalchemy.orm import Mapper, Session, make_transient_to_detached, scoped_session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
@@ -55,8 +55,9 @@ M = TypeVar("M", User, Tenant)
 
 
 @functools.cache
-def _columns(model: type) -> list[tuple[str, Any]]:
-    return [(a.key, a.columns[0].type) for a in inspect(model).column_attrs if a.key not in _NOT_CACHED[model]]
+def _columns(model: type[User] | type[Tenant]) -> list[tuple[str, Any]]:
+    mapper: Mapper[Any] = inspect(model)
+    return [(a.key, a.columns[0].type) for a in mapper.column_attrs if a.key not in _NOT_CACHED[model]]
 
 
 def dump(obj: User | Tenant) -> str:
@@ -122,7 +123,7 @@ def _cached(keys: list[str]) -> list[str | None]:
         return [TOMBSTONE] * len(keys)
 
 
-def cached_user(session: Session, user_id: uuid.UUID, tenant_id: str | None) -> User | None:
+def cached_user(session: Session | scoped_session, user_id: uuid.UUID, tenant_id: str | None) -> User | None:
     """The user (with its tenant) from the cache, or None on a miss."""
     if not tenant_id:
         return None

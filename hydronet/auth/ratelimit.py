@@ -31,7 +31,7 @@ def client_ip() -> str:
 def caller_claims() -> dict[str, Any] | None:
     """The verified claims of the request's bearer JWT, if any (read once per request)."""
     token = state.bearer_token()
-    return state.token_claims(is_api_key=bool(token) and is_api_key(token))
+    return state.token_claims(is_api_key=token is not None and is_api_key(token))
 
 
 def client_key() -> str:
@@ -65,7 +65,7 @@ def caller_tenant() -> dict[str, Any] | None:
     """Plan, status and quota overrides of the caller's tenant, from the shared cache (invalidated on change)."""
     claims = caller_claims()
     tenant_id = claims.get("tid") if claims else None
-    if not tenant_id:
+    if not claims or not tenant_id:
         return None
     try:
         prefetch(claims)  # the same trip brings what authentication will read next

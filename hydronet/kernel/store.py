@@ -6,10 +6,11 @@ through here; nothing billable lives only here.
 """
 from __future__ import annotations
 
+import abc
 import threading
 import time
 from contextlib import contextmanager
-from typing import Iterator, Sequence
+from typing import Iterator, Sequence, cast
 
 import redis
 from flask import current_app
@@ -47,16 +48,22 @@ return {1, 0, 0}
 """
 
 
-class Store:
+class Store(abc.ABC):
     """Interface shared by RedisStore and MemoryStore."""
 
     kind = "abstract"
 
+    @abc.abstractmethod
     def get(self, key: str) -> str | None: ...
+    @abc.abstractmethod
     def set(self, key: str, value: str, ttl: float | None = None, nx: bool = False) -> bool: ...
+    @abc.abstractmethod
     def delete(self, *keys: str) -> int: ...
+    @abc.abstractmethod
     def incr(self, key: str, amount: int = 1, ttl: float | None = None) -> int: ...
+    @abc.abstractmethod
     def ttl(self, key: str) -> float | None: ...
+    @abc.abstractmethod
     def ping(self) -> bool: ...
     def reserve(self, keys: Sequence[str], amounts: Sequence[int], limits: Sequence[int], ttls: Sequence[int]) -> tuple[int, int, int]:
         """Atomically add amounts to counters unless one would pass its limit (-1 = none).
@@ -92,10 +99,10 @@ class RedisStore(Store):
         self._reserve = self.client.register_script(_RESERVE_LUA)
 
     def get(self, key: str) -> str | None:
-        return self.client.get(key)
+        return cast("str | None", self.client.get(key))  # decode_responses=True: str, never bytes
 
     def mget(self, keys: Sequence[str]) -> list[str | None]:
-        return self.client.mget(keys) if keys else []
+        return cast("list[str | None]", self.client.mget(keys)) if keys else []
 
     def set(self, key: str, value: str, ttl: float | None = None, nx: bool = False) -> bool:
         px = int(ttl * 1000) if ttl else None

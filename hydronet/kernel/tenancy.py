@@ -38,12 +38,14 @@ TENANT_PARAM = "hn_tenant"  # the bind parameter `scoped()` compares tenant_id w
 _CHECKED = "hydronet_tenancy_checked"  # execution option: scoped by the ORM hook or by execute()
 _FLUSHING = "hydronet_flushing"  # connection info: the ORM flush (guarded by before_flush) is writing
 
+AnySession = Session | scoped_session  # flask-sqlalchemy's db.session is a scoped_session
+
 
 class TenantViolation(RuntimeError):
     """A write would have touched another tenant's row."""
 
 
-def bind_tenant(session: Session, tenant_id: uuid.UUID | None) -> None:
+def bind_tenant(session: AnySession, tenant_id: uuid.UUID | None) -> None:
     """Scope every following query of this session to ``tenant_id``."""
     if isinstance(session, scoped_session):
         session = session()
@@ -60,7 +62,7 @@ def scoped(stmt: Select | Update | Delete, table: Table) -> Select | Update | De
     return stmt.where(table.c.tenant_id == bindparam(TENANT_PARAM))
 
 
-def execute(session: Session, stmt: Any, params: dict[str, Any] | list[dict[str, Any]] | None = None) -> Result:
+def execute(session: AnySession, stmt: Any, params: dict[str, Any] | list[dict[str, Any]] | None = None) -> Result:
     """Run a Core statement on a tenant table for the session's bound tenant.
 
     A `scoped()` statement gets the bound tenant as its predicate; an INSERT's
@@ -73,14 +75,17 @@ def execute(session: Session, stmt: Any, params: dict[str, Any] | list[dict[str,
         session = session()
     tenant_id = session.info.get(TENANT_KEY)
     unscoped = bool(session.info.get(UNSCOPED_KEY))
+    bound: dict[str, Any] | list[dict[str, Any]]
     if isinstance(stmt, Insert):
         rows = params if isinstance(params, list) else [params or {}]
-        params = [_owned_row(row, tenant_id, unscoped) for row in rows]
+        bound = [_owned_row(row, tenant_id, unscoped) for row in rows]
     else:
         if tenant_id is None:
             raise TenantViolation("a tenant-scoped statement needs a bound tenant")
-        params = {**(params or {}), TENANT_PARAM: tenant_id}
-    return session.connection().execute(stmt, params, execution_options={_CHECKED: True})
+        if isinstance(params, list):
+            raise TypeError("a scoped statement takes one parameter dict")
+        bound = {**(params or {}), TENANT_PARAM: tenant_id}
+    return session.connection().execute(stmt, bound, execution_options={_CHECKED: True})
 
 
 def _owned_row(row: dict[str, Any], tenant_id: uuid.UUID | None, unscoped: bool) -> dict[str, Any]:
@@ -93,7 +98,7 @@ def _owned_row(row: dict[str, Any], tenant_id: uuid.UUID | None, unscoped: bool)
 
 
 @contextmanager
-def all_tenants(session: Session) -> Iterator[Session]:
+def all_tenants(session: AnySession) -> Iterator[AnySession]:
     """Explicit escape: queries inside see every tenant (platform admin, sign-in, audit chain)."""
     previous = session.info.get(UNSCOPED_KEY, 0)
     session.info[UNSCOPED_KEY] = previous + 1
@@ -113,7 +118,7 @@ def _scoping_active(session: Session) -> uuid.UUID | None:
     return session.info.get(TENANT_KEY)
 
 
-def _set_rls_all(session: Session, on: bool) -> None:
+def _set_rls_all(session: AnySession, on: bool) -> None:
     """Flip the RLS escape of the transaction in progress (new ones read session.info)."""
     if isinstance(session, scoped_session):
         session = session()
@@ -122,7 +127,7 @@ def _set_rls_all(session: Session, on: bool) -> None:
     session.execute(text("SELECT set_config('app.all_tenants', :v, true)"), {"v": "on" if on else "off"})
 
 
-def _set_rls_tenant(session: Session, tenant_id: uuid.UUID | None) -> None:
+def _set_rls_tenant(session: AnySession, tenant_id: uuid.UUID | None) -> None:
     """Move the RLS tenant of the open transaction (only called on PostgreSQL, see _CONNECTED)."""
     value = "" if tenant_id is None else str(tenant_id)
     session.execute(text("SELECT set_config('app.tenant_id', :tid, true)"), {"tid": value})
