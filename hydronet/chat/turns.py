@@ -72,7 +72,7 @@ def prepare(user: User, tenant: Tenant, conv: Conversation, text: str) -> Prepar
     reservation = quotas.reserve_chat(tenant, estimate)
     prepared = PreparedTurn(
         tenant_id=tenant.id, user_id=user.id, conversation_id=conv.id, text=text,
-        model=default_model(tenant, cfg["QWEN_DEFAULT_MODEL"]) if cfg["ALIYUN_API_KEY"] else "offline",
+        model=default_model(tenant, cfg["QWEN_MODEL"]) if cfg["ALIYUN_API_KEY"] else "offline",
         messages=messages, registry=assistant.tools_for(tenant), reservation=reservation,
         api_key=cfg["ALIYUN_API_KEY"] or None, retitle=not conv.title,
     )

@@ -3,7 +3,7 @@
 Register a function with ``@job("name")``; ``enqueue("name", **kwargs)`` runs
 it outside the request — in an RQ worker (`flask hydronet worker`) when Redis
 is configured, else in a daemon thread of this process (embedded mode, or
-HYDRONET_JOBS_INLINE=true).  The function runs inside an app context; its
+JOBS_INLINE=true).  The function runs inside an app context; its
 arguments must be JSON-friendly (ids, not ORM objects).  Job functions
 register when their modules are imported, which building the app does
 (web/app.py imports every domain).

@@ -11,7 +11,6 @@ from flask import Flask
 from sqlalchemy.orm import Session
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from hydronet import __version__
 from hydronet.auth import cache as auth_cache
 from hydronet.auth import routes as auth_routes
 from hydronet.auth import web_session
@@ -20,7 +19,7 @@ from hydronet.auth.ratelimit import limiter
 from hydronet.auth.ratelimit_storage import storage_uri
 from hydronet.chat import assistant
 from hydronet.chat import routes as chat_routes
-from hydronet.config import PROJECT_ROOT, load_settings, normalize_database_url, validate_settings
+from hydronet.config import PROJECT_ROOT, build_config
 from hydronet.kernel import jobs, tenancy
 from hydronet.kernel.db import db, migrate
 from hydronet.kernel.dbpool import install_idle_ping
@@ -73,15 +72,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         static_folder=str(PROJECT_ROOT / "static"),
         instance_path=str(PROJECT_ROOT / "instance"),
     )
-    settings = load_settings()
-    settings.update(config or {})
-    if settings.get("DATABASE_URL"):
-        settings["SQLALCHEMY_DATABASE_URI"] = normalize_database_url(settings.pop("DATABASE_URL"))
-    if settings.get("DATABASE_OWNER_URL"):
-        settings["DATABASE_OWNER_URL"] = normalize_database_url(settings["DATABASE_OWNER_URL"])
-    validate_settings(settings)
-    app.config.update(settings)
-    app.config.setdefault("VERSION", __version__)
+    app.config.update(build_config(config))
     app.json = SafeJSONProvider(app)
     app.json.sort_keys = False  # type: ignore[attr-defined]  # keep "success" first
     app.json.ensure_ascii = False  # type: ignore[attr-defined]  # readable Chinese in curl

@@ -20,7 +20,7 @@ from sqlalchemy import select, text
 from hydronet.auth.accounts import DEFAULT_ADMIN_PASSWORD
 from hydronet.auth.passwords import verify_password
 from hydronet.chat.assistant import provider
-from hydronet.config import MIN_SECRET_LENGTH, WEAK_SECRETS, _looks_placeholder, load_settings
+from hydronet.config import MIN_SECRET_LENGTH, WEAK_SECRETS, Settings, looks_placeholder
 from hydronet.kernel.db import db
 from hydronet.kernel.store import get_store
 from hydronet.kernel.tenancy import all_tenants
@@ -29,7 +29,6 @@ from hydronet.wechat.protocol import AccountConfig
 
 Status = Literal["ok", "warn", "fail"]
 ICONS: dict[Status, str] = {"ok": "✅", "warn": "⚠️", "fail": "❌"}
-DEFAULT_BACKUP_DIR = "/var/backups/hydronet"
 BACKUP_MAX_AGE_H = 26  # a daily timer plus its random delay and a slow dump
 MIGRATE_FIX = "flask --app app_saas:app hydronet migrate (or deploy/migrate.sh), then restart hydronet@*"
 SECRET_FIX = ("set it in .env to the output of python3 -c 'import secrets; print(secrets.token_urlsafe(48))' and "
@@ -104,7 +103,7 @@ def secret_problem(value: str) -> str | None:
     """Why a secret is weak, or None."""
     if value.startswith("dev-only-"):
         return "the development default"
-    if value.lower() in WEAK_SECRETS or _looks_placeholder(value):
+    if value.lower() in WEAK_SECRETS or looks_placeholder(value):
         return "a well-known placeholder"
     if len(value) < MIN_SECRET_LENGTH:
         return f"shorter than {MIN_SECRET_LENGTH} characters"
@@ -125,7 +124,7 @@ def check_secrets(app: Flask) -> Result:
 
 def check_debug(app: Flask) -> Result:
     """DEBUG is off, as the app servers read it (the flask CLI itself follows FLASK_DEBUG instead)."""
-    if app.config.get("DEBUG") or app.debug or load_settings().get("DEBUG"):
+    if app.config.get("DEBUG") or app.debug or Settings.from_env().DEBUG:
         return Result("DEBUG off", "fail", "DEBUG is on (tracebacks and relaxed secret checks)",
                       "set DEBUG=False in .env and restart")
     return Result("DEBUG off", "ok")
@@ -176,7 +175,7 @@ def check_https(app: Flask, url: str | None) -> Result:
 
 def check_backups(app: Flask, backup_dir: str | None, now: float | None = None) -> Result:
     """A pg_dump backup younger than BACKUP_MAX_AGE_H exists."""
-    directory = Path(backup_dir or app.config.get("BACKUP_DIR") or DEFAULT_BACKUP_DIR)
+    directory = Path(backup_dir or app.config["BACKUP_DIR"])
     title = f"备份 backups recent ({directory})"
     fix = ("systemctl enable --now hydronet-backup.timer; systemctl start hydronet-backup; "
            "journalctl -u hydronet-backup -n 5 (deploy/backup.sh)")
@@ -200,7 +199,7 @@ def check_qwen(app: Flask) -> Result:
     if not key:
         return Result(title, "warn", "no ALIYUN_API_KEY: offline assistant",
                       "set ALIYUN_API_KEY=sk-… (DashScope console → API-KEY) in .env and restart")
-    model = app.config.get("QWEN_DEFAULT_MODEL") or "qwen-turbo"
+    model = app.config["QWEN_MODEL"]
     try:
         completion = provider(app).complete(model=model, messages=[{"role": "user", "content": "1"}], api_key=key)
     except Exception as exc:
