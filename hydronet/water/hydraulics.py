@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 from wntr.network import WaterNetworkModel
 
-from hydronet.water import checks
+from hydronet.water import checks, diagnostics
 from hydronet.water.demand import expected_demand
 from hydronet.water.jsonify import at_time, num, series_map
 from hydronet.water.simulation import Simulation, SimulationCache, cached_simulate, make_settings
@@ -36,6 +36,8 @@ def hydraulic(
         **indicators(wn, sim, pressure_threshold_m, top_n),
         "node_min_pressure_m": series_map(pressure.min(), 3),
         "link_max_velocity_m_s": series_map(sim.pipe_frame("velocity").abs().max(), 4),
+        "water_balance": diagnostics.balance_summary(sim.balance) if sim.balance else None,
+        "warnings": list(sim.warnings),
     }
 
 
