@@ -37,14 +37,6 @@ AVAILABLE = tk is not None
 VERSION = "2.3.5"
 LPS = 1000.0  # the project is written in LPS: flows come back in L/s
 TANK_EPS_M = 0.001
-EPANET_WARNINGS = {
-    1: "system hydraulically unbalanced: convergence to a solution was not achieved",
-    2: "system may be hydraulically unstable: some links changed status repeatedly",
-    3: "system disconnected: some nodes with positive demand have no path to a source",
-    4: "pumps cannot deliver enough flow or head: they were shut down or operate outside their curve",
-    5: "valves cannot deliver enough flow: flow control valve or pressure valve could not meet its setting",
-    6: "system has negative pressures: junctions with demand have negative pressure",
-}
 
 
 @dataclass(frozen=True)
@@ -89,8 +81,9 @@ class Solution:
     min_pressure: pd.Series
     served_m3: float
     expected_m3: float
+    served_by_junction: pd.Series
+    expected_by_junction: pd.Series
     balance: dict[str, Any]
-    epanet_warnings: list[int]
 
 
 class Project:
@@ -193,14 +186,18 @@ class Project:
                     tk.setruleenabled(self.ph, index, int(enabled))
 
     # ------------------------------------------------------------------ solving
-    def solve(self, changes: Changes | None = None, full: bool = True) -> Solution:
-        """Solve the run with ``changes`` applied; ``full`` keeps report-time frames of every variable."""
+    def solve(self, changes: Changes | None = None, full: bool = True, window_start_s: int = 0) -> Solution:
+        """Solve the run with ``changes`` applied; ``full`` keeps report-time frames of every variable.
+
+        Minimum pressures and served/expected demand (summed at report times) cover the report
+        times from ``window_start_s`` on; the balance always covers the whole run.
+        """
         with self._lock:
             if self.closed:
                 raise SimulationError("the EPANET project is closed")
             undo = self._apply(changes or Changes())
             try:
-                return self._run(changes or Changes(), full)
+                return self._run(changes or Changes(), full, window_start_s)
             except RuntimeError as exc:
                 raise SimulationError(f"EPANET failed: {exc}") from exc
             finally:
@@ -264,20 +261,20 @@ class Project:
         for name, timed in changes.emitters.items():
             tk.setnodevalue(self.ph, self._node_index[name] + 1, tk.EMITTER, timed.at(time_s) * LPS)
 
-    def _run(self, changes: Changes, full: bool) -> Solution:
+    def _run(self, changes: Changes, full: bool, window_start_s: int) -> Solution:
         ph = self.ph
         quality = full and self.quality_type != tk.NONE
         tk.openH(ph)
         if quality:
             tk.openQ(ph)
         try:
-            return self._loop(changes, full, quality)
+            return self._loop(changes, full, quality, window_start_s)
         finally:
             if quality:
                 tk.closeQ(ph)
             tk.closeH(ph)
 
-    def _loop(self, changes: Changes, full: bool, quality: bool) -> Solution:
+    def _loop(self, changes: Changes, full: bool, quality: bool, window_start_s: int) -> Solution:
         ph, junctions, tanks, reservoirs = self.ph, self.junctions, self.tanks, self.reservoirs
         timed = bool(changes.extra_demand_m3_s or changes.emitters)
         if timed:
@@ -289,12 +286,12 @@ class Project:
         rows: dict[str, list[np.ndarray]] = {}
         times: list[int] = []
         min_pressure = np.full(len(junctions), np.inf)
-        served = expected = 0.0
+        served = np.zeros(len(junctions))
+        expected = np.zeros(len(junctions))
         tank_in = np.zeros(len(tanks))
         source_out = delivered = full_demand = leak = 0.0
         tank_at_min_out = np.zeros(len(tanks))
         pump_short: dict[str, int] = {}
-        warnings: set[int] = set()
         while True:
             time_s = int(tk.runH(ph))
             if quality:
@@ -307,9 +304,10 @@ class Project:
             reported = time_s >= self.report_start_s and (time_s - self.report_start_s) % self.report_step_s == 0
             if reported:
                 times.append(time_s)
-                min_pressure = np.minimum(min_pressure, pressure[junctions])
-                served += float(delivered_now.sum())
-                expected += float(full_now.sum())
+                if time_s >= window_start_s:
+                    min_pressure = np.minimum(min_pressure, pressure[junctions])
+                    served += delivered_now
+                    expected += full_now
                 if full:
                     self._record(rows, pressure, demand, emitter_now, quality)
             for i in self.pumps:
@@ -347,8 +345,11 @@ class Project:
             "integrated_over": "every hydraulic step",
         }
         node, link = self._frames(rows, times) if full else ({}, {})
-        return Solution(times, node, link, pd.Series(min_pressure, index=self.junction_names),
-                        served / LPS, expected / LPS, balance, sorted(warnings))
+        names = self.junction_names
+        return Solution(times, node, link, pd.Series(min_pressure, index=names),
+                        float(served.sum()) / LPS, float(expected.sum()) / LPS,
+                        pd.Series(served / LPS, index=names), pd.Series(expected / LPS, index=names),
+                        balance)
 
     def _record(self, rows: dict[str, list[np.ndarray]], pressure: np.ndarray, demand: np.ndarray,
                 emitter: np.ndarray, quality: bool) -> None:

@@ -112,7 +112,7 @@ def toolkit_run(wn: WaterNetworkModel, folder: Path, edit_project: Callable[[Any
         if t % report == 0:
             times.append(t)
             for key, prop, scale in (("pressure", tk.PRESSURE, 1), ("head", tk.HEAD, 1), ("demand", tk.DEMAND, 1e-3),
-                                     ("leak_demand", tk.EMITTERFLOW, 1e-3),
+                                     ("leak_demand", tk.EMITTERFLOW, 1e-3), ("full_demand", tk.FULLDEMAND, 1e-3),
                                      ("quality", tk.QUALITY, 3600.0 if quality == tk.AGE else 1e-3)):
                 rows.setdefault(key, []).append([tk.getnodevalue(ph, i, prop) * scale for i in range(1, len(nodes) + 1)])
             for key, prop, scale in (("flowrate", tk.FLOW, 1e-3), ("velocity", tk.VELOCITY, 1),
@@ -129,7 +129,7 @@ def toolkit_run(wn: WaterNetworkModel, folder: Path, edit_project: Callable[[Any
     tk.close(ph)
     tk.deleteproject(ph)
     node = {key: pd.DataFrame(rows[key], index=times, columns=nodes)
-            for key in ("pressure", "head", "demand", "leak_demand", "quality")}
+            for key in ("pressure", "head", "demand", "leak_demand", "full_demand", "quality")}
     link = {key: pd.DataFrame(rows[key], index=times, columns=links) for key in ("flowrate", "velocity", "status")}
     return ToolkitResults(node, link)
 
@@ -143,7 +143,7 @@ def direct(tmp_path: Path) -> Callable[..., Any]:
     def run(wn: WaterNetworkModel, duration_h: float | None = None, demand_model: str = "DD",
             required_pressure_m: float = 20.0, quality: str | None = None, engine: str = "epanet",
             edit: Callable[[WaterNetworkModel], None] | None = None,
-            edit_project: Callable[[Any], None] | None = None) -> Any:
+            edit_project: Callable[[Any], None] | None = None, close_at: dict[str, int] | None = None) -> Any:
         m = copy.deepcopy(wn)
         if duration_h is not None:
             m.options.time.duration = int(duration_h * 3600)
@@ -158,5 +158,5 @@ def direct(tmp_path: Path) -> Callable[..., Any]:
             return m, wntr.sim.WNTRSimulator(m).run_sim(convergence_error=True)
         if engine == "epanet22":
             return m, wntr.sim.EpanetSimulator(m).run_sim(file_prefix=str(tmp_path / uuid.uuid4().hex))
-        return m, toolkit_run(m, tmp_path, edit_project)
+        return m, toolkit_run(m, tmp_path, edit_project, close_at)
     return run
