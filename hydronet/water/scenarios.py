@@ -124,10 +124,14 @@ class Outcome:
 class Sweep:
     """Many scenarios of one prepared model: one open EPANET 2.3 project, or WNTR runs of modified copies."""
 
-    def __init__(self, wn: WaterNetworkModel, settings: SimSettings, window_start_s: int = 0) -> None:
+    def __init__(self, wn: WaterNetworkModel, settings: SimSettings, window_start_s: int = 0,
+                 window_end_s: int | None = None, demand_multiplier: float | None = None) -> None:
         self.settings = settings
         self.window_start_s = window_start_s
+        self.window_end_s = window_end_s
         self.model = prepare(wn, settings)
+        if demand_multiplier is not None:
+            self.model.options.hydraulic.demand_multiplier *= demand_multiplier
         self.population = wntr.metrics.population(self.model)
         self.has_demand = pd.Series({name: any(d.base_value > 0 for d in self.model.get_node(name).demand_timeseries_list)
                                      for name in self.model.junction_name_list}, dtype=bool)
@@ -143,14 +147,16 @@ class Sweep:
         """One scenario; ``None`` is the baseline."""
         changes = changes or Changes()
         if self.project is not None:
-            solution = self.project.solve(changes, full=False, window_start_s=self.window_start_s)
+            solution = self.project.solve(changes, full=False, window_start_s=self.window_start_s,
+                                          window_end_s=self.window_end_s)
             warnings = diagnostics.balance_warnings(solution.balance)
             return Outcome(solution.min_pressure, solution.served_by_junction, solution.expected_by_junction,
                            warnings + diagnostics.pressure_warnings(solution.min_pressure))
         model = copy_model(self.model)
         apply_changes(model, changes, wntr_leaks=self.settings.engine == "wntr")
         sim = run(model, self.settings)
-        times = [t for t in sim.times_s if t >= self.window_start_s]
+        times = [t for t in sim.times_s
+                 if t >= self.window_start_s and (self.window_end_s is None or t <= self.window_end_s)]
         served = sim.junction_frame("demand").loc[times]
         if "leak_demand" in sim.node:
             served = served - sim.node["leak_demand"][sim.junctions].loc[times]

@@ -186,18 +186,20 @@ class Project:
                     tk.setruleenabled(self.ph, index, int(enabled))
 
     # ------------------------------------------------------------------ solving
-    def solve(self, changes: Changes | None = None, full: bool = True, window_start_s: int = 0) -> Solution:
+    def solve(self, changes: Changes | None = None, full: bool = True, window_start_s: int = 0,
+              window_end_s: int | None = None) -> Solution:
         """Solve the run with ``changes`` applied; ``full`` keeps report-time frames of every variable.
 
         Minimum pressures and served/expected demand (summed at report times) cover the report
-        times from ``window_start_s`` on; the balance always covers the whole run.
+        times from ``window_start_s`` to ``window_end_s`` (inclusive; None = the end); the balance
+        always covers the whole run.
         """
         with self._lock:
             if self.closed:
                 raise SimulationError("the EPANET project is closed")
             undo = self._apply(changes or Changes())
             try:
-                return self._run(changes or Changes(), full, window_start_s)
+                return self._run(changes or Changes(), full, window_start_s, window_end_s)
             except RuntimeError as exc:
                 raise SimulationError(f"EPANET failed: {exc}") from exc
             finally:
@@ -228,9 +230,15 @@ class Project:
         if changes.demand_multiplier is not None:
             undo.append(("option", tk.DEMANDMULT, self.demand_multiplier))
             tk.setoption(self.ph, tk.DEMANDMULT, self.demand_multiplier * changes.demand_multiplier)
-        for name in changes.extra_demand_m3_s:
+        for number, (name, timed) in enumerate(changes.extra_demand_m3_s.items()):
+            # a pattern, not base-demand edits between steps: EPANET 2.3's pressure-driven solve does not
+            # reduce a demand whose base changes mid-run
+            pattern = f"hydronet-window-{number}"
+            tk.addpattern(self.ph, pattern)
+            undo.append(("pattern", pattern))
+            self._window_pattern(tk.getpatternindex(self.ph, pattern), timed)
             index = self._node_index[name] + 1
-            tk.adddemand(self.ph, index, 0.0, "", "hydronet-scenario")
+            tk.adddemand(self.ph, index, timed.value * LPS, pattern, "hydronet-scenario")
             undo.append(("demand", index, tk.getnumdemands(self.ph, index)))
         for name in changes.emitters:
             index = self._node_index[name] + 1
@@ -252,31 +260,41 @@ class Project:
                 tk.setoption(self.ph, entry[1], entry[2])
             elif kind == "demand":
                 tk.deletedemand(self.ph, entry[1], entry[2])
+            elif kind == "pattern":
+                tk.deletepattern(self.ph, tk.getpatternindex(self.ph, entry[1]))
+
+    def _window_pattern(self, index: int, timed: Timed) -> None:
+        """Make pattern ``index`` 1 inside the window and 0 outside, at the pattern step, over the whole run."""
+        step = int(tk.gettimeparam(self.ph, tk.PATTERNSTEP)) or 3600
+        start = int(tk.gettimeparam(self.ph, tk.PATTERNSTART))
+        count = max(math.ceil((self.duration_s + start) / step) + 1, 1)
+        values = tk.doubleArray(count)
+        for k in range(count):
+            values[k] = 1.0 if timed.at(k * step - start) else 0.0
+        tk.setpattern(self.ph, index, values, count)
 
     def _timed(self, changes: Changes, time_s: int) -> None:
-        """Set the time-windowed extra demands and emitters in force at ``time_s``."""
-        for name, timed in changes.extra_demand_m3_s.items():
-            index = self._node_index[name] + 1
-            tk.setbasedemand(self.ph, index, tk.getnumdemands(self.ph, index), timed.at(time_s) * LPS)
+        """Set the emitters in force at ``time_s`` (window edges must be steps: pattern or report times)."""
         for name, timed in changes.emitters.items():
             tk.setnodevalue(self.ph, self._node_index[name] + 1, tk.EMITTER, timed.at(time_s) * LPS)
 
-    def _run(self, changes: Changes, full: bool, window_start_s: int) -> Solution:
+    def _run(self, changes: Changes, full: bool, window_start_s: int, window_end_s: int | None) -> Solution:
         ph = self.ph
         quality = full and self.quality_type != tk.NONE
         tk.openH(ph)
         if quality:
             tk.openQ(ph)
         try:
-            return self._loop(changes, full, quality, window_start_s)
+            return self._loop(changes, full, quality, window_start_s, window_end_s)
         finally:
             if quality:
                 tk.closeQ(ph)
             tk.closeH(ph)
 
-    def _loop(self, changes: Changes, full: bool, quality: bool, window_start_s: int) -> Solution:
+    def _loop(self, changes: Changes, full: bool, quality: bool, window_start_s: int,
+              window_end_s: int | None) -> Solution:
         ph, junctions, tanks, reservoirs = self.ph, self.junctions, self.tanks, self.reservoirs
-        timed = bool(changes.extra_demand_m3_s or changes.emitters)
+        timed = bool(changes.emitters)
         if timed:
             self._timed(changes, 0)
         tk.initH(ph, tk.NOSAVE)
@@ -304,7 +322,7 @@ class Project:
             reported = time_s >= self.report_start_s and (time_s - self.report_start_s) % self.report_step_s == 0
             if reported:
                 times.append(time_s)
-                if time_s >= window_start_s:
+                if time_s >= window_start_s and (window_end_s is None or time_s <= window_end_s):
                     min_pressure = np.minimum(min_pressure, pressure[junctions])
                     served += delivered_now
                     expected += full_now
