@@ -136,6 +136,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "CORS_ORIGINS": _list(env.get("CORS_ORIGINS")),
         "RATELIMIT_ENABLED": _bool(env.get("RATELIMIT_ENABLED"), True),
         "RATELIMIT_LOGIN": env.get("RATELIMIT_LOGIN", "10 per minute"),
+        "RATELIMIT_LOGIN_ADDRESS": env.get("RATELIMIT_LOGIN_ADDRESS", "30 per minute"),
         "RATELIMIT_REGISTER": env.get("RATELIMIT_REGISTER", "5 per minute"),
         "RATELIMIT_DEFAULT_API": env.get("RATELIMIT_DEFAULT_API", "300 per minute"),
         "MAX_CONTENT_LENGTH": _int(env, "MAX_UPLOAD_MB", 20) * 1024 * 1024,
