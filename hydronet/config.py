@@ -132,6 +132,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "WECHAT_REST_DELAY_S": _float(env, "WECHAT_REST_DELAY_S", 1.0),
         "ADMIN_EMAIL": env.get("ADMIN_EMAIL", "admin@hydronet.com"),
         "ADMIN_PASSWORD": env.get("ADMIN_PASSWORD", ""),
+        "SEED_DEMO": _bool(env.get("SEED_DEMO"), False),
         "PROXY_COUNT": _int(env, "PROXY_COUNT", 1),
         "CORS_ORIGINS": _list(env.get("CORS_ORIGINS")),
         "RATELIMIT_ENABLED": _bool(env.get("RATELIMIT_ENABLED"), True),

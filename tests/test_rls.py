@@ -147,7 +147,7 @@ def test_platform_admin_crosses_tenants_explicitly(rls_app):
     from hydronet.web.seed import seed
 
     with rls_app.app_context():
-        seed("admin@hydronet.com", "Admin-Pass-2026!")
+        seed("admin@hydronet.com", "Admin-Pass-2026!", demo=True)
     admin = client.post("/api/auth/login", json={"email": "admin@hydronet.com", "password": "Admin-Pass-2026!"}).get_json()
     h = {"Authorization": f"Bearer {admin['access_token']}"}
     tenants = client.get("/api/admin/tenants", headers=h).get_json()["tenants"]
