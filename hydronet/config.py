@@ -72,6 +72,7 @@ class Settings:
     SECRETS_ENCRYPTION_KEYS: tuple[str, ...] = ()
     ADMIN_EMAIL: str = "admin@hydronet.com"
     ADMIN_PASSWORD: str = ""
+    SEED_DEMO: bool = False  # create the demo account outside DEBUG (the embedded quick start sets it)
     PUBLIC_BASE_URL: str = ""
     # storage
     INSTANCE_DIR: str = str(PROJECT_ROOT / "instance")
@@ -113,6 +114,7 @@ class Settings:
     RATELIMIT_ENABLED: bool = True
     RATELIMIT_LOGIN: str = "10 per minute"
     RATELIMIT_REGISTER: str = "5 per minute"
+    RATELIMIT_LOGIN_ADDRESS: str = "30 per minute"  # failed sign-ins per client address, any account
     RATELIMIT_DEFAULT_API: str = "300 per minute"
     # MCP egress
     MCP_ALLOW_PRIVATE: bool = False

@@ -54,11 +54,26 @@ def tenant_key() -> str:
     return client_key()
 
 
-def login_account_key() -> str:
-    """The account a login attempt targets (brute force per account)."""
+def login_email() -> str | None:
+    """The account a sign-in attempt targets, folded as sign-in folds it (case, outer spaces)."""
     body = request.get_json(silent=True) or {}
     email = body.get("email") if isinstance(body, dict) else None
-    return f"acct:{email.strip().lower()[:254]}" if isinstance(email, str) else f"ip:{client_ip()}"
+    return email.strip().lower()[:254] if isinstance(email, str) else None
+
+
+def login_account_address_key() -> str:
+    """Sign-in failures per (account, client address): another address cannot use up the owner's."""
+    return f"acct:{login_email() or '-'}|ip:{client_ip()}"
+
+
+def login_address_key() -> str:
+    """Sign-in failures per client address, whatever account they target."""
+    return f"ip:{client_ip()}"
+
+
+def login_failed(response) -> bool:
+    """Only a refused credential counts against the sign-in limits; a success never does."""
+    return response.status_code == 401
 
 
 def caller_tenant() -> dict[str, Any] | None:

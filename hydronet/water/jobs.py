@@ -21,7 +21,7 @@ from flask import current_app
 from sqlalchemy import update
 
 from hydronet.kernel.db import db, utcnow
-from hydronet.kernel.errors import ApiError, NotFound, ServiceUnavailable, ValidationError
+from hydronet.kernel.errors import ApiError, Forbidden, NotFound, ServiceUnavailable, ValidationError
 from hydronet.kernel.jobs import enqueue, job
 from hydronet.kernel.lookup import get_or_404
 from hydronet.kernel.store import get_store
@@ -46,6 +46,7 @@ LOST_AFTER_S = 300.0  # a job still queued/running this long after its time limi
 PROGRESS_STEP = 0.05
 PROGRESS_INTERVAL_S = 1.0
 _KEY_VERSION = f"analysis:v1:wntr-{wntr.__version__}"
+MAP_KIND = "map"  # result-cache and metering name of a map's hydraulic colouring
 # map colourings → unit (node values, except max_velocity on pipes)
 MAP_VALUES = {"none": "", "min_pressure": "m", "mean_pressure": "m", "max_pressure": "m", "max_velocity": "m/s",
               "elevation": "m"}
@@ -157,14 +158,44 @@ def run_inline(user_id: uuid.UUID | None, network: Network, kind: str,
     return result, cached
 
 
-def timeseries(user_id: uuid.UUID | None, network: Network, params: Mapping[str, Any]) -> dict[str, Any]:
-    """One node or link variable over time (the ``timeseries`` analysis, cached like the others)."""
+class NotComputed(Forbidden):
+    """A read-only caller asked for a result nobody has computed yet."""
+
+    code = "analysis_not_cached"
+    message = ("This result has not been computed yet; computing it needs the 'analyses:run' permission "
+               "(read-only callers may read results already computed)")
+
+    def __init__(self) -> None:
+        super().__init__(permission="analyses:run")
+
+
+def cached_only(network: Network, kind: str, params: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A result from the shared cache, never computed (read-only callers); NotComputed when missing."""
+    try:
+        values = spec_for(kind).validate(params)
+    except AnalysisInputError as exc:
+        raise to_api_error(exc) from None
+    hit = _cached(result_key(network, kind, values))
+    if hit is None:
+        raise NotComputed()
+    return hit
+
+
+def timeseries(user_id: uuid.UUID | None, network: Network, params: Mapping[str, Any], *,
+               may_compute: bool = True) -> dict[str, Any]:
+    """One node or link variable over time (the ``timeseries`` analysis, cached like the others).
+
+    Without ``may_compute`` (no 'analyses:run') only a result already in the shared cache is served.
+    """
+    if not may_compute:
+        return cached_only(network, "timeseries", params)
     return run_inline(user_id, network, "timeseries", params)[0]
 
 
-def timeseries_picture(user_id: uuid.UUID | None, network: Network, params: Mapping[str, Any], fmt: str) -> bytes:
+def timeseries_picture(user_id: uuid.UUID | None, network: Network, params: Mapping[str, Any], fmt: str, *,
+                       may_compute: bool = True) -> bytes:
     """The time series drawn as PNG or SVG."""
-    series = timeseries(user_id, network, params)
+    series = timeseries(user_id, network, params, may_compute=may_compute)
     return render_timeseries(series, title=f"{network.name} · {series['element']}", fmt=fmt)
 
 
@@ -210,22 +241,29 @@ def get_job(tenant_id: uuid.UUID, job_id: str) -> AnalysisJob:
 # -- maps -----------------------------------------------------------------------------------------
 
 
-def map_view(network: Network, value: str, duration_h: float | None = None) -> dict[str, Any]:
-    """The network as GeoJSON-like features, nodes or links carrying ``value`` (see MAP_VALUES)."""
+def map_view(network: Network, value: str, duration_h: float | None = None, *, user_id: uuid.UUID | None = None,
+             may_compute: bool = True) -> dict[str, Any]:
+    """The network as GeoJSON-like features, nodes or links carrying ``value`` (see MAP_VALUES).
+
+    A hydraulic colouring is a simulation: computing it needs ``may_compute`` (and is metered);
+    otherwise only values already in the shared cache are served.
+    """
     wn = networks.model_of(network)
-    nodes, links = _map_values(network, value, duration_h)
+    nodes, links = _map_values(network, value, duration_h, user_id=user_id, may_compute=may_compute)
     return {"map": map_geojson(wn, nodes, links), "value": value, "unit": MAP_VALUES[value]}
 
 
-def map_picture(network: Network, value: str, fmt: str, duration_h: float | None = None) -> bytes:
+def map_picture(network: Network, value: str, fmt: str, duration_h: float | None = None, *,
+                user_id: uuid.UUID | None = None, may_compute: bool = True) -> bytes:
     """The network map as PNG or SVG, coloured by ``value``."""
-    nodes, links = _map_values(network, value, duration_h)
+    nodes, links = _map_values(network, value, duration_h, user_id=user_id, may_compute=may_compute)
     label = "" if value == "none" else f"{value.replace('_', ' ')} ({MAP_VALUES[value]})"
     return render_map(networks.model_of(network), nodes, title=network.name, fmt=fmt, link_values=links,
                       value_label=label)
 
 
-def _map_values(network: Network, value: str, duration_h: float | None) -> tuple[dict | None, dict | None]:
+def _map_values(network: Network, value: str, duration_h: float | None, *, user_id: uuid.UUID | None,
+                may_compute: bool) -> tuple[dict | None, dict | None]:
     """(node values, link values) for a map: a hydraulic statistic over the run, or elevations."""
     if value not in MAP_VALUES:
         raise ValidationError({"value": f"must be one of: {', '.join(MAP_VALUES)}"})
@@ -234,16 +272,31 @@ def _map_values(network: Network, value: str, duration_h: float | None) -> tuple
         return None, None
     if value == "elevation":
         return {name: getattr(node, "elevation", None) for name, node in wn.nodes()}, None
+    key = result_key(network, MAP_KIND, {"value": value, "duration_h": duration_h})
+    hit = _cached(key)
+    if hit is not None:
+        return hit["nodes"], hit["links"]
+    if not may_compute:
+        raise NotComputed()
+    started = time.perf_counter()
     try:
         settings = make_settings(wn, duration_h)
         sim = run_with_timeout(cached_simulate, inline_time_limit(), wn, settings, networks.simulations(network))
     except WaterError as exc:
+        if not isinstance(exc, AnalysisInputError):
+            _meter(network, user_id, MAP_KIND, started, "error")
+            db.session.commit()
         raise to_api_error(exc) from None
     if value == "max_velocity":
-        return None, series_map(sim.pipe_frame("velocity").abs().max(), 4)
-    pressure = sim.junction_frame("pressure")
-    stat = {"min_pressure": pressure.min, "mean_pressure": pressure.mean, "max_pressure": pressure.max}[value]
-    return series_map(stat(), 3), None
+        nodes, links = None, series_map(sim.pipe_frame("velocity").abs().max(), 4)
+    else:
+        pressure = sim.junction_frame("pressure")
+        stat = {"min_pressure": pressure.min, "mean_pressure": pressure.mean, "max_pressure": pressure.max}[value]
+        nodes, links = series_map(stat(), 3), None
+    _remember(key, {"nodes": nodes, "links": links})
+    _meter(network, user_id, MAP_KIND, started, "ok")
+    db.session.commit()
+    return nodes, links
 
 
 # -- the background job -------------------------------------------------------------------------

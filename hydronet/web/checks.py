@@ -15,7 +15,7 @@ import requests
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import Flask
-from sqlalchemy import select, text
+from sqlalchemy import or_, select, text
 
 from hydronet.auth.accounts import DEFAULT_ADMIN_PASSWORD
 from hydronet.auth.passwords import verify_password
@@ -25,10 +25,12 @@ from hydronet.kernel.db import db
 from hydronet.kernel.store import get_store
 from hydronet.kernel.tenancy import all_tenants
 from hydronet.models import Tenant, User
+from hydronet.web.seed import DEMO_EMAIL, DEMO_PASSWORD
 from hydronet.wechat.protocol import AccountConfig
 
 Status = Literal["ok", "warn", "fail"]
 ICONS: dict[Status, str] = {"ok": "✅", "warn": "⚠️", "fail": "❌"}
+WELL_KNOWN_PASSWORDS = (DEFAULT_ADMIN_PASSWORD, DEMO_PASSWORD)  # printed by the guide and init_database.py
 BACKUP_MAX_AGE_H = 26  # a daily timer plus its random delay and a slow dump
 MIGRATE_FIX = "flask --app app_saas:app hydronet migrate (or deploy/migrate.sh), then restart hydronet@*"
 SECRET_FIX = ("set it in .env to the output of python3 -c 'import secrets; print(secrets.token_urlsafe(48))' and "
@@ -148,6 +150,29 @@ def check_admin_password(app: Flask) -> Result:
     return Result(title, "ok")
 
 
+def check_default_passwords(app: Flask) -> Result:
+    """No account the seed can create (platform admins, the demo owner) still has a published password.
+
+    Only those accounts are tried: verifying every user's hash would cost one argon2 run each.
+    """
+    title = "默认账号密码 no account with a well-known password"
+    emails = {(app.config.get("ADMIN_EMAIL") or "admin@hydronet.com").lower(), DEMO_EMAIL}
+    try:
+        with all_tenants(db.session):
+            rows = db.session.execute(select(User.email, User.password_hash).where(
+                or_(User.is_platform_admin.is_(True), User.email.in_(emails)))).all()
+    except Exception as exc:
+        db.session.rollback()
+        return Result(title, "fail", f"cannot read the accounts: {_short(exc)}", "fix the database first")
+    found = [f"{email} ({known})" for email, stored in rows
+             for known in WELL_KNOWN_PASSWORDS if stored and verify_password(stored, known)]
+    if found:
+        return Result(title, "fail", "still " + ", ".join(sorted(found)),
+                      "sign in as each and PUT /api/auth/change-password {old_password, new_password}; a demo "
+                      "account does not belong in production (seed without SEED_DEMO, delete it)")
+    return Result(title, "ok")
+
+
 def check_https(app: Flask, url: str | None) -> Result:
     """HTTPS in front: PUBLIC_BASE_URL is https, or the given URL answers over valid TLS."""
     title = "HTTPS"
@@ -250,6 +275,7 @@ def run_checks(app: Flask, *, url: str | None = None, backup_dir: str | None = N
         ("database", lambda: check_database(app)), ("redis", lambda: check_redis(app)),
         ("migrations", lambda: check_migrations(app)), ("secrets", lambda: check_secrets(app)),
         ("debug", lambda: check_debug(app)), ("admin password", lambda: check_admin_password(app)),
+        ("default passwords", lambda: check_default_passwords(app)),
         ("https", lambda: check_https(app, url)), ("backups", lambda: check_backups(app, backup_dir)),
         ("qwen", lambda: check_qwen(app)), ("wechat", lambda: check_wechat(app)),
     ]
