@@ -118,6 +118,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "LLM_HISTORY_TOKENS": _int(env, "LLM_HISTORY_TOKENS", 6000),
         "CHAT_MAX_MESSAGE_CHARS": _int(env, "CHAT_MAX_MESSAGE_CHARS", 8000),
         "SSE_HEARTBEAT_S": _float(env, "SSE_HEARTBEAT_S", 15.0),
+        # a turn's quota hold lapses after this long unless settled (a worker that died mid-turn)
+        "QUOTA_HOLD_S": _float(env, "QUOTA_HOLD_S", 360.0),
+        # a tenant's quota counters are checked against the usage aggregates at least this often
+        "QUOTA_RECONCILE_S": _float(env, "QUOTA_RECONCILE_S", 300.0),
         "WECHAT_ENABLED": _bool(env.get("WECHAT_ENABLED"), False),
         "WECHAT_TOKEN": env.get("WECHAT_TOKEN", ""),
         "WECHAT_APP_ID": env.get("WECHAT_APP_ID", ""),
@@ -149,6 +153,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
         "LOG_JSON": _bool(env.get("LOG_JSON"), not debug),
         "ANALYSIS_TIMEOUT_S": _float(env, "ANALYSIS_TIMEOUT_S", 300.0),
+        # a running job stamps a heartbeat this often; one silent for JOB_STALE_S lost its worker
+        "JOB_HEARTBEAT_S": _float(env, "JOB_HEARTBEAT_S", 5.0),
+        "JOB_STALE_S": _float(env, "JOB_STALE_S", 30.0),
         "JOBS_INLINE": _bool(env.get("HYDRONET_JOBS_INLINE"), False),
         "PUBLIC_BASE_URL": env.get("PUBLIC_BASE_URL", ""),
         "VERSION": env.get("HYDRONET_VERSION", "1.0.0"),
