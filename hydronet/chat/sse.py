@@ -19,7 +19,8 @@ from flask import Flask, Response
 from hydronet.chat import turns
 from hydronet.chat.serialize import message_dict
 from hydronet.kernel.db import db
-from hydronet.kernel.errors import ApiError, as_api_error
+from hydronet.kernel.errors import ApiError
+from hydronet.kernel.faults import as_api_error
 from hydronet.kernel.tenancy import bind_tenant
 from hydronet.llm.loop import TurnState
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 from flask import current_app
+from sqlalchemy.exc import DBAPIError
 
 from hydronet.chat import assistant, conversations
 from hydronet.kernel.db import db, utcnow, uuid7
@@ -140,24 +141,36 @@ def persist(prep: PreparedTurn, state: TurnState) -> tuple[Message, Message]:
     report the stored ids.  Raises ConversationDeleted when the conversation
     went away meanwhile (the usage is kept, the text is not).
     """
-    bind_tenant(db.session, prep.tenant_id)
     events = _usage_events(prep, state)
-    try:
-        if not conversations.record_turn(prep.tenant_id, prep.conversation_id, added=2,
-                                         title=conversations.title_from(prep.text) if prep.retitle else None):
-            raise ConversationDeleted()
-        user_msg, reply = _message_rows(prep, state)
-        db.session.connection().execute(_MESSAGE_INSERT, [_column_keys(user_msg), _column_keys(reply)])
-        usage.record(prep.tenant_id, prep.user_id, events)
-        db.session.commit()
-    except ConversationDeleted:
-        db.session.rollback()
-        _keep_usage_only(prep, state, events)
-        raise
-    except Exception:
-        db.session.rollback()
-        _give_back(prep.reservation)
-        raise
+    for attempt in (1, 2):
+        committing = False
+        try:
+            bind_tenant(db.session, prep.tenant_id)
+            if not conversations.record_turn(prep.tenant_id, prep.conversation_id, added=2,
+                                             title=conversations.title_from(prep.text) if prep.retitle else None):
+                raise ConversationDeleted()
+            user_msg, reply = _message_rows(prep, state)
+            db.session.connection().execute(_MESSAGE_INSERT, [_column_keys(user_msg), _column_keys(reply)])
+            usage.record(prep.tenant_id, prep.user_id, events)
+            committing = True
+            db.session.commit()
+            break
+        except ConversationDeleted:
+            db.session.rollback()
+            _keep_usage_only(prep, state, events)
+            raise
+        except DBAPIError as err:
+            db.session.rollback()
+            if attempt == 1 and err.connection_invalidated and not committing:
+                # the connection died before COMMIT was sent: its transaction is gone, storing again is safe
+                log.warning("database connection lost while storing a turn; storing it again on a fresh one")
+                continue
+            _give_back(prep.reservation)
+            raise
+        except Exception:
+            db.session.rollback()
+            _give_back(prep.reservation)
+            raise
     _settle(prep, state)
     return Message(**user_msg), Message(**reply)
 

@@ -7,9 +7,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import redis
-from sqlalchemy import exc as sa_exc
-
 
 class ApiError(Exception):
     """An error with an HTTP status, a snake_case code and optional extra fields."""
@@ -116,25 +113,3 @@ class StoreUnavailable(ServiceUnavailable):
     def __init__(self, message: str | None = None) -> None:
         super().__init__(message, headers={"Retry-After": "5"})
 
-
-def is_database_unavailable(exc: BaseException) -> bool:
-    """True for a failed or lost database connection (not for a bad statement)."""
-    if isinstance(exc, (sa_exc.OperationalError, sa_exc.TimeoutError, sa_exc.DisconnectionError)):
-        return True
-    return isinstance(exc, sa_exc.DBAPIError) and bool(exc.connection_invalidated)
-
-
-def is_store_unavailable(exc: BaseException) -> bool:
-    """True when Redis could not be reached or did not answer in time."""
-    return isinstance(exc, (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError))
-
-
-def as_api_error(exc: BaseException) -> ApiError:
-    """The API error a failure answers with: 503s for unavailable services, else a plain 500."""
-    if isinstance(exc, ApiError):
-        return exc
-    if is_database_unavailable(exc):
-        return DatabaseUnavailable()
-    if is_store_unavailable(exc):
-        return StoreUnavailable()
-    return ApiError("Internal server error", code="internal_error", status=500)

@@ -289,7 +289,7 @@ class MemoryStore(Store):
 
     def settle(self, keys, hold_id, charges):
         with self._mutex:
-            for key, charge in zip(keys, charges):
+            for key, charge in zip(keys, charges, strict=True):
                 self._holds.get(key, {}).pop(hold_id, None)
                 if charge and self._live(key) is not None:
                     self.incr(key, charge)

@@ -12,7 +12,8 @@ import redis
 from flask import Flask, request
 from werkzeug.exceptions import HTTPException
 
-from hydronet.kernel.errors import ApiError, DatabaseUnavailable, QuotaExceeded, StoreUnavailable, is_database_unavailable
+from hydronet.kernel.errors import ApiError, DatabaseUnavailable, QuotaExceeded, StoreUnavailable
+from hydronet.kernel.faults import is_database_unavailable
 from hydronet.kernel.metrics import note_rejection
 from hydronet.kernel.responses import error_response
 
