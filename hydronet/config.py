@@ -126,9 +126,16 @@ class Settings:
     LOG_LEVEL: str = "INFO"
     LOG_JSON: bool | None = None  # unset: JSON lines unless DEBUG
     BACKUP_DIR: str = "/var/backups/hydronet"
-    # analyses
+    # quotas: a turn's hold lapses after QUOTA_HOLD_S unless settled (a worker that died mid-turn);
+    # a tenant's counters are checked against the usage aggregates at least every QUOTA_RECONCILE_S
+    QUOTA_HOLD_S: float = 360.0
+    QUOTA_RECONCILE_S: float = 300.0
+    # analyses and jobs: a running job stamps a heartbeat every JOB_HEARTBEAT_S; one silent for
+    # JOB_STALE_S lost its worker
     ANALYSIS_TIMEOUT_S: float = 300.0
     JOBS_INLINE: bool = False
+    JOB_HEARTBEAT_S: float = 5.0
+    JOB_STALE_S: float = 30.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

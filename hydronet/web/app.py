@@ -36,6 +36,7 @@ from hydronet.water import routes as water_routes
 from hydronet.water.tools import TOOLS as WATER_TOOLS
 from hydronet.web import health, metrics, ui
 from hydronet.web.cli import register_cli
+from hydronet.web.db_retry import install_db_retry
 from hydronet.web.errors import register_error_handlers
 from hydronet.web.http import init_http
 from hydronet.web.openapi import routes as openapi_routes
@@ -85,6 +86,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     _init_extensions(app)
     init_http(app)
     register_error_handlers(app)
+    install_db_retry(app)
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
     assistant.init_tools(app, builtin=WATER_TOOLS, per_tenant=(tenant_mcp_tools,))
