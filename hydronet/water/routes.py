@@ -16,6 +16,7 @@ from hydronet.kernel.validation import Fields, json_body, query_int
 from hydronet.models import AnalysisJob, Network
 from hydronet.water import jobs as analysis_jobs
 from hydronet.water import networks as service
+from hydronet.water.findings import findings, next_steps
 from hydronet.water.serialize import network_dict
 
 bp = Blueprint("networks", __name__, url_prefix="/api/networks")
@@ -32,9 +33,16 @@ def job_dict(row: AnalysisJob) -> dict[str, Any]:
     }
     if row.status == "done":
         body["result"] = row.result
+        body.update(interpretation(row.kind, row.result))
     if row.status == "failed":
         body["error"] = row.error
     return body
+
+
+def interpretation(kind: str, result: Any) -> dict[str, Any]:
+    """The findings (most severe first) and suggested next analyses of a result, in zh and en."""
+    items = findings(kind, result)
+    return {"findings": items, "next_steps": next_steps(kind, items)}
 
 
 def _tenant_network(network_id: str) -> Network:
@@ -151,7 +159,7 @@ def run_analysis(network_id: str, kind: str):
         row = analysis_jobs.start_job(_user_id(), network, kind, params)
         return ok(202, job=job_dict(row))
     result, cached = analysis_jobs.run_inline(_user_id(), network, kind, params)
-    return ok(kind=kind, network_id=str(network.id), result=result, cached=cached)
+    return ok(kind=kind, network_id=str(network.id), result=result, cached=cached, **interpretation(kind, result))
 
 
 def _series_params() -> dict[str, Any]:

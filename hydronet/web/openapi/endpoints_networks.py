@@ -45,7 +45,8 @@ NETWORKS: dict[str, Op] = {
     "networks.download_network": Op(ok={200: {"type": "string", "description": "the stored .inp"}},
                                     ok_media="text/plain"),
     "networks.run_analysis": Op(
-        ok={200: envelope({"kind": STR, "network_id": STR, "result": OBJ, "cached": BOOL}), 202: JOB},
+        ok={200: envelope({"kind": STR, "network_id": STR, "result": OBJ, "cached": BOOL, "findings": array(OBJ),
+                           "next_steps": array(OBJ)}), 202: JOB},
         body=obj({"params": {**OBJ, "description": "the analysis parameters (see below)"}}), body_required=False,
         query=(q("async", {"type": "string", "enum": ["true", "false"]}, "run as a background job (202)"),),
         path={"kind": {"type": "string", "enum": sorted(ANALYSES)}},

@@ -119,9 +119,9 @@ COMPONENTS: dict[str, Schema] = {
     "UsageReport": obj({
         "plan": STR, "models": array(STR),
         "quotas": {"type": "object", "additionalProperties": ref("QuotaUsage")},
-        "daily": array(obj({"date": STR, "messages": INT, "input_tokens": INT, "output_tokens": INT, "tokens": INT,
+        "daily": array(obj({"date": STR, "messages": INT, "offline_messages": INT, "input_tokens": INT, "output_tokens": INT, "tokens": INT,
                             "tool_runs": INT, "cost_cny": NUM}, "all")),
-        "totals_this_month": obj({"messages": INT, "input_tokens": INT, "output_tokens": INT, "tokens": INT,
+        "totals_this_month": obj({"messages": INT, "offline_messages": INT, "input_tokens": INT, "output_tokens": INT, "tokens": INT,
                                   "cost_cny": NUM}, "all"),
     }, "all"),
     "McpTool": obj({"name": STR, "description": STR, "input_schema": OBJ}, ["name"]),
@@ -154,6 +154,9 @@ COMPONENTS: dict[str, Schema] = {
         "progress": {"type": "number", "minimum": 0, "maximum": 1}, "created_at": nullable(TIMESTAMP),
         "finished_at": nullable(TIMESTAMP),
         "result": {**nullable(OBJ), "description": "when done"},
+        "findings": {**array(OBJ), "description": "when done: {severity, code, elements, value, unit, time_h, "
+                                                    "message: {zh, en}}, most severe first"},
+        "next_steps": {**array(OBJ), "description": "when done: suggested analyses, {zh, en}"},
         "error": {**nullable(STR), "description": "when failed"},
     }, ["id", "network_id", "kind", "params", "status", "progress", "created_at", "finished_at"],
         description="A background analysis job"),
