@@ -157,6 +157,9 @@ COMPONENTS: dict[str, Schema] = {
         "findings": {**array(OBJ), "description": "when done: {severity, code, elements, value, unit, time_h, "
                                                     "message: {zh, en}}, most severe first"},
         "next_steps": {**array(OBJ), "description": "when done: suggested analyses, {zh, en}"},
+        "kpis": {**array(OBJ), "description": "when done: key figures {key, label: {zh, en}, value, unit, detail}"},
+        "tables": {**array(OBJ), "description": "when done: element tables, worst first {key, title, columns, rows}"},
+        "settings": {**array(OBJ), "description": "when done: run settings {name, label, unit, value, source}"},
         "error": {**nullable(STR), "description": "when failed"},
     }, ["id", "network_id", "kind", "params", "status", "progress", "created_at", "finished_at"],
         description="A background analysis job"),
