@@ -33,6 +33,7 @@ from hydronet.mcp.tools import tenant_mcp_tools
 from hydronet.tenants import admin_routes
 from hydronet.tenants import routes as tenant_routes
 from hydronet.water import routes as water_routes
+from hydronet.water.brief import write_brief
 from hydronet.water.tools import TOOLS as WATER_TOOLS
 from hydronet.web import health, metrics, ui
 from hydronet.web.cli import register_cli
@@ -89,7 +90,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     install_db_retry(app)
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
-    assistant.init_tools(app, builtin=WATER_TOOLS, per_tenant=(tenant_mcp_tools,))
+    assistant.init_tools(app, builtin=WATER_TOOLS, per_tenant=(tenant_mcp_tools,), offline_brief=write_brief)
     jobs.init_app(app, create_app)
     register_cli(app)
     return app

@@ -17,12 +17,16 @@ from hydronet.auth.actor import SYSTEM
 from hydronet.kernel import audit
 from hydronet.kernel.db import db
 from hydronet.kernel.tenancy import all_tenants
-from hydronet.models import Tenant, User
+from hydronet.models import Network, Tenant, User
+from hydronet.water.loader import content_hash, load_bundled, parse_inp
+from hydronet.water.summary import summary
 
 log = logging.getLogger(__name__)
 
 DEMO_EMAIL = "demo@example.com"
 DEMO_PASSWORD = "demo123"
+DEMO_NETWORK_EXAMPLE = "Net3"
+DEMO_NETWORK_NAME = "演示管网 Net3"
 
 
 @dataclass
@@ -64,6 +68,29 @@ def demo_wanted(config: Mapping[str, Any]) -> bool:
     return bool(config.get("DEBUG") or config.get("SEED_DEMO"))
 
 
+def seed_demo_network(demo: Tenant) -> bool:
+    """Give the demo tenant WNTR's Net3 example so the guide's first question gets a real analysis.
+
+    Keyed by name within the tenant: a network the demo user renamed or deleted is not re-added
+    under the same name twice, and a second run changes nothing.
+    """
+    exists = db.session.execute(select(Network.id).where(Network.tenant_id == demo.id,
+                                                         Network.name == DEMO_NETWORK_NAME)).first()
+    if exists:
+        return False
+    text = load_bundled(DEMO_NETWORK_EXAMPLE)
+    wn = parse_inp(text, name=DEMO_NETWORK_NAME)
+    size = len(text.encode("utf-8"))
+    network = Network(tenant_id=demo.id, name=DEMO_NETWORK_NAME, filename=f"{DEMO_NETWORK_EXAMPLE}.inp",
+                      source="example", inp_text=text, content_hash=content_hash(text), size_bytes=size,
+                      summary={**summary(wn), "name": DEMO_NETWORK_NAME})
+    db.session.add(network)
+    db.session.flush()
+    audit.record(SYSTEM, "network.import", target_type="network", target_id=network.id, tenant_id=demo.id,
+                 details={"name": DEMO_NETWORK_NAME, "size_bytes": size, "source": "example", "seed": True})
+    return True
+
+
 def seed(admin_email: str, admin_password: str | None, *, demo: bool = False) -> SeedResult:
     """Create what is missing (the demo tenant and user only with ``demo``); a second run changes nothing."""
     password = admin_password or DEFAULT_ADMIN_PASSWORD
@@ -74,6 +101,7 @@ def seed(admin_email: str, admin_password: str | None, *, demo: bool = False) ->
         if demo:
             demo_tenant, _ = _tenant("demo", "演示水务公司", "basic", False)
             demo_created = _user(demo_tenant, DEMO_EMAIL, DEMO_PASSWORD, "owner", "Demo User", False)
+            seed_demo_network(demo_tenant)
     db.session.commit()
     if password == DEFAULT_ADMIN_PASSWORD:
         log.warning("the platform admin uses the well-known default password; set ADMIN_PASSWORD or change it")
