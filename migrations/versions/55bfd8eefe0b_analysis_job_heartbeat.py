@@ -4,13 +4,13 @@ A running job whose heartbeat went stale lost its worker (killed, machine
 gone): it is queued again once, then failed with the reason.
 
 Revision ID: 55bfd8eefe0b
-Revises: c4f81d2e6a57
+Revises: 852c6d370f10
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "55bfd8eefe0b"
-down_revision = "c4f81d2e6a57"
+down_revision = "852c6d370f10"
 branch_labels = None
 depends_on = None
 
