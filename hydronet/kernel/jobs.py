@@ -159,7 +159,7 @@ class _Worker(Worker):
     for the job in hand; a second one stops the horse (RQ's cold shutdown).
     """
 
-    def main_work_horse(self, job, queue):  # type: ignore[override]
+    def main_work_horse(self, job, queue):
         parent = os.getppid()
         _die_with_parent()
         if os.getppid() != parent:  # the worker died between fork and prctl
