@@ -38,10 +38,6 @@ class ApiError(Exception):
         return {"success": False, "error": {"code": self.code, "message": self.message, **self.extra}}
 
 
-class BadRequest(ApiError):
-    status, code, message = 400, "bad_request", "Bad request"
-
-
 class Unauthorized(ApiError):
     status, code, message = 401, "unauthorized", "Authentication required"
 
