@@ -97,7 +97,8 @@ def run_migrations_online():
 
     connectable = get_engine()
 
-    with connectable.connect() as connection:
+    # Migrations rewrite every tenant's rows (SQLite batch copies, backfills): tenancy.guard_engine lets them pass.
+    with connectable.connect().execution_options(all_tenants=True) as connection:
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),
