@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 QUEUE_NAME = "hydronet"
 JOBS: dict[str, Callable[..., Any]] = {}
 SWEEPERS: list[Callable[[], None]] = []
-SWEEP_EVERY_S = 10.0
+SWEEP_EVERY_S = 10.0  # at most; at least twice per JOB_STALE_S
 _worker_app: Flask | None = None
 _app_factory: Callable[[], Flask] | None = None
 
@@ -136,6 +136,7 @@ def run_worker(app: Flask, burst: bool = False) -> None:
 
 
 def _sweep_loop(app: Flask, stop: threading.Event) -> None:
+    every = min(SWEEP_EVERY_S, float(app.config.get("JOB_STALE_S", 30.0)) / 2)
     while True:
         for fn in SWEEPERS:
             with app.app_context():
@@ -145,7 +146,7 @@ def _sweep_loop(app: Flask, stop: threading.Event) -> None:
                     log.warning("job sweeper %s failed", fn.__name__, exc_info=True)
                 finally:
                     db.session.remove()
-        if stop.wait(SWEEP_EVERY_S):
+        if stop.wait(every):
             return
 
 
