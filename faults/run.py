@@ -451,7 +451,11 @@ def run(quick: bool) -> dict[str, Any]:
         redis_server.start()
         restarted = time.monotonic()
         r.health_recovery_s = health_recovery(base, restarted)
-        r.notes = {"down_s": down_s, "recovery_measured_from": "restart"}
+        with clients.lock:  # streams open when Redis died that finished while it was down (stored, then told)
+            during = Counter(o.answer for o in clients.outcomes
+                             if o.kind == "sse" and o.started < r.injected_at < o.ended <= restarted)
+        r.notes = {"down_s": down_s, "recovery_measured_from": "restart",
+                   "streams_ending_during_outage": dict(during)}
         observe(r)
 
         # 2. every backend of the app's database terminated
