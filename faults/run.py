@@ -43,7 +43,7 @@ import psycopg2
 import redis
 import requests
 
-from bench.services import ROOT, SERVERS, Process, fake_upstream, free_port, gunicorn
+from bench.services import ROOT, Process, fake_upstream, free_port, wait_http
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "out"
@@ -81,7 +81,8 @@ def create_database() -> None:
         for sql in (f"ALTER SCHEMA public OWNER TO {OWNER}", f"GRANT USAGE ON SCHEMA public TO {APP}",
                     f"ALTER DEFAULT PRIVILEGES FOR ROLE {OWNER} IN SCHEMA public "
                     f"GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {APP}",
-                    f"ALTER DEFAULT PRIVILEGES FOR ROLE {OWNER} IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO {APP}"):
+                    f"ALTER DEFAULT PRIVILEGES FOR ROLE {OWNER} IN SCHEMA public "
+                    f"GRANT USAGE, SELECT ON SEQUENCES TO {APP}"):
             cur.execute(sql)
     conn.close()
 
@@ -345,6 +346,18 @@ def job_state(job_id: str) -> tuple[str, int, float]:
     return row[0], int(row[1] or 0), float(row[2])
 
 
+def start_gunicorn(env: dict[str, str]) -> tuple[Process, str]:
+    """gunicorn with the production config (2 workers) on a free loopback port, once it answers."""
+    port = free_port()
+    full_env = {**os.environ, **env, "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": "2",
+                "PYTHONPATH": str(ROOT)}
+    proc = Process("gunicorn", [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn_config.py"),
+                                "app_saas:app"], full_env, OUT / "gunicorn.log")
+    base = f"http://127.0.0.1:{port}"
+    wait_http(proc, base + "/api/health")
+    return proc, base
+
+
 def start_worker(env: dict[str, str]) -> Process:
     return Process("rq worker", [sys.executable, "-m", "flask", "--app", "app_saas:app", "hydronet", "worker"],
                    {**os.environ, **env, "PYTHONPATH": str(ROOT)}, OUT / "worker.log")
@@ -411,13 +424,22 @@ def run(quick: bool) -> dict[str, Any]:
         redis_url = f"redis://127.0.0.1:{redis_server.port}/0"
         fake_url = stack.enter_context(fake_upstream(free_port(), API_KEY, OUT / "upstream.log"))
         env = app_env(redis_url, fake_url, quick)
+        stages: dict[str, float] = {}
+        mark = time.monotonic()
+
+        def stage(name: str) -> None:
+            nonlocal mark
+            stages[name] = round(time.monotonic() - mark, 1)
+            mark = time.monotonic()
+
         create_database()
         migrate(env)
-        base = stack.enter_context(gunicorn("app_saas:app", env, free_port(), OUT / "gunicorn.log", "/api/health",
-                                            workers=2))
-        master = SERVERS[base]
-        worker = start_worker(env)
-        stack.callback(lambda: worker.stop(5))
+        stage("database")
+        worker = start_worker(env)  # boots while gunicorn does
+        stack.callback(worker.stop, 5)
+        master, base = start_gunicorn(env)
+        stack.callback(master.stop)
+        stage("gunicorn")
         tenants = [register(base, "Faults Alpha"), register(base, "Faults Beta")]
         set_plan([t.id for t in tenants], "pro")
         conversations = []
@@ -430,6 +452,8 @@ def run(quick: bool) -> dict[str, Any]:
         net = requests.post(f"{base}/api/networks/import", headers=headers0, json={"example": "Net3"}, timeout=60)
         net.raise_for_status()
         network_id = net.json()["network"]["id"]
+        stage("tenants and data")
+        results["setup_stages_s"] = stages
         results["setup_s"] = round(time.monotonic() - t0, 1)
 
         clients = Clients(base, tenants, conversations)
@@ -440,7 +464,8 @@ def run(quick: bool) -> dict[str, Any]:
             time.sleep(max(0.0, result.injected_at + window - time.monotonic()))
             result.window_end = time.monotonic()
             with clients.lock:
-                seen = [o.answer for o in clients.outcomes if o.ended >= result.injected_at and o.started <= result.window_end]
+                seen = [o.answer for o in clients.outcomes
+                        if o.ended >= result.injected_at and o.started <= result.window_end]
             result.answers = dict(Counter(seen).most_common())
             results["faults"].append(result)
 
@@ -496,7 +521,7 @@ def run(quick: bool) -> dict[str, Any]:
         for h in orphans:
             os.kill(h, signal.SIGKILL)
         worker = start_worker(env)
-        stack.callback(lambda: worker.stop(5))
+        stack.callback(worker.stop, 5)
         r.health_recovery_s = health_recovery(base, r.injected_at)
         requeued_s = finished_s = None
         final = state_before
@@ -575,7 +600,9 @@ def write_report(res: dict[str, Any]) -> bool:
         "# Fault injection — results",
         "",
         f"Run `faults/run.sh{' --quick' if res['mode'] == 'quick' else ''}` ({res['mode']} mode), {res['date']}: "
-        f"{res['duration_s']} s including {res['setup_s']} s of setup, {res['requests']} client requests "
+        f"{res['duration_s']} s including {res['setup_s']} s of setup "
+        f"({', '.join(f'{k} {v} s' for k, v in res.get('setup_stages_s', {}).items())}), "
+        f"{res['requests']} client requests "
         "(JSON turns, streamed turns, listings; 2 tenants on loopback).  Method and scope: faults/README.md.",
         "",
         "## Verdicts",

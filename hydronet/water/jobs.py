@@ -381,7 +381,8 @@ def recover_stale(tenant_id: uuid.UUID | None = None) -> dict[str, int]:
     """
     stale_before = utcnow() - timedelta(seconds=float(current_app.config["JOB_STALE_S"]))
     query = select(AnalysisJob.id, AnalysisJob.tenant_id, AnalysisJob.status, AnalysisJob.attempts,
-                   AnalysisJob.heartbeat_at, AnalysisJob.created_at).where(AnalysisJob.status.in_(("queued", "running")))
+                   AnalysisJob.heartbeat_at, AnalysisJob.created_at
+                   ).where(AnalysisJob.status.in_(("queued", "running")))
     if tenant_id is not None:
         query = query.where(AnalysisJob.tenant_id == tenant_id)
     counts = {"requeued": 0, "failed": 0, "redelivered": 0}
