@@ -81,17 +81,18 @@ def test_writes_are_told_from_reads():
     assert not is_write("SELECT id FROM jobs FOR UPDATE")
 
 
-def test_a_read_whose_connection_was_terminated_is_served_on_a_fresh_one(pg, client, member):
+def test_a_read_whose_connection_was_terminated_is_served_on_a_fresh_one(pg, client, member, caplog):
     _user, headers = member
     for _ in range(3):  # the pool holds connections in steady use (not pinged on checkout)
         assert client.get("/api/chat/conversations", headers=headers).status_code == 200
     assert _terminate_app_backends(pg) >= 1
     resp = client.get("/api/chat/conversations", headers=headers)
     assert resp.status_code == 200, resp.get_data(as_text=True)
+    assert any("running the request again" in r.getMessage() for r in caplog.records)  # it met the dead one
 
 
 def test_a_turn_whose_connection_died_while_the_model_answered_is_stored_once(pg, qwen_client, qwen_app,
-                                                                             fake_dashscope, member):
+                                                                             fake_dashscope, member, caplog):
     """The model answered, the pooled connection was cut meanwhile: the turn is stored on a fresh one."""
     _user, headers = member
     cid = qwen_client.post("/api/chat/conversations", headers=headers, json={}).get_json()["conversation"]["id"]
@@ -100,11 +101,14 @@ def test_a_turn_whose_connection_died_while_the_model_answered_is_stored_once(pg
     sender = threading.Thread(target=lambda: result.setdefault("resp", qwen_app.test_client().post(
         f"/api/chat/conversations/{cid}/messages", headers=headers, json={"message": "hi"})))
     sender.start()
-    time.sleep(0.3)
+    deadline = time.time() + 10
+    while not fake_dashscope.requests and time.time() < deadline:  # the model is answering
+        time.sleep(0.02)
     assert _terminate_app_backends(pg) >= 1
     sender.join(20)
     resp = result["resp"]
     assert resp.status_code == 200, resp.get_data(as_text=True)
+    assert any("storing it again" in r.getMessage() for r in caplog.records)  # the fault met the store step
     with qwen_app.app_context(), all_tenants(db.session):
         assert db.session.scalar(select(func.count(Message.id)).where(Message.conversation_id == cid)) == 2
 

@@ -146,3 +146,36 @@ def test_the_work_horse_dies_with_its_worker():
         time.sleep(0.05)
     os.kill(horse, signal.SIGKILL)
     pytest.fail("the horse outlived its worker")
+
+
+def test_a_queued_job_the_queue_lost_is_delivered_again(backends, factory):
+    """Redis restarted empty: a job still `queued` in the database is put back in the queue, once."""
+    if not backends.redis_url:
+        pytest.skip("RQ needs Redis (embedded mode runs jobs in threads)")
+    import redis
+    from rq import Queue
+
+    from hydronet.kernel import jobs
+    from hydronet.web.app import create_app
+
+    rq_app = create_app(backends.app_config(JOBS_INLINE=False))
+    backends.apps.append(rq_app)
+    client = rq_app.test_client()
+    tenant = factory.tenant(plan="pro")
+    headers = factory.headers(factory.user(tenant, role="member"))
+    nid = import_example(client, headers, "Net1")["id"]
+    resp = client.post(f"/api/networks/{nid}/analyses/fire_flow", headers=headers,
+                       json={"params": {"max_hydrants": 2, "duration_h": 6}})
+    assert resp.status_code == 202
+    job_id = uuid.UUID(resp.get_json()["job"]["id"])
+    connection = redis.Redis.from_url(backends.redis_url)
+    queue = Queue(jobs.QUEUE_NAME, connection=connection)
+    assert queue.job_ids == [analysis_jobs._delivery_key(job_id, 0)]
+    connection.flushdb()  # Redis lost everything
+    with rq_app.app_context(), all_tenants(db.session):
+        db.session.execute(AnalysisJob.__table__.update().where(AnalysisJob.id == job_id)
+                           .values(created_at=utcnow() - timedelta(minutes=2)))
+        db.session.commit()
+        assert analysis_jobs.recover_stale()["redelivered"] == 1
+        assert analysis_jobs.recover_stale()["redelivered"] == 0  # known to the queue again: left alone
+    assert queue.job_ids == [analysis_jobs._delivery_key(job_id, 0)]

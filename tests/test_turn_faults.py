@@ -60,6 +60,7 @@ class _StoreOutage:
             self.saved_port = pool.connection_kwargs["port"]
             pool.connection_kwargs["port"] = 1  # nothing listens there: connection refused
             pool.disconnect()
+            pool.reset()  # connections made before keep their own port: start the pool afresh
         else:
             def refuse(*_a, **_k):
                 raise redis.exceptions.ConnectionError("store unreachable")
@@ -71,12 +72,13 @@ class _StoreOutage:
             pool = self.store.client.connection_pool
             pool.connection_kwargs["port"] = self.saved_port
             pool.disconnect()
+            pool.reset()  # connections made before keep their own port: start the pool afresh
         else:
             self.monkeypatch.undo()
 
 
 def test_streamed_turn_committed_during_store_outage_ends_with_done(qwen_client, qwen_app, fake_dashscope,
-                                                                    factory, monkeypatch):
+                                                                    factory, monkeypatch, caplog):
     """The answer is stored while Redis is down: the client gets `done` with the stored ids, once;
     the charge that could not be settled is caught up from the usage aggregates."""
     tenant = factory.tenant(plan="pro")
@@ -96,6 +98,7 @@ def test_streamed_turn_committed_during_store_outage_ends_with_done(qwen_client,
                 outage.saved_port = outage.saved_port or -1
     finally:
         outage.stop()
+    assert any("settlement of a stored turn deferred" in r.getMessage() for r in caplog.records)  # the fault hit
     events = sse_events(type("R", (), {"get_data": lambda self, as_text: body})())
     assert events[-1]["type"] == "done", events[-1]
     assert [e["type"] for e in events].count("done") == 1
@@ -111,7 +114,7 @@ def test_streamed_turn_committed_during_store_outage_ends_with_done(qwen_client,
 
 
 def test_turn_refused_after_the_answer_during_store_outage_ends_with_error(qwen_client, qwen_app, fake_dashscope,
-                                                                          factory, monkeypatch):
+                                                                          factory, monkeypatch, caplog):
     """The error path's bookkeeping meets the outage too: the client still gets its `error`."""
     tenant = factory.tenant(plan="pro")
     headers = factory.headers(factory.user(tenant))
@@ -125,12 +128,13 @@ def test_turn_refused_after_the_answer_during_store_outage_ends_with_error(qwen_
         for chunk in resp.response:
             body += chunk.decode() if isinstance(chunk, bytes) else chunk
             if outage.saved_port is None and '"delta"' in body:
+                # persisting is refused after the model answered, and the bookkeeping meets the outage
+                assert qwen_client.delete(f"/api/chat/conversations/{cid}", headers=headers).status_code == 200
                 outage.start()
                 outage.saved_port = outage.saved_port or -1
-                # persisting is refused after the model answered
-                qwen_client.delete(f"/api/chat/conversations/{cid}", headers=headers)
     finally:
         outage.stop()
+    assert any("settlement of a stored turn deferred" in r.getMessage() for r in caplog.records)  # the fault hit
     events = sse_events(type("R", (), {"get_data": lambda self, as_text: body})())
     assert events[-1]["type"] == "error" and events[-1]["error"]["code"] == "conversation_deleted"
     assert _counts(qwen_app, tenant.id)[:2] == (0, 1)

@@ -10,6 +10,11 @@ SQLAlchemy's documented way to make the pool retry with a new connection).
 One that dies between two busy uses fails its statement like any query that
 meets a dropped connection, and the pool then discards the connections it
 held before the failure.
+
+This module also notes, per request, whether anything was done that running
+the request again would repeat (a statement that wrote, a model call): the
+web layer retries a request whose connection died only when nothing was
+(web/db_retry.py).
 """
 from __future__ import annotations
 

@@ -22,6 +22,7 @@ from typing import Any, Callable
 import redis
 from flask import Flask, current_app
 from rq import Queue, Worker
+from rq.job import Job
 
 from hydronet.kernel.db import db
 
@@ -29,7 +30,7 @@ log = logging.getLogger(__name__)
 QUEUE_NAME = "hydronet"
 JOBS: dict[str, Callable[..., Any]] = {}
 SWEEPERS: list[Callable[[], None]] = []
-SWEEP_EVERY_S = 10.0
+SWEEP_EVERY_S = 10.0  # at most; at least twice per JOB_STALE_S
 _worker_app: Flask | None = None
 _app_factory: Callable[[], Flask] | None = None
 
@@ -69,18 +70,26 @@ def uses_threads(app: Flask) -> bool:
     return bool(app.config.get("JOBS_INLINE") or not app.config.get("REDIS_URL"))
 
 
-def enqueue(name: str, *, timeout_s: int = 600, **kwargs: Any) -> str:
-    """Run job ``name`` in the background; returns a job id."""
+def enqueue(name: str, *, timeout_s: int = 600, key: str | None = None, **kwargs: Any) -> str:
+    """Run job ``name`` in the background; returns its queue id (``key`` when given: letters, digits, -)."""
     if name not in JOBS:
         raise KeyError(f"unknown job {name!r}")
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
-    job_id = uuid.uuid4().hex
+    job_id = key or uuid.uuid4().hex
     if uses_threads(app):
         threading.Thread(target=_run_in_app, args=(app, name, kwargs), daemon=True, name=f"job-{name}").start()
         return job_id
     _redis_queue(app).enqueue("hydronet.kernel.jobs.execute", name, kwargs, job_id=job_id, job_timeout=timeout_s,
                               result_ttl=3600, failure_ttl=86400)
     return job_id
+
+
+def is_pending(key: str) -> bool:
+    """False when the queue no longer knows job ``key`` (Redis restarted empty); True in thread mode."""
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    if uses_threads(app):
+        return True
+    return bool(Job.exists(key, connection=_redis_queue(app).connection))
 
 
 def queue_depth(app: Flask) -> int:
@@ -136,6 +145,7 @@ def run_worker(app: Flask, burst: bool = False) -> None:
 
 
 def _sweep_loop(app: Flask, stop: threading.Event) -> None:
+    every = min(SWEEP_EVERY_S, float(app.config.get("JOB_STALE_S", 30.0)) / 2)
     while True:
         for fn in SWEEPERS:
             with app.app_context():
@@ -145,7 +155,7 @@ def _sweep_loop(app: Flask, stop: threading.Event) -> None:
                     log.warning("job sweeper %s failed", fn.__name__, exc_info=True)
                 finally:
                     db.session.remove()
-        if stop.wait(SWEEP_EVERY_S):
+        if stop.wait(every):
             return
 
 

@@ -23,7 +23,7 @@ from sqlalchemy import select, update
 
 from hydronet.kernel.db import db, utcnow
 from hydronet.kernel.errors import ApiError, Forbidden, NotFound, ServiceUnavailable, ValidationError
-from hydronet.kernel.jobs import enqueue, job, sweeper
+from hydronet.kernel.jobs import enqueue, is_pending, job, sweeper
 from hydronet.kernel.lookup import get_or_404
 from hydronet.kernel.store import get_store
 from hydronet.kernel.tenancy import all_tenants, bind_tenant
@@ -221,7 +221,7 @@ def start_job(user_id: uuid.UUID | None, network: Network, kind: str,
         return row
     db.session.commit()
     try:
-        enqueue(JOB_NAME, timeout_s=int(job_time_limit() + 120), job_id=str(row.id), tenant_id=str(row.tenant_id))
+        _enqueue(row.id, row.tenant_id, row.attempts)
     except Exception:
         log.exception("could not queue analysis job %s", row.id)
         _finish(row, error="the job queue is unavailable")
@@ -233,7 +233,7 @@ def start_job(user_id: uuid.UUID | None, network: Network, kind: str,
 def get_job(tenant_id: uuid.UUID, job_id: str) -> AnalysisJob:
     """One of the tenant's analysis jobs (a job lost with its worker is queued again, or failed)."""
     row = get_or_404(AnalysisJob, job_id, "Job", tenant_id=tenant_id)
-    if row.status == "running":
+    if row.status in ("queued", "running"):
         recover_stale(tenant_id)
         db.session.refresh(row)
     created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=timezone.utc)
@@ -422,21 +422,31 @@ def _aware(moment: datetime | None) -> datetime | None:
 
 
 def recover_stale(tenant_id: uuid.UUID | None = None) -> dict[str, int]:
-    """Jobs left ``running`` by a worker that died: queue each again once, then fail it with the reason.
+    """Jobs a dead worker or a lost queue left behind: run them again, at most once more.
 
-    A job is stale when its heartbeat is older than JOB_STALE_S.  Every change
+    A ``running`` job whose heartbeat is older than JOB_STALE_S lost its
+    worker: it is queued again once, then failed with the reason.  Every change
     is a compare-and-set on (status, attempts, heartbeat), so two sweepers (a
-    worker's and a request's) never queue one job twice.  Call it tenant-bound
-    (``tenant_id``) or inside ``all_tenants``.
+    worker's and a request's) never queue one job twice.  A ``queued`` job
+    older than JOB_STALE_S that the queue no longer knows (Redis restarted
+    empty) is put back in the queue.  Call it tenant-bound (``tenant_id``) or
+    inside ``all_tenants``.
     """
     stale_before = utcnow() - timedelta(seconds=float(current_app.config["JOB_STALE_S"]))
-    query = select(AnalysisJob.id, AnalysisJob.tenant_id, AnalysisJob.attempts, AnalysisJob.heartbeat_at,
-                   AnalysisJob.created_at).where(AnalysisJob.status == "running")
+    query = select(AnalysisJob.id, AnalysisJob.tenant_id, AnalysisJob.status, AnalysisJob.attempts,
+                   AnalysisJob.heartbeat_at, AnalysisJob.created_at
+                   ).where(AnalysisJob.status.in_(("queued", "running")))
     if tenant_id is not None:
         query = query.where(AnalysisJob.tenant_id == tenant_id)
-    counts = {"requeued": 0, "failed": 0}
-    for jid, tid, attempts, beat, created in db.session.execute(query).all():
+    counts = {"requeued": 0, "failed": 0, "redelivered": 0}
+    for jid, tid, status, attempts, beat, created in db.session.execute(query).all():
         if (_aware(beat) or _aware(created)) >= stale_before:  # type: ignore[operator]
+            continue
+        if status == "queued":
+            if not _delivery_pending(jid, attempts):
+                log.warning("analysis job %s is queued but the queue lost it: queued again", jid)
+                counts["redelivered"] += 1
+                _requeue(jid, tid, attempts)
             continue
         same = update(AnalysisJob).where(
             AnalysisJob.id == jid, AnalysisJob.tenant_id == tid, AnalysisJob.status == "running",
@@ -449,7 +459,7 @@ def recover_stale(tenant_id: uuid.UUID | None = None) -> dict[str, int]:
             if won:
                 counts["requeued"] += 1
                 log.warning("analysis job %s lost its worker (no heartbeat since %s): queued again", jid, beat)
-                _requeue(jid, tid)
+                _requeue(jid, tid, attempts)
         else:
             won = db.session.execute(same.values(status="failed", error=LOST_REASON, finished_at=utcnow())).rowcount
             db.session.commit()
@@ -457,6 +467,24 @@ def recover_stale(tenant_id: uuid.UUID | None = None) -> dict[str, int]:
                 counts["failed"] += 1
                 log.warning("analysis job %s lost its worker again: failed", jid)
     return counts
+
+
+def _delivery_key(job_id: uuid.UUID, attempts: int) -> str:
+    """The queue id of a job's next run: a second delivery of the same run reuses it."""
+    return f"analysis-{job_id.hex}-{attempts}"
+
+
+def _enqueue(job_id: uuid.UUID, tenant_id: uuid.UUID, attempts: int) -> None:
+    enqueue(JOB_NAME, timeout_s=int(job_time_limit() + 120), key=_delivery_key(job_id, attempts),
+            job_id=str(job_id), tenant_id=str(tenant_id))
+
+
+def _delivery_pending(job_id: uuid.UUID, attempts: int) -> bool:
+    try:
+        return is_pending(_delivery_key(job_id, attempts))
+    except Exception:
+        log.warning("job queue unavailable: cannot tell whether job %s is still queued", job_id, exc_info=True)
+        return True
 
 
 @sweeper
@@ -467,9 +495,9 @@ def _recover_every_tenant() -> None:
     db.session.commit()
 
 
-def _requeue(job_id: uuid.UUID, tenant_id: uuid.UUID) -> None:
+def _requeue(job_id: uuid.UUID, tenant_id: uuid.UUID, attempts: int) -> None:
     try:
-        enqueue(JOB_NAME, timeout_s=int(job_time_limit() + 120), job_id=str(job_id), tenant_id=str(tenant_id))
+        _enqueue(job_id, tenant_id, attempts)
     except Exception:
         log.exception("could not queue analysis job %s again", job_id)
         db.session.execute(update(AnalysisJob).where(AnalysisJob.id == job_id, AnalysisJob.tenant_id == tenant_id,

@@ -156,7 +156,10 @@ CORE: dict[str, Op] = {
                   "stream": {"type": "boolean", "description": "answer as server-sent events"}}, ["message"]),
         also=SSE, errors=(502, 503, 504),
         description="With `\"stream\": true` or `Accept: text/event-stream` the answer is an SSE stream; "
-                    "429 `quota_exceeded` when a plan quota is used up (nothing is stored).",
+                    "429 `quota_exceeded` when a plan quota is used up (nothing is stored); 404 "
+                    "`conversation_deleted` (the SSE `error` event's code too) when the conversation was deleted "
+                    "while the model answered (the answer is not kept, its usage is); 503 `store_unavailable` or "
+                    "`database_unavailable` with Retry-After. A stored turn is always acknowledged (200, or `done`).",
     ),
     "openapi.document": Op(ok={200: {**OBJ, "description": "This OpenAPI 3.1 document"}}, rate_limited=False),
 }
