@@ -204,7 +204,9 @@ class MemoryStore(Store):
                 if limits[i] >= 0 and used + amounts[i] > limits[i]:
                     return 0, i, used
             for i, key in enumerate(keys):
-                self.incr(key, amounts[i], ttls[i] or None)
+                value = self.incr(key, amounts[i])
+                if ttls[i] > 0 and self._data[key][1] is None:  # as the Lua script: expire a counter that has no TTL
+                    self._data[key] = (str(value), time.monotonic() + ttls[i])
             return 1, -1, 0
 
     @contextmanager
