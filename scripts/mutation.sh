@@ -5,6 +5,7 @@
 #   scripts/mutation.sh                      # every target, each against its focused test files
 #   scripts/mutation.sh permissions tokens   # some targets
 #   MUTATION_TESTS=tests/ scripts/mutation.sh store   # one target against the whole suite
+#   scripts/mutation.sh constants            # module-level tables and constants (mutmut 3 leaves them alone)
 #
 # The backends follow the test environment (HYDRONET_TEST_DATABASE_URL, HYDRONET_TEST_REDIS_URL, …):
 # run `tenancy` with PostgreSQL, where Row-Level Security is what its tests check.
@@ -48,18 +49,16 @@ run_target() {
   # The working tree as it is (tracked and new files), without the benchmark data.
   git ls-files --cached --others --exclude-standard | grep -v '^bench/' | tar -cf - -T - | tar -xf - -C "$dir"
   ln -s "$ROOT/.venv" "$dir/.venv"
-  {
+  {  # list values one per line (mutmut splits them on newlines)
     echo "[mutmut]"
     echo "source_paths = hydronet/"
     echo "only_mutate = $module"
-    echo "pytest_add_cli_args_test_selection = $tests"
-    echo "pytest_add_cli_args = -p no:randomly -q -p no:cacheprovider"
-    echo "also_copy = migrations/"
-    echo "    templates/"
-    echo "    static/"
-    echo "    app_saas.py"
-    echo "    init_database.py"
-    echo "    pytest.ini"
+    echo "pytest_add_cli_args_test_selection ="
+    for path in $tests; do echo "    $path"; done
+    echo "pytest_add_cli_args ="
+    for arg in -p no:randomly -p no:cacheprovider -q; do echo "    $arg"; done
+    echo "also_copy ="
+    for path in migrations/ templates/ static/ app_saas.py init_database.py pytest.ini; do echo "    $path"; done
   } > "$dir/setup.cfg"
   echo "== $target: $module against $tests"
   (cd "$dir" && .venv/bin/mutmut run --max-children "$JOBS" > run.log 2>&1 || true
@@ -79,5 +78,9 @@ PY
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(permissions tokens quotas store tenancy)
 for target in "${targets[@]}"; do
-  run_target "$target"
+  if [ "$target" = constants ]; then
+    .venv/bin/python tests/mutation/constants.py
+  else
+    run_target "$target"
+  fi
 done
