@@ -6,9 +6,10 @@ path is exercised here on its own: a path that silently stopped working fails it
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 import pytest
-from flask_jwt_extended import decode_token
+from flask_jwt_extended import create_refresh_token, decode_token
 
 from hydronet.auth import tokens
 from hydronet.kernel.store import get_store
@@ -165,3 +166,27 @@ def test_revocation_ttls_are_bounded(app):
         assert tokens._ttl(time.time() - 100) == 1.0  # already expired: the shortest mark, never negative
         assert tokens._ttl(None) == 86400.0 * 31
         assert 99 <= tokens._ttl(time.time() + 100) <= 100
+
+
+def test_the_grace_window_includes_its_last_instant(app, monkeypatch):
+    now = 1_800_000_000.0
+    monkeypatch.setattr(tokens.time, "time", lambda: now)
+    assert tokens._within_grace(str(now - tokens.ROTATION_GRACE_S)) is True
+    assert tokens._within_grace(str(now - tokens.ROTATION_GRACE_S - 0.001)) is False
+
+
+def test_the_rotation_mark_lives_as_long_as_the_token(app, client, user):
+    payload = claims(app, sign_in(client, user)["refresh_token"])
+    with app.test_request_context():
+        assert tokens.rotate_refresh(payload) is True
+        ttl = get_store().ttl(tokens.ROTATED + payload["jti"])
+    remaining = payload["exp"] - time.time()
+    assert ttl is not None and remaining - 5 <= ttl <= remaining + 1  # not forever, not the 31-day default
+
+
+def test_an_expired_refresh_token_still_decodes_for_logout(app, user):
+    with app.test_request_context():
+        expired = create_refresh_token(identity=str(user.id), additional_claims={"fam": "f", "jti": "j"},
+                                       expires_delta=timedelta(seconds=-60))
+        payload = tokens.decode_refresh_token(expired)
+    assert payload is not None and payload["fam"] == "f"
