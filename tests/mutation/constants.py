@@ -21,7 +21,7 @@ from typing import Iterator
 
 ROOT = Path(__file__).resolve().parents[2]
 TARGETS = {
-    "hydronet/auth/permissions.py": ["tests/test_permissions_table.py", "tests/test_rbac.py"],
+    "hydronet/auth/permissions.py": ["tests/test_permissions_table.py"],
     "hydronet/auth/tokens.py": ["tests/test_tokens.py", "tests/test_auth.py"],
 }
 
