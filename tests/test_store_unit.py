@@ -68,6 +68,8 @@ def test_set_many(store):
     store.set_many([(a, "1"), (b, "2")], ttl=10, nx=True)
     assert store.get(a) == "old" and store.get(b) == "2"
     assert 8 < (store.ttl(b) or 0) <= 10
+    store.set_many([(a, "new")])  # NX is off unless asked for
+    assert store.get(a) == "new" and store.ttl(a) is None
 
 
 def test_incr_counts_and_keeps_the_first_expiry(store):
@@ -95,7 +97,7 @@ def test_reserve_reports_a_missing_counter_by_index(store):
 def test_reserve_up_to_the_limit_exactly(store):
     key = k("q")
     store.set(key, "8")
-    assert store.reserve([key], [2], [10], [60])[0] == 1  # 8 + 2 == 10: allowed
+    assert store.reserve([key], [2], [10], [60]) == (1, -1, 0)  # 8 + 2 == 10: allowed (same answer on both stores)
     assert store.get(key) == "10"
     assert store.reserve([key], [1], [10], [60]) == (0, 0, 10)  # 11 > 10: refused, reports 10 used
     assert store.get(key) == "10"
@@ -129,7 +131,12 @@ def test_reserve_sets_a_ttl_only_when_the_counter_has_none(store):
     assert (store.ttl(timed) or 0) <= 5
     none = k("none")
     store.set(none, "0")
-    assert store.reserve([none], [1], [10], [0])[0] == 1 and store.ttl(none) is None  # ttl 0: no expiry
+    assert store.reserve([none], [1], [10], [0])[0] == 1  # ttl 0: no expiry
+    assert store.get(none) == "1" and store.ttl(none) is None
+    short = k("short")
+    store.set(short, "0")
+    assert store.reserve([short], [1], [10], [1])[0] == 1
+    assert 0 < (store.ttl(short) or 0) <= 1
 
 
 def test_lock_excludes_and_releases(store):

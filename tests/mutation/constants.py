@@ -1,8 +1,8 @@
 """Mutants of module-level tables and constants, which mutmut 3 does not mutate (it mutates function bodies).
 
 For each target module: drop one member of a set literal, drop one entry of a dict literal, move an
-integer constant (also a dict's integer value) by ±1 — then run the module's focused tests in a copy of
-the working tree. A mutant is killed when the tests fail. Run by scripts/mutation.sh (target
+integer constant (also a dict's integer value) by ±1 — then run the module's focused tests against it,
+in this process (the imports are paid once). A mutant is killed when the tests fail. Run by scripts/mutation.sh (target
 ``constants``); prints one line per mutant and a kill rate per module.
 
     .venv/bin/python tests/mutation/constants.py [module ...]
@@ -10,18 +10,20 @@ the working tree. A mutant is killed when the tests fail. Run by scripts/mutatio
 from __future__ import annotations
 
 import ast
+import contextlib
 import copy
+import importlib
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 from typing import Iterator
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 TARGETS = {
-    "hydronet/auth/permissions.py": ["tests/test_permissions_table.py"],
+    # the tables alone: the through-the-API case needs the app, and the role tests cover it
+    "hydronet/auth/permissions.py": ["tests/test_permissions_table.py", "-k", "not through_the_api"],
     "hydronet/auth/tokens.py": ["tests/test_tokens.py", "tests/test_auth.py"],
 }
 
@@ -102,36 +104,43 @@ def _without_entry(node: ast.Dict, i: int) -> ast.Dict:
     return clone
 
 
-def run(module: str, tests: list[str], workdir: Path) -> tuple[int, int, list[str]]:
+def run(module: str, args: list[str]) -> tuple[int, int, list[str]]:
+    """Every mutant of ``module``, each executed into the live module, the tests rerun in this process.
+
+    Functions keep reading the module's globals, so a mutated table takes effect everywhere it is
+    used; the test modules are imported afresh for each mutant, so they see it too.
+    """
+    name = module.removesuffix(".py").replace("/", ".")
+    live = importlib.import_module(name)
     source = (ROOT / module).read_text(encoding="utf-8")
+    test_modules = [a.removesuffix(".py").replace("/", ".") for a in args if a.endswith(".py")]
     killed = total = 0
     survivors = []
-    target = workdir / module
-    for description, mutated in mutants(source):
-        total += 1
-        target.write_text(mutated, encoding="utf-8")
-        result = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:randomly", "-p", "no:cacheprovider",
-                                 "-x", "-q", *tests], cwd=workdir, capture_output=True, text=True,
-                                env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
-        dead = result.returncode != 0
-        killed += dead
-        print(f"{'killed  ' if dead else 'SURVIVED'} {module} {description}", flush=True)
-        if not dead:
-            survivors.append(description)
-    target.write_text(source, encoding="utf-8")
+    try:
+        for description, mutated in mutants(source):
+            total += 1
+            exec(compile(mutated, str(ROOT / module), "exec"), live.__dict__)
+            for test_module in test_modules:
+                sys.modules.pop(test_module, None)
+            with open(os.devnull, "w") as quiet, contextlib.redirect_stdout(quiet):
+                code = pytest.main(["-p", "no:randomly", "-p", "no:cacheprovider", "-x", "-q", *args])
+            dead = code != 0
+            killed += dead
+            print(f"{'killed  ' if dead else 'SURVIVED'} {module} {description}", flush=True)
+            if not dead:
+                survivors.append(description)
+    finally:
+        exec(compile(source, str(ROOT / module), "exec"), live.__dict__)
     return killed, total, survivors
 
 
 def main(argv: list[str]) -> int:
-    modules = argv or list(TARGETS)
-    with tempfile.TemporaryDirectory(prefix="hydronet-constants-") as tmp:
-        workdir = Path(tmp) / "tree"
-        shutil.copytree(ROOT, workdir, ignore=shutil.ignore_patterns(".git", ".venv", "bench", "mutants",
-                                                                     "__pycache__", "instance"))
-        for module in modules:
-            killed, total, survivors = run(module, TARGETS[module], workdir)
-            print(f"{module}: {killed}/{total} module-level mutants killed"
-                  + (f"; survived: {'; '.join(survivors)}" if survivors else ""), flush=True)
+    os.chdir(ROOT)
+    sys.path.insert(0, str(ROOT))
+    for module in argv or list(TARGETS):
+        killed, total, survivors = run(module, TARGETS[module])
+        print(f"{module}: {killed}/{total} module-level mutants killed"
+              + (f"; survived: {'; '.join(survivors)}" if survivors else ""), flush=True)
     return 0
 
 
