@@ -57,7 +57,8 @@ def test_a_pair_is_linked_and_shaped(app, client, user):
 def test_refresh_refuses_an_access_token(app, client, user):
     pair = sign_in(client, user)
     resp = refresh(client, pair["access_token"])
-    assert resp.status_code == 401 and resp.get_json()["error"]["code"] == "invalid_token"
+    assert resp.status_code == 401 and resp.get_json()["error"] == {
+        "code": "invalid_token", "message": "A refresh token is required"}
     header = client.post("/api/auth/refresh", headers={"Authorization": f"Bearer {pair['access_token']}"})
     assert header.status_code in (401, 422) and header.get_json()["success"] is False
 
@@ -65,7 +66,8 @@ def test_refresh_refuses_an_access_token(app, client, user):
 @pytest.mark.parametrize("garbage", ["not-a-jwt", "a.b.c", "eyJhbGciOiJub25lIn0.e30."])
 def test_refresh_refuses_an_undecodable_token(client, garbage):
     resp = refresh(client, garbage)
-    assert resp.status_code == 401 and resp.get_json()["error"]["code"] == "invalid_token"
+    assert resp.status_code == 401 and resp.get_json()["error"] == {
+        "code": "invalid_token", "message": "The refresh token is invalid or expired"}
 
 
 def test_revoking_one_access_token(app, client, user):
@@ -108,7 +110,8 @@ def test_revocation_holds_inside_the_grace_window(app, client, user):
     with app.test_request_context():
         tokens.revoke_jti(old["jti"], old["exp"])
     resp = refresh(client, pair["refresh_token"])  # within the grace window, but revoked
-    assert resp.status_code == 401 and resp.get_json()["error"]["code"] == "token_revoked"
+    assert resp.status_code == 401 and resp.get_json()["error"] == {
+        "code": "token_revoked", "message": "The refresh token has been revoked"}
 
 
 def test_a_family_revoked_inside_the_grace_window_stays_revoked(app, client, user):
@@ -127,7 +130,8 @@ def test_replay_after_the_grace_window_revokes_the_family(app, client, user, mon
     with app.test_request_context():
         store = get_store()
         store.set(key, str(time.time() - tokens.ROTATION_GRACE_S - 1))  # rotated just over the window ago
-    assert refresh(client, pair["refresh_token"]).status_code == 401
+    replay = refresh(client, pair["refresh_token"])
+    assert replay.status_code == 401 and replay.get_json()["error"]["code"] == "token_revoked"
     with app.test_request_context():
         assert get_store().get(tokens.FAMILY + fam) == "1"
     assert refresh(client, rotated["refresh_token"]).status_code == 401
@@ -190,3 +194,12 @@ def test_an_expired_refresh_token_still_decodes_for_logout(app, user):
                                        expires_delta=timedelta(seconds=-60))
         payload = tokens.decode_refresh_token(expired)
     assert payload is not None and payload["fam"] == "f"
+
+
+def test_lifetimes_follow_the_settings(app, factory, user, monkeypatch):
+    monkeypatch.setitem(app.config, "JWT_ACCESS_TOKEN_MINUTES", 5)
+    monkeypatch.setitem(app.config, "JWT_REFRESH_TOKEN_DAYS", 7)
+    pair = factory.tokens(user)
+    access, refresh_ = claims(app, pair["access_token"]), claims(app, pair["refresh_token"])
+    assert access["exp"] - access["iat"] == 5 * 60 and pair["expires_in"] == 300
+    assert refresh_["exp"] - refresh_["iat"] == 7 * 86400
