@@ -47,6 +47,7 @@ def test_a_pair_is_linked_and_shaped(app, client, user):
     assert access["rjti"] == refresh_["jti"] and access["fam"] == refresh_["fam"]
     assert access["tv"] == refresh_["tv"] == 1 and access["tid"] == str(user.tenant_id)
     assert access["fresh"] and pair["expires_in"] == app.config["JWT_ACCESS_TOKEN_MINUTES"] * 60
+    assert pair["token_type"] == "Bearer"
     assert access["exp"] - access["iat"] == app.config["JWT_ACCESS_TOKEN_MINUTES"] * 60
     assert refresh_["exp"] - refresh_["iat"] == app.config["JWT_REFRESH_TOKEN_DAYS"] * 86400
     rotated = refresh(client, pair["refresh_token"]).get_json()
