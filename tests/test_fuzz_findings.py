@@ -102,10 +102,46 @@ def test_non_finite_inp_numbers_are_refused(owner, value):  # noqa: F811
 
 # Found by fuzzing (fixed): services/admin._validate_quotas runs set(value) on "models" before checking its items are strings;
 # PATCH /api/admin/tenants/<id> {"quotas": {"models": [{}]}} (or [[1]]) → TypeError: unhashable type → 500.
-# Check every item is a str first (→ 422 quotas.models), then drop the xfail and ADMIN_BUGS in test_schemathesis.
+# Every item is now checked to be a str first (→ 422 quotas.models); schemathesis fuzzes admin.update_tenant again.
 @pytest.mark.parametrize("models", [[{}], [[1]]])
 def test_quota_models_of_wrong_type_are_a_422(fuzz_app, factory, platform_admin, models):  # noqa: F811
     tenant = factory.tenant("Quota Water", plan="basic")
     resp = fuzz_app.test_client().patch(f"/api/admin/tenants/{tenant.id}", json={"quotas": {"models": models}},
                                         headers=factory.headers(platform_admin))
     assert resp.status_code == 422, resp.status_code
+
+
+def _insert_after(text: str, header: str, line: str) -> str:
+    """``line`` added as the first entry of section ``header`` of ``text``."""
+    lines = text.splitlines()
+    at = next(i for i, current in enumerate(lines) if current.strip().upper() == header) + 1
+    return "\n".join([*lines[:at], line, *lines[at:]])
+
+
+# The fuzzed shapes kept fixed: each defines one ID twice, which WNTR's parser accepts (the later element replaces the
+# first in the registry while the first section's list keeps the name).
+DUPLICATE_IDS = {
+    # Found by fuzzing (fixed): the reservoir's line copied under [JUNCTIONS]; wn.junctions() then yields the
+    # Reservoir and water/summary._demand raised AttributeError ('demand_timeseries_list') → 500 on upload.
+    "reservoir ID also a junction": (_insert_after(NET1, "[JUNCTIONS]", " 9  800  0"), "'9'",
+                                     ("[JUNCTIONS]", "[RESERVOIRS]")),
+    "tank ID also a reservoir": (_insert_after(NET1, "[RESERVOIRS]", " 2  850"), "'2'", ("[RESERVOIRS]", "[TANKS]")),
+    "junction ID twice": (_insert_after(NET1, "[JUNCTIONS]", " 10  700  5"), "'10'", ("[JUNCTIONS]",)),
+    "pipe ID also a pump": (_insert_after(NET1, "[PIPES]", " 9  10  11  100  12  100  0  Open"), "'9'",
+                            ("[PIPES]", "[PUMPS]")),
+}
+
+
+@pytest.mark.parametrize(("text", "element", "sections"), DUPLICATE_IDS.values(), ids=DUPLICATE_IDS.keys())
+def test_an_id_defined_twice_is_refused_naming_it_and_its_sections(owner, text, element, sections):  # noqa: F811
+    networks_before = owner["client"].get("/api/networks", headers=owner["headers"]).get_json()["networks"]
+    resp = upload(owner, text.encode())
+    assert resp.status_code == 422, resp.get_data(as_text=True)[:300]
+    message = resp.get_json()["error"]["fields"]["file"]
+    assert element in message and all(section in message for section in sections), message
+    assert owner["client"].get("/api/networks", headers=owner["headers"]).get_json()["networks"] == networks_before
+
+
+def test_a_node_and_a_link_may_share_an_id(owner):  # noqa: F811
+    """EPANET keeps nodes and links apart: Net1's pump 9 joins reservoir 9, and that is accepted."""
+    assert upload(owner, NET1.encode()).status_code == 201

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import uuid
 
 import psycopg2
 import pytest
@@ -208,3 +209,32 @@ def test_tenant_audit_csv_export_streams_the_tenants_rows_under_rls(rls_app):
     assert sorted(r["id"] for r in rows) == sorted(str(e["id"]) for e in as_json)
     assert {r["action"] for r in rows} >= {"tenant.create", "auth.register"}
     assert "csv-b@beta.example.com" not in resp.get_data(as_text=True)
+
+
+def _rls_users() -> int:
+    """Users visible to raw SQL (no ORM scoping) in the current transaction: what RLS lets through."""
+    return db.session.execute(text("SELECT count(*) FROM users")).scalar_one()
+
+
+def test_the_escape_covers_its_block_only_whenever_it_is_entered(rls_app):
+    """all_tenants() flips app.all_tenants for its block alone, entered before or after the first statement."""
+    client = rls_app.test_client()
+    _a_headers, a = _register(client, "esc-a@alpha.example.com", "Alpha Esc")
+    _register(client, "esc-b@beta.example.com", "Beta Esc")
+    tenant_a = uuid.UUID(a["tenant"]["id"])
+    with rls_app.app_context():
+        bind_tenant(db.session, tenant_a)
+        assert _rls_users() == 1  # the transaction's first statement: tenant A only
+        with all_tenants(db.session):  # entered after it
+            assert _rls_users() == 2
+            with all_tenants(db.session):
+                assert _rls_users() == 2
+            assert _rls_users() == 2  # an inner exit leaves the outer escape on
+        assert _rls_users() == 1  # left within the same transaction
+        db.session.rollback()
+        with all_tenants(db.session):  # entered before the next transaction's first statement
+            assert _rls_users() == 2
+        assert _rls_users() == 1
+        assert db.session.execute(text("SELECT current_setting('app.all_tenants', true)")).scalar() == "off"
+        db.session.rollback()
+        assert _rls_users() == 1  # a new transaction starts bound to the tenant, escape off

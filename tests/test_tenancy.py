@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import select
 
 from hydronet.kernel.db import db, uuid7
-from hydronet.kernel.tenancy import TenantViolation, all_tenants, bind_tenant
+from hydronet.kernel.tenancy import TenantViolation, all_tenants, bind_tenant, current_tenant_id
 from hydronet.models import Conversation, User
 
 
@@ -122,3 +122,64 @@ def test_orm_bulk_update_is_scoped_to_the_bound_tenant(app, two_tenants):
         db.session.commit()
     with app.app_context(), all_tenants(db.session):
         assert sorted(c.title for c in db.session.query(Conversation)) == ["B1", "renamed"]
+
+
+def test_nested_escapes_end_with_the_outermost(app, two_tenants):
+    with app.app_context(), all_tenants(db.session):
+        _conversation(two_tenants["a"], two_tenants["a_users"]["owner"], "A1")
+        _conversation(two_tenants["b"], two_tenants["b_owner"], "B1")
+        db.session.commit()
+    with app.app_context():
+        bind_tenant(db.session, two_tenants["a"].id)
+        with all_tenants(db.session):
+            with all_tenants(db.session):
+                assert db.session.query(Conversation).count() == 2
+            assert db.session.query(Conversation).count() == 2  # the outer escape still holds
+        assert db.session.query(Conversation).count() == 1
+        assert current_tenant_id(db.session) == two_tenants["a"].id
+
+
+def test_rebinding_moves_the_scope(app, two_tenants):
+    with app.app_context(), all_tenants(db.session):
+        _conversation(two_tenants["a"], two_tenants["a_users"]["owner"], "A1")
+        _conversation(two_tenants["b"], two_tenants["b_owner"], "B1")
+        db.session.commit()
+    with app.app_context():
+        bind_tenant(db.session, two_tenants["a"].id)
+        assert [c.title for c in db.session.query(Conversation)] == ["A1"]
+        bind_tenant(db.session, two_tenants["b"].id)  # same transaction
+        assert [c.title for c in db.session.query(Conversation)] == ["B1"]
+
+
+def test_core_inserts_name_another_tenant_only_inside_the_escape(app, two_tenants):
+    from hydronet.kernel import tenancy
+
+    a, b = two_tenants["a"].id, two_tenants["b"].id
+    owner_b = two_tenants["b_owner"]
+    insert = Conversation.__table__.insert()
+    row = {"user_id": owner_b.id, "title": "escape", "channel": "web", "archived": False, "message_count": 0,
+           "tenant_id": b}
+    with app.app_context():
+        with pytest.raises(TenantViolation):  # nothing bound, no escape: refused
+            tenancy.execute(db.session, insert, [dict(row, id=uuid7())])
+        bind_tenant(db.session, a)
+        with pytest.raises(TenantViolation):
+            tenancy.execute(db.session, insert, [dict(row, id=uuid7())])
+        with all_tenants(db.session):
+            tenancy.execute(db.session, insert, [dict(row, id=uuid7())])
+        db.session.commit()
+    with app.app_context(), all_tenants(db.session):
+        assert db.session.query(Conversation).filter_by(title="escape").one().tenant_id == b
+
+
+def test_writes_inside_the_escape_may_touch_any_tenant_and_new_rows_take_the_bound_one(app, two_tenants):
+    with app.app_context():
+        bind_tenant(db.session, two_tenants["a"].id)
+        with all_tenants(db.session):
+            _conversation(two_tenants["b"], two_tenants["b_owner"], "B via escape")
+            db.session.flush()
+        unowned = Conversation(user_id=two_tenants["a_users"]["owner"].id, title="no tenant given")
+        db.session.add(unowned)
+        db.session.flush()
+        assert unowned.tenant_id == two_tenants["a"].id
+        db.session.rollback()

@@ -97,6 +97,11 @@ def _owned_row(row: dict[str, Any], tenant_id: uuid.UUID | None, unscoped: bool)
     return row if named is not None else {**row, "tenant_id": tenant_id}
 
 
+def current_tenant_id(session: AnySession) -> uuid.UUID | None:
+    """The tenant this session is bound to, if any."""
+    return session.info.get(TENANT_KEY)
+
+
 @contextmanager
 def all_tenants(session: AnySession) -> Iterator[AnySession]:
     """Explicit escape: queries inside see every tenant (platform admin, sign-in, audit chain)."""

@@ -75,12 +75,42 @@ def parse_inp(text: str | bytes, name: str = "network") -> WaterNetworkModel:
 
 
 def _precheck(text: str) -> None:
-    """Reject empty or binary content before WNTR sees it."""
+    """Reject empty or binary content, and IDs used twice, before WNTR sees it."""
     if not text.strip():
         raise InpError("the file is empty")
     for number, line in enumerate(text.splitlines(), start=1):
         if "\x00" in line:
             raise InpError("binary data (NUL bytes) found: expected an EPANET .inp text file", line=number)
+    _check_unique_ids(text)
+
+
+# Sections that define nodes and links, by kind. EPANET keeps nodes and links in separate name spaces.
+_DEFINING_SECTIONS = {"[JUNCTIONS]": "node", "[RESERVOIRS]": "node", "[TANKS]": "node",
+                      "[PIPES]": "link", "[PUMPS]": "link", "[VALVES]": "link"}
+
+
+def _check_unique_ids(text: str) -> None:
+    """Refuse a node (or link) ID defined twice, in one section or two.
+
+    WNTR accepts it: the later entry replaces the element while the first section's list keeps the
+    name, so a reservoir then turns up among the junctions and analyses fail on it.
+    """
+    seen: dict[tuple[str, str], tuple[str, int]] = {}
+    section = None
+    for number, line in enumerate(text.splitlines(), start=1):
+        header = _SECTION.match(line)
+        if header:
+            section = header.group(1).upper()
+            continue
+        kind = _DEFINING_SECTIONS.get(section or "")
+        words = line.split(";", 1)[0].split()
+        if kind is None or not words:
+            continue
+        first = seen.setdefault((kind, words[0]), (section, number))
+        if first != (section, number):
+            where = "twice in " + section if first[0] == section else f"in {first[0]} and {section}"
+            raise InpError(f"line {number} in {section}: {kind} ID {words[0]!r} is defined {where} (first on line "
+                           f"{first[1]}); every {kind} needs its own ID", line=number, section=section)
 
 
 def _with_default_units(text: str) -> str:
