@@ -17,6 +17,7 @@ from hydronet.water.errors import AnalysisInputError
 from hydronet.water.jsonify import num
 from hydronet.water.limits import Deadline, Progress
 from hydronet.water.scenarios import Sweep, impact, run_each
+from hydronet.water.standards import NATIONAL
 from hydronet.water.simulation import make_settings
 from hydronet.water.toolkit import Changes
 
@@ -31,8 +32,8 @@ def pipe_criticality(
     max_diameter_m: float | None = None,
     duration_h: float | None = 24.0,
     closure_start_h: float = 0.0,
-    pressure_threshold_m: float = 20.0,
-    required_pressure_m: float = 20.0,
+    pressure_threshold_m: float = NATIONAL.service_head_m,
+    required_pressure_m: float = NATIONAL.service_head_m,
     minimum_pressure_m: float = 0.0,
     demand_only: bool = True,
     engine: str = "epanet",
@@ -95,6 +96,8 @@ def pipe_criticality(
             **settings.as_dict(), "closure_start_h": start_s / 3600, "pressure_threshold_m": threshold,
             "min_diameter_m": low, "max_diameter_m": high, "diameter_tolerance_m": DIAMETER_TOLERANCE_M,
             "demand_only": demand_only,
+            "defaults": NATIONAL.used({"pressure_threshold_m": threshold,
+                                       "required_pressure_m": settings.required_pressure_m}),
             "junctions_counted": "junctions with demand" if demand_only else "every junction",
             "method": "each pipe closed (controls on it disabled) from closure_start_h to the end of the run; "
                       "minimum pressure and demand served read from the closure on",

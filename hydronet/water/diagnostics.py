@@ -174,7 +174,8 @@ def supply_warnings(served: pd.Series, expected: pd.Series) -> list[dict[str, An
 
 
 def disconnected_nodes(wn: WaterNetworkModel, closed: Iterable[str] = ()) -> list[str]:
-    """Junctions with no path to a tank or reservoir once initially closed links (and ``closed``) are removed."""
+    """Junctions with demand and no path to a tank or reservoir once initially closed links (and ``closed``)
+    are removed (EPANET's warning 3 is about the same nodes)."""
     graph = nx.Graph()
     graph.add_nodes_from(wn.node_name_list)
     shut = set(closed)
@@ -187,7 +188,8 @@ def disconnected_nodes(wn: WaterNetworkModel, closed: Iterable[str] = ()) -> lis
     for component in nx.connected_components(graph):
         if component & sources:
             reached |= component
-    return [name for name in wn.junction_name_list if name not in reached]
+    return [name for name in wn.junction_name_list if name not in reached
+            and any(entry.base_value > 0 for entry in wn.get_node(name).demand_timeseries_list)]
 
 
 def connectivity_warnings(wn: WaterNetworkModel, closed: Iterable[str] = ()) -> list[dict[str, Any]]:
@@ -195,7 +197,7 @@ def connectivity_warnings(wn: WaterNetworkModel, closed: Iterable[str] = ()) -> 
     cut = disconnected_nodes(wn, closed)
     if not cut:
         return []
-    return [finding("disconnected_nodes", f"{len(cut)} junctions have no path to a tank or reservoir", cut)]
+    return [finding("disconnected_nodes", f"{len(cut)} junctions with demand have no path to a tank or reservoir", cut)]
 
 
 def engine_fallback(reason: str) -> dict[str, Any]:

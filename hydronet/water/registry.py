@@ -16,6 +16,7 @@ from hydronet.water.limits import Progress, run_with_timeout
 from hydronet.water.quality import water_age
 from hydronet.water.resilience import resilience
 from hydronet.water.simulation import SimulationCache
+from hydronet.water.standards import NATIONAL
 from hydronet.water.summary import summary
 from hydronet.water.timeseries import VARIABLES, timeseries
 from hydronet.water.topology import topology
@@ -76,8 +77,11 @@ def _duration(default: float | None, maximum: float) -> dict[str, Any]:
     return _number(text + ".", default, 0, maximum)
 
 
-_THRESHOLD = _number("Minimum acceptable service pressure in metres.", 20.0, 0, 300)
-_REQUIRED = _number("Pressure-driven demand: pressure in metres giving a junction its full demand.", 20.0, 0.01, 300)
+_HEAD = NATIONAL.service_head_m
+_GB_HEAD = f" Default {_HEAD:g} m: GB 50013-2018 service head for {NATIONAL.storeys} storeys."
+_THRESHOLD = _number("Minimum acceptable service pressure in metres." + _GB_HEAD, _HEAD, 0, 300)
+_REQUIRED = _number("Pressure-driven demand: pressure in metres giving a junction its full demand." + _GB_HEAD,
+                    _HEAD, 0.01, 300)
 _MINIMUM = _number("Pressure-driven demand: pressure in metres below which a junction gets no water.", 0.0, 0, 300)
 _ENGINE = {"type": "string", "enum": ["epanet", "wntr"], "default": "epanet",
            "description": "Solver: epanet = EPANET 2.3 toolkit; wntr = WNTR's own WNTRSimulator (for cross-checks)."}
@@ -162,28 +166,41 @@ _SPECS = (
         "fire_flow", fire_flow,
         "Add a fire demand at each candidate hydrant junction in turn and rank hydrants by junctions losing "
         "pressure, hydrant residual pressure and fire flow delivered." + _STOPS_EARLY,
-        _schema(fire_demand_m3_s=_number("Fire flow in m3/s (0.0946 = 1500 gpm; 0.015 = 15 L/s).", 0.0946, 0.001, 10),
-                fire_duration_h=_number("Fire duration in hours.", 2.0, 0.25, 72),
-                fire_start_h=_number("Fire start in hours; omit to start at peak demand.", None, 0, 168),
+        _schema(fire_demand_m3_s=_number("Fire flow in m3/s; default 0.015 (15 L/s, GB 55036-2022 §3.0.3 / "
+                                         "GB 50974-2014 §7.2.8).", NATIONAL.fire_flow_l_s / 1000, 0.001, 10),
+                fire_duration_h=_number("Fire duration in hours (default 2 h).", NATIONAL.fire_duration_h, 0.25, 72),
+                fire_start_h=_number("Fire start in hours; omit to start at the peak hour (of the maximum day when "
+                                     "the model's demands are the maximum day).", None, 0, 168),
                 duration_h=_duration(24.0, 168),
-                pressure_threshold_m=_number("Minimum residual pressure in metres.", 14.0, 0, 300),
-                required_pressure_m=_number("Pressure-driven demand: full-demand pressure in metres.", 14.0, 0.01, 300),
+                pressure_threshold_m=_number("Minimum residual pressure in metres at the hydrant and elsewhere during "
+                                             "the fire; default 10 m (0.10 MPa, GB 55036-2022 §3.0.3).",
+                                             NATIONAL.fire_residual_pressure_m, 0, 300),
+                required_pressure_m=_number("Pressure-driven demand during the fire: full-demand pressure in metres.",
+                                            NATIONAL.fire_residual_pressure_m, 0.01, 300),
+                demand_multiplier=_number("Maximum-day factor applied to the model's demands (1 = the model is the "
+                                          "maximum day).", NATIONAL.max_day_factor, 0, 10),
                 hydrants=_names("Junction names to test; omit for every junction."),
                 max_hydrants=_number("Test at most this many hydrants; omit for all.", None, 1, 5000, kind="integer")),
         long=True,
     ),
     AnalysisSpec(
         "leak_scenario", leak_scenario,
-        "Orifice leak at one junction (WNTR solver, pressure-driven): leak flow, lost volume and pressure "
+        "Orifice leak at one junction (EPANET 2.3 emitter, pressure-driven): leak flow, lost volume and pressure "
         "drops against a no-leak run.",
         _schema(("junction",),
                 junction={"type": "string", "description": "Junction name where the leak is."},
-                area_m2=_number("Leak opening area in m2.", 0.005, 0.000001, 1.0),
+                kind={"type": "string", "enum": ["leak", "main_break"], "default": "leak",
+                      "description": "leak = a small opening (default 1 cm²); main_break = a burst main (default "
+                                     "50 cm²)."},
+                area_m2=_number("Opening area in m2; omit for the default of the kind.", None, 0.000001, 1.0),
                 start_h=_number("Leak start in hours.", 0.0, 0, 168),
                 end_h=_number("Leak end in hours; omit to leak until the end of the run.", None, 0, 168),
                 duration_h=_duration(24.0, 168),
-                discharge_coeff=_number("Orifice discharge coefficient.", 0.75, 0.1, 1.0),
-                required_pressure_m=_REQUIRED),
+                discharge_coeff=_number("Orifice discharge coefficient (0.6 = sharp-edged orifice).",
+                                        NATIONAL.leak_discharge_coeff, 0.1, 1.0),
+                required_pressure_m=_REQUIRED,
+                engine={**_ENGINE, "description": "Solver: epanet = EPANET 2.3 emitter; wntr = WNTR's leak model and "
+                                                  "solver."}),
     ),
     AnalysisSpec(
         "what_if", what_if,

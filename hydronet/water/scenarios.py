@@ -20,19 +20,12 @@ from hydronet.water.jsonify import num
 from hydronet.water.limits import Deadline, Progress
 from hydronet.water import diagnostics, toolkit
 from hydronet.water.demand import expected_demand
-from hydronet.water.simulation import SimSettings, Simulation, copy_model, prepare, run
-from hydronet.water.toolkit import Changes, Timed
+from hydronet.water.simulation import SimSettings, Simulation, copy_model, force_link_status, prepare, run
+from hydronet.water.toolkit import Changes
 
 MAX_LISTED = 20
+__all__ = ["force_link_status"]  # re-exported for the analyses that edit models
 
-
-def force_link_status(model: WaterNetworkModel, name: str, status: str) -> None:
-    """Hold a link OPEN or CLOSED for the whole run, removing controls/rules that would switch it."""
-    link = model.get_link(name)
-    link.initial_status = LinkStatus.Closed if status.upper() == "CLOSED" else LinkStatus.Open
-    for control_name, control in list(model.controls()):
-        if any(getattr(action.target()[0], "name", None) == name for action in control.actions()):
-            model.remove_control(control_name)
 
 
 @dataclass
@@ -152,9 +145,8 @@ class Sweep:
             warnings = diagnostics.balance_warnings(solution.balance)
             return Outcome(solution.min_pressure, solution.served_by_junction, solution.expected_by_junction,
                            warnings + diagnostics.pressure_warnings(solution.min_pressure))
-        model = copy_model(self.model)
-        apply_changes(model, changes, wntr_leaks=self.settings.engine == "wntr")
-        sim = run(model, self.settings)
+        sim = run(self.model, self.settings, changes)
+        model = self.model
         times = [t for t in sim.times_s
                  if t >= self.window_start_s and (self.window_end_s is None or t <= self.window_end_s)]
         served = sim.junction_frame("demand").loc[times]
@@ -174,43 +166,6 @@ class Sweep:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def apply_changes(model: WaterNetworkModel, changes: Changes, wntr_leaks: bool) -> None:
-    """The same scenario on a WNTR model (for the WNTR solver and the EPANET 2.2 fallback)."""
-    for name in changes.open_links:
-        force_link_status(model, name, "OPEN")
-    for name in changes.close_links:
-        link = model.get_link(name)
-        initial = link.initial_status
-        force_link_status(model, name, "CLOSED")  # also drops the controls acting on it
-        if changes.closure_start_s > 0:
-            link.initial_status = initial
-            action = wntr.network.controls.ControlAction(link, "status", LinkStatus.Closed)
-            condition = wntr.network.controls.SimTimeCondition(model, "=", changes.closure_start_s)
-            model.add_control(f"hydronet-close-{name}", wntr.network.controls.Control(condition, action))
-    if changes.demand_multiplier is not None:
-        model.options.hydraulic.demand_multiplier *= changes.demand_multiplier
-    for name, level in changes.tank_init_level_m.items():
-        model.get_node(name).init_level = level
-    for name, timed in changes.extra_demand_m3_s.items():
-        pattern = f"hydronet-window-{name}"
-        model.add_pattern(pattern, window_pattern(model, timed))
-        model.get_node(name).add_demand(timed.value, pattern, category="hydronet scenario")
-    for name, timed in changes.emitters.items():
-        node = model.get_node(name)
-        if wntr_leaks:
-            area = timed.value / math.sqrt(2 * 9.80665)  # Cd·A with Cd = 1
-            node.add_leak(model, area=area, discharge_coeff=1.0, start_time=timed.start_s, end_time=timed.end_s)
-        else:
-            node.emitter_coefficient = timed.value
-
-
-def window_pattern(model: WaterNetworkModel, timed: Timed) -> list[float]:
-    """A 0/1 pattern at the model's pattern step that is on inside the window."""
-    step = int(model.options.time.pattern_timestep) or 3600
-    count = max(math.ceil((int(model.options.time.duration) + 1) / step), 1)
-    return [1.0 if timed.at(index * step) else 0.0 for index in range(count)]
 
 
 def impact(baseline: Outcome, scenario: Outcome, threshold_m: float, counted: pd.Index,

@@ -58,15 +58,17 @@ class Changes:
 
     ``close_links`` close at ``closure_start_s`` (a timer control, so the solver takes a step
     there) and every control or rule acting on those links is disabled for the run, as it is
-    for ``open_links``. ``extra_demand_m3_s`` adds a demand category per junction;
-    ``emitters`` sets an emitter coefficient in m3/s per m^exponent.
+    for ``open_links``. ``extra_demand_m3_s`` adds a demand category per junction (on inside its
+    window, through a 0/1 pattern); ``emitters`` sets an emitter coefficient in m3/s per m^exponent
+    for the whole run (EPANET 2.3 does not take emitter changes between steps cleanly: open and
+    close a link to an emitter node with controls for a leak that starts or ends mid-run).
     """
 
     close_links: tuple[str, ...] = ()
     closure_start_s: int = 0
     open_links: tuple[str, ...] = ()
     extra_demand_m3_s: Mapping[str, Timed] = field(default_factory=dict)
-    emitters: Mapping[str, Timed] = field(default_factory=dict)
+    emitters: Mapping[str, float] = field(default_factory=dict)
     demand_multiplier: float | None = None
     tank_init_level_m: Mapping[str, float] = field(default_factory=dict)
 
@@ -240,9 +242,10 @@ class Project:
             index = self._node_index[name] + 1
             tk.adddemand(self.ph, index, timed.value * LPS, pattern, "hydronet-scenario")
             undo.append(("demand", index, tk.getnumdemands(self.ph, index)))
-        for name in changes.emitters:
+        for name, coefficient in changes.emitters.items():
             index = self._node_index[name] + 1
             undo.append(("node", index, tk.EMITTER, tk.getnodevalue(self.ph, index, tk.EMITTER)))
+            tk.setnodevalue(self.ph, index, tk.EMITTER, float(coefficient) * LPS)
         return undo
 
     def _restore(self, undo: list[tuple[Any, ...]]) -> None:
@@ -273,11 +276,6 @@ class Project:
             values[k] = 1.0 if timed.at(k * step - start) else 0.0
         tk.setpattern(self.ph, index, values, count)
 
-    def _timed(self, changes: Changes, time_s: int) -> None:
-        """Set the emitters in force at ``time_s`` (window edges must be steps: pattern or report times)."""
-        for name, timed in changes.emitters.items():
-            tk.setnodevalue(self.ph, self._node_index[name] + 1, tk.EMITTER, timed.at(time_s) * LPS)
-
     def _run(self, changes: Changes, full: bool, window_start_s: int, window_end_s: int | None) -> Solution:
         ph = self.ph
         quality = full and self.quality_type != tk.NONE
@@ -294,9 +292,6 @@ class Project:
     def _loop(self, changes: Changes, full: bool, quality: bool, window_start_s: int,
               window_end_s: int | None) -> Solution:
         ph, junctions, tanks, reservoirs = self.ph, self.junctions, self.tanks, self.reservoirs
-        timed = bool(changes.emitters)
-        if timed:
-            self._timed(changes, 0)
         tk.initH(ph, tk.NOSAVE)
         if quality:
             tk.initQ(ph, tk.NOSAVE)
@@ -347,8 +342,6 @@ class Project:
                 leak += float(emitter_now.sum()) * step
             else:
                 break
-            if timed:
-                self._timed(changes, time_s + step)
         volume1 = np.array([tk.getnodevalue(ph, int(i) + 1, tk.TANKVOLUME) for i in tanks])
         balance = {
             "tanks": [self.node_names[i] for i in tanks],
