@@ -152,6 +152,17 @@ def balance_warnings(balance: Mapping[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+def epanet_warnings(codes: Mapping[int, list[int]], text: Any) -> list[dict[str, Any]]:
+    """EPANET's own warning codes, with the times (h) they were raised; ``text(code)`` gives EPANET's wording."""
+    out = []
+    for code in sorted(codes):
+        times = sorted(set(codes[code]))
+        shown = ", ".join(f"{t / 3600:g}" for t in times[:10]) + (" …" if len(times) > 10 else "")
+        out.append(finding(f"epanet_warning_{code}", f"{text(code)} (EPANET warning {code}, at {len(times)} "
+                           f"time steps: {shown} h)", [], "warning"))
+    return out
+
+
 def pressure_warnings(min_pressure: pd.Series, threshold_m: float = NEGATIVE_PRESSURE_M) -> list[dict[str, Any]]:
     """Junctions whose pressure drops below zero (beyond solver noise), worst first (EPANET warning 6)."""
     negative = min_pressure[min_pressure < threshold_m].sort_values()

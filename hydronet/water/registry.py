@@ -15,6 +15,7 @@ from hydronet.water.leak import leak_scenario
 from hydronet.water.limits import Progress, run_with_timeout
 from hydronet.water.quality import water_age
 from hydronet.water.resilience import resilience
+from hydronet.water.segments import segment_criticality
 from hydronet.water.simulation import SimulationCache
 from hydronet.water.standards import NATIONAL
 from hydronet.water.summary import summary
@@ -160,6 +161,26 @@ _SPECS = (
                 max_pipes=_number("Analyse at most this many pipes, largest first; omit for all.",
                                   None, 1, 5000, kind="integer"),
                 pipes=_names("Explicit pipe names to analyse instead of the diameter filter.")),
+        long=True,
+    ),
+    AnalysisSpec(
+        "segment_criticality", segment_criticality,
+        "Valve-segment criticality: generate an isolation-valve layer, split the network into segments between "
+        "valves, isolate each segment in turn (pressure-driven) and rank segments by the junctions losing service "
+        "pressure and the demand left unserved." + _STOPS_EARLY,
+        _schema(placement={"type": "string", "enum": ["strategic", "random"], "default": "strategic",
+                           "description": "Valve layer: strategic (WNTR's N-k placement) or random."},
+                valves_per_node=_number("Valves per node for the strategic layer (k in N-k); for random, the "
+                                        "number of valves per node on average.", 2, 1, 10, kind="integer"),
+                seed=_number("Random seed of the valve layer (the same seed gives the same layer).", 0, 0,
+                             2**31 - 1, kind="integer"),
+                duration_h=_duration(24.0, 168),
+                closure_start_h=_number("Warm-up hours before the segment is isolated.", 0.0, 0, 167),
+                pressure_threshold_m=_THRESHOLD, required_pressure_m=_REQUIRED, minimum_pressure_m=_MINIMUM,
+                demand_only={"type": "boolean", "default": True,
+                             "description": "Count only junctions that have demand."},
+                max_segments=_number("Analyse at most this many segments, largest first; omit for all.",
+                                     None, 1, 5000, kind="integer")),
         long=True,
     ),
     AnalysisSpec(

@@ -142,7 +142,8 @@ class Sweep:
         if self.project is not None:
             solution = self.project.solve(changes, full=False, window_start_s=self.window_start_s,
                                           window_end_s=self.window_end_s)
-            warnings = diagnostics.balance_warnings(solution.balance)
+            warnings = (diagnostics.epanet_warnings(solution.epanet_warnings, toolkit.warning_text)
+                        + diagnostics.balance_warnings(solution.balance))
             return Outcome(solution.min_pressure, solution.served_by_junction, solution.expected_by_junction,
                            warnings + diagnostics.pressure_warnings(solution.min_pressure))
         sim = run(self.model, self.settings, changes)

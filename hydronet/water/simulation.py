@@ -197,6 +197,7 @@ def _run_toolkit(model: WaterNetworkModel, changes: Changes | None) -> tuple[dic
     """One full EPANET 2.3 solve of the prepared model (options already applied to it)."""
     with toolkit.Project(model) as project:
         solution = project.solve(changes)
+    solution.balance["epanet_warnings"] = solution.epanet_warnings
     return solution.node, solution.link, solution.balance, f"EPANET {toolkit.VERSION} (toolkit)"
 
 
@@ -268,6 +269,7 @@ def diagnose(model: WaterNetworkModel, sim: Simulation) -> list[dict[str, Any]]:
     """Every check of :mod:`diagnostics` on one simulation of ``model``."""
     found: list[dict[str, Any]] = []
     if sim.balance is not None:
+        found += diagnostics.epanet_warnings(sim.balance.get("epanet_warnings") or {}, toolkit.warning_text)
         found += diagnostics.balance_warnings(sim.balance)
     pressure = sim.junction_frame("pressure")
     found += diagnostics.pressure_warnings(pressure.min())

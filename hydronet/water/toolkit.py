@@ -34,6 +34,7 @@ except ImportError:  # pragma: no cover - exercised on Python 3.10 only
     tk = None
 
 AVAILABLE = tk is not None
+_LIBRARY: ctypes.CDLL | None = None
 VERSION = "2.3.5"
 LPS = 1000.0  # the project is written in LPS: flows come back in L/s
 TANK_EPS_M = 0.001
@@ -86,6 +87,7 @@ class Solution:
     served_by_junction: pd.Series
     expected_by_junction: pd.Series
     balance: dict[str, Any]
+    epanet_warnings: dict[int, list[int]] = field(default_factory=dict)
 
 
 class Project:
@@ -144,6 +146,11 @@ class Project:
         self._node_view = _view(self._node_buf, n_nodes)
         self._link_view = _view(self._link_buf, n_links)
         self._controls = self._control_targets()
+        # runH/nextH through the C library itself: the binding turns EPANET's warning codes into a bare
+        # Python warning without the code, and an engineer needs to know which warning it was
+        self._lib = _library()
+        self._ptr = ctypes.c_void_p(int(self.ph))
+        self._clock = ctypes.c_long()
         self.demand_multiplier = tk.getoption(self.ph, tk.DEMANDMULT)
         self.closed = False
 
@@ -266,6 +273,16 @@ class Project:
             elif kind == "pattern":
                 tk.deletepattern(self.ph, tk.getpatternindex(self.ph, entry[1]))
 
+    def _call(self, function: str, codes: dict[int, list[int]], time_s: int | None = None) -> int:
+        """EN_runH / EN_nextH: the time (or step) it returns; warnings recorded by code, errors raised."""
+        code = getattr(self._lib, function)(self._ptr, ctypes.byref(self._clock))
+        value = int(self._clock.value)
+        if code > 100:
+            raise RuntimeError(tk.geterror(code, 255))
+        if code > 0:
+            codes.setdefault(int(code), []).append(value if time_s is None else time_s)
+        return value
+
     def _window_pattern(self, index: int, timed: Timed) -> None:
         """Make pattern ``index`` 1 inside the window and 0 outside, at the pattern step, over the whole run."""
         step = int(tk.gettimeparam(self.ph, tk.PATTERNSTEP)) or 3600
@@ -305,8 +322,9 @@ class Project:
         source_out = delivered = full_demand = leak = 0.0
         tank_at_min_out = np.zeros(len(tanks))
         pump_short: dict[str, int] = {}
+        codes: dict[int, list[int]] = {}
         while True:
-            time_s = int(tk.runH(ph))
+            time_s = self._call("EN_runH", codes)
             if quality:
                 tk.runQ(ph)
             pressure = self._values(tk.PRESSURE)
@@ -327,7 +345,7 @@ class Project:
                 state = tk.getlinkvalue(ph, int(i) + 1, tk.PUMP_STATE)
                 if state == tk.PUMP_XHEAD:
                     pump_short[self.link_names[i]] = pump_short.get(self.link_names[i], 0) + 1
-            step = int(tk.nextH(ph))
+            step = self._call("EN_nextH", codes, time_s)
             if quality:
                 tk.nextQ(ph)
             if step > 0:
@@ -360,7 +378,7 @@ class Project:
         return Solution(times, node, link, pd.Series(min_pressure, index=names),
                         float(served.sum()) / LPS, float(expected.sum()) / LPS,
                         pd.Series(served / LPS, index=names), pd.Series(expected / LPS, index=names),
-                        balance)
+                        balance, codes)
 
     def _record(self, rows: dict[str, list[np.ndarray]], pressure: np.ndarray, demand: np.ndarray,
                 emitter: np.ndarray, quality: bool) -> None:
@@ -412,6 +430,23 @@ class Project:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def warning_text(code: int) -> str:
+    """EPANET's own text for a warning code."""
+    return tk.geterror(code, 255) if tk is not None else f"EPANET warning {code}"
+
+
+def _library() -> ctypes.CDLL:
+    """The EPANET shared library the binding ships (loaded once)."""
+    global _LIBRARY
+    if _LIBRARY is None:
+        folder = os.path.dirname(os.path.abspath(tk.__file__))
+        _LIBRARY = ctypes.CDLL(os.path.join(folder, "libepanet2.so"))
+        for name in ("EN_runH", "EN_nextH"):
+            getattr(_LIBRARY, name).argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_long)]
+            getattr(_LIBRARY, name).restype = ctypes.c_int
+    return _LIBRARY
 
 
 def _view(buffer: Any, size: int) -> np.ndarray:

@@ -17,6 +17,7 @@ from hydronet.water.criticality import pipe_criticality
 from hydronet.water.errors import AnalysisInputError
 from hydronet.water.hydraulics import hydraulic
 from hydronet.water.registry import ANALYSES
+from hydronet.water.whatif import what_if
 
 pytestmark = pytest.mark.filterwarnings("ignore::scipy.optimize.OptimizeWarning")
 PDD_20 = {"pressure_threshold_m": 20.0, "required_pressure_m": 20.0, "minimum_pressure_m": 0.0}
@@ -161,3 +162,16 @@ def test_sweep_restores_the_project_between_scenarios(model: Callable) -> None:
     pd.testing.assert_series_equal(before.min_pressure, after.min_pressure)
     assert before.served_m3 == after.served_m3
     assert wntr.__version__  # WNTR stays the model library
+
+
+def test_epanet_warning_codes_reach_the_result(model: Callable, direct: Callable) -> None:
+    """Net1 without its supply main (DD): EPANET itself warns of negative pressures; the result names code 6."""
+    wn = model("Net1")
+    with pytest.warns(Warning):  # the binding raises EPANET's warning as a bare Python warning
+        direct(wn, duration_h=24, demand_model="DD", edit=_close("10"))
+    result = what_if(wn, close_pipes=["10"], demand_model="DD", duration_h=24)
+    codes = {w["code"]: w for w in result["scenario"]["warnings"]}
+    assert "negative pressures" in codes["epanet_warning_6"]["message"].lower()
+    assert codes["negative_pressure"]["elements"]
+    assert not any(w["code"].startswith("epanet_warning") for w in result["baseline"]["warnings"])
+    assert result["warnings"] == result["scenario"]["warnings"]
