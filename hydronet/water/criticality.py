@@ -17,8 +17,8 @@ from hydronet.water.errors import AnalysisInputError
 from hydronet.water.jsonify import num
 from hydronet.water.limits import Deadline, Progress
 from hydronet.water.scenarios import Sweep, impact, run_each
-from hydronet.water.standards import NATIONAL
 from hydronet.water.simulation import make_settings
+from hydronet.water.standards import NATIONAL
 from hydronet.water.toolkit import Changes
 
 # Diameters are stored in metres converted from the file's units (24 in = 0.6095999… m): a filter
@@ -62,7 +62,8 @@ def pipe_criticality(
     start_s = int(round(checks.number("closure_start_h", closure_start_h, 0, checks.MAX_DURATION_H) * 3600))
     if start_s > 0 and start_s >= settings.duration_s:
         raise AnalysisInputError(
-            f"closure_start_h ({closure_start_h:g}) must be before the end of the run ({settings.duration_s / 3600:g} h)")
+            f"closure_start_h ({closure_start_h:g}) must be before the end of the run "
+            f"({settings.duration_s / 3600:g} h)")
     candidates = _candidates(wn, low, high, pipes, max_pipes)
     with Sweep(wn, settings, window_start_s=start_s) as sweep:
         baseline = sweep.solve()

@@ -7,8 +7,8 @@ from typing import Any
 from wntr.network import WaterNetworkModel
 
 from hydronet.water import checks
-from hydronet.water.errors import AnalysisInputError
 from hydronet.water.demand import expected_demand
+from hydronet.water.errors import AnalysisInputError
 from hydronet.water.jsonify import at_time, num
 from hydronet.water.limits import Deadline, Progress
 from hydronet.water.scenarios import Sweep, impact, run_each

@@ -14,7 +14,6 @@ from hydronet.water.jsonify import at_time, num
 from hydronet.water.simulation import copy_model, make_settings, prepare, run
 from hydronet.water.standards import NATIONAL
 
-
 LEAK_KINDS = ("leak", "main_break")
 LEAK_NODE = "hydronet-leak-node"
 LEAK_PIPE = "hydronet-leak-link"

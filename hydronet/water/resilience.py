@@ -10,8 +10,8 @@ from wntr.network import WaterNetworkModel
 from hydronet.water import checks, diagnostics
 from hydronet.water.hydraulics import expected_demand
 from hydronet.water.jsonify import at_time, num
-from hydronet.water.standards import NATIONAL
 from hydronet.water.simulation import Simulation, SimulationCache, cached_simulate, make_settings
+from hydronet.water.standards import NATIONAL
 
 J_PER_KWH = 3.6e6
 

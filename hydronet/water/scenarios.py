@@ -6,20 +6,19 @@ the toolkit) each scenario is a modified copy of the model run through WNTR.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
 import numpy as np
 import pandas as pd
 import wntr
-from wntr.network import LinkStatus, WaterNetworkModel
+from wntr.network import WaterNetworkModel
 
+from hydronet.water import diagnostics, toolkit
+from hydronet.water.demand import expected_demand
 from hydronet.water.errors import SimulationError
 from hydronet.water.jsonify import num
 from hydronet.water.limits import Deadline, Progress
-from hydronet.water import diagnostics, toolkit
-from hydronet.water.demand import expected_demand
 from hydronet.water.simulation import SimSettings, Simulation, copy_model, force_link_status, prepare, run
 from hydronet.water.toolkit import Changes
 
@@ -126,8 +125,9 @@ class Sweep:
         if demand_multiplier is not None:
             self.model.options.hydraulic.demand_multiplier *= demand_multiplier
         self.population = wntr.metrics.population(self.model)
-        self.has_demand = pd.Series({name: any(d.base_value > 0 for d in self.model.get_node(name).demand_timeseries_list)
-                                     for name in self.model.junction_name_list}, dtype=bool)
+        self.has_demand = pd.Series(
+            {name: any(d.base_value > 0 for d in self.model.get_node(name).demand_timeseries_list)
+             for name in self.model.junction_name_list}, dtype=bool)
         self.project: toolkit.Project | None = None
         self.notes: list[dict[str, Any]] = []
         if settings.engine == "epanet":
@@ -162,7 +162,7 @@ class Sweep:
         if self.project is not None:
             self.project.close()
 
-    def __enter__(self) -> "Sweep":
+    def __enter__(self) -> Sweep:
         return self
 
     def __exit__(self, *exc: object) -> None:

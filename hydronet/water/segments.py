@@ -60,8 +60,10 @@ def segment_criticality(
             f"({settings.duration_s / 3600:g} h)")
     valves = wntr.network.generate_valve_layer(wn, placement_type=placement, n=per_node, seed=seed)
     node_segments, link_segments, _sizes = wntr.metrics.valve_segments(wn.to_graph(), valves)
-    links_of = {int(seg): [str(name) for name in names] for seg, names in link_segments.groupby(link_segments).groups.items()}
-    nodes_of = {int(seg): [str(name) for name in names] for seg, names in node_segments.groupby(node_segments).groups.items()}
+    links_of = {int(seg): [str(name) for name in names]
+                for seg, names in link_segments.groupby(link_segments).groups.items()}
+    nodes_of = {int(seg): [str(name) for name in names]
+                for seg, names in node_segments.groupby(node_segments).groups.items()}
     order = sorted(links_of, key=lambda seg: (-len(links_of[seg]), seg))
     if max_segments is not None:
         order = order[: checks.count("max_segments", max_segments)]

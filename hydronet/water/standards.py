@@ -49,7 +49,8 @@ class Standards:
         return {
             "required_pressure_m": {
                 "value": head,
-                "source": f"{GB50013}: minimum service head at the connection, {rule}; {self.storeys} storeys → {head:g} m"},
+                "source": f"{GB50013}: minimum service head at the connection, {rule}; "
+                          f"{self.storeys} storeys → {head:g} m"},
             "pressure_threshold_m": {
                 "value": head, "source": f"{GB50013}: service head for {self.storeys} storeys ({rule})"},
             "fire_demand_m3_s": {

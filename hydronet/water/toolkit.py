@@ -412,9 +412,10 @@ class Project:
                 data = data * 3600.0  # the toolkit reports age in hours
             elif key == "quality" and self.quality_type == tk.CHEM:
                 data = data / 1000.0  # mg/L to kg/m3, as WNTR reports
-            names = self.link_names if key in ("flowrate", "velocity", "headloss", "status", "setting") else self.node_names
+            is_link = key in ("flowrate", "velocity", "headloss", "status", "setting")
+            names = self.link_names if is_link else self.node_names
             frame = pd.DataFrame(data, index=pd.Index(times, dtype="int64"), columns=names)
-            (link if names is self.link_names else node)[key] = frame
+            (link if is_link else node)[key] = frame
         return node, link
 
     def close(self) -> None:
@@ -425,7 +426,7 @@ class Project:
                 tk.close(self.ph)
                 tk.deleteproject(self.ph)
 
-    def __enter__(self) -> "Project":
+    def __enter__(self) -> Project:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -10,8 +10,8 @@ from hydronet.water.errors import AnalysisInputError
 from hydronet.water.hydraulics import indicators
 from hydronet.water.jsonify import num
 from hydronet.water.scenarios import force_link_status, scenario_copy
-from hydronet.water.standards import NATIONAL
 from hydronet.water.simulation import make_settings, prepare, run
+from hydronet.water.standards import NATIONAL
 
 PUMP_STATES = ("OPEN", "CLOSED")
 

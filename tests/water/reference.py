@@ -53,12 +53,16 @@ def toolkit_run(wn: WaterNetworkModel, folder: Path, edit_project: Callable[[Any
         if t % report == 0:
             times.append(t)
             for key, prop, scale in (("pressure", tk.PRESSURE, 1), ("head", tk.HEAD, 1), ("demand", tk.DEMAND, 1e-3),
-                                     ("leak_demand", tk.EMITTERFLOW, 1e-3), ("full_demand", tk.FULLDEMAND, 1e-3),
+                                     ("leak_demand", tk.EMITTERFLOW, 1e-3),
+                                     ("full_demand", tk.FULLDEMAND, 1e-3),
                                      ("quality", tk.QUALITY, 3600.0 if quality == tk.AGE else 1e-3)):
-                rows.setdefault(key, []).append([tk.getnodevalue(ph, i, prop) * scale for i in range(1, len(nodes) + 1)])
-            for key, prop, scale in (("flowrate", tk.FLOW, 1e-3), ("velocity", tk.VELOCITY, 1),
+                values = [tk.getnodevalue(ph, i, prop) * scale for i in range(1, len(nodes) + 1)]
+                rows.setdefault(key, []).append(values)
+            for key, prop, scale in (("flowrate", tk.FLOW, 1e-3),
+                                     ("velocity", tk.VELOCITY, 1),
                                      ("status", tk.STATUS, 1)):
-                rows.setdefault(key, []).append([tk.getlinkvalue(ph, i, prop) * scale for i in range(1, len(links) + 1)])
+                values = [tk.getlinkvalue(ph, i, prop) * scale for i in range(1, len(links) + 1)]
+                rows.setdefault(key, []).append(values)
         step = tk.nextH(ph)
         if quality:
             tk.nextQ(ph)

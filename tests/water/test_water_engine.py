@@ -24,7 +24,8 @@ PDD_20 = {"pressure_threshold_m": 20.0, "required_pressure_m": 20.0, "minimum_pr
 
 
 def _with_demand(wn: Any) -> list[str]:
-    return [name for name in wn.junction_name_list if any(d.base_value > 0 for d in wn.get_node(name).demand_timeseries_list)]
+    return [name for name in wn.junction_name_list
+            if any(d.base_value > 0 for d in wn.get_node(name).demand_timeseries_list)]
 
 
 def _close(pipe: str) -> Callable[[Any], None]:
@@ -112,7 +113,8 @@ def test_epanet_22_water_balance_failure_is_a_warning(model: Callable, direct: C
     assert "3" in codes["tank_empty_delivering"]["elements"]
 
     m23, new = direct(wn, duration_h=24, demand_model="PDD", required_pressure_m=20, edit=_close("60"))
-    assert "water_balance" not in {w["code"] for w in diagnostics.balance_warnings(diagnostics.frame_balance(m23, new.node))}
+    checked = diagnostics.balance_warnings(diagnostics.frame_balance(m23, new.node))
+    assert "water_balance" not in {w["code"] for w in checked}
     result = pipe_criticality(wn, pipes=["60"], duration_h=24, **PDD_20)
     assert "water_balance" not in result["ranking"][0]["warning_codes"]
 
@@ -175,3 +177,15 @@ def test_epanet_warning_codes_reach_the_result(model: Callable, direct: Callable
     assert codes["negative_pressure"]["elements"]
     assert not any(w["code"].startswith("epanet_warning") for w in result["baseline"]["warnings"])
     assert result["warnings"] == result["scenario"]["warnings"]
+
+
+def test_without_the_toolkit_results_say_they_fell_back(model: Callable, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where owa-epanet is missing (Python 3.10), WNTR's EPANET 2.2 solves and every result says so."""
+    monkeypatch.setattr(toolkit, "AVAILABLE", False)
+    wn = model("Net1")
+    result = hydraulic(wn, duration_h=6)
+    assert result["warnings"][0]["code"] == "engine_fallback"
+    assert result["settings"]["solver"] == "EPANET 2.2 (fallback)"
+    critical = pipe_criticality(wn, pipes=["10", "110"], duration_h=6)
+    assert critical["warnings"][0]["code"] == "engine_fallback"
+    assert critical["ranking"][0]["pipe"] == "10"

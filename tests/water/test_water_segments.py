@@ -38,7 +38,8 @@ def test_segments_come_from_wntr_and_the_worst_matches_a_direct_isolation(model:
 
     m, ref = direct(wn, duration_h=12, demand_model="PDD", edit=isolate)
     _, base = direct(wn, duration_h=12, demand_model="PDD")
-    with_demand = [n for n in m.junction_name_list if any(d.base_value > 0 for d in m.get_node(n).demand_timeseries_list)]
+    with_demand = [n for n in m.junction_name_list
+                   if any(d.base_value > 0 for d in m.get_node(n).demand_timeseries_list)]
     before = base.node["pressure"][with_demand].min()
     after = ref.node["pressure"][with_demand].min()
     assert top["junctions_below_threshold"] == int((after < 28).sum())
