@@ -28,7 +28,7 @@ from hydronet.kernel.store import get_store
 from hydronet.kernel.tenancy import bind_tenant
 from hydronet.models import AnalysisJob, Network
 from hydronet.tenants import usage
-from hydronet.water import networks
+from hydronet.water import networks, toolkit
 from hydronet.water.errors import AnalysisInputError, AnalysisTimeout, InpError, SimulationError, WaterError
 from hydronet.water.geojson import map_geojson
 from hydronet.water.jsonify import series_map
@@ -45,7 +45,9 @@ INLINE_LIMIT_S = 60.0  # a web worker waits at most this long; ?async=true runs 
 LOST_AFTER_S = 300.0  # a job still queued/running this long after its time limit was lost
 PROGRESS_STEP = 0.05
 PROGRESS_INTERVAL_S = 1.0
-_KEY_VERSION = f"analysis:v1:wntr-{wntr.__version__}"
+# the solver is part of a result's identity: results of another engine are never served from the cache
+_ENGINE = f"epanet-{toolkit.VERSION}" if toolkit.AVAILABLE else "epanet-2.2"
+_KEY_VERSION = f"analysis:v2:wntr-{wntr.__version__}:{_ENGINE}"
 # map colourings → unit (node values, except max_velocity on pipes)
 MAP_VALUES = {"none": "", "min_pressure": "m", "mean_pressure": "m", "max_pressure": "m", "max_velocity": "m/s",
               "elevation": "m"}

@@ -78,7 +78,7 @@ class Standards:
             "discharge_coeff": {"value": self.leak_discharge_coeff, "source": "sharp-edged orifice"},
             "break_area_m2": {
                 "value": self.break_area_m2,
-                "source": "main break: a 50 cm² opening (about 100 L/s at 30 m)"},
+                "source": "main break: a 50 cm² opening (about 70 L/s at 30 m with Cd 0.6)"},
         }
 
     def used(self, names: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
