@@ -67,7 +67,7 @@ def pipe_criticality(
     candidates = _candidates(wn, low, high, pipes, max_pipes)
     with Sweep(wn, settings, window_start_s=start_s) as sweep:
         baseline = sweep.solve()
-        counted = sweep.has_demand.index[sweep.has_demand] if demand_only else sweep.has_demand.index
+        counted = sweep.counted(demand_only)
 
         def close(pipe_name: str) -> dict[str, Any]:
             """Simulate one closure and describe its impact."""
@@ -77,7 +77,7 @@ def pipe_criticality(
                 "pipe": pipe_name,
                 "diameter_m": num(pipe.diameter),
                 "length_m": num(pipe.length),
-                **impact(baseline, scenario, threshold, counted, sweep.population),
+                **impact(baseline, scenario, threshold, counted, sweep.population_values),
                 "demand_served_fraction": num(scenario.served_fraction),
                 "warning_codes": sorted({w["code"] for w in scenario.warnings}),
             }
@@ -91,7 +91,7 @@ def pipe_criticality(
         warnings = warnings + [{
             "code": "water_balance", "severity": "error", "elements": unbalanced[:20],
             "message": f"the water balance failed in {len(unbalanced)} closure scenarios: their numbers are suspect"}]
-    baseline_below = baseline.min_pressure.reindex(counted)
+    baseline_below = baseline.min_pressure[counted]
     return {
         "settings": {
             **settings.as_dict(), "closure_start_h": start_s / 3600, "pressure_threshold_m": threshold,
@@ -106,7 +106,7 @@ def pipe_criticality(
         "warnings": warnings,
         "pipes_considered": len(candidates),
         **outcome,
-        "junctions_counted": int(len(counted)),
+        "junctions_counted": int(counted.sum()),
         "baseline_junctions_below_threshold": int((baseline_below < threshold).sum()),
         "baseline_demand_served_fraction": num(baseline.served_fraction),
         "critical_pipe_count": sum(1 for row in ranking if row["junctions_impacted"] > 0),

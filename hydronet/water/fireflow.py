@@ -51,14 +51,14 @@ def fire_flow(
     with Sweep(wn, settings, window_start_s=start_s, window_end_s=max(end_s - 1, start_s),
                demand_multiplier=multiplier if multiplier != 1.0 else None) as sweep:
         baseline = sweep.solve()
-        counted = sweep.has_demand.index
+        counted = sweep.counted(False)
 
         def fight_fire(hydrant: str) -> dict[str, Any]:
             """Simulate a fire at one hydrant and describe the outcome."""
             scenario = sweep.solve(Changes(extra_demand_m3_s={hydrant: Timed(demand, start_s, end_s)}))
             expected = float(scenario.expected_by_junction[hydrant])
             fraction = min(float(scenario.served_by_junction[hydrant]) / expected, 1.0) if expected > 0 else None
-            found = impact(baseline, scenario, threshold, counted, sweep.population, exclude=[hydrant])
+            found = impact(baseline, scenario, threshold, counted, sweep.population_values, exclude=[hydrant])
             hydrant_pressure = num(scenario.min_pressure[hydrant])
             return {
                 "hydrant": hydrant,

@@ -128,6 +128,10 @@ class Sweep:
         self.has_demand = pd.Series(
             {name: any(d.base_value > 0 for d in self.model.get_node(name).demand_timeseries_list)
              for name in self.model.junction_name_list}, dtype=bool)
+        self.names = pd.Index(self.model.junction_name_list)
+        self.counted_all = np.ones(len(self.names), dtype=bool)
+        self.counted_demand = self.has_demand.reindex(self.names).to_numpy(dtype=bool)
+        self.population_values = self.population.reindex(self.names).fillna(0).to_numpy(dtype=float)
         self.project: toolkit.Project | None = None
         self.notes: list[dict[str, Any]] = []
         if settings.engine == "epanet":
@@ -144,8 +148,16 @@ class Sweep:
                                           window_end_s=self.window_end_s)
             warnings = (diagnostics.epanet_warnings(solution.epanet_warnings, toolkit.warning_text)
                         + diagnostics.balance_warnings(solution.balance))
-            return Outcome(solution.min_pressure, solution.served_by_junction, solution.expected_by_junction,
-                           warnings + diagnostics.pressure_warnings(solution.min_pressure))
+            if solution.min_pressure.index.equals(self.names):
+                outcome = Outcome(solution.min_pressure, solution.served_by_junction, solution.expected_by_junction)
+            else:  # the toolkit's junction order differs from the model's: align once per solve
+                outcome = Outcome(solution.min_pressure.reindex(self.names),
+                                  solution.served_by_junction.reindex(self.names),
+                                  solution.expected_by_junction.reindex(self.names))
+            if np.any(outcome.min_pressure.to_numpy() < diagnostics.NEGATIVE_PRESSURE_M):
+                warnings += diagnostics.pressure_warnings(outcome.min_pressure)
+            outcome.warnings = warnings
+            return outcome
         sim = run(self.model, self.settings, changes)
         model = self.model
         times = [t for t in sim.times_s
@@ -154,8 +166,13 @@ class Sweep:
         if "leak_demand" in sim.node:
             served = served - sim.node["leak_demand"][sim.junctions].loc[times]
         expected = expected_demand(model, times)
-        return Outcome(sim.junction_frame("pressure").loc[times].min(), served.sum(), expected.sum(),
+        return Outcome(sim.junction_frame("pressure").loc[times].min().reindex(self.names),
+                       served.sum().reindex(self.names), expected.sum().reindex(self.names),
                        [w for w in sim.warnings if w["code"] != "disconnected_nodes"])
+
+    def counted(self, demand_only: bool) -> np.ndarray:
+        """Which junctions (in :attr:`names` order) a count includes."""
+        return self.counted_demand if demand_only else self.counted_all
 
     def close(self) -> None:
         """Release the toolkit project."""
@@ -169,19 +186,28 @@ class Sweep:
         self.close()
 
 
-def impact(baseline: Outcome, scenario: Outcome, threshold_m: float, counted: pd.Index,
-           population: pd.Series, exclude: Iterable[str] = ()) -> dict[str, Any]:
-    """Junctions (among ``counted``) below the threshold in the scenario, and those newly pushed below it."""
-    before = baseline.min_pressure.reindex(counted)
-    after = scenario.min_pressure.reindex(counted).drop(list(exclude), errors="ignore")
-    below = after[after < threshold_m]
-    hit = below[before.reindex(below.index) >= threshold_m].sort_values()
-    everywhere = scenario.min_pressure
+def impact(baseline: Outcome, scenario: Outcome, threshold_m: float, counted: np.ndarray,
+           population: np.ndarray, exclude: Iterable[str] = ()) -> dict[str, Any]:
+    """Junctions (where ``counted``) below the threshold in the scenario, and those newly pushed below it.
+
+    Arrays are aligned with the outcomes' junction index (a sweep's :attr:`Sweep.names`).
+    """
+    before = baseline.min_pressure.to_numpy()
+    after = scenario.min_pressure.to_numpy()
+    names = scenario.min_pressure.index
+    mask = counted.copy()
+    for name in exclude:
+        mask[names.get_loc(name)] = False
+    below = mask & (after < threshold_m)
+    hit = np.flatnonzero(below & (before >= threshold_m))
+    hit = hit[np.argsort(after[hit], kind="stable")]
+    finite = np.isfinite(after)
+    worst = int(np.nanargmin(np.where(finite, after, np.nan))) if finite.any() else None
     return {
         "junctions_impacted": int(hit.size),
-        "junctions_below_threshold": int(below.size),
-        "population_impacted": int(population.reindex(hit.index).fillna(0).sum()),
-        "impacted_junctions": [str(node) for node in hit.index[:MAX_LISTED]],
-        "worst_pressure_m": num(everywhere.min()) if everywhere.size else None,
-        "worst_node": str(everywhere.idxmin()) if everywhere.size and np.isfinite(everywhere.min()) else None,
+        "junctions_below_threshold": int(below.sum()),
+        "population_impacted": int(population[hit].sum()),
+        "impacted_junctions": [str(names[i]) for i in hit[:MAX_LISTED]],
+        "worst_pressure_m": num(after[worst]) if worst is not None else None,
+        "worst_node": str(names[worst]) if worst is not None else None,
     }

@@ -70,7 +70,7 @@ def segment_criticality(
     junctions = set(wn.junction_name_list)
     with Sweep(wn, settings, window_start_s=start_s) as sweep:
         baseline = sweep.solve()
-        counted = sweep.has_demand.index[sweep.has_demand] if demand_only else sweep.has_demand.index
+        counted = sweep.counted(demand_only)
         expected_total = float(baseline.expected_by_junction.sum())
 
         def isolate(segment: str) -> dict[str, Any]:
@@ -86,7 +86,7 @@ def segment_criticality(
                 "links": links[:MAX_LISTED],
                 "junctions_in_segment": inside[:MAX_LISTED],
                 "junctions_in_segment_count": len(inside),
-                **impact(baseline, scenario, threshold, counted, sweep.population),
+                **impact(baseline, scenario, threshold, counted, sweep.population_values),
                 "demand_served_fraction": num(scenario.served_fraction),
                 "demand_unserved_fraction": num(max(unserved, 0.0) / expected_total) if expected_total > 0 else None,
                 "warning_codes": sorted({w["code"] for w in scenario.warnings}),
@@ -109,7 +109,7 @@ def segment_criticality(
         "segment_count": len(links_of),
         "segments_considered": len(order),
         **outcome,
-        "junctions_counted": int(len(counted)),
+        "junctions_counted": int(counted.sum()),
         "ranking": ranking,
         "link_segment": {str(link): int(seg) for link, seg in link_segments.items()},
     }

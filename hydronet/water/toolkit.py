@@ -138,6 +138,7 @@ class Project:
         self.reservoirs = np.flatnonzero(self.node_type == tk.RESERVOIR)
         self.pumps = np.flatnonzero(self.link_type == tk.PUMP)
         self.junction_names = [self.node_names[i] for i in self.junctions]
+        self.junction_index = pd.Index(self.junction_names)
         self.tank_min_volume_m3 = np.array([tk.getnodevalue(self.ph, int(i) + 1, tk.MINVOLUME) for i in self.tanks])
         self.tank_min_level_m = np.array([tk.getnodevalue(self.ph, int(i) + 1, tk.MINLEVEL) for i in self.tanks])
         self._node_buf = tk.doubleArray(max(n_nodes, 1))
@@ -152,6 +153,7 @@ class Project:
         self._ptr = ctypes.c_void_p(int(self.ph))
         self._clock = ctypes.c_long()
         self.demand_multiplier = tk.getoption(self.ph, tk.DEMANDMULT)
+        self.has_emitters = bool(np.any(self._values(tk.EMITTER)[self.junctions] > 0))
         self.closed = False
 
     # ------------------------------------------------------------------ helpers
@@ -323,6 +325,8 @@ class Project:
         tank_at_min_out = np.zeros(len(tanks))
         pump_short: dict[str, int] = {}
         codes: dict[int, list[int]] = {}
+        emitters = self.has_emitters or bool(changes.emitters)
+        no_emitters = np.zeros(len(junctions))
         while True:
             time_s = self._call("EN_runH", codes)
             if quality:
@@ -331,7 +335,7 @@ class Project:
             demand = self._values(tk.DEMAND)
             delivered_now = self._values(tk.DEMANDFLOW)[junctions]
             full_now = self._values(tk.FULLDEMAND)[junctions]
-            emitter_now = self._values(tk.EMITTERFLOW)[junctions]
+            emitter_now = self._values(tk.EMITTERFLOW)[junctions] if emitters else no_emitters
             reported = time_s >= self.report_start_s and (time_s - self.report_start_s) % self.report_step_s == 0
             if reported:
                 times.append(time_s)
@@ -374,10 +378,11 @@ class Project:
             "integrated_over": "every hydraulic step",
         }
         node, link = self._frames(rows, times) if full else ({}, {})
-        names = self.junction_names
-        return Solution(times, node, link, pd.Series(min_pressure, index=names),
+        names = self.junction_index
+        return Solution(times, node, link, pd.Series(min_pressure, index=names, copy=False),
                         float(served.sum()) / LPS, float(expected.sum()) / LPS,
-                        pd.Series(served / LPS, index=names), pd.Series(expected / LPS, index=names),
+                        pd.Series(served / LPS, index=names, copy=False),
+                        pd.Series(expected / LPS, index=names, copy=False),
                         balance, codes)
 
     def _record(self, rows: dict[str, list[np.ndarray]], pressure: np.ndarray, demand: np.ndarray,
