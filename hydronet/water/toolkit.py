@@ -146,6 +146,7 @@ class Project:
         # numpy views of the toolkit's C arrays: reading element by element through SWIG is slow
         self._node_view = _view(self._node_buf, n_nodes)
         self._link_view = _view(self._link_buf, n_links)
+        self._buffers: dict[int, tuple[Any, np.ndarray]] = {}
         self._controls = self._control_targets()
         # runH/nextH through the C library itself: the binding turns EPANET's warning codes into a bare
         # Python warning without the code, and an engineer needs to know which warning it was
@@ -187,6 +188,17 @@ class Project:
             return self._link_view.copy()
         tk.getnodevalues(self.ph, prop, self._node_buf)
         return self._node_view.copy()
+
+    def _read(self, prop: int) -> np.ndarray:
+        """The numpy view that :meth:`_fill` refreshes with ``prop`` of every node (one buffer per property)."""
+        if prop not in self._buffers:
+            buffer = tk.doubleArray(max(len(self.node_names), 1))
+            self._buffers[prop] = (buffer, _view(buffer, len(self.node_names)))
+        return self._buffers[prop][1]
+
+    def _fill(self, prop: int) -> None:
+        """Read ``prop`` of every node into its buffer."""
+        tk.getnodevalues(self.ph, prop, self._buffers[prop][0])
 
     def _set_controls(self, links: list[str], enabled: bool) -> None:
         for link in links:
@@ -317,53 +329,60 @@ class Project:
         volume0 = np.array([tk.getnodevalue(ph, int(i) + 1, tk.TANKVOLUME) for i in tanks])
         rows: dict[str, list[np.ndarray]] = {}
         times: list[int] = []
-        min_pressure = np.full(len(junctions), np.inf)
-        served = np.zeros(len(junctions))
-        expected = np.zeros(len(junctions))
-        tank_in = np.zeros(len(tanks))
-        source_out = delivered = full_demand = leak = 0.0
+        n = len(self.node_names)
+        # accumulated over whole node arrays (one ufunc per property and step), split by node type at the end
+        min_pressure = np.full(n, np.inf)
+        served, expected = np.zeros(n), np.zeros(n)
+        demand_volume, delivered, full_demand, leak = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n)
         tank_at_min_out = np.zeros(len(tanks))
+        tank_floor = self.tank_min_level_m + TANK_EPS_M
         pump_short: dict[str, int] = {}
         codes: dict[int, list[int]] = {}
         emitters = self.has_emitters or bool(changes.emitters)
-        no_emitters = np.zeros(len(junctions))
+        pressure, demand = self._read(tk.PRESSURE), self._read(tk.DEMAND)
+        delivered_now, full_now = self._read(tk.DEMANDFLOW), self._read(tk.FULLDEMAND)
+        emitter_now = self._read(tk.EMITTERFLOW)
+        emitter_now[:] = 0.0
+        step_properties = (tk.PRESSURE, tk.DEMAND, tk.DEMANDFLOW, tk.FULLDEMAND) + ((tk.EMITTERFLOW,) if emitters else ())
         while True:
             time_s = self._call("EN_runH", codes)
             if quality:
                 tk.runQ(ph)
-            pressure = self._values(tk.PRESSURE)
-            demand = self._values(tk.DEMAND)
-            delivered_now = self._values(tk.DEMANDFLOW)[junctions]
-            full_now = self._values(tk.FULLDEMAND)[junctions]
-            emitter_now = self._values(tk.EMITTERFLOW)[junctions] if emitters else no_emitters
+            for prop in step_properties:
+                self._fill(prop)
             reported = time_s >= self.report_start_s and (time_s - self.report_start_s) % self.report_step_s == 0
             if reported:
                 times.append(time_s)
                 if time_s >= window_start_s and (window_end_s is None or time_s <= window_end_s):
-                    min_pressure = np.minimum(min_pressure, pressure[junctions])
+                    np.minimum(min_pressure, pressure, out=min_pressure)
                     served += delivered_now
                     expected += full_now
                 if full:
-                    self._record(rows, pressure, demand, emitter_now, quality)
+                    self._record(rows, pressure.copy(), demand.copy(), emitter_now[junctions], quality)
             for i in self.pumps:
-                state = tk.getlinkvalue(ph, int(i) + 1, tk.PUMP_STATE)
-                if state == tk.PUMP_XHEAD:
+                if tk.getlinkvalue(ph, int(i) + 1, tk.PUMP_STATE) == tk.PUMP_XHEAD:
                     pump_short[self.link_names[i]] = pump_short.get(self.link_names[i], 0) + 1
             step = self._call("EN_nextH", codes, time_s)
             if quality:
                 tk.nextQ(ph)
-            if step > 0:
-                tank_flow = demand[tanks]
-                tank_in += tank_flow * step
-                levels = pressure[tanks]
-                empty = (levels <= self.tank_min_level_m + TANK_EPS_M) & (tank_flow < 0)
-                tank_at_min_out += np.where(empty, -tank_flow * step, 0.0)
-                source_out += float(-demand[reservoirs].sum()) * step
-                delivered += float(delivered_now.sum()) * step
-                full_demand += float(full_now.sum()) * step
-                leak += float(emitter_now.sum()) * step
-            else:
+            if step <= 0:
                 break
+            demand_volume += demand * step
+            delivered += delivered_now * step
+            full_demand += full_now * step
+            if emitters:
+                leak += emitter_now * step
+            if len(tanks):
+                tank_flow = demand[tanks]
+                empty = (pressure[tanks] <= tank_floor) & (tank_flow < 0)
+                if empty.any():
+                    tank_at_min_out -= np.where(empty, tank_flow * step, 0.0)
+        tank_in = demand_volume[tanks]
+        source_out = float(-demand_volume[reservoirs].sum())
+        delivered = float(delivered[junctions].sum())
+        full_demand = float(full_demand[junctions].sum())
+        leak = float(leak[junctions].sum())
+        min_pressure, served, expected = min_pressure[junctions], served[junctions], expected[junctions]
         volume1 = np.array([tk.getnodevalue(ph, int(i) + 1, tk.TANKVOLUME) for i in tanks])
         balance = {
             "tanks": [self.node_names[i] for i in tanks],
