@@ -108,6 +108,16 @@ class Project:
             except Exception as exc:  # EPANET errors arrive as RuntimeError from the binding
                 tk.deleteproject(self.ph)
                 raise SimulationError(f"EPANET could not open the network: {exc}") from exc
+        try:
+            self._setup(duration_s, demand_model, required_pressure_m, minimum_pressure_m, quality, emitter_exponent)
+        except RuntimeError as exc:
+            tk.close(self.ph)
+            tk.deleteproject(self.ph)
+            raise SimulationError(f"EPANET rejected the simulation options: {exc}") from exc
+
+    def _setup(self, duration_s: int | None, demand_model: str | None, required_pressure_m: float | None,
+               minimum_pressure_m: float | None, quality: str | None, emitter_exponent: float | None) -> None:
+        """Apply the options and read what every solve needs (names, types, buffers, controls)."""
         if duration_s is not None:
             tk.settimeparam(self.ph, tk.DURATION, int(duration_s))
         if demand_model is not None:
@@ -343,7 +353,9 @@ class Project:
         delivered_now, full_now = self._read(tk.DEMANDFLOW), self._read(tk.FULLDEMAND)
         emitter_now = self._read(tk.EMITTERFLOW)
         emitter_now[:] = 0.0
-        step_properties = (tk.PRESSURE, tk.DEMAND, tk.DEMANDFLOW, tk.FULLDEMAND) + ((tk.EMITTERFLOW,) if emitters else ())
+        step_properties = (tk.PRESSURE, tk.DEMAND, tk.DEMANDFLOW, tk.FULLDEMAND)
+        if emitters:
+            step_properties += (tk.EMITTERFLOW,)
         while True:
             time_s = self._call("EN_runH", codes)
             if quality:
