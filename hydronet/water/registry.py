@@ -17,7 +17,7 @@ from hydronet.water.quality import water_age
 from hydronet.water.resilience import resilience
 from hydronet.water.segments import segment_criticality
 from hydronet.water.simulation import SimulationCache
-from hydronet.water.standards import NATIONAL
+from hydronet.water.standards import NATIONAL, Standards
 from hydronet.water.summary import summary
 from hydronet.water.timeseries import VARIABLES, timeseries
 from hydronet.water.topology import topology
@@ -35,9 +35,14 @@ class AnalysisSpec:
     long: bool = False
     uses_cache: bool = False
 
-    def validate(self, params: Mapping[str, Any] | None) -> dict[str, Any]:
-        """Schema-checked parameters with defaults filled in; AnalysisInputError when invalid."""
+    def validate(self, params: Mapping[str, Any] | None, standards: Standards | None = None) -> dict[str, Any]:
+        """Schema-checked parameters with defaults filled in; AnalysisInputError when invalid.
+
+        With ``standards`` (a tenant's, from :func:`standards.defaults_from`) the defaults that come
+        from the design standards are the tenant's instead of the national ones.
+        """
         values = dict(params or {})
+        given = set(values)
         validator = jsonschema.Draft202012Validator(self.parameters)
         error = jsonschema.exceptions.best_match(validator.iter_errors(values))
         if error is not None:
@@ -48,6 +53,10 @@ class AnalysisSpec:
                 values[key] = schema["default"]
             if schema.get("type") == "integer" and values.get(key) is not None:
                 values[key] = int(values[key])  # JSON Schema accepts 10.0 as an integer
+        if standards is not None:
+            for key, value in standard_defaults(self.name, standards).items():
+                if key in self.parameters["properties"] and key not in given:
+                    values[key] = value
         return values
 
 
@@ -240,6 +249,19 @@ _SPECS = (
 ANALYSES: dict[str, AnalysisSpec] = {spec.name: spec for spec in _SPECS}
 
 
+def standard_defaults(kind: str, standards: Standards) -> dict[str, Any]:
+    """The parameters of analysis ``kind`` whose defaults come from the design standards, with ``standards``' values."""
+    head = standards.service_head_m
+    if kind == "fire_flow":
+        return {"fire_demand_m3_s": standards.fire_flow_l_s / 1000.0, "fire_duration_h": standards.fire_duration_h,
+                "pressure_threshold_m": standards.fire_residual_pressure_m,
+                "required_pressure_m": standards.fire_residual_pressure_m,
+                "demand_multiplier": standards.max_day_factor}
+    if kind == "leak_scenario":
+        return {"required_pressure_m": head, "discharge_coeff": standards.leak_discharge_coeff}
+    return {"pressure_threshold_m": head, "required_pressure_m": head}
+
+
 def run_analysis(
     name: str,
     wn: WaterNetworkModel,
@@ -248,18 +270,27 @@ def run_analysis(
     progress: Progress | None = None,
     time_limit_s: float | None = None,
     cache: SimulationCache | None = None,
+    standards: Standards | None = None,
 ) -> dict[str, Any]:
     """Validate ``params`` against the analysis schema and run it within ``time_limit_s``.
 
     Long analyses stop cooperatively (partial result, ``complete: false``); others raise
     :class:`AnalysisTimeout`. ``cache`` (one mapping per network) stores/reuses simulations.
+    ``standards`` replaces the national defaults (a tenant's settings); the result's
+    ``settings.defaults`` then names the tenant's values and their sources.
     """
     spec = ANALYSES.get(name)
     if spec is None:
         raise AnalysisInputError(f"unknown analysis {name!r}; available: {', '.join(ANALYSES)}")
-    args = spec.validate(params)
+    args = spec.validate(params, standards)
     if spec.long:
-        return spec.function(wn, **args, progress=progress, time_limit_s=time_limit_s)
-    if spec.uses_cache:
-        args["cache"] = cache
-    return run_with_timeout(spec.function, time_limit_s, wn, **args)
+        result = spec.function(wn, **args, progress=progress, time_limit_s=time_limit_s)
+    else:
+        if spec.uses_cache:
+            args["cache"] = cache
+        result = run_with_timeout(spec.function, time_limit_s, wn, **args)
+    if standards is not None and isinstance(result.get("settings"), dict) and "defaults" in result["settings"]:
+        used = {key: args[key] for key in standard_defaults(name, standards) if key in args}
+        result["settings"]["defaults"] = standards.used(used)
+        result["settings"]["standards"] = standards.as_dict()
+    return result

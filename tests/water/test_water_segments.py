@@ -10,7 +10,7 @@ from wntr.network import LinkStatus
 from hydronet.water import standards
 from hydronet.water.errors import AnalysisInputError
 from hydronet.water.fireflow import fire_flow
-from hydronet.water.registry import ANALYSES
+from hydronet.water.registry import ANALYSES, run_analysis
 from hydronet.water.segments import segment_criticality
 
 pytestmark = pytest.mark.filterwarnings("ignore::scipy.optimize.OptimizeWarning")
@@ -88,3 +88,19 @@ def test_fire_flow_defaults_are_the_chinese_standard(model: Callable) -> None:
     assert "0.10 MPa" in settings["defaults"]["fire_residual_pressure_m"]["source"]
     assert "peak hour" in settings["defaults"]["fire_start_h"]["source"]
     assert result["fire_window"]["end"]["time_s"] - result["fire_window"]["start"]["time_s"] == 2 * 3600
+
+
+def test_tenant_standards_replace_the_national_defaults(model: Callable) -> None:
+    """With a tenant's storeys and fire flow, omitted parameters take the tenant's values and say where from."""
+    tenant = standards.defaults_from({"storeys": 3, "fire_flow_l_s": 25})
+    hydraulic = run_analysis("hydraulic", model("Net1"), {"duration_h": 6, "demand_model": "PDD"}, standards=tenant)
+    assert hydraulic["settings"]["required_pressure_m"] == 16.0
+    assert "3 storeys → 16 m" in hydraulic["settings"]["defaults"]["required_pressure_m"]["source"]
+    assert hydraulic["settings"]["standards"]["storeys"] == 3
+    given = run_analysis("hydraulic", model("Net1"), {"duration_h": 6, "pressure_threshold_m": 30}, standards=tenant)
+    assert given["settings"]["pressure_threshold_m"] == 30 and "pressure_threshold_m" not in given["settings"]["defaults"]
+    fire = run_analysis("fire_flow", model("Net1"), {"duration_h": 6, "max_hydrants": 1}, standards=tenant)
+    assert fire["settings"]["fire_demand_m3_s"] == 0.025
+    assert fire["settings"]["defaults"]["fire_demand_m3_s"]["value"] == 0.025
+    national = run_analysis("hydraulic", model("Net1"), {"duration_h": 6})
+    assert national["settings"]["pressure_threshold_m"] == 28.0 and "standards" not in national["settings"]
