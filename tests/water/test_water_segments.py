@@ -97,7 +97,8 @@ def test_tenant_standards_replace_the_national_defaults(model: Callable) -> None
     assert hydraulic["settings"]["required_pressure_m"] == 16.0
     assert "3 storeys → 16 m" in hydraulic["settings"]["defaults"]["required_pressure_m"]["source"]
     assert hydraulic["settings"]["standards"]["storeys"] == 3
-    given = run_analysis("hydraulic", model("Net1"), {"duration_h": 6, "pressure_threshold_m": 30}, standards=tenant)
+    given = run_analysis("hydraulic", model("Net1"), {"duration_h": 6, "pressure_threshold_m": 30},
+                         standards=tenant)
     assert given["settings"]["pressure_threshold_m"] == 30 and "pressure_threshold_m" not in given["settings"]["defaults"]
     fire = run_analysis("fire_flow", model("Net1"), {"duration_h": 6, "max_hydrants": 1}, standards=tenant)
     assert fire["settings"]["fire_demand_m3_s"] == 0.025
