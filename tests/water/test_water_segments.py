@@ -99,7 +99,8 @@ def test_tenant_standards_replace_the_national_defaults(model: Callable) -> None
     assert hydraulic["settings"]["standards"]["storeys"] == 3
     given = run_analysis("hydraulic", model("Net1"), {"duration_h": 6, "pressure_threshold_m": 30},
                          standards=tenant)
-    assert given["settings"]["pressure_threshold_m"] == 30 and "pressure_threshold_m" not in given["settings"]["defaults"]
+    assert given["settings"]["pressure_threshold_m"] == 30
+    assert "pressure_threshold_m" not in given["settings"]["defaults"]
     fire = run_analysis("fire_flow", model("Net1"), {"duration_h": 6, "max_hydrants": 1}, standards=tenant)
     assert fire["settings"]["fire_demand_m3_s"] == 0.025
     assert fire["settings"]["defaults"]["fire_demand_m3_s"]["value"] == 0.025
