@@ -209,6 +209,9 @@ _SPECS = (
                                             NATIONAL.fire_residual_pressure_m, 0.01, 300),
                 demand_multiplier=_number("Maximum-day factor applied to the model's demands (1 = the model is the "
                                           "maximum day).", NATIONAL.max_day_factor, 0, 10),
+                hydrant_normal_pressure_m=_number("Normal working pressure a hydrant needs outside a fire; default 14 m "
+                                                  "(0.14 MPa, GB 55036-2022 §3.0.3).",
+                                                  NATIONAL.hydrant_normal_pressure_m, 0, 300),
                 hydrants=_names("Junction names to test; omit for every junction."),
                 max_hydrants=_number("Test at most this many hydrants; omit for all.", None, 1, 5000, kind="integer")),
         long=True,
@@ -256,7 +259,8 @@ def standard_defaults(kind: str, standards: Standards) -> dict[str, Any]:
         return {"fire_demand_m3_s": standards.fire_flow_l_s / 1000.0, "fire_duration_h": standards.fire_duration_h,
                 "pressure_threshold_m": standards.fire_residual_pressure_m,
                 "required_pressure_m": standards.fire_residual_pressure_m,
-                "demand_multiplier": standards.max_day_factor}
+                "demand_multiplier": standards.max_day_factor,
+                "hydrant_normal_pressure_m": standards.hydrant_normal_pressure_m}
     if kind == "leak_scenario":
         return {"required_pressure_m": head, "discharge_coeff": standards.leak_discharge_coeff}
     return {"pressure_threshold_m": head, "required_pressure_m": head}

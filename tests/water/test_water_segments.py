@@ -106,3 +106,15 @@ def test_tenant_standards_replace_the_national_defaults(model: Callable) -> None
     assert fire["settings"]["defaults"]["fire_demand_m3_s"]["value"] == 0.025
     national = run_analysis("hydraulic", model("Net1"), {"duration_h": 6})
     assert national["settings"]["pressure_threshold_m"] == 28.0 and "standards" not in national["settings"]
+
+
+def test_fire_flow_flags_hydrants_below_normal_pressure(model: Callable, direct: Callable) -> None:
+    """Hydrants under 14 m (0.14 MPa) without a fire, during the fire window, are named in a warning."""
+    wn = model("Net3")
+    result = fire_flow(wn, duration_h=24, hydrants=["20", "40", "50", "123"], fire_start_h=10)
+    _, base = direct(wn, duration_h=24, demand_model="PDD", required_pressure_m=10)
+    window = base.node["pressure"][["20", "40", "50", "123"]].loc[10 * 3600:12 * 3600 - 1].min()
+    weak = sorted(window.index[window < 14])
+    assert result["hydrants_below_normal_pressure"] == weak
+    flagged = {w["code"]: w for w in result["warnings"]}
+    assert weak and flagged["hydrant_normal_pressure"]["elements"] == weak
