@@ -88,10 +88,7 @@ def fire_flow(
                       "other junction falls below it during the fire",
             "defaults": NATIONAL.used({**chosen, "fire_residual_pressure_m": threshold}),
         },
-        "warnings": sweep.notes + baseline.warnings + ([finding(
-            "hydrant_normal_pressure",
-            f"{len(weak)} candidate hydrants have less than {normal:g} m in normal operation during the fire window "
-            "(GB 55036-2022 §3.0.3 asks at least 0.14 MPa where municipal hydrants are fitted)", weak)] if weak else []),
+        "warnings": sweep.notes + baseline.warnings + _normal_pressure_warning(weak, normal),
         "hydrants_below_normal_pressure": weak,
         "fire_window": {"start": at_time(start_s), "end": at_time(end_s)},
         "hydrants_considered": len(candidates),
@@ -100,6 +97,16 @@ def fire_flow(
         "ranking": ranking,
         "node_hydrant_min_pressure_m": {row["hydrant"]: row["hydrant_min_pressure_m"] for row in ranking},
     }
+
+
+def _normal_pressure_warning(weak: list[str], normal_m: float) -> list[dict[str, Any]]:
+    """Hydrants short of the normal working pressure before any fire is fought."""
+    if not weak:
+        return []
+    return [finding("hydrant_normal_pressure",
+                    f"{len(weak)} candidate hydrants have less than {normal_m:g} m in normal operation during the "
+                    "fire window (GB 55036-2022 §3.0.3 asks at least 0.14 MPa where municipal hydrants are fitted)",
+                    weak)]
 
 
 def _fire_window(model: WaterNetworkModel, fire_start_h: float | None, fire_duration_h: float) -> tuple[int, int]:
