@@ -136,7 +136,8 @@ class Sweep:
         self.notes: list[dict[str, Any]] = []
         if settings.engine == "epanet":
             if toolkit.AVAILABLE:
-                self.project = toolkit.Project(self.model)
+                key = f"{settings.key()}|multiplier={demand_multiplier}"
+                self.project = toolkit.shared_project(wn, key, self.model)
             else:
                 self.notes.append(diagnostics.engine_fallback("the owa-epanet toolkit is not installed"))
 
@@ -175,9 +176,8 @@ class Sweep:
         return self.counted_demand if demand_only else self.counted_all
 
     def close(self) -> None:
-        """Release the toolkit project."""
-        if self.project is not None:
-            self.project.close()
+        """Done with the sweep (the project stays open for the next sweep on the same model)."""
+        self.project = None
 
     def __enter__(self) -> Sweep:
         return self

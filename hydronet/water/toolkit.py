@@ -18,6 +18,8 @@ import math
 import os
 import tempfile
 import threading
+import weakref
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -462,11 +464,47 @@ class Project:
                 tk.close(self.ph)
                 tk.deleteproject(self.ph)
 
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # a project that never opened, or interpreter shutdown
+            pass
+
     def __enter__(self) -> Project:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+_OPEN: weakref.WeakKeyDictionary[Any, OrderedDict[str, Project]] = weakref.WeakKeyDictionary()
+_OPEN_LOCK = threading.Lock()
+OPEN_PER_MODEL = 4
+
+
+def shared_project(owner: Any, key: str, model: WaterNetworkModel) -> Project:
+    """The open project of ``model`` kept for ``owner`` (the caller's parsed model) under ``key``.
+
+    Sweeps on the same network in the same process reuse it instead of writing and opening the
+    .inp again; every solve restores what it changed, so the project stays as opened. At most
+    :data:`OPEN_PER_MODEL` projects (settings) are kept per model, least recently used dropped;
+    they go when the owner model is garbage-collected.
+    """
+    with _OPEN_LOCK:
+        kept = _OPEN.get(owner)
+        if kept is None:
+            kept = OrderedDict()
+            _OPEN[owner] = kept
+        project = kept.get(key)
+        if project is not None and not project.closed:
+            kept.move_to_end(key)
+            return project
+    project = Project(model)
+    with _OPEN_LOCK:
+        kept[key] = project
+        while len(kept) > OPEN_PER_MODEL:
+            kept.popitem(last=False)[1].close()
+    return project
 
 
 def warning_text(code: int) -> str:

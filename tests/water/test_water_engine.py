@@ -18,6 +18,7 @@ from hydronet.water.errors import AnalysisInputError
 from hydronet.water.hydraulics import hydraulic
 from hydronet.water.registry import ANALYSES
 from hydronet.water.whatif import what_if
+from tests.water.conftest import fresh_model
 
 pytestmark = pytest.mark.filterwarnings("ignore::scipy.optimize.OptimizeWarning")
 PDD_20 = {"pressure_threshold_m": 20.0, "required_pressure_m": 20.0, "minimum_pressure_m": 0.0}
@@ -205,3 +206,23 @@ def test_criticality_on_a_larger_network_matches_the_toolkit(model: Callable, di
     assert row["junctions_impacted"] == int(((before >= 28) & (after < 28)).sum())
     served = ref.node["demand"][junctions].to_numpy().sum() / ref.node["full_demand"][junctions].to_numpy().sum()
     assert row["demand_served_fraction"] == pytest.approx(min(served, 1.0), rel=1e-5)
+
+
+def test_sweeps_reuse_the_open_project(model: Callable, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A second sweep of the same model and settings opens nothing and gives the same ranking."""
+    wn = fresh_model("Net3")
+    opened: list[Any] = []
+    real = toolkit.Project.__init__
+
+    def counting(self: Any, *args: Any, **kwargs: Any) -> None:
+        opened.append(args)
+        real(self, *args, **kwargs)
+
+    monkeypatch.setattr(toolkit.Project, "__init__", counting)
+    first = pipe_criticality(wn, duration_h=12, max_pipes=5)
+    after_first = len(opened)
+    second = pipe_criticality(wn, duration_h=12, max_pipes=5)
+    assert after_first == 1 and len(opened) == 1
+    assert first["ranking"] == second["ranking"]
+    pipe_criticality(wn, duration_h=6, max_pipes=2)  # other settings: another project
+    assert len(opened) == 2
