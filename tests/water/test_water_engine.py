@@ -19,6 +19,7 @@ from hydronet.water.hydraulics import hydraulic
 from hydronet.water.registry import ANALYSES
 from hydronet.water.whatif import what_if
 from tests.water.conftest import fresh_model
+from tests.water.reference import requires_toolkit
 
 pytestmark = pytest.mark.filterwarnings("ignore::scipy.optimize.OptimizeWarning")
 PDD_20 = {"pressure_threshold_m": 20.0, "required_pressure_m": 20.0, "minimum_pressure_m": 0.0}
@@ -35,6 +36,7 @@ def _close(pipe: str) -> Callable[[Any], None]:
     return edit
 
 
+@requires_toolkit
 def test_net3_river_main_closure_matches_epanet_23(model: Callable, direct: Callable) -> None:
     """Pipe 60 closed for 24 h (PDD 20/0 m): about half the demand served and ~all junctions below 20 m."""
     wn = model("Net3")
@@ -53,6 +55,7 @@ def test_net3_river_main_closure_matches_epanet_23(model: Callable, direct: Call
     assert only["junctions_counted"] == len(_with_demand(m)) and 50 <= below_demand <= 65
 
 
+@requires_toolkit
 def test_documented_workflow_warm_up_then_closure(model: Callable, direct: Callable) -> None:
     """WNTR's documented configuration: closed at 24 h, run to 72 h, PDD 14.06/17.57 m, counted below 14.06 m."""
     wn = model("Net3")
@@ -71,6 +74,7 @@ def test_documented_workflow_warm_up_then_closure(model: Callable, direct: Calla
     assert result["settings"]["closure_start_h"] == 24 and result["settings"]["minimum_pressure_m"] == 14.06
 
 
+@requires_toolkit
 def test_wntr_engine_cross_check(model: Callable, direct: Callable) -> None:
     """engine='wntr' solves the same closure with WNTRSimulator and agrees with it run directly."""
     wn = model("Net3")
@@ -98,6 +102,7 @@ def test_diameter_filters_tolerate_stored_values(model: Callable) -> None:
         ANALYSES["pipe_criticality"].validate({"demand_only": "yes"})
 
 
+@requires_toolkit
 def test_epanet_22_water_balance_failure_is_a_warning(model: Callable, direct: Callable) -> None:
     """EPANET 2.2 lets tank 3 deliver at its minimum level: the balance check fails it; 2.3 passes."""
     wn = model("Net3")
@@ -149,6 +154,7 @@ def test_hydraulic_results_match_the_toolkit(model: Callable, direct: Callable, 
     assert result["settings"]["solver"] == f"EPANET {toolkit.VERSION}"
 
 
+@requires_toolkit
 def test_sweep_restores_the_project_between_scenarios(model: Callable) -> None:
     """A closure, a fire demand and an emitter leave no trace: the baseline solved after them is unchanged."""
     wn = model("Net3")
@@ -167,6 +173,7 @@ def test_sweep_restores_the_project_between_scenarios(model: Callable) -> None:
     assert wntr.__version__  # WNTR stays the model library
 
 
+@requires_toolkit
 def test_epanet_warning_codes_reach_the_result(model: Callable, direct: Callable) -> None:
     """Net1 without its supply main (DD): EPANET itself warns of negative pressures; the result names code 6."""
     wn = model("Net1")
@@ -192,6 +199,7 @@ def test_without_the_toolkit_results_say_they_fell_back(model: Callable, monkeyp
     assert critical["ranking"][0]["pipe"] == "10"
 
 
+@requires_toolkit
 def test_criticality_on_a_larger_network_matches_the_toolkit(model: Callable, direct: Callable) -> None:
     """ky4 (964 nodes): closing its largest pipe, counts and served fraction equal a direct EPANET 2.3 run."""
     wn = model("ky4")
@@ -208,6 +216,7 @@ def test_criticality_on_a_larger_network_matches_the_toolkit(model: Callable, di
     assert row["demand_served_fraction"] == pytest.approx(min(served, 1.0), rel=1e-5)
 
 
+@requires_toolkit
 def test_sweeps_reuse_the_open_project(model: Callable, monkeypatch: pytest.MonkeyPatch) -> None:
     """A second sweep of the same model and settings opens nothing and gives the same ranking."""
     wn = fresh_model("Net3")

@@ -7,7 +7,6 @@ from typing import Any, Callable
 import numpy as np
 import pytest
 import wntr
-from epanet import toolkit as tk
 from wntr.network import LinkStatus
 
 from hydronet.water.criticality import pipe_criticality
@@ -16,6 +15,7 @@ from hydronet.water.fireflow import fire_flow
 from hydronet.water.leak import leak_scenario
 from hydronet.water.limits import run_with_timeout
 from hydronet.water.whatif import what_if
+from tests.water.reference import requires_toolkit, tk
 
 # WNTR fits a curve to 3-point pump curves and warns when it cannot estimate a covariance.
 pytestmark = pytest.mark.filterwarnings("ignore::scipy.optimize.OptimizeWarning")
@@ -143,6 +143,7 @@ def test_leak_matches_a_direct_wntr_leak(model: Callable, direct: Callable) -> N
     assert result["lost_volume_m3"] > 0 and result["network"]["max_pressure_drop_m"] >= drop.max() - 1e-6
 
 
+@requires_toolkit
 def test_leak_matches_an_epanet_23_emitter(model: Callable, direct: Callable) -> None:
     """A whole-run leak equals an emitter (Cd·A·√(2g), exponent 0.5) set on the junction in the toolkit directly."""
     wn = model("Net3")
@@ -162,6 +163,7 @@ def test_leak_matches_an_epanet_23_emitter(model: Callable, direct: Callable) ->
     assert result["settings"]["method"].startswith("orifice leak")
 
 
+@requires_toolkit
 def test_leak_window_default_and_main_break(model: Callable) -> None:
     """A windowed leak flows only inside its window; the default is a leak (litres per second), a break is not."""
     wn = model("Net3")
