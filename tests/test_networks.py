@@ -100,7 +100,7 @@ def test_upload_download_delete_round_trip(client, member, app, two_tenants):
     assert client.delete(f"/api/networks/{network['id']}", headers=headers).get_json() == {
         "success": True, "deleted": True}
     assert client.get(f"/api/networks/{network['id']}", headers=headers).status_code == 404
-    assert audit_actions(app, two_tenants["a"].id)[-2:] == ["network.upload", "network.delete"]
+    assert audit_actions(app, two_tenants["a"].id)[-3:] == ["network.upload", "network.download", "network.delete"]
 
 
 def _broken(pattern: str, replacement: str) -> str:

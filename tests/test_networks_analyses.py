@@ -177,7 +177,7 @@ def test_progress_writes_are_throttled_and_lost_jobs_fail(app, client, member, t
     with app.app_context():
         bind_tenant(db.session, tenant.id)
         row = AnalysisJob(tenant_id=tenant.id, network_id=uuid.UUID(nid), kind="fire_flow", params={},
-                          status="running", created_at=utcnow() - timedelta(days=1))
+                          status="running", created_at=utcnow() - timedelta(days=1), attempts=2)
         db.session.add(row)
         db.session.commit()
         job_id = row.id

@@ -11,11 +11,12 @@ ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "templates"
 STATIC = ROOT / "static"
 PAGES = ["/login", "/register", "/reset-password", "/accept-invite", "/chat", "/chat/some-id", "/networks",
+         "/networks/some-id/report",
          "/networks/some-id", "/usage", "/settings", "/admin"]
 # Every prefix a translation key may start with; a quoted "prefix.key" in the UI's code is a key.
 NAMESPACES = ("app|lang|nav|common|login|register|reset|auth|field|errors|chat|tool|result|quota|usage|plan|net|"
               "map|summary|analysis|param|variable|job|users|role|keys|scope|mcp|wechat|account|settings|admin|"
-              "audit|status")
+              "audit|status|table|severity|view|source|report")
 KEY_RE = re.compile(r"""["'`]((?:%s)\.[a-z0-9_:]+)["'`]""" % NAMESPACES)
 
 

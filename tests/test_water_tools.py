@@ -140,8 +140,8 @@ def test_offline_assistant_analyses_the_imported_network(client, member, app):
     reply = resp.get_json()["reply"]
     content = reply["content"]
     assert "离线" in content and "最低压力" in content
-    assert f"node = {lowest['node']}" in content and f"time_h = {lowest['time_h']:g}" in content
-    assert f"pressure_m = {round_sig(lowest['pressure_m'], 4):g}" in content
+    assert f"最低压力出现在节点 {lowest['node']}" in content and f"（{lowest['time_h']:g} h）" in content
+    assert f"{lowest['pressure_m']:.2f}".rstrip("0").rstrip(".") + " m" in content
     with app.app_context(), all_tenants(db.session):
         stored = db.session.get(Message, uuid.UUID(reply["id"]))
         names = [call["name"] for call in stored.meta["tool_calls"]]

@@ -12,7 +12,7 @@ from typing import Callable, Iterable
 from flask import Flask, current_app
 
 from hydronet.llm.base import StreamingProvider
-from hydronet.llm.offline import OfflineProvider
+from hydronet.llm.offline import BriefWriter, OfflineProvider
 from hydronet.llm.qwen import QwenProvider
 from hydronet.llm.tools import Tool, ToolRegistry
 from hydronet.models import Tenant
@@ -20,6 +20,7 @@ from hydronet.models import Tenant
 TenantTools = Callable[[Tenant], list[Tool]]
 _TOOLS = "hydronet_tools"
 _PROVIDER = "hydronet_llm"
+_BRIEF = "hydronet_offline_brief"
 
 
 @dataclass(frozen=True)
@@ -30,9 +31,11 @@ class ToolCatalog:
     per_tenant: tuple[TenantTools, ...]
 
 
-def init_tools(app: Flask, *, builtin: Iterable[Tool], per_tenant: Iterable[TenantTools] = ()) -> None:
-    """Declare the tools this app's assistant offers."""
+def init_tools(app: Flask, *, builtin: Iterable[Tool], per_tenant: Iterable[TenantTools] = (),
+               offline_brief: BriefWriter | None = None) -> None:
+    """Declare the tools this app's assistant offers, and who writes the offline assistant's note on their results."""
     app.extensions[_TOOLS] = ToolCatalog(ToolRegistry(list(builtin)), tuple(per_tenant))
+    app.extensions[_BRIEF] = offline_brief
 
 
 def _catalog(app: Flask | None = None) -> ToolCatalog:
@@ -70,6 +73,6 @@ def provider(app: Flask | None = None) -> StreamingProvider:
             max_retries=app.config["LLM_MAX_RETRIES"],
         )
     else:
-        prov = OfflineProvider()
+        prov = OfflineProvider(brief=app.extensions.get(_BRIEF))
     app.extensions[_PROVIDER] = prov
     return prov

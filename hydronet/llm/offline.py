@@ -4,7 +4,10 @@ It answers deterministically in the user's language (Chinese when the message
 has CJK characters), always labelled as the offline assistant, and drives the
 water tools on its own for "analyse my network" requests: ``list_networks``,
 then ``get_network_summary`` / ``run_hydraulic_simulation`` on the first
-network, then a summary of the numbers those tools returned.
+network, then a note on what those tools returned.  The note is written by a
+``BriefWriter`` the composition root injects (the water domain's engineer's
+brief); without one, a plain list of the figures.  Offline answers cost no
+model tokens, so they report zero usage.
 """
 from __future__ import annotations
 
@@ -12,10 +15,10 @@ import json
 import re
 import time
 import uuid
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from hydronet.llm.base import Completion, LLMEvent, StreamingProvider, TextDelta, ToolCall, Usage
-from hydronet.llm.tokens import count_message_tokens, count_tokens, has_cjk
+from hydronet.llm.tokens import has_cjk
 
 OFFLINE_MODEL = "offline"
 LABEL_ZH = "【离线助手】"
@@ -26,15 +29,19 @@ _ANALYSIS = re.compile(r"分析|水网|管网|压力|水力|模拟|analy[sz]|net
 _ID_KEYS = ("network_id", "id", "network")
 _MAX_LINES = 12
 
+# (tool name, parsed result) pairs of one turn, and whether to write in Chinese → Markdown text.
+BriefWriter = Callable[[list[tuple[str, Any]], bool], str]
+
 
 class OfflineProvider(StreamingProvider):
     """A deterministic, clearly labelled stand-in for Qwen."""
 
     name = "offline"
 
-    def __init__(self, chunk_chars: int = 16, chunk_delay_s: float = 0.0) -> None:
+    def __init__(self, chunk_chars: int = 16, chunk_delay_s: float = 0.0, brief: BriefWriter | None = None) -> None:
         self.chunk_chars = max(1, chunk_chars)
         self.chunk_delay_s = chunk_delay_s
+        self.brief = brief
 
     def stream(
         self,
@@ -45,24 +52,24 @@ class OfflineProvider(StreamingProvider):
         api_key: str | None = None,
     ) -> Iterator[LLMEvent]:
         """Stream the offline answer (or tool calls) for the conversation."""
-        text, calls = plan_reply(messages, tools)
+        text, calls = plan_reply(messages, tools, self.brief)
         for start in range(0, len(text), self.chunk_chars):
             if start and self.chunk_delay_s:
                 time.sleep(self.chunk_delay_s)
             yield TextDelta(text[start : start + self.chunk_chars])
-        out = text + "".join(c["name"] + c["arguments"] for c in calls)
         yield Completion(
             content=text,
             tool_calls=calls,
             finish_reason="tool_calls" if calls else "stop",
-            usage=Usage(input_tokens=count_message_tokens(messages, tools), output_tokens=count_tokens(out)),
+            usage=Usage(input_tokens=0, output_tokens=0),  # no model ran: nothing to count against a token quota
             model=OFFLINE_MODEL,
             request_id=None,
-            usage_estimated=True,
+            usage_estimated=False,
         )
 
 
-def plan_reply(messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None) -> tuple[str, list[ToolCall]]:
+def plan_reply(messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None,
+               brief: BriefWriter | None = None) -> tuple[str, list[ToolCall]]:
     """The offline answer text and tool calls for this conversation state."""
     start, question = _last_user(messages)
     zh = has_cjk(question) or not question
@@ -84,6 +91,8 @@ def plan_reply(messages: list[dict[str, Any]], tools: list[dict[str, Any]] | Non
             return _network_list(networks, zh), []
         network_id = _record_id(networks[0])
         return "", [_call(_name(t), {_id_key(t): network_id}) for t in follow]
+    if brief is not None:
+        return _label(zh) + brief(results, zh), []
     return _analysis(results, zh), []
 
 
@@ -187,7 +196,7 @@ def _no_networks(zh: bool) -> str:
 
 def _network_list(networks: list[dict[str, Any]], zh: bool) -> str:
     head = "您已导入的管网：" if zh else "Your networks:"
-    lines = [f"- {n.get('name') or n.get('title') or _record_id(n)} (id {_record_id(n)})" for n in networks[:_MAX_LINES]]
+    lines = [f"- {n.get('name') or n.get('title') or _record_id(n)}" for n in networks[:_MAX_LINES]]
     return f"{_label(zh)}{head}\n" + "\n".join(lines)
 
 
@@ -205,7 +214,7 @@ def _analysis(results: list[tuple[str, Any]], zh: bool) -> str:
             if networks:
                 first = networks[0]
                 label = "分析的管网" if zh else "Network analysed"
-                sections.append(f"**{label}**{colon}{first.get('name') or _record_id(first)} (id {_record_id(first)})")
+                sections.append(f"**{label}**{colon}{first.get('name') or _record_id(first)}")
             continue
         if isinstance(data, dict) and data.get("error"):
             sections.append((f"- 工具 {name} 出错：" if zh else f"- Tool {name} failed: ") + str(data["error"]))

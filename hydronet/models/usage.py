@@ -39,6 +39,8 @@ class UsageDaily(TenantOwnedMixin, Base):
     user_key: Mapped[str] = mapped_column(String(36), default="")
     day: Mapped[date] = mapped_column(Date)
     messages: Mapped[int] = mapped_column(Integer, default=0)
+    # Of ``messages``, those the offline assistant answered (no model tokens, no cost).
+    offline_messages: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     input_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
     output_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
     tool_runs: Mapped[int] = mapped_column(Integer, default=0)

@@ -11,7 +11,7 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from hydronet.kernel.db import db
-from hydronet.kernel.tenancy import checked_tenant
+from hydronet.kernel import tenancy
 from hydronet.models import ApiKey, Conversation, McpServer, Network, Tenant, UsageDaily, UsageRecord, User
 from hydronet.tenants import quotas
 from hydronet.tenants.members import seat_filter
@@ -25,6 +25,7 @@ PRICES_CNY_PER_1K: dict[str, tuple[Decimal, Decimal]] = {
     "qwen-long": (Decimal("0.0005"), Decimal("0.002")),
     "offline": (Decimal("0"), Decimal("0")),
 }
+OFFLINE_MODEL = "offline"
 
 
 def estimate_cost(model: str | None, input_tokens: int, output_tokens: int) -> Decimal:
@@ -68,23 +69,23 @@ def record(tenant_id: uuid.UUID, user_id: uuid.UUID | None, events: list[dict[st
     """
     if not events:
         return
-    tenant_id = checked_tenant(db.session, tenant_id)
-    conn = db.session.connection()
     rows = [{k: v for k, v in e.items() if k != "messages"} | {"tenant_id": tenant_id, "user_id": user_id}
             for e in events]
-    conn.execute(_RECORD_INSERT, rows)
-    conn.execute(_daily_upsert(conn.dialect.name), {
+    tenancy.execute(db.session, _RECORD_INSERT, rows)
+    dialect = db.session.get_bind().dialect.name
+    tenancy.execute(db.session, _daily_upsert(dialect), [{
         "tenant_id": tenant_id, "user_key": str(user_id) if user_id else "", "day": quotas.today(),
         "messages": sum(e["messages"] for e in events),
+        "offline_messages": sum(e["messages"] for e in events if e["model"] == OFFLINE_MODEL),
         "input_tokens": sum(e["input_tokens"] for e in events),
         "output_tokens": sum(e["output_tokens"] for e in events),
         "tool_runs": sum(1 for e in events if e["kind"] != "chat"),
         "cost_cny": sum((e["cost_cny"] for e in events), Decimal("0")),
-    })
+    }])
 
 
 _RECORD_INSERT = UsageRecord.__table__.insert()
-_DAILY_SUMS = ("messages", "input_tokens", "output_tokens", "tool_runs", "cost_cny")
+_DAILY_SUMS = ("messages", "offline_messages", "input_tokens", "output_tokens", "tool_runs", "cost_cny")
 
 
 @functools.cache
@@ -156,6 +157,7 @@ def daily_series(tenant_id: uuid.UUID, days: int) -> list[dict[str, Any]]:
             func.sum(UsageDaily.output_tokens),
             func.sum(UsageDaily.tool_runs),
             func.sum(UsageDaily.cost_cny),
+            func.sum(UsageDaily.offline_messages),
         ).where(UsageDaily.tenant_id == tenant_id, UsageDaily.day >= start).group_by(UsageDaily.day)
     ).all()
     by_day = {r[0]: r for r in rows}
@@ -166,6 +168,7 @@ def daily_series(tenant_id: uuid.UUID, days: int) -> list[dict[str, Any]]:
         series.append({
             "date": day.isoformat(),
             "messages": int(r[1] or 0) if r else 0,
+            "offline_messages": int(r[6] or 0) if r else 0,
             "input_tokens": int(r[2] or 0) if r else 0,
             "output_tokens": int(r[3] or 0) if r else 0,
             "tokens": int((r[2] or 0) + (r[3] or 0)) if r else 0,
@@ -184,7 +187,9 @@ def month_totals(tenant_id: uuid.UUID) -> dict[str, Any]:
             func.coalesce(func.sum(UsageDaily.input_tokens), 0),
             func.coalesce(func.sum(UsageDaily.output_tokens), 0),
             func.coalesce(func.sum(UsageDaily.cost_cny), 0),
+            func.coalesce(func.sum(UsageDaily.offline_messages), 0),
         ).where(UsageDaily.tenant_id == tenant_id, UsageDaily.day >= start.date())
     ).one()
-    return {"messages": int(row[0]), "input_tokens": int(row[1]), "output_tokens": int(row[2]),
+    return {"messages": int(row[0]), "offline_messages": int(row[4]), "input_tokens": int(row[1]),
+            "output_tokens": int(row[2]),
             "tokens": int(row[1]) + int(row[2]), "cost_cny": float(row[3])}

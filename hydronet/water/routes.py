@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import json
 import math
 import uuid
 from typing import Any
@@ -9,6 +10,8 @@ from typing import Any
 from flask import Blueprint, Response, request, send_file
 
 from hydronet.auth.principal import current_actor, current_principal, require
+from hydronet.kernel import audit
+from hydronet.kernel.db import db, utcnow
 from hydronet.kernel.errors import NotFound, ValidationError
 from hydronet.kernel.jsonio import iso
 from hydronet.kernel.responses import ok
@@ -16,11 +19,16 @@ from hydronet.kernel.validation import Fields, json_body, query_int
 from hydronet.models import AnalysisJob, Network
 from hydronet.water import jobs as analysis_jobs
 from hydronet.water import networks as service
+from hydronet.water.export import workbook_bytes
+from hydronet.water.findings import findings, next_steps
+from hydronet.water.tables import kpis, settings_rows, tables
 from hydronet.water.serialize import network_dict
 
 bp = Blueprint("networks", __name__, url_prefix="/api/networks")
 jobs_bp = Blueprint("analysis_jobs", __name__, url_prefix="/api/jobs")
 PICTURE_TYPES = {"png": "image/png", "svg": "image/svg+xml"}
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+LANGS = ("zh", "en")
 
 
 def job_dict(row: AnalysisJob) -> dict[str, Any]:
@@ -32,9 +40,18 @@ def job_dict(row: AnalysisJob) -> dict[str, Any]:
     }
     if row.status == "done":
         body["result"] = row.result
+        body.update(interpretation(row.kind, row.result))
     if row.status == "failed":
         body["error"] = row.error
     return body
+
+
+def interpretation(kind: str, result: Any) -> dict[str, Any]:
+    """How the browser shows a result: findings (most severe first), next analyses, key figures,
+    element tables (worst first) and the run settings — labels in zh and en."""
+    items = findings(kind, result)
+    return {"findings": items, "next_steps": next_steps(kind, items), "kpis": kpis(kind, result),
+            "tables": tables(kind, result), "settings": settings_rows(result)}
 
 
 def _tenant_network(network_id: str) -> Network:
@@ -45,6 +62,11 @@ def _tenant_network(network_id: str) -> Network:
 def _user_id() -> uuid.UUID:
     """The caller's user id (for jobs and metering)."""
     return current_principal().user.id
+
+
+def _may_compute() -> bool:
+    """Reading routes compute (and meter) only for callers who may run analyses; others read the cache."""
+    return "analyses:run" in current_principal().permissions
 
 
 def _query_float(name: str) -> float | None:
@@ -134,6 +156,9 @@ def delete_network(network_id: str):
 def download_network(network_id: str):
     """The stored .inp file."""
     network = _tenant_network(network_id)
+    audit.record(current_actor(), "network.download", target_type="network", target_id=network.id,
+                 details={"name": network.name})
+    db.session.commit()
     return send_file(io.BytesIO(network.inp_text.encode("utf-8")), mimetype="text/plain", as_attachment=True,
                      download_name=network.filename or f"{network.name}.inp")
 
@@ -151,7 +176,99 @@ def run_analysis(network_id: str, kind: str):
         row = analysis_jobs.start_job(_user_id(), network, kind, params)
         return ok(202, job=job_dict(row))
     result, cached = analysis_jobs.run_inline(_user_id(), network, kind, params)
-    return ok(kind=kind, network_id=str(network.id), result=result, cached=cached)
+    return ok(kind=kind, network_id=str(network.id), result=result, cached=cached, **interpretation(kind, result))
+
+
+def _query_params() -> dict[str, Any]:
+    """``?params=`` (a JSON object of analysis parameters), else {}; 422 when it is not an object."""
+    raw = request.args.get("params", "")
+    if not raw:
+        return {}
+    try:
+        params = json.loads(raw)
+    except ValueError:
+        raise ValidationError({"params": "must be a JSON object"}) from None
+    if not isinstance(params, dict):
+        raise ValidationError({"params": "must be a JSON object"})
+    return params
+
+
+def _lang() -> str:
+    """``?lang=zh|en`` (default zh)."""
+    lang = request.args.get("lang", "zh")
+    if lang not in LANGS:
+        raise ValidationError({"lang": "must be zh or en"})
+    return lang
+
+
+def _analysis_of(network: Network, kind: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(result, params) of ``kind`` with ``?params=`` on ``network`` (from the result cache when it was run)."""
+    params = _query_params()
+    result, _cached = analysis_jobs.run_inline(_user_id(), network, kind, params)
+    return result, params
+
+
+def _job_analysis(job_id: str) -> tuple[AnalysisJob, Network]:
+    """A finished job of the caller's tenant and its network; 404 while it has no result."""
+    row = analysis_jobs.get_job(current_principal().tenant.id, job_id)
+    if row.status != "done" or row.result is None:
+        raise NotFound("The job has no result yet")
+    return row, _tenant_network(str(row.network_id))
+
+
+def _xlsx(network: Network, kind: str, result: dict[str, Any], params: dict[str, Any]) -> Response:
+    """The workbook as a download, audited as an export of the network's analysis."""
+    lang = _lang()
+    data = workbook_bytes(network_name=network.name, kind=kind, result=result, params=params,
+                          generated_at=utcnow(), lang=lang)
+    audit.record(current_actor(), "analysis.export", target_type="network", target_id=network.id,
+                 details={"name": network.name, "kind": kind, "format": "xlsx"})
+    db.session.commit()
+    filename = f"{network.name}-{kind}.xlsx"
+    return send_file(io.BytesIO(data), mimetype=XLSX, as_attachment=True, download_name=filename)
+
+
+def _report(network: Network, kind: str, result: dict[str, Any], params: dict[str, Any]) -> Response:
+    """What the print-ready report page shows, audited as a report of the network's analysis."""
+    audit.record(current_actor(), "analysis.report", target_type="network", target_id=network.id,
+                 details={"name": network.name, "kind": kind})
+    db.session.commit()
+    return ok(network=network_dict(network), kind=kind, params=params, result=result, generated_at=iso(utcnow()),
+              **interpretation(kind, result))
+
+
+@bp.get("/<network_id>/analyses/<kind>/export.xlsx")
+@require("networks:read")
+def export_analysis(network_id: str, kind: str):
+    """The analysis (``?params=`` JSON, ``?lang=zh|en``) as an XLSX workbook: summary sheet, one sheet per table."""
+    network = _tenant_network(network_id)
+    result, params = _analysis_of(network, kind)
+    return _xlsx(network, kind, result, params)
+
+
+@bp.get("/<network_id>/analyses/<kind>/report")
+@require("networks:read")
+def analysis_report(network_id: str, kind: str):
+    """Everything the printable report of an analysis shows (``?params=`` JSON)."""
+    network = _tenant_network(network_id)
+    result, params = _analysis_of(network, kind)
+    return _report(network, kind, result, params)
+
+
+@jobs_bp.get("/<job_id>/export.xlsx")
+@require("networks:read")
+def export_job(job_id: str):
+    """A finished job's result as an XLSX workbook (``?lang=zh|en``)."""
+    row, network = _job_analysis(job_id)
+    return _xlsx(network, row.kind, row.result, row.params or {})
+
+
+@jobs_bp.get("/<job_id>/report")
+@require("networks:read")
+def job_report(job_id: str):
+    """Everything the printable report of a finished job shows."""
+    row, network = _job_analysis(job_id)
+    return _report(network, row.kind, row.result, row.params or {})
 
 
 def _series_params() -> dict[str, Any]:
@@ -170,7 +287,7 @@ def _series_params() -> dict[str, Any]:
 def timeseries(network_id: str):
     """``?element=&variable=&duration_h=`` → ``{timeseries: {points: [{time_s, time_h, value}], unit, ...}}``."""
     network = _tenant_network(network_id)
-    return ok(timeseries=analysis_jobs.timeseries(_user_id(), network, _series_params()))
+    return ok(timeseries=analysis_jobs.timeseries(_user_id(), network, _series_params(), may_compute=_may_compute()))
 
 
 @bp.get("/<network_id>/timeseries.<fmt>")
@@ -178,7 +295,9 @@ def timeseries(network_id: str):
 def timeseries_picture(network_id: str, fmt: str):
     """The time series (``?element=&variable=``) as a PNG or SVG chart (``timeseries.png`` / ``timeseries.svg``)."""
     network = _tenant_network(network_id)
-    return _picture(analysis_jobs.timeseries_picture(_user_id(), network, _series_params(), _format(fmt)), fmt)
+    picture = analysis_jobs.timeseries_picture(_user_id(), network, _series_params(), _format(fmt),
+                                               may_compute=_may_compute())
+    return _picture(picture, fmt)
 
 
 @bp.get("/<network_id>/map.json")
@@ -186,7 +305,8 @@ def timeseries_picture(network_id: str, fmt: str):
 def network_map(network_id: str):
     """``?value=min_pressure|mean_pressure|max_pressure|max_velocity|elevation|none`` → ``{map: FeatureCollection}``."""
     network = _tenant_network(network_id)
-    return ok(**analysis_jobs.map_view(network, request.args.get("value", "min_pressure"), _query_float("duration_h")))
+    return ok(**analysis_jobs.map_view(network, request.args.get("value", "min_pressure"), _query_float("duration_h"),
+                                       user_id=_user_id(), may_compute=_may_compute()))
 
 
 @bp.get("/<network_id>/map.<fmt>")
@@ -195,7 +315,9 @@ def map_picture(network_id: str, fmt: str):
     """The network map as PNG or SVG (``map.png`` / ``map.svg``), nodes coloured by ``?value=`` as in map.json."""
     network = _tenant_network(network_id)
     value = request.args.get("value", "min_pressure")
-    return _picture(analysis_jobs.map_picture(network, value, _format(fmt), _query_float("duration_h")), fmt)
+    picture = analysis_jobs.map_picture(network, value, _format(fmt), _query_float("duration_h"), user_id=_user_id(),
+                                        may_compute=_may_compute())
+    return _picture(picture, fmt)
 
 
 @jobs_bp.get("/<job_id>")

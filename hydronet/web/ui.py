@@ -29,6 +29,7 @@ PAGES: dict[str, tuple[str, str, str]] = {
     "/accept-invite": ("reset_password.html", "reset.invite_title", ""),
     "/chat": ("chat.html", "nav.chat", "chat"),
     "/networks": ("networks.html", "nav.networks", "networks"),
+    "/report": ("report.html", "report.title", "report"),
     "/usage": ("usage.html", "nav.usage", "usage"),
     "/settings": ("settings.html", "nav.settings", "settings"),
     "/admin": ("admin.html", "nav.admin", "admin"),
@@ -111,6 +112,12 @@ def chat(conversation_id: str | None = None):
 def networks(network_id: str | None = None):
     """Water networks: upload, examples, map, analyses."""
     return _render("/networks")
+
+
+@bp.get("/networks/<network_id>/report")
+def analysis_report(network_id: str):
+    """The print-ready report of one analysis (?kind=&params= or ?job=)."""
+    return _render("/report")
 
 
 @bp.get("/usage")

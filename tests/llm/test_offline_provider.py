@@ -23,7 +23,7 @@ def test_chinese_question_gets_a_labelled_chinese_answer_in_chunks():
     assert isinstance(completion, Completion) and completion.model == "offline"
     assert completion.content.startswith(LABEL_ZH) and "今天天气怎么样" in completion.content
     assert len(deltas) >= 3 and "".join(deltas) == completion.content
-    assert completion.usage["input_tokens"] > 0 and completion.usage["output_tokens"] > 0
+    assert completion.usage["input_tokens"] == 0 and completion.usage["output_tokens"] == 0  # no token quota used
     assert run(user("你好，今天天气怎么样？"))[1].content == completion.content  # deterministic
 
 

@@ -22,6 +22,13 @@ ANALYSIS_PARAMS = {f"AnalysisParams.{name}": spec.parameters for name, spec in A
 KIND_PARAMETER_NOTE = "Parameters by analysis kind: " + ", ".join(
     f"`{name}` → #/components/schemas/AnalysisParams.{name}" for name in ANALYSES)
 
+XLSX_MEDIA = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+EXPORT_QUERY = (q("params", STR, "the analysis parameters as a JSON object (default {})"),
+                q("lang", {"type": "string", "enum": ["zh", "en"], "default": "zh"}, "workbook language"))
+REPORT = envelope({"network": ref("Network"), "kind": STR, "params": OBJ, "result": OBJ, "generated_at": STR,
+                   "findings": array(OBJ), "next_steps": array(OBJ), "kpis": array(OBJ), "tables": array(OBJ),
+                   "settings": array(OBJ)})
+
 NETWORKS: dict[str, Op] = {
     "networks.list_networks": Op(ok={200: envelope({"networks": array(ref("Network"))})},
                                  query=(q("limit", bounded_int(1, 1000, 200), "how many, newest first"),)),
@@ -45,7 +52,9 @@ NETWORKS: dict[str, Op] = {
     "networks.download_network": Op(ok={200: {"type": "string", "description": "the stored .inp"}},
                                     ok_media="text/plain"),
     "networks.run_analysis": Op(
-        ok={200: envelope({"kind": STR, "network_id": STR, "result": OBJ, "cached": BOOL}), 202: JOB},
+        ok={200: envelope({"kind": STR, "network_id": STR, "result": OBJ, "cached": BOOL, "findings": array(OBJ),
+                           "next_steps": array(OBJ), "kpis": array(OBJ), "tables": array(OBJ),
+                           "settings": array(OBJ)}), 202: JOB},
         body=obj({"params": {**OBJ, "description": "the analysis parameters (see below)"}}), body_required=False,
         query=(q("async", {"type": "string", "enum": ["true", "false"]}, "run as a background job (202)"),),
         path={"kind": {"type": "string", "enum": sorted(ANALYSES)}},
@@ -62,4 +71,19 @@ NETWORKS: dict[str, Op] = {
     "networks.map_picture": Op(ok={200: {"type": "string"}}, ok_media="image/png", also=PICTURES, query=MAP_QUERY,
                                errors=(422, 504)),
     "analysis_jobs.get_job": Op(ok={200: JOB}),
+    "networks.export_analysis": Op(ok={200: {"type": "string", "format": "binary"}}, ok_media=XLSX_MEDIA,
+                                   query=EXPORT_QUERY, path={"kind": {"type": "string", "enum": sorted(ANALYSES)}},
+                                   errors=(422, 503, 504),
+                                   description="Runs the analysis (or reads its cached result) and answers an XLSX "
+                                               "workbook: a summary sheet (settings, key figures, findings) and one "
+                                               "sheet per element table, units in the headers. Audited."),
+    "networks.analysis_report": Op(ok={200: REPORT}, query=EXPORT_QUERY[:1],
+                                   path={"kind": {"type": "string", "enum": sorted(ANALYSES)}}, errors=(422, 503, 504),
+                                   description="What the printable report shows: the network, the result, its "
+                                               "findings, key figures, tables and settings. Audited."),
+    "analysis_jobs.export_job": Op(ok={200: {"type": "string", "format": "binary"}}, ok_media=XLSX_MEDIA,
+                                   query=EXPORT_QUERY[1:], errors=(422,),
+                                   description="A finished job's result as an XLSX workbook (404 until it is done)."),
+    "analysis_jobs.job_report": Op(ok={200: REPORT},
+                                   description="What the printable report of a finished job shows (404 until done)."),
 }

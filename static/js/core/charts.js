@@ -23,7 +23,7 @@ const charts = new WeakMap();
 
 /**
  * Draw (or redraw) a chart on `canvas`.
- * kind: "line" | "bar"; labels: x values; series: [{label, data, axis?}]; also yTitle, y2Title, xTitle,
+ * kind: "line" | "bar"; labels: x values; series: [{label, data, axis?, color? (#rrggbb), type?}]; also yTitle, y2Title, xTitle,
  * stepped (status series) and fromZero (start the y axis at 0).
  */
 export async function drawChart(canvas, { kind = "line", labels, series, yTitle, y2Title, xTitle, stepped = false, fromZero = false }) {
@@ -34,10 +34,12 @@ export async function drawChart(canvas, { kind = "line", labels, series, yTitle,
     label: s.label,
     data: s.data,
     yAxisID: s.axis === "y2" ? "y2" : "y",
-    borderColor: PALETTE[i % PALETTE.length],
-    backgroundColor: kind === "bar" ? PALETTE[i % PALETTE.length] + "cc" : PALETTE[i % PALETTE.length] + "33",
+    borderColor: s.color || PALETTE[i % PALETTE.length],
+    backgroundColor: (s.color || PALETTE[i % PALETTE.length]) + (kind === "bar" && s.type !== "line" ? "cc" : "33"),
     borderWidth: 2,
-    pointRadius: labels.length > 60 ? 0 : 2,
+    pointRadius: labels.length > 60 || s.type === "line" ? 0 : 2,
+    skipNull: true,
+    grouped: s.grouped !== false,
     tension: 0.2,
     stepped,
     type: s.type || kind,

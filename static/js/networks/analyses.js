@@ -4,7 +4,8 @@
 import { api } from "../core/api.js";
 import { errorBlock, h, loadingBlock, mount } from "../core/dom.js";
 import { t } from "../core/i18n.js";
-import { rawJson, renderResult } from "../core/results.js";
+import { rawJson } from "../core/results.js";
+import { analysisView } from "./views.js";
 
 // kind → parameter fields (name, type, default shown as placeholder); the server validates.
 export const ANALYSES = {
@@ -50,8 +51,11 @@ function readParams(form, fields) {
   return params;
 }
 
-/** The "run an analysis" card for a network. `names()` gives element names for pickers. */
-export function analysisCard(network, names, canRun) {
+/**
+ * The "run an analysis" card for a network. `names()` gives element names for pickers;
+ * `initial` ({kind}) preselects an analysis and runs it at once (links from the assistant's brief).
+ */
+export function analysisCard(network, names, canRun, initial = null) {
   const kind = h("select", { class: "input", name: "kind", "data-testid": "analysis-kind" },
     Object.keys(ANALYSES).map((k) => h("option", { value: k, i18n: `analysis.${k}` })));
   const fieldsBox = h("div", { class: "form-row" });
@@ -65,36 +69,46 @@ export function analysisCard(network, names, canRun) {
     description.textContent = t(`analysis.${kind.value}_desc`);
   };
   kind.addEventListener("change", renderFields);
+  if (initial && ANALYSES[initial.kind]) kind.value = initial.kind;
   renderFields();
-  form.addEventListener("submit", async (ev) => {
-    ev.preventDefault();
+  const go = async () => {
     run.disabled = true;
     try {
-      await runAnalysis(network.id, kind.value, readParams(form, ANALYSES[kind.value]), output);
+      await runAnalysis(network, kind.value, readParams(form, ANALYSES[kind.value]), output);
     } finally {
       run.disabled = !canRun;
     }
+  };
+  form.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    go();
   });
+  if (initial && ANALYSES[initial.kind] && canRun) {
+    go().then(() => {
+      const target = output.querySelector("#result-map") || output;
+      target.scrollIntoView({ block: "start" });
+    });
+  }
   return h("section", { class: "card" }, h("h2", { i18n: "net.analyses_title" }), form, description, output);
 }
 
-async function runAnalysis(networkId, kind, params, output) {
+async function runAnalysis(network, kind, params, output) {
   mount(output, loadingBlock("net.running"));
   try {
-    const data = await api(`/api/networks/${networkId}/analyses/${kind}`, { method: "POST", body: { params } });
+    const data = await api(`/api/networks/${network.id}/analyses/${kind}`, { method: "POST", body: { params } });
     if (data.job) {
-      const result = await followJob(data.job, output);
-      if (result !== undefined) showResult(output, result);
+      const job = await followJob(data.job, output);
+      if (job !== undefined) showResult(output, job, { kind, network, params, jobId: job.id });
     } else {
-      showResult(output, data.result !== undefined ? data.result : data);
+      showResult(output, data, { kind, network, params });
     }
   } catch (err) {
-    mount(output, errorBlock(err, () => runAnalysis(networkId, kind, params, output)));
+    mount(output, errorBlock(err, () => runAnalysis(network, kind, params, output)));
   }
 }
 
-function showResult(output, result) {
-  mount(output, h("h3", { i18n: "net.result" }), renderResult(result), rawJson(result));
+function showResult(output, data, ctx) {
+  mount(output, h("h3", { i18n: "net.result" }), analysisView(data, ctx), rawJson(data.result));
 }
 
 function progressFraction(job) {
@@ -102,7 +116,7 @@ function progressFraction(job) {
   return p > 1 ? p / 100 : p;
 }
 
-/** Poll a background job until it ends, showing its progress; resolves its result. */
+/** Poll a background job until it ends, showing its progress; resolves the finished job. */
 async function followJob(job, output) {
   const bar = h("progress", { max: 1, value: 0, "data-testid": "job-progress" });
   const status = h("span", { class: "muted small" });
@@ -111,7 +125,7 @@ async function followJob(job, output) {
   for (;;) {
     bar.value = progressFraction(current);
     status.textContent = t(`job.${current.status}`) + ` · ${Math.round(progressFraction(current) * 100)}%`;
-    if (current.status === "finished" || current.status === "succeeded" || current.status === "done") return current.result;
+    if (current.status === "finished" || current.status === "succeeded" || current.status === "done") return current;
     if (current.status === "failed" || current.status === "error") throw Object.assign(new Error(current.error || "job failed"), { code: "job_failed", details: {} });
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     if (!output.isConnected) return undefined;

@@ -102,13 +102,13 @@ function timeseriesCard(network, map) {
 }
 
 /** Render the network `id` into `root`; `onDelete()` after a confirmed delete. */
-export async function showNetwork(root, id, { canWrite, canRun, onDelete }) {
+export async function showNetwork(root, id, { canWrite, canRun, onDelete, analysis = null }) {
   mount(root, loadingBlock());
   let network;
   try {
     network = (await api(`/api/networks/${id}`)).network;
   } catch (err) {
-    mount(root, errorBlock(err, () => showNetwork(root, id, { canWrite, canRun, onDelete })));
+    mount(root, errorBlock(err, () => showNetwork(root, id, { canWrite, canRun, onDelete, analysis })));
     return;
   }
   const map = new NetworkMap();
@@ -116,5 +116,6 @@ export async function showNetwork(root, id, { canWrite, canRun, onDelete }) {
     h("div", { class: "card-head" }, h("h2", { text: network.name, "data-testid": "network-name" }),
       canWrite ? h("button", { class: "btn btn-sm btn-danger-text", type: "button", i18n: "common.delete", on: { click: () => onDelete(network) } }) : null),
     h("p", { class: "muted small", text: [network.filename, formatBytes(network.size_bytes), formatDateTime(network.created_at)].filter(Boolean).join(" · ") }));
-  mount(root, head, summaryCard(network), mapCard(network, map), analysisCard(network, () => map.names(), canRun), timeseriesCard(network, map));
+  mount(root, head, summaryCard(network), mapCard(network, map),
+    analysisCard(network, () => map.names(), canRun, analysis ? { kind: analysis } : null), timeseriesCard(network, map));
 }

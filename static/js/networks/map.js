@@ -33,7 +33,7 @@ export class NetworkMap {
    * Show a FeatureCollection.  Nodes are coloured by their value (low = red); when only links
    * carry values (velocity) the links are coloured instead, high = red.  `unit` labels the legend.
    */
-  setData(collection, { valueLabel = "", unit = "" } = {}) {
+  setData(collection, { valueLabel = "", unit = "", highIsBad = false, categories = null } = {}) {
     const features = (collection && collection.features) || [];
     this.features = {
       nodes: features.filter((f) => f.geometry && f.geometry.type === "Point"),
@@ -43,6 +43,10 @@ export class NetworkMap {
     this.range = this.linkMode ? collection.link_value_range : collection.node_value_range || this.valueRange();
     this.valueLabel = valueLabel;
     this.unit = unit;
+    // highIsBad: nodes with high values red (water age, pressure drop); categories: {legend: [{color, label}],
+    // nodes: {name: color}, links: {name: color}} colours named elements instead of a value scale.
+    this.highIsBad = highIsBad;
+    this.categories = categories;
     this.bounds = this.computeBounds();
     this.view = { scale: 1, dx: 0, dy: 0 };
     this.renderLegend();
@@ -102,8 +106,15 @@ export class NetworkMap {
       const pts = link.geometry.coordinates.map(map);
       ctx.beginPath();
       pts.forEach(([x, y], i) => (i ? ctx.lineTo(x, y) : ctx.moveTo(x, y)));
-      const { type, value } = link.properties;
-      if (this.linkMode && typeof value === "number") {
+      const { type, value, name } = link.properties;
+      const category = this.categories && this.categories.links && this.categories.links[name];
+      if (category) {
+        ctx.strokeStyle = category;
+        ctx.lineWidth = 4;
+      } else if (this.categories) {
+        ctx.strokeStyle = "#c5d0dc";
+        ctx.lineWidth = type === "Pipe" ? 1.5 : 2.5;
+      } else if (this.linkMode && typeof value === "number") {
         ctx.strokeStyle = colorAt(1 - this.fraction(value));
         ctx.lineWidth = 3.5;
       } else {
@@ -117,7 +128,9 @@ export class NetworkMap {
       const [x, y] = map(node.geometry.coordinates);
       const p = node.properties;
       const fraction = !this.linkMode && typeof p.value === "number" ? this.fraction(p.value) : NaN;
-      ctx.fillStyle = Number.isNaN(fraction) ? "#b0bec5" : colorAt(fraction);
+      const category = this.categories && this.categories.nodes && this.categories.nodes[p.name];
+      if (this.categories && !category && p.type === "Junction") continue;  // only the named nodes (and sources) matter
+      ctx.fillStyle = category || (Number.isNaN(fraction) ? "#b0bec5" : colorAt(this.highIsBad ? 1 - fraction : fraction));
       ctx.strokeStyle = "#1d2733";
       ctx.lineWidth = 0.8;
       ctx.beginPath();
@@ -138,6 +151,15 @@ export class NetworkMap {
 
   renderLegend() {
     this.legend.replaceChildren();
+    if (this.categories) {
+      for (const item of this.categories.legend || []) {
+        this.legend.append(h("span", { class: "swatch-item" }, h("span", { class: "swatch", "data-color": item.color }), h("span", { text: item.label })));
+      }
+      // Swatch colours through CSSOM (CSP forbids style attributes).
+      this.legend.querySelectorAll(".swatch").forEach((el) => { el.style.background = el.dataset.color; });
+      this.legend.append(h("span", { class: "muted", i18n: "net.map_shapes" }));
+      return;
+    }
     if (!this.range) {
       this.legend.append(h("span", { i18n: "net.map_no_values" }));
       return;
@@ -145,7 +167,7 @@ export class NetworkMap {
     const bar = h("canvas", { width: 180, height: 10, "aria-hidden": "true" });
     const ctx = bar.getContext("2d");
     for (let x = 0; x < 180; x += 1) {
-      ctx.fillStyle = colorAt(this.linkMode ? 1 - x / 179 : x / 179);
+      ctx.fillStyle = colorAt(this.linkMode || this.highIsBad ? 1 - x / 179 : x / 179);
       ctx.fillRect(x, 0, 1, 10);
     }
     this.legend.append(h("span", { text: this.valueLabel }), h("span", { text: formatValue(this.range[0]) }), bar,

@@ -23,8 +23,12 @@ if (!canWrite) $$("[data-needs-write]").forEach((el) => { el.hidden = true; });
 
 function networkIdFromUrl() {
   const match = location.pathname.match(/^\/networks\/([^/]+)$/);
-  return match ? decodeURIComponent(match[1]) : null;
+  if (match) return decodeURIComponent(match[1]);
+  return new URLSearchParams(location.search).get("network");
 }
+
+// /networks?network=…&analysis=hydraulic (the assistant's "see it on the map" link) runs that analysis once.
+let linkedAnalysis = new URLSearchParams(location.search).get("analysis");
 
 async function loadList() {
   mount(listState, loadingBlock());
@@ -63,7 +67,9 @@ async function select(id, push) {
     mount(detail, h("section", { class: "card" }, emptyBlock("net.pick", canWrite ? "net.pick_hint" : null)));
     return;
   }
-  await showNetwork(detail, id, { canWrite, canRun, onDelete: remove });
+  const analysis = linkedAnalysis;
+  linkedAnalysis = null;
+  await showNetwork(detail, id, { canWrite, canRun, onDelete: remove, analysis });
 }
 
 async function remove(network) {
