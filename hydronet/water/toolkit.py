@@ -345,7 +345,7 @@ class Project:
         # accumulated over whole node arrays (one ufunc per property and step), split by node type at the end
         min_pressure = np.full(n, np.inf)
         served, expected = np.zeros(n), np.zeros(n)
-        demand_volume, delivered, full_demand, leak = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n)
+        demand_volume, leak = np.zeros(n), np.zeros(n)
         tank_at_min_out = np.zeros(len(tanks))
         tank_floor = self.tank_min_level_m + TANK_EPS_M
         pump_short: dict[str, int] = {}
@@ -355,7 +355,9 @@ class Project:
         delivered_now, full_now = self._read(tk.DEMANDFLOW), self._read(tk.FULLDEMAND)
         emitter_now = self._read(tk.EMITTERFLOW)
         emitter_now[:] = 0.0
-        step_properties = (tk.PRESSURE, tk.DEMAND, tk.DEMANDFLOW, tk.FULLDEMAND)
+        # every step: pressure and demand (a junction's demand is its delivered demand plus its emitter
+        # flow); delivered and full demand separately only at report times in the window
+        step_properties: tuple[int, ...] = (tk.PRESSURE, tk.DEMAND)
         if emitters:
             step_properties += (tk.EMITTERFLOW,)
         while True:
@@ -368,6 +370,8 @@ class Project:
             if reported:
                 times.append(time_s)
                 if time_s >= window_start_s and (window_end_s is None or time_s <= window_end_s):
+                    self._fill(tk.DEMANDFLOW)
+                    self._fill(tk.FULLDEMAND)
                     np.minimum(min_pressure, pressure, out=min_pressure)
                     served += delivered_now
                     expected += full_now
@@ -382,8 +386,6 @@ class Project:
             if step <= 0:
                 break
             demand_volume += demand * step
-            delivered += delivered_now * step
-            full_demand += full_now * step
             if emitters:
                 leak += emitter_now * step
             if len(tanks):
@@ -393,9 +395,8 @@ class Project:
                     tank_at_min_out -= np.where(empty, tank_flow * step, 0.0)
         tank_in = demand_volume[tanks]
         source_out = float(-demand_volume[reservoirs].sum())
-        delivered = float(delivered[junctions].sum())
-        full_demand = float(full_demand[junctions].sum())
         leak = float(leak[junctions].sum())
+        delivered = float(demand_volume[junctions].sum()) - leak
         min_pressure, served, expected = min_pressure[junctions], served[junctions], expected[junctions]
         volume1 = np.array([tk.getnodevalue(ph, int(i) + 1, tk.TANKVOLUME) for i in tanks])
         balance = {
@@ -405,7 +406,6 @@ class Project:
             "tank_out_at_minimum_m3": tank_at_min_out / LPS,
             "sources_m3": source_out / LPS,
             "delivered_m3": delivered / LPS,
-            "expected_m3": full_demand / LPS,
             "leak_m3": leak / LPS,
             "pumps_short": pump_short,
             "integrated_over": "every hydraulic step",
