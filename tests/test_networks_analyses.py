@@ -118,6 +118,14 @@ def test_bad_params_422_and_unknown_kind_404(client, member):
     assert resp.status_code == 422 and "nope" in resp.get_json()["error"]["message"]
     resp = analyse(client, headers, nid, "fire_flow", {"max_hydrants": 0})
     assert resp.status_code == 422
+    for kind, params, name in (("pipe_criticality", {"engine": "epanet22"}, "engine"),
+                               ("pipe_criticality", {"demand_only": 1}, "demand_only"),
+                               ("pipe_criticality", {"closure_start_h": -2}, "closure_start_h"),
+                               ("segment_criticality", {"valves_per_node": 0}, "valves_per_node")):
+        resp = analyse(client, headers, nid, kind, params)
+        assert resp.status_code == 422 and name in json.dumps(resp.get_json()["error"]), (kind, params)
+    resp = analyse(client, headers, nid, "pipe_criticality", {"min_diameter_m": 0.5, "max_diameter_m": 0.2})
+    assert resp.status_code in (202, 422)  # checked in the job when it is not refused up front
     assert analyse(client, headers, nid, "bogus").status_code == 404
     resp = client.post(f"/api/networks/{nid}/analyses/hydraulic", headers=headers, json={"params": [1]})
     assert resp.status_code == 422

@@ -21,7 +21,7 @@ ANALYSIS_TOOLS = {
     "run_hydraulic_simulation": {}, "get_timeseries": {"element": "22", "variable": "pressure"},
     "water_age": {"duration_h": 72}, "resilience_metrics": {}, "topology_metrics": {},
     "pipe_criticality": {"max_pipes": 3, "duration_h": 6}, "fire_flow": {"max_hydrants": 3, "duration_h": 6},
-    "leak_scenario": {"junction": "22", "duration_h": 6}, "what_if": {"close_pipes": ["10"], "duration_h": 12},
+    "leak_scenario": {"junction": "22", "duration_h": 6}, "segment_criticality": {"max_segments": 2, "duration_h": 6}, "what_if": {"close_pipes": ["10"], "duration_h": 12},
 }
 
 

@@ -16,6 +16,7 @@ _UI_ONLY: dict[str, tuple[str, ...]] = {
     "timeseries": ("points",),
     "water_age": ("node_mean_age_h",),
     "pipe_criticality": ("link_junctions_impacted",),
+    "segment_criticality": ("link_segment",),
     "fire_flow": ("node_hydrant_min_pressure_m",),
     "leak_scenario": ("leak_flow_series",),
 }

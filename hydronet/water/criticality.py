@@ -18,6 +18,7 @@ from hydronet.water.jsonify import num
 from hydronet.water.limits import Deadline, Progress
 from hydronet.water.scenarios import Sweep, impact, run_each
 from hydronet.water.simulation import make_settings
+from hydronet.water.standards import NATIONAL
 from hydronet.water.toolkit import Changes
 
 # Diameters are stored in metres converted from the file's units (24 in = 0.6095999… m): a filter
@@ -31,8 +32,8 @@ def pipe_criticality(
     max_diameter_m: float | None = None,
     duration_h: float | None = 24.0,
     closure_start_h: float = 0.0,
-    pressure_threshold_m: float = 20.0,
-    required_pressure_m: float = 20.0,
+    pressure_threshold_m: float = NATIONAL.service_head_m,
+    required_pressure_m: float = NATIONAL.service_head_m,
     minimum_pressure_m: float = 0.0,
     demand_only: bool = True,
     engine: str = "epanet",
@@ -61,11 +62,12 @@ def pipe_criticality(
     start_s = int(round(checks.number("closure_start_h", closure_start_h, 0, checks.MAX_DURATION_H) * 3600))
     if start_s > 0 and start_s >= settings.duration_s:
         raise AnalysisInputError(
-            f"closure_start_h ({closure_start_h:g}) must be before the end of the run ({settings.duration_s / 3600:g} h)")
+            f"closure_start_h ({closure_start_h:g}) must be before the end of the run "
+            f"({settings.duration_s / 3600:g} h)")
     candidates = _candidates(wn, low, high, pipes, max_pipes)
     with Sweep(wn, settings, window_start_s=start_s) as sweep:
         baseline = sweep.solve()
-        counted = sweep.has_demand.index[sweep.has_demand] if demand_only else sweep.has_demand.index
+        counted = sweep.counted(demand_only)
 
         def close(pipe_name: str) -> dict[str, Any]:
             """Simulate one closure and describe its impact."""
@@ -75,7 +77,7 @@ def pipe_criticality(
                 "pipe": pipe_name,
                 "diameter_m": num(pipe.diameter),
                 "length_m": num(pipe.length),
-                **impact(baseline, scenario, threshold, counted, sweep.population),
+                **impact(baseline, scenario, threshold, counted, sweep.population_values),
                 "demand_served_fraction": num(scenario.served_fraction),
                 "warning_codes": sorted({w["code"] for w in scenario.warnings}),
             }
@@ -89,12 +91,14 @@ def pipe_criticality(
         warnings = warnings + [{
             "code": "water_balance", "severity": "error", "elements": unbalanced[:20],
             "message": f"the water balance failed in {len(unbalanced)} closure scenarios: their numbers are suspect"}]
-    baseline_below = baseline.min_pressure.reindex(counted)
+    baseline_below = baseline.min_pressure[counted]
     return {
         "settings": {
             **settings.as_dict(), "closure_start_h": start_s / 3600, "pressure_threshold_m": threshold,
             "min_diameter_m": low, "max_diameter_m": high, "diameter_tolerance_m": DIAMETER_TOLERANCE_M,
             "demand_only": demand_only,
+            "defaults": NATIONAL.used({"pressure_threshold_m": threshold,
+                                       "required_pressure_m": settings.required_pressure_m}),
             "junctions_counted": "junctions with demand" if demand_only else "every junction",
             "method": "each pipe closed (controls on it disabled) from closure_start_h to the end of the run; "
                       "minimum pressure and demand served read from the closure on",
@@ -102,7 +106,7 @@ def pipe_criticality(
         "warnings": warnings,
         "pipes_considered": len(candidates),
         **outcome,
-        "junctions_counted": int(len(counted)),
+        "junctions_counted": int(counted.sum()),
         "baseline_junctions_below_threshold": int((baseline_below < threshold).sum()),
         "baseline_demand_served_fraction": num(baseline.served_fraction),
         "critical_pipe_count": sum(1 for row in ranking if row["junctions_impacted"] > 0),

@@ -152,6 +152,17 @@ def balance_warnings(balance: Mapping[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+def epanet_warnings(codes: Mapping[int, list[int]], text: Any) -> list[dict[str, Any]]:
+    """EPANET's own warning codes, with the times (h) they were raised; ``text(code)`` gives EPANET's wording."""
+    out = []
+    for code in sorted(codes):
+        times = sorted(set(codes[code]))
+        shown = ", ".join(f"{t / 3600:g}" for t in times[:10]) + (" …" if len(times) > 10 else "")
+        out.append(finding(f"epanet_warning_{code}", f"{text(code)} (EPANET warning {code}, at {len(times)} "
+                           f"time steps: {shown} h)", [], "warning"))
+    return out
+
+
 def pressure_warnings(min_pressure: pd.Series, threshold_m: float = NEGATIVE_PRESSURE_M) -> list[dict[str, Any]]:
     """Junctions whose pressure drops below zero (beyond solver noise), worst first (EPANET warning 6)."""
     negative = min_pressure[min_pressure < threshold_m].sort_values()
@@ -174,7 +185,8 @@ def supply_warnings(served: pd.Series, expected: pd.Series) -> list[dict[str, An
 
 
 def disconnected_nodes(wn: WaterNetworkModel, closed: Iterable[str] = ()) -> list[str]:
-    """Junctions with no path to a tank or reservoir once initially closed links (and ``closed``) are removed."""
+    """Junctions with demand and no path to a tank or reservoir once initially closed links (and ``closed``)
+    are removed (EPANET's warning 3 is about the same nodes)."""
     graph = nx.Graph()
     graph.add_nodes_from(wn.node_name_list)
     shut = set(closed)
@@ -187,7 +199,8 @@ def disconnected_nodes(wn: WaterNetworkModel, closed: Iterable[str] = ()) -> lis
     for component in nx.connected_components(graph):
         if component & sources:
             reached |= component
-    return [name for name in wn.junction_name_list if name not in reached]
+    return [name for name in wn.junction_name_list if name not in reached
+            and any(entry.base_value > 0 for entry in wn.get_node(name).demand_timeseries_list)]
 
 
 def connectivity_warnings(wn: WaterNetworkModel, closed: Iterable[str] = ()) -> list[dict[str, Any]]:
@@ -195,7 +208,7 @@ def connectivity_warnings(wn: WaterNetworkModel, closed: Iterable[str] = ()) -> 
     cut = disconnected_nodes(wn, closed)
     if not cut:
         return []
-    return [finding("disconnected_nodes", f"{len(cut)} junctions have no path to a tank or reservoir", cut)]
+    return [finding("disconnected_nodes", f"{len(cut)} junctions with demand have no path to a tank or reservoir", cut)]
 
 
 def engine_fallback(reason: str) -> dict[str, Any]:

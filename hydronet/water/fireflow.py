@@ -7,8 +7,9 @@ from typing import Any
 from wntr.network import WaterNetworkModel
 
 from hydronet.water import checks
-from hydronet.water.errors import AnalysisInputError
 from hydronet.water.demand import expected_demand
+from hydronet.water.diagnostics import finding
+from hydronet.water.errors import AnalysisInputError
 from hydronet.water.jsonify import at_time, num
 from hydronet.water.limits import Deadline, Progress
 from hydronet.water.scenarios import Sweep, impact, run_each
@@ -26,6 +27,7 @@ def fire_flow(
     pressure_threshold_m: float = NATIONAL.fire_residual_pressure_m,
     required_pressure_m: float = NATIONAL.fire_residual_pressure_m,
     demand_multiplier: float = NATIONAL.max_day_factor,
+    hydrant_normal_pressure_m: float = NATIONAL.hydrant_normal_pressure_m,
     hydrants: list[str] | None = None,
     max_hydrants: int | None = None,
     progress: Progress | None = None,
@@ -41,6 +43,7 @@ def fire_flow(
     demand = checks.number("fire_demand_m3_s", fire_demand_m3_s, 0.001, 10)
     threshold = checks.number("pressure_threshold_m", pressure_threshold_m, 0, 300)
     multiplier = checks.number("demand_multiplier", demand_multiplier, 0, 10)
+    normal = checks.number("hydrant_normal_pressure_m", hydrant_normal_pressure_m, 0, 300)
     settings = make_settings(wn, duration_h, "PDD", required_pressure_m, quality="NONE")
     window_model = prepare(wn, settings)
     start_s, end_s = _fire_window(window_model, fire_start_h, fire_duration_h)
@@ -51,14 +54,14 @@ def fire_flow(
     with Sweep(wn, settings, window_start_s=start_s, window_end_s=max(end_s - 1, start_s),
                demand_multiplier=multiplier if multiplier != 1.0 else None) as sweep:
         baseline = sweep.solve()
-        counted = sweep.has_demand.index
+        counted = sweep.counted(False)
 
         def fight_fire(hydrant: str) -> dict[str, Any]:
             """Simulate a fire at one hydrant and describe the outcome."""
             scenario = sweep.solve(Changes(extra_demand_m3_s={hydrant: Timed(demand, start_s, end_s)}))
             expected = float(scenario.expected_by_junction[hydrant])
             fraction = min(float(scenario.served_by_junction[hydrant]) / expected, 1.0) if expected > 0 else None
-            found = impact(baseline, scenario, threshold, counted, sweep.population, exclude=[hydrant])
+            found = impact(baseline, scenario, threshold, counted, sweep.population_values, exclude=[hydrant])
             hydrant_pressure = num(scenario.min_pressure[hydrant])
             return {
                 "hydrant": hydrant,
@@ -74,7 +77,9 @@ def fire_flow(
     ranking = sorted(outcome.pop("rows"), key=lambda row: (row["passes"], -row["junctions_impacted"],
                                                            row["hydrant_min_pressure_m"] or 0.0, row["hydrant"]))
     chosen = {"fire_demand_m3_s": demand, "fire_duration_h": fire_duration_h, "fire_start_h": fire_start_h,
-              "pressure_threshold_m": threshold, "demand_multiplier": multiplier}
+              "pressure_threshold_m": threshold, "demand_multiplier": multiplier,
+              "hydrant_normal_pressure_m": normal}
+    weak = sorted(name for name in candidates if baseline.min_pressure[name] < normal)
     return {
         "settings": {
             **settings.as_dict(), **chosen, "fire_residual_pressure_m": threshold,
@@ -83,7 +88,8 @@ def fire_flow(
                       "other junction falls below it during the fire",
             "defaults": NATIONAL.used({**chosen, "fire_residual_pressure_m": threshold}),
         },
-        "warnings": sweep.notes + baseline.warnings,
+        "warnings": sweep.notes + baseline.warnings + _normal_pressure_warning(weak, normal),
+        "hydrants_below_normal_pressure": weak,
         "fire_window": {"start": at_time(start_s), "end": at_time(end_s)},
         "hydrants_considered": len(candidates),
         **outcome,
@@ -91,6 +97,16 @@ def fire_flow(
         "ranking": ranking,
         "node_hydrant_min_pressure_m": {row["hydrant"]: row["hydrant_min_pressure_m"] for row in ranking},
     }
+
+
+def _normal_pressure_warning(weak: list[str], normal_m: float) -> list[dict[str, Any]]:
+    """Hydrants short of the normal working pressure before any fire is fought."""
+    if not weak:
+        return []
+    return [finding("hydrant_normal_pressure",
+                    f"{len(weak)} candidate hydrants have less than {normal_m:g} m in normal operation during the "
+                    "fire window (GB 55036-2022 §3.0.3 asks at least 0.14 MPa where municipal hydrants are fitted)",
+                    weak)]
 
 
 def _fire_window(model: WaterNetworkModel, fire_start_h: float | None, fire_duration_h: float) -> tuple[int, int]:

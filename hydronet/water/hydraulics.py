@@ -11,14 +11,15 @@ from hydronet.water import checks, diagnostics
 from hydronet.water.demand import expected_demand
 from hydronet.water.jsonify import at_time, num, series_map
 from hydronet.water.simulation import Simulation, SimulationCache, cached_simulate, make_settings
+from hydronet.water.standards import NATIONAL
 
 
 def hydraulic(
     wn: WaterNetworkModel,
     duration_h: float | None = None,
     demand_model: str = "DD",
-    pressure_threshold_m: float = 20.0,
-    required_pressure_m: float = 20.0,
+    pressure_threshold_m: float = NATIONAL.service_head_m,
+    required_pressure_m: float = NATIONAL.service_head_m,
     top_n: int = 10,
     cache: SimulationCache | None = None,
 ) -> dict[str, Any]:
@@ -31,7 +32,9 @@ def hydraulic(
     sim = cached_simulate(wn, settings, cache)
     pressure = sim.junction_frame("pressure")
     return {
-        "settings": settings.as_dict(),
+        "settings": {**settings.as_dict(), "pressure_threshold_m": pressure_threshold_m,
+                     "defaults": NATIONAL.used({"pressure_threshold_m": pressure_threshold_m,
+                                                "required_pressure_m": settings.required_pressure_m})},
         "timesteps": len(sim.times_s),
         **indicators(wn, sim, pressure_threshold_m, top_n),
         "node_min_pressure_m": series_map(pressure.min(), 3),

@@ -29,7 +29,7 @@ from hydronet.kernel.store import get_store
 from hydronet.kernel.tenancy import all_tenants, bind_tenant
 from hydronet.models import AnalysisJob, Network
 from hydronet.tenants import usage
-from hydronet.water import networks
+from hydronet.water import networks, toolkit
 from hydronet.water.errors import AnalysisInputError, AnalysisTimeout, InpError, SimulationError, WaterError
 from hydronet.water.geojson import map_geojson
 from hydronet.water.jsonify import series_map
@@ -48,7 +48,9 @@ MAX_ATTEMPTS = 2  # a job whose worker died is run once more, then failed
 LOST_REASON = "the analysis was lost twice with the worker running it (killed or stopped); run it again"
 PROGRESS_STEP = 0.05
 PROGRESS_INTERVAL_S = 1.0
-_KEY_VERSION = f"analysis:v1:wntr-{wntr.__version__}"
+# the solver is part of a result's identity: results of another engine are never served from the cache
+_ENGINE = f"epanet-{toolkit.VERSION}" if toolkit.AVAILABLE else "epanet-2.2"
+_KEY_VERSION = f"analysis:v2:wntr-{wntr.__version__}:{_ENGINE}"
 MAP_KIND = "map"  # result-cache and metering name of a map's hydraulic colouring
 # map colourings → unit (node values, except max_velocity on pipes)
 MAP_VALUES = {"none": "", "min_pressure": "m", "mean_pressure": "m", "max_pressure": "m", "max_velocity": "m/s",

@@ -15,7 +15,9 @@ from hydronet.water.leak import leak_scenario
 from hydronet.water.limits import Progress, run_with_timeout
 from hydronet.water.quality import water_age
 from hydronet.water.resilience import resilience
+from hydronet.water.segments import segment_criticality
 from hydronet.water.simulation import SimulationCache
+from hydronet.water.standards import NATIONAL, Standards
 from hydronet.water.summary import summary
 from hydronet.water.timeseries import VARIABLES, timeseries
 from hydronet.water.topology import topology
@@ -33,9 +35,14 @@ class AnalysisSpec:
     long: bool = False
     uses_cache: bool = False
 
-    def validate(self, params: Mapping[str, Any] | None) -> dict[str, Any]:
-        """Schema-checked parameters with defaults filled in; AnalysisInputError when invalid."""
+    def validate(self, params: Mapping[str, Any] | None, standards: Standards | None = None) -> dict[str, Any]:
+        """Schema-checked parameters with defaults filled in; AnalysisInputError when invalid.
+
+        With ``standards`` (a tenant's, from :func:`standards.defaults_from`) the defaults that come
+        from the design standards are the tenant's instead of the national ones.
+        """
         values = dict(params or {})
+        given = set(values)
         validator = jsonschema.Draft202012Validator(self.parameters)
         error = jsonschema.exceptions.best_match(validator.iter_errors(values))
         if error is not None:
@@ -46,6 +53,10 @@ class AnalysisSpec:
                 values[key] = schema["default"]
             if schema.get("type") == "integer" and values.get(key) is not None:
                 values[key] = int(values[key])  # JSON Schema accepts 10.0 as an integer
+        if standards is not None:
+            for key, value in standard_defaults(self.name, standards).items():
+                if key in self.parameters["properties"] and key not in given:
+                    values[key] = value
         return values
 
 
@@ -76,8 +87,11 @@ def _duration(default: float | None, maximum: float) -> dict[str, Any]:
     return _number(text + ".", default, 0, maximum)
 
 
-_THRESHOLD = _number("Minimum acceptable service pressure in metres.", 20.0, 0, 300)
-_REQUIRED = _number("Pressure-driven demand: pressure in metres giving a junction its full demand.", 20.0, 0.01, 300)
+_HEAD = NATIONAL.service_head_m
+_GB_HEAD = f" Default {_HEAD:g} m: GB 50013-2018 service head for {NATIONAL.storeys} storeys."
+_THRESHOLD = _number("Minimum acceptable service pressure in metres." + _GB_HEAD, _HEAD, 0, 300)
+_REQUIRED = _number("Pressure-driven demand: pressure in metres giving a junction its full demand." + _GB_HEAD,
+                    _HEAD, 0.01, 300)
 _MINIMUM = _number("Pressure-driven demand: pressure in metres below which a junction gets no water.", 0.0, 0, 300)
 _ENGINE = {"type": "string", "enum": ["epanet", "wntr"], "default": "epanet",
            "description": "Solver: epanet = EPANET 2.3 toolkit; wntr = WNTR's own WNTRSimulator (for cross-checks)."}
@@ -159,31 +173,67 @@ _SPECS = (
         long=True,
     ),
     AnalysisSpec(
+        "segment_criticality", segment_criticality,
+        "Valve-segment criticality: generate an isolation-valve layer, split the network into segments between "
+        "valves, isolate each segment in turn (pressure-driven) and rank segments by the junctions losing service "
+        "pressure and the demand left unserved." + _STOPS_EARLY,
+        _schema(placement={"type": "string", "enum": ["strategic", "random"], "default": "strategic",
+                           "description": "Valve layer: strategic (WNTR's N-k placement) or random."},
+                valves_per_node=_number("Valves per node for the strategic layer (k in N-k); for random, the "
+                                        "number of valves per node on average.", 2, 1, 10, kind="integer"),
+                seed=_number("Random seed of the valve layer (the same seed gives the same layer).", 0, 0,
+                             2**31 - 1, kind="integer"),
+                duration_h=_duration(24.0, 168),
+                closure_start_h=_number("Warm-up hours before the segment is isolated.", 0.0, 0, 167),
+                pressure_threshold_m=_THRESHOLD, required_pressure_m=_REQUIRED, minimum_pressure_m=_MINIMUM,
+                demand_only={"type": "boolean", "default": True,
+                             "description": "Count only junctions that have demand."},
+                max_segments=_number("Analyse at most this many segments, largest first; omit for all.",
+                                     None, 1, 5000, kind="integer")),
+        long=True,
+    ),
+    AnalysisSpec(
         "fire_flow", fire_flow,
         "Add a fire demand at each candidate hydrant junction in turn and rank hydrants by junctions losing "
         "pressure, hydrant residual pressure and fire flow delivered." + _STOPS_EARLY,
-        _schema(fire_demand_m3_s=_number("Fire flow in m3/s (0.0946 = 1500 gpm; 0.015 = 15 L/s).", 0.0946, 0.001, 10),
-                fire_duration_h=_number("Fire duration in hours.", 2.0, 0.25, 72),
-                fire_start_h=_number("Fire start in hours; omit to start at peak demand.", None, 0, 168),
+        _schema(fire_demand_m3_s=_number("Fire flow in m3/s; default 0.015 (15 L/s, GB 55036-2022 §3.0.3 / "
+                                         "GB 50974-2014 §7.2.8).", NATIONAL.fire_flow_l_s / 1000, 0.001, 10),
+                fire_duration_h=_number("Fire duration in hours (default 2 h).", NATIONAL.fire_duration_h, 0.25, 72),
+                fire_start_h=_number("Fire start in hours; omit to start at the peak hour (of the maximum day when "
+                                     "the model's demands are the maximum day).", None, 0, 168),
                 duration_h=_duration(24.0, 168),
-                pressure_threshold_m=_number("Minimum residual pressure in metres.", 14.0, 0, 300),
-                required_pressure_m=_number("Pressure-driven demand: full-demand pressure in metres.", 14.0, 0.01, 300),
+                pressure_threshold_m=_number("Minimum residual pressure in metres at the hydrant and elsewhere during "
+                                             "the fire; default 10 m (0.10 MPa, GB 55036-2022 §3.0.3).",
+                                             NATIONAL.fire_residual_pressure_m, 0, 300),
+                required_pressure_m=_number("Pressure-driven demand during the fire: full-demand pressure in metres.",
+                                            NATIONAL.fire_residual_pressure_m, 0.01, 300),
+                demand_multiplier=_number("Maximum-day factor applied to the model's demands (1 = the model is the "
+                                          "maximum day).", NATIONAL.max_day_factor, 0, 10),
+                hydrant_normal_pressure_m=_number("Normal working pressure a hydrant needs outside a fire; default 14 m "
+                                                  "(0.14 MPa, GB 55036-2022 §3.0.3).",
+                                                  NATIONAL.hydrant_normal_pressure_m, 0, 300),
                 hydrants=_names("Junction names to test; omit for every junction."),
                 max_hydrants=_number("Test at most this many hydrants; omit for all.", None, 1, 5000, kind="integer")),
         long=True,
     ),
     AnalysisSpec(
         "leak_scenario", leak_scenario,
-        "Orifice leak at one junction (WNTR solver, pressure-driven): leak flow, lost volume and pressure "
+        "Orifice leak at one junction (EPANET 2.3 emitter, pressure-driven): leak flow, lost volume and pressure "
         "drops against a no-leak run.",
         _schema(("junction",),
                 junction={"type": "string", "description": "Junction name where the leak is."},
-                area_m2=_number("Leak opening area in m2.", 0.005, 0.000001, 1.0),
+                kind={"type": "string", "enum": ["leak", "main_break"], "default": "leak",
+                      "description": "leak = a small opening (default 1 cm²); main_break = a burst main (default "
+                                     "50 cm²)."},
+                area_m2=_number("Opening area in m2; omit for the default of the kind.", None, 0.000001, 1.0),
                 start_h=_number("Leak start in hours.", 0.0, 0, 168),
                 end_h=_number("Leak end in hours; omit to leak until the end of the run.", None, 0, 168),
                 duration_h=_duration(24.0, 168),
-                discharge_coeff=_number("Orifice discharge coefficient.", 0.75, 0.1, 1.0),
-                required_pressure_m=_REQUIRED),
+                discharge_coeff=_number("Orifice discharge coefficient (0.6 = sharp-edged orifice).",
+                                        NATIONAL.leak_discharge_coeff, 0.1, 1.0),
+                required_pressure_m=_REQUIRED,
+                engine={**_ENGINE, "description": "Solver: epanet = EPANET 2.3 emitter; wntr = WNTR's leak model and "
+                                                  "solver."}),
     ),
     AnalysisSpec(
         "what_if", what_if,
@@ -202,6 +252,20 @@ _SPECS = (
 ANALYSES: dict[str, AnalysisSpec] = {spec.name: spec for spec in _SPECS}
 
 
+def standard_defaults(kind: str, standards: Standards) -> dict[str, Any]:
+    """The parameters of analysis ``kind`` whose defaults come from the design standards, with ``standards``' values."""
+    head = standards.service_head_m
+    if kind == "fire_flow":
+        return {"fire_demand_m3_s": standards.fire_flow_l_s / 1000.0, "fire_duration_h": standards.fire_duration_h,
+                "pressure_threshold_m": standards.fire_residual_pressure_m,
+                "required_pressure_m": standards.fire_residual_pressure_m,
+                "demand_multiplier": standards.max_day_factor,
+                "hydrant_normal_pressure_m": standards.hydrant_normal_pressure_m}
+    if kind == "leak_scenario":
+        return {"required_pressure_m": head, "discharge_coeff": standards.leak_discharge_coeff}
+    return {"pressure_threshold_m": head, "required_pressure_m": head}
+
+
 def run_analysis(
     name: str,
     wn: WaterNetworkModel,
@@ -210,18 +274,27 @@ def run_analysis(
     progress: Progress | None = None,
     time_limit_s: float | None = None,
     cache: SimulationCache | None = None,
+    standards: Standards | None = None,
 ) -> dict[str, Any]:
     """Validate ``params`` against the analysis schema and run it within ``time_limit_s``.
 
     Long analyses stop cooperatively (partial result, ``complete: false``); others raise
     :class:`AnalysisTimeout`. ``cache`` (one mapping per network) stores/reuses simulations.
+    ``standards`` replaces the national defaults (a tenant's settings); the result's
+    ``settings.defaults`` then names the tenant's values and their sources.
     """
     spec = ANALYSES.get(name)
     if spec is None:
         raise AnalysisInputError(f"unknown analysis {name!r}; available: {', '.join(ANALYSES)}")
-    args = spec.validate(params)
+    args = spec.validate(params, standards)
     if spec.long:
-        return spec.function(wn, **args, progress=progress, time_limit_s=time_limit_s)
-    if spec.uses_cache:
-        args["cache"] = cache
-    return run_with_timeout(spec.function, time_limit_s, wn, **args)
+        result = spec.function(wn, **args, progress=progress, time_limit_s=time_limit_s)
+    else:
+        if spec.uses_cache:
+            args["cache"] = cache
+        result = run_with_timeout(spec.function, time_limit_s, wn, **args)
+    if standards is not None and isinstance(result.get("settings"), dict) and "defaults" in result["settings"]:
+        used = {key: args[key] for key in standard_defaults(name, standards) if key in args}
+        result["settings"]["defaults"] = standards.used(used)
+        result["settings"]["standards"] = standards.as_dict()
+    return result

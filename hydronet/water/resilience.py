@@ -11,6 +11,7 @@ from hydronet.water import checks, diagnostics
 from hydronet.water.hydraulics import expected_demand
 from hydronet.water.jsonify import at_time, num
 from hydronet.water.simulation import Simulation, SimulationCache, cached_simulate, make_settings
+from hydronet.water.standards import NATIONAL
 
 J_PER_KWH = 3.6e6
 
@@ -18,8 +19,8 @@ J_PER_KWH = 3.6e6
 def resilience(
     wn: WaterNetworkModel,
     duration_h: float | None = None,
-    pressure_threshold_m: float = 20.0,
-    required_pressure_m: float = 20.0,
+    pressure_threshold_m: float = NATIONAL.service_head_m,
+    required_pressure_m: float = NATIONAL.service_head_m,
     minimum_pressure_m: float = 0.0,
     top_n: int = 10,
     cache: SimulationCache | None = None,
@@ -29,7 +30,9 @@ def resilience(
     settings = make_settings(wn, duration_h, "PDD", required_pressure_m, minimum_pressure_m)
     sim = cached_simulate(wn, settings, cache)
     return {
-        "settings": settings.as_dict(),
+        "settings": {**settings.as_dict(), "pressure_threshold_m": threshold,
+                     "defaults": NATIONAL.used({"pressure_threshold_m": threshold,
+                                                "required_pressure_m": settings.required_pressure_m})},
         "warnings": list(sim.warnings) + _todini_warnings(wn, sim),
         "todini": _todini(wn, sim, threshold),
         "water_service_availability": _wsa(wn, sim, checks.count("top_n", top_n, 1, 1000)),

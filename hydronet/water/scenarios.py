@@ -6,33 +6,25 @@ the toolkit) each scenario is a modified copy of the model run through WNTR.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
 import numpy as np
 import pandas as pd
 import wntr
-from wntr.network import LinkStatus, WaterNetworkModel
+from wntr.network import WaterNetworkModel
 
+from hydronet.water import diagnostics, toolkit
+from hydronet.water.demand import expected_demand
 from hydronet.water.errors import SimulationError
 from hydronet.water.jsonify import num
 from hydronet.water.limits import Deadline, Progress
-from hydronet.water import diagnostics, toolkit
-from hydronet.water.demand import expected_demand
-from hydronet.water.simulation import SimSettings, Simulation, copy_model, prepare, run
-from hydronet.water.toolkit import Changes, Timed
+from hydronet.water.simulation import SimSettings, Simulation, copy_model, force_link_status, prepare, run
+from hydronet.water.toolkit import Changes
 
 MAX_LISTED = 20
+__all__ = ["force_link_status"]  # re-exported for the analyses that edit models
 
-
-def force_link_status(model: WaterNetworkModel, name: str, status: str) -> None:
-    """Hold a link OPEN or CLOSED for the whole run, removing controls/rules that would switch it."""
-    link = model.get_link(name)
-    link.initial_status = LinkStatus.Closed if status.upper() == "CLOSED" else LinkStatus.Open
-    for control_name, control in list(model.controls()):
-        if any(getattr(action.target()[0], "name", None) == name for action in control.actions()):
-            model.remove_control(control_name)
 
 
 @dataclass
@@ -133,13 +125,19 @@ class Sweep:
         if demand_multiplier is not None:
             self.model.options.hydraulic.demand_multiplier *= demand_multiplier
         self.population = wntr.metrics.population(self.model)
-        self.has_demand = pd.Series({name: any(d.base_value > 0 for d in self.model.get_node(name).demand_timeseries_list)
-                                     for name in self.model.junction_name_list}, dtype=bool)
+        self.has_demand = pd.Series(
+            {name: any(d.base_value > 0 for d in self.model.get_node(name).demand_timeseries_list)
+             for name in self.model.junction_name_list}, dtype=bool)
+        self.names = pd.Index(self.model.junction_name_list)
+        self.counted_all = np.ones(len(self.names), dtype=bool)
+        self.counted_demand = self.has_demand.reindex(self.names).to_numpy(dtype=bool)
+        self.population_values = self.population.reindex(self.names).fillna(0).to_numpy(dtype=float)
         self.project: toolkit.Project | None = None
         self.notes: list[dict[str, Any]] = []
         if settings.engine == "epanet":
             if toolkit.AVAILABLE:
-                self.project = toolkit.Project(self.model)
+                key = f"{settings.key()}|multiplier={demand_multiplier}"
+                self.project = toolkit.shared_project(wn, key, self.model)
             else:
                 self.notes.append(diagnostics.engine_fallback("the owa-epanet toolkit is not installed"))
 
@@ -149,83 +147,67 @@ class Sweep:
         if self.project is not None:
             solution = self.project.solve(changes, full=False, window_start_s=self.window_start_s,
                                           window_end_s=self.window_end_s)
-            warnings = diagnostics.balance_warnings(solution.balance)
-            return Outcome(solution.min_pressure, solution.served_by_junction, solution.expected_by_junction,
-                           warnings + diagnostics.pressure_warnings(solution.min_pressure))
-        model = copy_model(self.model)
-        apply_changes(model, changes, wntr_leaks=self.settings.engine == "wntr")
-        sim = run(model, self.settings)
+            warnings = (diagnostics.epanet_warnings(solution.epanet_warnings, toolkit.warning_text)
+                        + diagnostics.balance_warnings(solution.balance))
+            if solution.min_pressure.index.equals(self.names):
+                outcome = Outcome(solution.min_pressure, solution.served_by_junction, solution.expected_by_junction)
+            else:  # the toolkit's junction order differs from the model's: align once per solve
+                outcome = Outcome(solution.min_pressure.reindex(self.names),
+                                  solution.served_by_junction.reindex(self.names),
+                                  solution.expected_by_junction.reindex(self.names))
+            if np.any(outcome.min_pressure.to_numpy() < diagnostics.NEGATIVE_PRESSURE_M):
+                warnings += diagnostics.pressure_warnings(outcome.min_pressure)
+            outcome.warnings = warnings
+            return outcome
+        sim = run(self.model, self.settings, changes)
+        model = self.model
         times = [t for t in sim.times_s
                  if t >= self.window_start_s and (self.window_end_s is None or t <= self.window_end_s)]
         served = sim.junction_frame("demand").loc[times]
         if "leak_demand" in sim.node:
             served = served - sim.node["leak_demand"][sim.junctions].loc[times]
         expected = expected_demand(model, times)
-        return Outcome(sim.junction_frame("pressure").loc[times].min(), served.sum(), expected.sum(),
+        return Outcome(sim.junction_frame("pressure").loc[times].min().reindex(self.names),
+                       served.sum().reindex(self.names), expected.sum().reindex(self.names),
                        [w for w in sim.warnings if w["code"] != "disconnected_nodes"])
 
-    def close(self) -> None:
-        """Release the toolkit project."""
-        if self.project is not None:
-            self.project.close()
+    def counted(self, demand_only: bool) -> np.ndarray:
+        """Which junctions (in :attr:`names` order) a count includes."""
+        return self.counted_demand if demand_only else self.counted_all
 
-    def __enter__(self) -> "Sweep":
+    def close(self) -> None:
+        """Done with the sweep (the project stays open for the next sweep on the same model)."""
+        self.project = None
+
+    def __enter__(self) -> Sweep:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
 
 
-def apply_changes(model: WaterNetworkModel, changes: Changes, wntr_leaks: bool) -> None:
-    """The same scenario on a WNTR model (for the WNTR solver and the EPANET 2.2 fallback)."""
-    for name in changes.open_links:
-        force_link_status(model, name, "OPEN")
-    for name in changes.close_links:
-        link = model.get_link(name)
-        initial = link.initial_status
-        force_link_status(model, name, "CLOSED")  # also drops the controls acting on it
-        if changes.closure_start_s > 0:
-            link.initial_status = initial
-            action = wntr.network.controls.ControlAction(link, "status", LinkStatus.Closed)
-            condition = wntr.network.controls.SimTimeCondition(model, "=", changes.closure_start_s)
-            model.add_control(f"hydronet-close-{name}", wntr.network.controls.Control(condition, action))
-    if changes.demand_multiplier is not None:
-        model.options.hydraulic.demand_multiplier *= changes.demand_multiplier
-    for name, level in changes.tank_init_level_m.items():
-        model.get_node(name).init_level = level
-    for name, timed in changes.extra_demand_m3_s.items():
-        pattern = f"hydronet-window-{name}"
-        model.add_pattern(pattern, window_pattern(model, timed))
-        model.get_node(name).add_demand(timed.value, pattern, category="hydronet scenario")
-    for name, timed in changes.emitters.items():
-        node = model.get_node(name)
-        if wntr_leaks:
-            area = timed.value / math.sqrt(2 * 9.80665)  # Cd·A with Cd = 1
-            node.add_leak(model, area=area, discharge_coeff=1.0, start_time=timed.start_s, end_time=timed.end_s)
-        else:
-            node.emitter_coefficient = timed.value
+def impact(baseline: Outcome, scenario: Outcome, threshold_m: float, counted: np.ndarray,
+           population: np.ndarray, exclude: Iterable[str] = ()) -> dict[str, Any]:
+    """Junctions (where ``counted``) below the threshold in the scenario, and those newly pushed below it.
 
-
-def window_pattern(model: WaterNetworkModel, timed: Timed) -> list[float]:
-    """A 0/1 pattern at the model's pattern step that is on inside the window."""
-    step = int(model.options.time.pattern_timestep) or 3600
-    count = max(math.ceil((int(model.options.time.duration) + 1) / step), 1)
-    return [1.0 if timed.at(index * step) else 0.0 for index in range(count)]
-
-
-def impact(baseline: Outcome, scenario: Outcome, threshold_m: float, counted: pd.Index,
-           population: pd.Series, exclude: Iterable[str] = ()) -> dict[str, Any]:
-    """Junctions (among ``counted``) below the threshold in the scenario, and those newly pushed below it."""
-    before = baseline.min_pressure.reindex(counted)
-    after = scenario.min_pressure.reindex(counted).drop(list(exclude), errors="ignore")
-    below = after[after < threshold_m]
-    hit = below[before.reindex(below.index) >= threshold_m].sort_values()
-    everywhere = scenario.min_pressure
+    Arrays are aligned with the outcomes' junction index (a sweep's :attr:`Sweep.names`).
+    """
+    before = baseline.min_pressure.to_numpy()
+    after = scenario.min_pressure.to_numpy()
+    names = scenario.min_pressure.index
+    mask = counted.copy()
+    for name in exclude:
+        mask[names.get_loc(name)] = False
+    below = mask & (after < threshold_m)
+    hit = np.flatnonzero(below & (before >= threshold_m))
+    hit = hit[np.argsort(after[hit], kind="stable")]
+    finite = np.isfinite(after)
+    worst = int(np.nanargmin(np.where(finite, after, np.nan))) if finite.any() else None
     return {
         "junctions_impacted": int(hit.size),
-        "junctions_below_threshold": int(below.size),
-        "population_impacted": int(population.reindex(hit.index).fillna(0).sum()),
-        "impacted_junctions": [str(node) for node in hit.index[:MAX_LISTED]],
-        "worst_pressure_m": num(everywhere.min()) if everywhere.size else None,
-        "worst_node": str(everywhere.idxmin()) if everywhere.size and np.isfinite(everywhere.min()) else None,
+        "junctions_below_threshold": int(below.sum()),
+        "population_impacted": int(population[hit].sum()),
+        "impacted_junctions": [str(names[i]) for i in hit[:MAX_LISTED]],
+        "worst_pressure_m": num(after[worst]) if worst is not None else None,
+        "worst_node": str(names[worst]) if worst is not None else None,
     }

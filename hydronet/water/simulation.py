@@ -7,6 +7,7 @@ Every :class:`Simulation` carries ``warnings`` (see :mod:`hydronet.water.diagnos
 from __future__ import annotations
 
 import copy
+import math
 import pickle
 import tempfile
 from dataclasses import asdict, dataclass, field
@@ -15,11 +16,13 @@ from typing import Any, MutableMapping
 
 import pandas as pd
 import wntr
-from wntr.network import WaterNetworkModel
+from wntr.network import LinkStatus, WaterNetworkModel
 
 from hydronet.water import checks, diagnostics, toolkit
 from hydronet.water.demand import expected_demand
 from hydronet.water.errors import AnalysisInputError, SimulationError
+from hydronet.water.standards import NATIONAL
+from hydronet.water.toolkit import Changes, Timed
 
 DEMAND_MODELS = ("DD", "PDD")
 ENGINES = ("epanet", "wntr")
@@ -34,7 +37,7 @@ class SimSettings:
 
     duration_s: int
     demand_model: str = "DD"
-    required_pressure_m: float = 20.0
+    required_pressure_m: float = NATIONAL.service_head_m
     minimum_pressure_m: float = 0.0
     quality: str | None = None
     engine: str = "epanet"
@@ -99,7 +102,7 @@ def make_settings(
     wn: WaterNetworkModel,
     duration_h: float | None = None,
     demand_model: str = "DD",
-    required_pressure_m: float = 20.0,
+    required_pressure_m: float = NATIONAL.service_head_m,
     minimum_pressure_m: float = 0.0,
     quality: str | None = None,
     engine: str = "epanet",
@@ -160,12 +163,18 @@ def _apply(model: WaterNetworkModel, settings: SimSettings) -> WaterNetworkModel
     return model
 
 
-def run(model: WaterNetworkModel, settings: SimSettings) -> Simulation:
-    """Simulate an already-prepared model (see :func:`prepare`); raise SimulationError on failure."""
+def run(model: WaterNetworkModel, settings: SimSettings, changes: Changes | None = None) -> Simulation:
+    """Simulate an already-prepared model (see :func:`prepare`) with ``changes``; SimulationError on failure.
+
+    With EPANET 2.3 the changes are applied in the toolkit; otherwise to a copy of the model.
+    """
     fallback = None
     if settings.engine == "epanet" and toolkit.AVAILABLE:
-        node, link, balance, solver = _run_toolkit(model)
+        node, link, balance, solver = _run_toolkit(model, changes)
     else:
+        if changes is not None:
+            model = copy_model(model)
+            apply_changes(model, changes, wntr_leaks=settings.engine == "wntr")
         if settings.engine == "epanet":
             fallback = diagnostics.engine_fallback("the owa-epanet toolkit is not installed")
         node, link, solver = _run_wntr(model, settings)
@@ -184,10 +193,11 @@ def run(model: WaterNetworkModel, settings: SimSettings) -> Simulation:
     return sim
 
 
-def _run_toolkit(model: WaterNetworkModel) -> tuple[dict, dict, dict, str]:
+def _run_toolkit(model: WaterNetworkModel, changes: Changes | None) -> tuple[dict, dict, dict, str]:
     """One full EPANET 2.3 solve of the prepared model (options already applied to it)."""
     with toolkit.Project(model) as project:
-        solution = project.solve()
+        solution = project.solve(changes)
+    solution.balance["epanet_warnings"] = solution.epanet_warnings
     return solution.node, solution.link, solution.balance, f"EPANET {toolkit.VERSION} (toolkit)"
 
 
@@ -209,10 +219,57 @@ def _run_wntr(model: WaterNetworkModel, settings: SimSettings) -> tuple[dict, di
     return node, link, solver
 
 
+def force_link_status(model: WaterNetworkModel, name: str, status: str) -> None:
+    """Hold a link OPEN or CLOSED for the whole run, removing controls/rules that would switch it."""
+    link = model.get_link(name)
+    link.initial_status = LinkStatus.Closed if status.upper() == "CLOSED" else LinkStatus.Open
+    for control_name, control in list(model.controls()):
+        if any(getattr(action.target()[0], "name", None) == name for action in control.actions()):
+            model.remove_control(control_name)
+
+
+
+def apply_changes(model: WaterNetworkModel, changes: Changes, wntr_leaks: bool) -> None:
+    """The same scenario on a WNTR model (for the WNTR solver and the EPANET 2.2 fallback)."""
+    for name in changes.open_links:
+        force_link_status(model, name, "OPEN")
+    for name in changes.close_links:
+        link = model.get_link(name)
+        initial = link.initial_status
+        force_link_status(model, name, "CLOSED")  # also drops the controls acting on it
+        if changes.closure_start_s > 0:
+            link.initial_status = initial
+            action = wntr.network.controls.ControlAction(link, "status", LinkStatus.Closed)
+            condition = wntr.network.controls.SimTimeCondition(model, "=", changes.closure_start_s)
+            model.add_control(f"hydronet-close-{name}", wntr.network.controls.Control(condition, action))
+    if changes.demand_multiplier is not None:
+        model.options.hydraulic.demand_multiplier *= changes.demand_multiplier
+    for name, level in changes.tank_init_level_m.items():
+        model.get_node(name).init_level = level
+    for name, timed in changes.extra_demand_m3_s.items():
+        pattern = f"hydronet-window-{name}"
+        model.add_pattern(pattern, window_pattern(model, timed))
+        model.get_node(name).add_demand(timed.value, pattern, category="hydronet scenario")
+    for name, coefficient in changes.emitters.items():
+        node = model.get_node(name)
+        if wntr_leaks:  # WNTR's solver has a leak model, not emitters; the same orifice law (exponent 0.5)
+            node.add_leak(model, area=coefficient / math.sqrt(2 * 9.80665), discharge_coeff=1.0)
+        else:
+            node.emitter_coefficient = coefficient
+
+
+def window_pattern(model: WaterNetworkModel, timed: Timed) -> list[float]:
+    """A 0/1 pattern at the model's pattern step that is on inside the window."""
+    step = int(model.options.time.pattern_timestep) or 3600
+    count = max(math.ceil((int(model.options.time.duration) + 1) / step), 1)
+    return [1.0 if timed.at(index * step) else 0.0 for index in range(count)]
+
+
 def diagnose(model: WaterNetworkModel, sim: Simulation) -> list[dict[str, Any]]:
     """Every check of :mod:`diagnostics` on one simulation of ``model``."""
     found: list[dict[str, Any]] = []
     if sim.balance is not None:
+        found += diagnostics.epanet_warnings(sim.balance.get("epanet_warnings") or {}, toolkit.warning_text)
         found += diagnostics.balance_warnings(sim.balance)
     pressure = sim.junction_frame("pressure")
     found += diagnostics.pressure_warnings(pressure.min())

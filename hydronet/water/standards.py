@@ -49,7 +49,8 @@ class Standards:
         return {
             "required_pressure_m": {
                 "value": head,
-                "source": f"{GB50013}: minimum service head at the connection, {rule}; {self.storeys} storeys → {head:g} m"},
+                "source": f"{GB50013}: minimum service head at the connection, {rule}; "
+                          f"{self.storeys} storeys → {head:g} m"},
             "pressure_threshold_m": {
                 "value": head, "source": f"{GB50013}: service head for {self.storeys} storeys ({rule})"},
             "fire_demand_m3_s": {
@@ -77,7 +78,7 @@ class Standards:
             "discharge_coeff": {"value": self.leak_discharge_coeff, "source": "sharp-edged orifice"},
             "break_area_m2": {
                 "value": self.break_area_m2,
-                "source": "main break: a 50 cm² opening (about 100 L/s at 30 m)"},
+                "source": "main break: a 50 cm² opening (about 70 L/s at 30 m with Cd 0.6)"},
         }
 
     def used(self, names: Mapping[str, Any]) -> dict[str, dict[str, Any]]:

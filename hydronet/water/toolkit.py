@@ -18,6 +18,8 @@ import math
 import os
 import tempfile
 import threading
+import weakref
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -34,6 +36,7 @@ except ImportError:  # pragma: no cover - exercised on Python 3.10 only
     tk = None
 
 AVAILABLE = tk is not None
+_LIBRARY: ctypes.CDLL | None = None
 VERSION = "2.3.5"
 LPS = 1000.0  # the project is written in LPS: flows come back in L/s
 TANK_EPS_M = 0.001
@@ -58,15 +61,17 @@ class Changes:
 
     ``close_links`` close at ``closure_start_s`` (a timer control, so the solver takes a step
     there) and every control or rule acting on those links is disabled for the run, as it is
-    for ``open_links``. ``extra_demand_m3_s`` adds a demand category per junction;
-    ``emitters`` sets an emitter coefficient in m3/s per m^exponent.
+    for ``open_links``. ``extra_demand_m3_s`` adds a demand category per junction (on inside its
+    window, through a 0/1 pattern); ``emitters`` sets an emitter coefficient in m3/s per m^exponent
+    for the whole run (EPANET 2.3 does not take emitter changes between steps cleanly: open and
+    close a link to an emitter node with controls for a leak that starts or ends mid-run).
     """
 
     close_links: tuple[str, ...] = ()
     closure_start_s: int = 0
     open_links: tuple[str, ...] = ()
     extra_demand_m3_s: Mapping[str, Timed] = field(default_factory=dict)
-    emitters: Mapping[str, Timed] = field(default_factory=dict)
+    emitters: Mapping[str, float] = field(default_factory=dict)
     demand_multiplier: float | None = None
     tank_init_level_m: Mapping[str, float] = field(default_factory=dict)
 
@@ -84,6 +89,7 @@ class Solution:
     served_by_junction: pd.Series
     expected_by_junction: pd.Series
     balance: dict[str, Any]
+    epanet_warnings: dict[int, list[int]] = field(default_factory=dict)
 
 
 class Project:
@@ -104,6 +110,16 @@ class Project:
             except Exception as exc:  # EPANET errors arrive as RuntimeError from the binding
                 tk.deleteproject(self.ph)
                 raise SimulationError(f"EPANET could not open the network: {exc}") from exc
+        try:
+            self._setup(duration_s, demand_model, required_pressure_m, minimum_pressure_m, quality, emitter_exponent)
+        except RuntimeError as exc:
+            tk.close(self.ph)
+            tk.deleteproject(self.ph)
+            raise SimulationError(f"EPANET rejected the simulation options: {exc}") from exc
+
+    def _setup(self, duration_s: int | None, demand_model: str | None, required_pressure_m: float | None,
+               minimum_pressure_m: float | None, quality: str | None, emitter_exponent: float | None) -> None:
+        """Apply the options and read what every solve needs (names, types, buffers, controls)."""
         if duration_s is not None:
             tk.settimeparam(self.ph, tk.DURATION, int(duration_s))
         if demand_model is not None:
@@ -134,6 +150,7 @@ class Project:
         self.reservoirs = np.flatnonzero(self.node_type == tk.RESERVOIR)
         self.pumps = np.flatnonzero(self.link_type == tk.PUMP)
         self.junction_names = [self.node_names[i] for i in self.junctions]
+        self.junction_index = pd.Index(self.junction_names)
         self.tank_min_volume_m3 = np.array([tk.getnodevalue(self.ph, int(i) + 1, tk.MINVOLUME) for i in self.tanks])
         self.tank_min_level_m = np.array([tk.getnodevalue(self.ph, int(i) + 1, tk.MINLEVEL) for i in self.tanks])
         self._node_buf = tk.doubleArray(max(n_nodes, 1))
@@ -141,8 +158,15 @@ class Project:
         # numpy views of the toolkit's C arrays: reading element by element through SWIG is slow
         self._node_view = _view(self._node_buf, n_nodes)
         self._link_view = _view(self._link_buf, n_links)
+        self._buffers: dict[int, tuple[Any, np.ndarray]] = {}
         self._controls = self._control_targets()
+        # runH/nextH through the C library itself: the binding turns EPANET's warning codes into a bare
+        # Python warning without the code, and an engineer needs to know which warning it was
+        self._lib = _library()
+        self._ptr = ctypes.c_void_p(int(self.ph))
+        self._clock = ctypes.c_long()
         self.demand_multiplier = tk.getoption(self.ph, tk.DEMANDMULT)
+        self.has_emitters = bool(np.any(self._values(tk.EMITTER)[self.junctions] > 0))
         self.closed = False
 
     # ------------------------------------------------------------------ helpers
@@ -176,6 +200,17 @@ class Project:
             return self._link_view.copy()
         tk.getnodevalues(self.ph, prop, self._node_buf)
         return self._node_view.copy()
+
+    def _read(self, prop: int) -> np.ndarray:
+        """The numpy view that :meth:`_fill` refreshes with ``prop`` of every node (one buffer per property)."""
+        if prop not in self._buffers:
+            buffer = tk.doubleArray(max(len(self.node_names), 1))
+            self._buffers[prop] = (buffer, _view(buffer, len(self.node_names)))
+        return self._buffers[prop][1]
+
+    def _fill(self, prop: int) -> None:
+        """Read ``prop`` of every node into its buffer."""
+        tk.getnodevalues(self.ph, prop, self._buffers[prop][0])
 
     def _set_controls(self, links: list[str], enabled: bool) -> None:
         for link in links:
@@ -240,9 +275,10 @@ class Project:
             index = self._node_index[name] + 1
             tk.adddemand(self.ph, index, timed.value * LPS, pattern, "hydronet-scenario")
             undo.append(("demand", index, tk.getnumdemands(self.ph, index)))
-        for name in changes.emitters:
+        for name, coefficient in changes.emitters.items():
             index = self._node_index[name] + 1
             undo.append(("node", index, tk.EMITTER, tk.getnodevalue(self.ph, index, tk.EMITTER)))
+            tk.setnodevalue(self.ph, index, tk.EMITTER, float(coefficient) * LPS)
         return undo
 
     def _restore(self, undo: list[tuple[Any, ...]]) -> None:
@@ -263,6 +299,16 @@ class Project:
             elif kind == "pattern":
                 tk.deletepattern(self.ph, tk.getpatternindex(self.ph, entry[1]))
 
+    def _call(self, function: str, codes: dict[int, list[int]], time_s: int | None = None) -> int:
+        """EN_runH / EN_nextH: the time (or step) it returns; warnings recorded by code, errors raised."""
+        code = getattr(self._lib, function)(self._ptr, ctypes.byref(self._clock))
+        value = int(self._clock.value)
+        if code > 100:
+            raise RuntimeError(tk.geterror(code, 255))
+        if code > 0:
+            codes.setdefault(int(code), []).append(value if time_s is None else time_s)
+        return value
+
     def _window_pattern(self, index: int, timed: Timed) -> None:
         """Make pattern ``index`` 1 inside the window and 0 outside, at the pattern step, over the whole run."""
         step = int(tk.gettimeparam(self.ph, tk.PATTERNSTEP)) or 3600
@@ -272,11 +318,6 @@ class Project:
         for k in range(count):
             values[k] = 1.0 if timed.at(k * step - start) else 0.0
         tk.setpattern(self.ph, index, values, count)
-
-    def _timed(self, changes: Changes, time_s: int) -> None:
-        """Set the emitters in force at ``time_s`` (window edges must be steps: pattern or report times)."""
-        for name, timed in changes.emitters.items():
-            tk.setnodevalue(self.ph, self._node_index[name] + 1, tk.EMITTER, timed.at(time_s) * LPS)
 
     def _run(self, changes: Changes, full: bool, window_start_s: int, window_end_s: int | None) -> Solution:
         ph = self.ph
@@ -294,61 +335,69 @@ class Project:
     def _loop(self, changes: Changes, full: bool, quality: bool, window_start_s: int,
               window_end_s: int | None) -> Solution:
         ph, junctions, tanks, reservoirs = self.ph, self.junctions, self.tanks, self.reservoirs
-        timed = bool(changes.emitters)
-        if timed:
-            self._timed(changes, 0)
         tk.initH(ph, tk.NOSAVE)
         if quality:
             tk.initQ(ph, tk.NOSAVE)
         volume0 = np.array([tk.getnodevalue(ph, int(i) + 1, tk.TANKVOLUME) for i in tanks])
         rows: dict[str, list[np.ndarray]] = {}
         times: list[int] = []
-        min_pressure = np.full(len(junctions), np.inf)
-        served = np.zeros(len(junctions))
-        expected = np.zeros(len(junctions))
-        tank_in = np.zeros(len(tanks))
-        source_out = delivered = full_demand = leak = 0.0
+        n = len(self.node_names)
+        # accumulated over whole node arrays (one ufunc per property and step), split by node type at the end
+        min_pressure = np.full(n, np.inf)
+        served, expected = np.zeros(n), np.zeros(n)
+        demand_volume, leak = np.zeros(n), np.zeros(n)
         tank_at_min_out = np.zeros(len(tanks))
+        tank_floor = self.tank_min_level_m + TANK_EPS_M
         pump_short: dict[str, int] = {}
+        codes: dict[int, list[int]] = {}
+        emitters = self.has_emitters or bool(changes.emitters)
+        pressure, demand = self._read(tk.PRESSURE), self._read(tk.DEMAND)
+        delivered_now, full_now = self._read(tk.DEMANDFLOW), self._read(tk.FULLDEMAND)
+        emitter_now = self._read(tk.EMITTERFLOW)
+        emitter_now[:] = 0.0
+        # every step: pressure and demand (a junction's demand is its delivered demand plus its emitter
+        # flow); delivered and full demand separately only at report times in the window
+        step_properties: tuple[int, ...] = (tk.PRESSURE, tk.DEMAND)
+        if emitters:
+            step_properties += (tk.EMITTERFLOW,)
         while True:
-            time_s = int(tk.runH(ph))
+            time_s = self._call("EN_runH", codes)
             if quality:
                 tk.runQ(ph)
-            pressure = self._values(tk.PRESSURE)
-            demand = self._values(tk.DEMAND)
-            delivered_now = self._values(tk.DEMANDFLOW)[junctions]
-            full_now = self._values(tk.FULLDEMAND)[junctions]
-            emitter_now = self._values(tk.EMITTERFLOW)[junctions]
+            for prop in step_properties:
+                self._fill(prop)
             reported = time_s >= self.report_start_s and (time_s - self.report_start_s) % self.report_step_s == 0
             if reported:
                 times.append(time_s)
                 if time_s >= window_start_s and (window_end_s is None or time_s <= window_end_s):
-                    min_pressure = np.minimum(min_pressure, pressure[junctions])
+                    self._fill(tk.DEMANDFLOW)
+                    self._fill(tk.FULLDEMAND)
+                    np.minimum(min_pressure, pressure, out=min_pressure)
                     served += delivered_now
                     expected += full_now
                 if full:
-                    self._record(rows, pressure, demand, emitter_now, quality)
+                    self._record(rows, pressure.copy(), demand.copy(), emitter_now[junctions], quality)
             for i in self.pumps:
-                state = tk.getlinkvalue(ph, int(i) + 1, tk.PUMP_STATE)
-                if state == tk.PUMP_XHEAD:
+                if tk.getlinkvalue(ph, int(i) + 1, tk.PUMP_STATE) == tk.PUMP_XHEAD:
                     pump_short[self.link_names[i]] = pump_short.get(self.link_names[i], 0) + 1
-            step = int(tk.nextH(ph))
+            step = self._call("EN_nextH", codes, time_s)
             if quality:
                 tk.nextQ(ph)
-            if step > 0:
-                tank_flow = demand[tanks]
-                tank_in += tank_flow * step
-                levels = pressure[tanks]
-                empty = (levels <= self.tank_min_level_m + TANK_EPS_M) & (tank_flow < 0)
-                tank_at_min_out += np.where(empty, -tank_flow * step, 0.0)
-                source_out += float(-demand[reservoirs].sum()) * step
-                delivered += float(delivered_now.sum()) * step
-                full_demand += float(full_now.sum()) * step
-                leak += float(emitter_now.sum()) * step
-            else:
+            if step <= 0:
                 break
-            if timed:
-                self._timed(changes, time_s + step)
+            demand_volume += demand * step
+            if emitters:
+                leak += emitter_now * step
+            if len(tanks):
+                tank_flow = demand[tanks]
+                empty = (pressure[tanks] <= tank_floor) & (tank_flow < 0)
+                if empty.any():
+                    tank_at_min_out -= np.where(empty, tank_flow * step, 0.0)
+        tank_in = demand_volume[tanks]
+        source_out = float(-demand_volume[reservoirs].sum())
+        leak = float(leak[junctions].sum())
+        delivered = float(demand_volume[junctions].sum()) - leak
+        min_pressure, served, expected = min_pressure[junctions], served[junctions], expected[junctions]
         volume1 = np.array([tk.getnodevalue(ph, int(i) + 1, tk.TANKVOLUME) for i in tanks])
         balance = {
             "tanks": [self.node_names[i] for i in tanks],
@@ -357,17 +406,17 @@ class Project:
             "tank_out_at_minimum_m3": tank_at_min_out / LPS,
             "sources_m3": source_out / LPS,
             "delivered_m3": delivered / LPS,
-            "expected_m3": full_demand / LPS,
             "leak_m3": leak / LPS,
             "pumps_short": pump_short,
             "integrated_over": "every hydraulic step",
         }
         node, link = self._frames(rows, times) if full else ({}, {})
-        names = self.junction_names
-        return Solution(times, node, link, pd.Series(min_pressure, index=names),
+        names = self.junction_index
+        return Solution(times, node, link, pd.Series(min_pressure, index=names, copy=False),
                         float(served.sum()) / LPS, float(expected.sum()) / LPS,
-                        pd.Series(served / LPS, index=names), pd.Series(expected / LPS, index=names),
-                        balance)
+                        pd.Series(served / LPS, index=names, copy=False),
+                        pd.Series(expected / LPS, index=names, copy=False),
+                        balance, codes)
 
     def _record(self, rows: dict[str, list[np.ndarray]], pressure: np.ndarray, demand: np.ndarray,
                 emitter: np.ndarray, quality: bool) -> None:
@@ -401,9 +450,10 @@ class Project:
                 data = data * 3600.0  # the toolkit reports age in hours
             elif key == "quality" and self.quality_type == tk.CHEM:
                 data = data / 1000.0  # mg/L to kg/m3, as WNTR reports
-            names = self.link_names if key in ("flowrate", "velocity", "headloss", "status", "setting") else self.node_names
+            is_link = key in ("flowrate", "velocity", "headloss", "status", "setting")
+            names = self.link_names if is_link else self.node_names
             frame = pd.DataFrame(data, index=pd.Index(times, dtype="int64"), columns=names)
-            (link if names is self.link_names else node)[key] = frame
+            (link if is_link else node)[key] = frame
         return node, link
 
     def close(self) -> None:
@@ -414,11 +464,64 @@ class Project:
                 tk.close(self.ph)
                 tk.deleteproject(self.ph)
 
-    def __enter__(self) -> "Project":
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # a project that never opened, or interpreter shutdown
+            pass
+
+    def __enter__(self) -> Project:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+_OPEN: weakref.WeakKeyDictionary[Any, OrderedDict[str, Project]] = weakref.WeakKeyDictionary()
+_OPEN_LOCK = threading.Lock()
+OPEN_PER_MODEL = 4
+
+
+def shared_project(owner: Any, key: str, model: WaterNetworkModel) -> Project:
+    """The open project of ``model`` kept for ``owner`` (the caller's parsed model) under ``key``.
+
+    Sweeps on the same network in the same process reuse it instead of writing and opening the
+    .inp again; every solve restores what it changed, so the project stays as opened. At most
+    :data:`OPEN_PER_MODEL` projects (settings) are kept per model, least recently used dropped;
+    they go when the owner model is garbage-collected.
+    """
+    with _OPEN_LOCK:
+        kept = _OPEN.get(owner)
+        if kept is None:
+            kept = OrderedDict()
+            _OPEN[owner] = kept
+        project = kept.get(key)
+        if project is not None and not project.closed:
+            kept.move_to_end(key)
+            return project
+    project = Project(model)
+    with _OPEN_LOCK:
+        kept[key] = project
+        while len(kept) > OPEN_PER_MODEL:
+            kept.popitem(last=False)[1].close()
+    return project
+
+
+def warning_text(code: int) -> str:
+    """EPANET's own text for a warning code."""
+    return tk.geterror(code, 255) if tk is not None else f"EPANET warning {code}"
+
+
+def _library() -> ctypes.CDLL:
+    """The EPANET shared library the binding ships (loaded once)."""
+    global _LIBRARY
+    if _LIBRARY is None:
+        folder = os.path.dirname(os.path.abspath(tk.__file__))
+        _LIBRARY = ctypes.CDLL(os.path.join(folder, "libepanet2.so"))
+        for name in ("EN_runH", "EN_nextH"):
+            getattr(_LIBRARY, name).argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_long)]
+            getattr(_LIBRARY, name).restype = ctypes.c_int
+    return _LIBRARY
 
 
 def _view(buffer: Any, size: int) -> np.ndarray:

@@ -92,6 +92,8 @@ def _chat_params(kind: str, args: dict[str, Any]) -> dict[str, Any]:
         params.setdefault("max_pipes", CHAT_MAX_ITEMS)
     if kind == "fire_flow" and not params.get("hydrants"):
         params.setdefault("max_hydrants", CHAT_MAX_ITEMS)
+    if kind == "segment_criticality":
+        params.setdefault("max_segments", CHAT_MAX_ITEMS)
     return params
 
 
@@ -195,13 +197,28 @@ TOOLS = (
          "loss splits the network) and articulation_points (nodes whose loss splits it).",
          _schema("topology"), _analysis_handler("topology")),
     Tool("pipe_criticality",
-         "Close each candidate pipe in turn (pressure-driven simulation) and rank pipes by junctions_impacted "
-         "(junctions pushed below pressure_threshold_m), population_impacted and demand_served_fraction. In chat at "
+         "Close each candidate pipe in turn (pressure-driven simulation, EPANET 2.3) and rank pipes by "
+         "junctions_impacted (junctions pushed below pressure_threshold_m), junctions_below_threshold, "
+         "population_impacted and demand_served_fraction. closure_start_h gives a warm-up before the closure "
+         "(WNTR's documented workflow: closure_start_h 24, duration_h 72, minimum 14.06 m, required 17.57 m, "
+         "threshold 14.06 m); demand_only counts only junctions with demand; min/max_diameter_m select sizes; "
+         "engine 'wntr' cross-checks with WNTR's solver. Check warnings (a water_balance error means the numbers "
+         "are suspect). In chat at "
          f"most {CHAT_MAX_ITEMS} pipes are analysed by default (largest diameter first; set max_pipes up to 200 or "
          "list pipes); complete=false means the time limit stopped it early. " + UNITS,
          _schema("pipe_criticality", {"max_pipes": {"maximum": 200, "default": CHAT_MAX_ITEMS},
                                       "pipes": {"maxItems": 200}, "duration_h": {"maximum": 72}}),
          _analysis_handler("pipe_criticality")),
+    Tool("segment_criticality",
+         "Valve-segment criticality (what a utility does to repair a pipe): generate an isolation-valve layer "
+         "(strategic or random, reproducible by seed), split the network into segments between valves, isolate "
+         "each segment in turn (pressure-driven) and rank segments by junctions_impacted (pushed below "
+         "pressure_threshold_m), junctions_below_threshold, population_impacted and demand_unserved_fraction. "
+         f"In chat at most {CHAT_MAX_ITEMS} segments (largest first) are analysed by default; complete=false means "
+         "the time limit stopped it early. " + UNITS,
+         _schema("segment_criticality", {"max_segments": {"maximum": 200, "default": CHAT_MAX_ITEMS},
+                                         "duration_h": {"maximum": 72}}),
+         _analysis_handler("segment_criticality")),
     Tool("fire_flow",
          "Fire-flow test: add fire_demand_m3_s at each candidate hydrant junction in turn for fire_duration_h and "
          "rank hydrants: passes, hydrant_min_pressure_m (residual pressure), fire_flow_served_fraction and "
@@ -212,7 +229,8 @@ TOOLS = (
                                "hydrants": {"maxItems": 200}, "duration_h": {"maximum": 72}}),
          _analysis_handler("fire_flow")),
     Tool("leak_scenario",
-         "Simulate an orifice leak at one junction (WNTR solver, pressure-driven) against a no-leak run: "
+         "Simulate an orifice leak at one junction (EPANET 2.3, pressure-driven; kind leak = 1 cm² opening by "
+         "default, main_break = a burst) against a no-leak run: "
          "max_leak_flow_m3_s, lost_volume_m3, pressure at the leak node with and without the leak, network mean "
          "and max pressure drop (m), most_affected_junctions. " + UNITS,
          _schema("leak_scenario"), _analysis_handler("leak_scenario")),

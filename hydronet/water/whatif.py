@@ -11,6 +11,7 @@ from hydronet.water.hydraulics import indicators
 from hydronet.water.jsonify import num
 from hydronet.water.scenarios import force_link_status, scenario_copy
 from hydronet.water.simulation import make_settings, prepare, run
+from hydronet.water.standards import NATIONAL
 
 PUMP_STATES = ("OPEN", "CLOSED")
 
@@ -23,8 +24,8 @@ def what_if(
     tank_init_level_m: Mapping[str, float] | None = None,
     duration_h: float | None = None,
     demand_model: str = "PDD",
-    pressure_threshold_m: float = 20.0,
-    required_pressure_m: float = 20.0,
+    pressure_threshold_m: float = NATIONAL.service_head_m,
+    required_pressure_m: float = NATIONAL.service_head_m,
     top_n: int = 10,
 ) -> dict[str, Any]:
     """Key indicators of the baseline and the modified network, and scenario − baseline differences."""
@@ -35,10 +36,18 @@ def what_if(
     if not changes:
         raise AnalysisInputError(
             "no change requested: give close_pipes, demand_multiplier, pump_status or tank_init_level_m")
-    baseline = indicators(base_model, run(base_model, settings), pressure_threshold_m, top_n)
-    scenario = indicators(model, run(model, settings), pressure_threshold_m, top_n)
+    base_sim, scenario_sim = run(base_model, settings), run(model, settings)
+    baseline = {**indicators(base_model, base_sim, pressure_threshold_m, top_n), "warnings": base_sim.warnings}
+    scenario = {**indicators(model, scenario_sim, pressure_threshold_m, top_n), "warnings": scenario_sim.warnings}
     return {
-        "settings": {**settings.as_dict(), "pressure_threshold_m": pressure_threshold_m},
+        "settings": {
+            **settings.as_dict(), "pressure_threshold_m": pressure_threshold_m,
+            "method": "the baseline and the modified network are each solved for the whole run; closed pipes and "
+                      "forced pumps keep their state throughout (controls acting on them are removed)",
+            "defaults": NATIONAL.used({"pressure_threshold_m": pressure_threshold_m,
+                                       "required_pressure_m": settings.required_pressure_m}),
+        },
+        "warnings": scenario_sim.warnings,
         "changes": changes,
         "baseline": baseline,
         "scenario": scenario,

@@ -77,7 +77,7 @@ def direct(tmp_path: Path) -> Callable[..., Any]:
     ``engine``: "epanet" = the EPANET 2.3 toolkit, "epanet22" = WNTR's EpanetSimulator, "wntr" = WNTRSimulator.
     """
     def run(wn: WaterNetworkModel, duration_h: float | None = None, demand_model: str = "DD",
-            required_pressure_m: float = 20.0, quality: str | None = None, engine: str = "epanet",
+            required_pressure_m: float = 28.0, quality: str | None = None, engine: str = "epanet",
             edit: Callable[[WaterNetworkModel], None] | None = None,
             edit_project: Callable[[Any], None] | None = None, close_at: dict[str, int] | None = None) -> Any:
         m = copy.deepcopy(wn)

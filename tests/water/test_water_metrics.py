@@ -89,3 +89,49 @@ def test_parallel_pipes_are_not_bridges() -> None:
     assert set(wntr.metrics.bridges(wn.to_graph())) == {"P1", "P2", "P3", "P4"}
     assert [row["node"] for row in result["dead_ends"]] == ["J3"]
     assert np.isclose(result["average_degree"], 2 * 4 / 4)
+
+
+DEAD_END_INP = """\
+[JUNCTIONS]
+ J1  10  2
+ J2  10  0
+
+[RESERVOIRS]
+ R1  60
+
+[PIPES]
+ P1  R1  J1  100  200  100  0  Open
+ P2  J1  J2  100  100  100  0  Open
+
+[TIMES]
+ Duration  48:00
+ Quality Timestep  0:05
+
+[OPTIONS]
+ Units  LPS
+
+[END]
+"""
+
+
+def test_water_age_flags_junctions_never_reached(direct: Callable) -> None:
+    """A dead end without demand never receives fresh water: its age equals the run length and it is flagged."""
+    wn = parse_inp(DEAD_END_INP)
+    result = water_age(wn, duration_h=48)
+    _, res = direct(wn, duration_h=48, quality="AGE")
+    final_age = res.node["quality"][["J1", "J2"]].iloc[-1]
+    assert final_age["J2"] == pytest.approx(48 * 3600, abs=60) and final_age["J1"] < 3600
+    assert result["stagnant_junctions"] == ["J2"]
+    flagged = {w["code"]: w for w in result["warnings"]}
+    assert flagged["age_equals_run_length"]["elements"] == ["J2"]
+
+
+def test_todini_warns_when_tanks_feed_the_network(model: Callable, direct: Callable) -> None:
+    """Net1's tank feeds the network at times (its net inflow goes negative): the Todini index is flagged."""
+    wn = model("Net1")
+    result = resilience(wn, duration_h=24)
+    _, res = direct(wn, duration_h=24, demand_model="PDD")
+    assert (res.node["demand"]["2"] < 0).any()
+    flagged = {w["code"]: w for w in result["warnings"]}
+    assert flagged["todini_tanks_feeding"]["elements"] == ["2"]
+    assert "todini_tanks_feeding" not in {w["code"] for w in resilience(parse_inp(TINY_INP), duration_h=6)["warnings"]}

@@ -26,6 +26,7 @@ PARAMS: dict[str, dict[str, Any]] = {
     "topology": {},
     "pipe_criticality": {"duration_h": 6, "max_pipes": 4},
     "fire_flow": {"duration_h": 6, "max_hydrants": 4},
+    "segment_criticality": {"duration_h": 6, "max_segments": 3},
     "leak_scenario": {"junction": "123", "duration_h": 6},
     "what_if": {"close_pipes": ["189"], "duration_h": 6},
 }
@@ -53,7 +54,7 @@ def _floats(value: Any) -> list[float]:
 
 def _significant(value: float) -> int:
     """Number of significant digits after the integer part is accounted for."""
-    text = repr(abs(value)).rstrip("0").rstrip(".")
+    text = repr(abs(value)).split("e")[0].rstrip("0").rstrip(".")  # 8.21e-05 has 3
     digits = text.replace(".", "").lstrip("0")
     return len(digits)
 
@@ -177,7 +178,7 @@ def test_registry_schemas_are_precise_json_schemas(name: str) -> None:
     filled = spec.validate(PARAMS[name])
     assert {key for key, prop in spec.parameters["properties"].items() if "default" in prop} <= set(filled)
     assert set(spec.parameters["required"]) <= set(spec.parameters["properties"])
-    assert spec.long == (name in ("pipe_criticality", "fire_flow"))
+    assert spec.long == (name in ("pipe_criticality", "fire_flow", "segment_criticality"))
 
 
 @pytest.mark.parametrize(("name", "params", "message"), [
@@ -186,6 +187,11 @@ def test_registry_schemas_are_precise_json_schemas(name: str) -> None:
     ("hydraulic", {"colour": 1}, "Additional properties"),
     ("timeseries", {"element": "10"}, "variable"),
     ("pipe_criticality", {"max_pipes": 0}, "max_pipes"),
+    ("pipe_criticality", {"engine": "epanet22"}, "engine"),
+    ("pipe_criticality", {"demand_only": "yes"}, "demand_only"),
+    ("pipe_criticality", {"max_diameter_m": -1}, "max_diameter_m"),
+    ("segment_criticality", {"placement": "everywhere"}, "placement"),
+    ("leak_scenario", {"junction": "10", "kind": "flood"}, "kind"),
     ("what_if", {"pump_status": {"10": "HALF"}}, "pump_status"),
     ("nope", {}, "unknown analysis"),
 ])

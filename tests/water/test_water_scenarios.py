@@ -15,6 +15,7 @@ from hydronet.water.fireflow import fire_flow
 from hydronet.water.leak import leak_scenario
 from hydronet.water.limits import run_with_timeout
 from hydronet.water.whatif import what_if
+from tests.water.reference import requires_toolkit, tk
 
 # WNTR fits a curve to 3-point pump curves and warns when it cannot estimate a covariance.
 pytestmark = pytest.mark.filterwarnings("ignore::scipy.optimize.OptimizeWarning")
@@ -47,7 +48,7 @@ def test_criticality_ranks_pipes_like_a_direct_closure(model: Callable, direct: 
     m, closed = direct(wn, duration_h=12, demand_model="PDD", edit=close)
     with_demand = [name for name in m.junction_name_list
                    if any(d.base_value > 0 for d in m.get_node(name).demand_timeseries_list)]
-    hit = _impacted(base, closed, with_demand, 20.0)  # demand_only is the default
+    hit = _impacted(base, closed, with_demand, 28.0)  # defaults: GB 50013 service head for 6 storeys, demand_only
     assert top["junctions_impacted"] == len(hit)
     assert set(top["impacted_junctions"]) <= hit
     population = wntr.metrics.population(m)
@@ -123,9 +124,10 @@ def test_fire_flow_defaults_to_peak_demand_hour(model: Callable) -> None:
 
 
 def test_leak_matches_a_direct_wntr_leak(model: Callable, direct: Callable) -> None:
-    """Leak flow, lost volume and pressure drop equal WNTR's own leak model under PDD."""
+    """With engine='wntr': leak flow, lost volume and pressure drop equal WNTR's own leak model under PDD."""
     wn = model("Net3")
-    result = leak_scenario(wn, "123", area_m2=0.01, start_h=2, end_h=8, duration_h=12)
+    result = leak_scenario(wn, "123", area_m2=0.01, discharge_coeff=0.75, start_h=2, end_h=8, duration_h=12,
+                           required_pressure_m=20, engine="wntr")
     _, base = direct(wn, duration_h=12, demand_model="PDD", engine="wntr")
 
     def leak(m: Any) -> None:
@@ -139,6 +141,40 @@ def test_leak_matches_a_direct_wntr_leak(model: Callable, direct: Callable) -> N
     drop = (base.node["pressure"]["123"] - res.node["pressure"]["123"]).loc[7200:28800]
     assert result["leak_node"]["max_pressure_drop_m"] == pytest.approx(drop.max(), abs=1e-4)
     assert result["lost_volume_m3"] > 0 and result["network"]["max_pressure_drop_m"] >= drop.max() - 1e-6
+
+
+@requires_toolkit
+def test_leak_matches_an_epanet_23_emitter(model: Callable, direct: Callable) -> None:
+    """A whole-run leak equals an emitter (Cd·A·√(2g), exponent 0.5) set on the junction in the toolkit directly."""
+    wn = model("Net3")
+    result = leak_scenario(wn, "123", area_m2=0.01, discharge_coeff=0.75, duration_h=12, required_pressure_m=20)
+    coefficient = 0.75 * 0.01 * (2 * 9.80665) ** 0.5
+
+    def emitter(ph: Any) -> None:
+        tk.setoption(ph, tk.EMITEXPON, 0.5)
+        tk.setnodevalue(ph, tk.getnodeindex(ph, "123"), tk.EMITTER, coefficient * 1000)  # the file is in LPS
+
+    _, res = direct(wn, duration_h=12, demand_model="PDD", edit_project=emitter)
+    flow = res.node["leak_demand"]["123"]
+    assert result["max_leak_flow_m3_s"] == pytest.approx(flow.max(), rel=1e-3)
+    steps = np.diff(flow.index.to_numpy(dtype=float))
+    assert result["lost_volume_m3"] == pytest.approx(float((flow.to_numpy()[:-1] * steps).sum()), rel=1e-3)
+    assert "water_balance" not in {w["code"] for w in result["warnings"]}
+    assert result["settings"]["method"].startswith("orifice leak")
+
+
+@requires_toolkit
+def test_leak_window_default_and_main_break(model: Callable) -> None:
+    """A windowed leak flows only inside its window; the default is a leak (litres per second), a break is not."""
+    wn = model("Net3")
+    windowed = leak_scenario(wn, "123", start_h=2, end_h=8, duration_h=12)
+    flows = {p["time_h"]: p["flow_m3_s"] for p in windowed["leak_flow_series"]}
+    assert all(flows[h] == 0 for h in (0, 1, 8, 9, 11)) and all(flows[h] > 0 for h in range(2, 8))
+    assert 0.0005 < windowed["max_leak_flow_m3_s"] < 0.005  # a 1 cm² opening: a couple of L/s
+    assert windowed["settings"]["defaults"]["area_m2"]["value"] == 1e-4
+    assert "water_balance" not in {w["code"] for w in windowed["warnings"]}
+    burst = leak_scenario(wn, "123", kind="main_break", duration_h=6)
+    assert burst["area_m2"] == 0.005 and burst["max_leak_flow_m3_s"] > 0.05
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [
@@ -171,7 +207,7 @@ def test_what_if_matches_a_direct_modified_run(model: Callable, direct: Callable
     _, base = direct(wn, duration_h=12, demand_model="PDD")
     pressure = res.node["pressure"][m.junction_name_list]
     assert result["scenario"]["min_pressure"]["pressure_m"] == pytest.approx(pressure.min().min(), abs=1e-4)
-    assert result["scenario"]["low_pressure"]["junction_count"] == int((pressure.min() < 20).sum())
+    assert result["scenario"]["low_pressure"]["junction_count"] == int((pressure.min() < 28).sum())
     base_min = base.node["pressure"][m.junction_name_list].min().min()
     assert result["difference"]["min_pressure_m"] == pytest.approx(pressure.min().min() - base_min, abs=1e-3)
     assert result["difference"]["junctions_below_threshold"] == (
