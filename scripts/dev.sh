@@ -21,5 +21,5 @@ ENV
 fi
 
 .venv/bin/python init_database.py
-echo "🚀 HydroNet on http://localhost:${PORT:-5000}  (Ctrl+C to stop)"
+# app_saas.py prints "🚀 HydroNet on http://localhost:…" once it really listens.
 exec .venv/bin/python app_saas.py
