@@ -82,6 +82,12 @@ def error_page(status: int):
     return resp
 
 
+@bp.get("/favicon.ico")
+def favicon():
+    """Browsers ask for /favicon.ico whatever the page says: the logo."""
+    return redirect(url_for("static", filename="img/logo.svg"), 301)
+
+
 @bp.get("/")
 def index():
     """The start page is the chat (the page's script sends strangers to /login)."""
