@@ -149,15 +149,17 @@ def hydraulic_findings(result: dict[str, Any]) -> list[Finding]:
             "too little water at those times.",
             elements=[j.get("node") for j, _ in plain_low], value=plain_low[0][0].get("min_pressure_m"), unit="m",
             time_h=plain_low[0][0].get("time_h"), element_type="junction"))
-    for junction, tank in tank_fed:
+    if tank_fed:
+        zh = "、".join(f"{j.get('node')}（{fmt(j.get('min_pressure_m'))} m = 水池 {tank}）" for j, tank in tank_fed)
+        en = ", ".join(f"{j.get('node')} ({fmt(j.get('min_pressure_m'))} m = tank {tank})" for j, tank in tank_fed)
         out.append(finding(
             "info", "tank_connection_pressure",
-            f"节点 {junction.get('node')} 的最低压力 {fmt(junction.get('min_pressure_m'))} m 与水池 {tank} 的最低水深相同："
-            "它是水池的进出水节点，这一数值反映水池水深而非供水不足。",
-            f"Junction {junction.get('node')}'s minimum pressure of {fmt(junction.get('min_pressure_m'))} m equals tank "
-            f"{tank}'s lowest water depth: it is the tank's connection, so this reflects the tank level, not a supply shortfall.",
-            elements=[junction.get("node")], value=junction.get("min_pressure_m"), unit="m",
-            time_h=junction.get("time_h"), element_type="junction"))
+            f"节点 {zh} 的压力也低于 {fmt(threshold)} m，但它们的最低压力等于所连水池的最低水深，是水池的进出水节点，"
+            "这一数值反映水池水深而非供水不足。",
+            f"Junctions {en} also fall below {fmt(threshold)} m, but their lowest pressure equals the lowest water depth of the "
+            "tank they connect, so it reflects the tank level, not a supply shortfall.",
+            elements=[j.get("node") for j, _ in tank_fed], value=tank_fed[0][0].get("min_pressure_m"), unit="m",
+            element_type="junction"))
     if isinstance(total, int) and total > len(_dicts(low.get("junctions"))):
         rest = total - len(_dicts(low.get("junctions")))
         out.append(finding("warning", "low_pressure_more", f"另有 {rest} 个节点也低于 {fmt(threshold)} m，完整列表见结果表格。",
