@@ -154,7 +154,7 @@ def hydraulic_findings(result: dict[str, Any]) -> list[Finding]:
         en = ", ".join(f"{j.get('node')} ({fmt(j.get('min_pressure_m'))} m = tank {tank})" for j, tank in tank_fed)
         out.append(finding(
             "info", "tank_connection_pressure",
-            f"节点 {zh} 的压力也低于 {fmt(threshold)} m，但它们的最低压力等于所连水池的最低水深，是水池的进出水节点，"
+            f"节点 {zh}的压力也低于 {fmt(threshold)} m，但它们的最低压力等于所连水池的最低水深，是水池的进出水节点，"
             "这一数值反映水池水深而非供水不足。",
             f"Junctions {en} also fall below {fmt(threshold)} m, but their lowest pressure equals the lowest water depth of the "
             "tank they connect, so it reflects the tank level, not a supply shortfall.",
