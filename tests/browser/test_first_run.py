@@ -63,3 +63,25 @@ def test_a_missing_page_is_styled(browser):
     assert title.text == "页面不存在"
     assert browser.find("a.btn-primary").get_attribute("href").endswith("/chat")
     browser.screenshot("error-404")
+
+
+def test_the_demo_accounts_first_question_leads_to_the_result_map(browser, app):
+    from hydronet.web.seed import DEMO_EMAIL, DEMO_NETWORK_NAME, DEMO_PASSWORD, seed
+    from selenium.webdriver.common.keys import Keys
+
+    with app.app_context():
+        seed("admin@hydronet.example.com", "Admin-Pass-2026!")
+    browser.login(DEMO_EMAIL, DEMO_PASSWORD)
+    box = browser.wait("[data-testid=composer]")
+    box.send_keys("你好，帮我分析一下水网系统", Keys.ENTER)
+    browser.wait("[data-testid=assistant-message] .msg-actions button", timeout=90)
+    answer = browser.find("[data-testid=answer-body]")
+    assert DEMO_NETWORK_NAME in answer.text and "负压" in answer.text and "建议下一步" in answer.text
+    link = answer.find_element(By.PARTIAL_LINK_TEXT, "在地图上查看")
+    browser.screenshot("chat-brief")
+    browser.open(link.get_attribute("href").replace(browser.base, ""))
+    browser.ready()
+    view = browser.wait("[data-testid=result-view][data-kind=hydraulic]", timeout=90)
+    assert "finding-critical" in browser.find("[data-testid=findings] li", view).get_attribute("class")
+    browser.wait(".result-map .legend canvas", timeout=30)
+    browser.screenshot("brief-link-result", full_page=False)
