@@ -79,7 +79,7 @@ def test_the_guides_first_message_gets_an_engineers_brief(app, client):
     for internal in ("run_hydraulic_simulation", "get_network_summary", "list_networks", "junction_count", "time_s"):
         assert internal not in prose
     # Severity order: the negative pressure (critical) comes before any warning or note.
-    assert prose.index("负压") < prose.index("🟠") if "🟠" in prose else True
+    assert prose.index("**严重**") < prose.index("**注意**") < prose.index("**提示**")
     usage = client.get("/api/tenant/usage", headers=headers).get_json()["usage"]
     totals = usage["totals_this_month"]
     assert totals["offline_messages"] == 1 and totals["messages"] == 1 and totals["tokens"] == 0
