@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import re
 import json
 import tempfile
 import time
@@ -176,3 +177,18 @@ def test_export_and_print_page(browser, net3):
         browser.d.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
     audit = requests.get(browser.base + "/api/tenant/usage", headers=headers, timeout=30)
     assert audit.status_code == 200  # the member's session is still good after the downloads
+
+
+def test_the_view_reads_in_english(browser, net3):
+    network_id, _headers = net3
+    browser.js("localStorage.setItem('hn_lang', 'en')")
+    browser.open(f"/networks?network={network_id}&analysis=hydraulic")
+    browser.ready()
+    view = browser.wait("[data-testid=result-view][data-kind=hydraulic]", timeout=90)
+    assert "Lowest pressure" in browser.find("[data-testid=kpis]", view).text
+    assert "has negative pressure" in browser.find("[data-testid=findings] li", view).text
+    headers = [th.text for th in browser.find_all("[data-testid=table-junction_pressure] thead th", view)]
+    assert headers[:2] == ["Junction", "Minimum pressure (m)"]
+    assert not any(re.search(r"[\u4e00-\u9fff]", el.text) for el in browser.find_all(".kpi, .finding, thead th", view))
+    _no_horizontal_clipping(browser)
+    browser.screenshot("result-hydraulic-en")
