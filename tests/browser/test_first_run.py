@@ -66,8 +66,9 @@ def test_a_missing_page_is_styled(browser):
 
 
 def test_the_demo_accounts_first_question_leads_to_the_result_map(browser, app):
-    from hydronet.web.seed import DEMO_EMAIL, DEMO_NETWORK_NAME, DEMO_PASSWORD, seed
     from selenium.webdriver.common.keys import Keys
+
+    from hydronet.web.seed import DEMO_EMAIL, DEMO_NETWORK_NAME, DEMO_PASSWORD, seed
 
     with app.app_context():
         seed("admin@hydronet.example.com", "Admin-Pass-2026!")
