@@ -3,14 +3,19 @@ log in words, the styled error page (issue 20)."""
 from __future__ import annotations
 
 import pytest
-from selenium.webdriver.common.by import By
 
 from hydronet.kernel.db import db
 from hydronet.kernel.tenancy import all_tenants
 from hydronet.models import User
+from hydronet.web.seed import DEMO_EMAIL, DEMO_NETWORK_NAME, DEMO_PASSWORD, seed
 from tests.support.factories import PASSWORD
 
 pytestmark = pytest.mark.browser
+# Selenium is optional (scripts/install_browser.sh): this module must import without it, so its
+# names are spelt out rather than imported (the driver fixture skips or fails when it is missing).
+BY_CSS = "css selector"
+BY_LINK = "partial link text"
+ENTER = "\ue007"
 
 
 def test_signed_out_page_load_makes_no_failed_request(browser):
@@ -35,7 +40,7 @@ def test_password_change_required_locks_the_browser_to_the_form(browser, factory
     browser.screenshot("password-change-required")
     form = browser.find("[data-testid=password-form]")
     browser.fill(form, old_password=PASSWORD, new_password="Brand-New-Pass-2026", confirm="Brand-New-Pass-2026")
-    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    form.find_element(BY_CSS, "button[type=submit]").click()
     browser.wait_url("/chat", timeout=30)
     browser.ready()
     assert browser.find("[data-nav=networks]").is_displayed()
@@ -51,7 +56,7 @@ def test_audit_log_reads_in_words(browser, factory, two_tenants):
     actions = [a.text for a in browser.find_all("[data-testid=audit-action]", table)]
     assert "登录" in actions
     assert all("." not in a for a in actions), actions  # labels, not action codes
-    targets = [row.find_elements(By.CSS_SELECTOR, "td")[3].text for row in browser.find_all("tbody tr", table)]
+    targets = [row.find_elements(BY_CSS, "td")[3].text for row in browser.find_all("tbody tr", table)]
     assert any(owner.email in t for t in targets)
     assert browser.find("[data-testid=audit-hide-reads]").is_selected()
     browser.screenshot("audit-log")
@@ -66,19 +71,15 @@ def test_a_missing_page_is_styled(browser):
 
 
 def test_the_demo_accounts_first_question_leads_to_the_result_map(browser, app):
-    from selenium.webdriver.common.keys import Keys
-
-    from hydronet.web.seed import DEMO_EMAIL, DEMO_NETWORK_NAME, DEMO_PASSWORD, seed
-
     with app.app_context():
         seed("admin@hydronet.example.com", "Admin-Pass-2026!")
     browser.login(DEMO_EMAIL, DEMO_PASSWORD)
     box = browser.wait("[data-testid=composer]")
-    box.send_keys("你好，帮我分析一下水网系统", Keys.ENTER)
+    box.send_keys("你好，帮我分析一下水网系统", ENTER)
     browser.wait("[data-testid=assistant-message] .msg-actions button", timeout=90)
     answer = browser.find("[data-testid=answer-body]")
     assert DEMO_NETWORK_NAME in answer.text and "负压" in answer.text and "建议下一步" in answer.text
-    link = answer.find_element(By.PARTIAL_LINK_TEXT, "在地图上查看")
+    link = answer.find_element(BY_LINK, "在地图上查看")
     browser.screenshot("chat-brief")
     browser.open(link.get_attribute("href").replace(browser.base, ""))
     browser.ready()
