@@ -64,7 +64,14 @@ def test_fire_flow_tables_and_figures_put_failing_hydrants_first():
 def test_findings_read_unknown_or_broken_results_without_failing():
     assert findings("hydraulic", {"min_pressure": "oops", "tanks": [1, None], "low_pressure": []}) == []
     assert findings("nope", None) == []
-    warned = findings("hydraulic", {"warnings": [{"code": "unbalanced", "message": "System unbalanced at 5 h",
-                                                   "elements": ["J1"]}, "plain text warning", 42]})
-    assert [f["code"] for f in warned] == ["engine.unbalanced", "engine.warning"]
-    assert warned[0]["elements"] == ["J1"] and "System unbalanced at 5 h" in warned[0]["message"]["zh"]
+    warned = findings("hydraulic", {"warnings": [
+        {"code": "unbalanced", "message": "System unbalanced at 5 h", "elements": ["J1"]}, "plain text warning", 42,
+        {"code": "water_balance", "message": "water balance fails", "elements": ["T1"], "severity": "error"}]})
+    assert [f["code"] for f in warned] == ["engine.water_balance", "engine.unbalanced", "engine.warning"]
+    assert warned[0]["severity"] == "critical" and "水量平衡" in warned[0]["message"]["zh"]
+    assert warned[1]["elements"] == ["J1"] and "System unbalanced at 5 h" in warned[1]["message"]["zh"]
+    # The engine's negative-pressure line for a junction already reported (with time and cause) is not repeated.
+    result = {"min_pressure": {"pressure_m": -1.0, "node": "J9", "time_h": 3.0},
+              "warnings": [{"code": "negative_pressure", "message": "1 junctions have negative pressure",
+                            "elements": ["J9"]}]}
+    assert [f["code"] for f in findings("hydraulic", result)] == ["negative_pressure"]
