@@ -172,7 +172,7 @@ DATABASE_URL=postgresql://$DB_APP:$APP_PW@127.0.0.1:5432/$DB_NAME
 DATABASE_OWNER_URL=postgresql://$DB_OWNER:$OWNER_PW@127.0.0.1:5432/$DB_NAME
 REDIS_URL=redis://:$REDIS_PW@127.0.0.1:6379/0
 # Refuse to start on the embedded SQLite / in-process fallbacks.
-HYDRONET_REQUIRE_SERVICES=true
+REQUIRE_SERVICES=true
 
 # Qwen (dashscope).  Empty = offline assistant.
 ALIYUN_API_KEY=

@@ -1,14 +1,18 @@
 """Typed settings read from the environment and `.env`, validated at start-up.
 
-`load_settings()` is the only place that reads ``os.environ``; everything else
-reads ``app.config``.  With DEBUG off, a missing or weak secret stops the app
-with a message naming the variable.
+`Settings` lists every setting once: its name is its environment variable (and
+its ``app.config`` key), its annotation its type, its default the only default.
+`Settings.from_env()` is the only place that reads ``os.environ``; everything
+else reads ``app.config``.  With DEBUG off, a missing or weak secret stops the
+app with a message naming the variable.
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -38,34 +42,176 @@ class ConfigError(RuntimeError):
     """Raised when the configuration cannot run the app safely."""
 
 
-def _bool(value: str | None, default: bool = False) -> bool:
-    if value is None or value == "":
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+# Older or alternative names still read (documented in .env.example): new name ← old names.
+ALIASES: dict[str, tuple[str, ...]] = {
+    "DEBUG": ("FLASK_DEBUG",),
+    "ALIYUN_API_KEY": ("DASHSCOPE_API_KEY",),
+    "VERSION": ("HYDRONET_VERSION",),
+    "INSTANCE_DIR": ("HYDRONET_INSTANCE_DIR",),
+    "REQUIRE_SERVICES": ("HYDRONET_REQUIRE_SERVICES",),
+    "MCP_ALLOW_PRIVATE": ("HYDRONET_MCP_ALLOW_PRIVATE",),
+    "MCP_ALLOWED_HOSTS": ("HYDRONET_MCP_ALLOWED_HOSTS",),
+    "JOBS_INLINE": ("HYDRONET_JOBS_INLINE",),
+}
 
 
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = env.get(name)
-    if raw in (None, ""):
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+@dataclass(frozen=True)
+class Settings:
+    """Every setting HydroNet reads, typed, with its default (see .env.example for what each does)."""
+
+    # core
+    DEBUG: bool = False
+    TESTING: bool = False
+    VERSION: str = "1.0.0"
+    SECRET_KEY: str = ""
+    JWT_SECRET_KEY: str = ""
+    JWT_PREVIOUS_SECRET_KEYS: tuple[str, ...] = ()
+    JWT_ACCESS_TOKEN_MINUTES: int = 15
+    JWT_REFRESH_TOKEN_DAYS: int = 30
+    SECRETS_ENCRYPTION_KEYS: tuple[str, ...] = ()
+    ADMIN_EMAIL: str = "admin@hydronet.com"
+    ADMIN_PASSWORD: str = ""
+    SEED_DEMO: bool = False  # create the demo account outside DEBUG (the embedded quick start sets it)
+    PUBLIC_BASE_URL: str = ""
+    # storage
+    INSTANCE_DIR: str = str(PROJECT_ROOT / "instance")
+    DATABASE_URL: str = ""  # empty: SQLite in INSTANCE_DIR
+    DATABASE_OWNER_URL: str = ""
+    SQLALCHEMY_ECHO: bool = False
+    SLOW_QUERY_MS: int = 200
+    REDIS_URL: str = ""  # empty: in-process stores, one process only
+    REQUIRE_SERVICES: bool = False
+    # the model
+    ALIYUN_API_KEY: str = ""  # empty: the offline assistant
+    DASHSCOPE_HTTP_BASE_URL: str = ""
+    QWEN_MODEL: str = "qwen-turbo"
+    LLM_CONNECT_TIMEOUT_S: float = 10.0
+    LLM_READ_TIMEOUT_S: float = 60.0
+    LLM_TOTAL_TIMEOUT_S: float = 300.0
+    LLM_MAX_RETRIES: int = 2
+    LLM_HISTORY_TOKENS: int = 6000
+    CHAT_MAX_MESSAGE_CHARS: int = 8000
+    SSE_HEARTBEAT_S: float = 15.0
+    # WeChat
+    WECHAT_ENABLED: bool = False
+    WECHAT_TOKEN: str = ""
+    WECHAT_APP_ID: str = ""
+    WECHAT_APP_SECRET: str = ""
+    WECHAT_AES_KEY: str = ""
+    WECHAT_TENANT_SLUG: str = "demo"
+    WECHAT_VERIFIED: bool = False
+    WECHAT_API_BASE_URL: str = ""
+    WECHAT_REPLY_BUDGET_S: float = 4.5
+    WECHAT_HOLD_UNTIL_S: float = 6.0
+    WECHAT_POLL_S: float = 0.1
+    WECHAT_REST_DELAY_S: float = 1.0
+    # HTTP
+    PROXY_COUNT: int = 1
+    CORS_ORIGINS: tuple[str, ...] = ()
+    MAX_UPLOAD_MB: int = 20
+    MAX_JSON_KB: int = 256
+    RATELIMIT_ENABLED: bool = True
+    RATELIMIT_LOGIN: str = "10 per minute"
+    RATELIMIT_REGISTER: str = "5 per minute"
+    RATELIMIT_LOGIN_ADDRESS: str = "30 per minute"  # failed sign-ins per client address, any account
+    RATELIMIT_DEFAULT_API: str = "300 per minute"
+    # MCP egress
+    MCP_ALLOW_PRIVATE: bool = False
+    MCP_ALLOWED_HOSTS: tuple[str, ...] = ()
+    # operations
+    METRICS_ENABLED: bool = True
+    METRICS_ALLOW: tuple[str, ...] = ("127.0.0.1", "::1")
+    METRICS_TOKEN: str = ""
+    LOG_LEVEL: str = "INFO"
+    LOG_JSON: bool | None = None  # unset: JSON lines unless DEBUG
+    BACKUP_DIR: str = "/var/backups/hydronet"
+    # quotas: a turn's hold lapses after QUOTA_HOLD_S unless settled (a worker that died mid-turn);
+    # a tenant's counters are checked against the usage aggregates at least every QUOTA_RECONCILE_S
+    QUOTA_HOLD_S: float = 360.0
+    QUOTA_RECONCILE_S: float = 300.0
+    # analyses and jobs: a running job stamps a heartbeat every JOB_HEARTBEAT_S; one silent for
+    # JOB_STALE_S lost its worker
+    ANALYSIS_TIMEOUT_S: float = 300.0
+    JOBS_INLINE: bool = False
+    JOB_HEARTBEAT_S: float = 5.0
+    JOB_STALE_S: float = 30.0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """The settings from ``env`` (default: ``os.environ`` after `.env`); unset names keep their default."""
+        if env is None:
+            load_dotenv_file()
+            env = os.environ
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            raw = _raw(env, f.name)
+            if raw is not None and raw != "":
+                values[f.name] = _parse(f.name, raw, f.default)
+        return cls(**values)
+
+    def flask_config(self) -> dict[str, Any]:
+        """``app.config``: every setting under its own name, plus the keys Flask and its extensions read."""
+        cfg = dataclasses.asdict(self)
+        cfg["LOG_JSON"] = (not self.DEBUG) if self.LOG_JSON is None else self.LOG_JSON
+        db_url = self.DATABASE_URL or f"sqlite:///{Path(self.INSTANCE_DIR) / 'hydronet.db'}"
+        cfg["SQLALCHEMY_DATABASE_URI"] = normalize_database_url(db_url)
+        cfg["DATABASE_OWNER_URL"] = normalize_database_url(self.DATABASE_OWNER_URL) if self.DATABASE_OWNER_URL else ""
+        cfg["MAX_CONTENT_LENGTH"] = self.MAX_UPLOAD_MB * 1024 * 1024
+        for name in ("JWT_PREVIOUS_SECRET_KEYS", "CORS_ORIGINS", "SECRETS_ENCRYPTION_KEYS", "MCP_ALLOWED_HOSTS",
+                     "METRICS_ALLOW"):
+            cfg[name] = list(cfg[name])
+        return cfg
 
 
-def _float(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name)
-    if raw in (None, ""):
-        return default
-    try:
-        return float(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+def _raw(env: Mapping[str, str], name: str) -> str | None:
+    for key in (name, *ALIASES.get(name, ())):
+        if env.get(key) not in (None, ""):
+            return env[key]
+    return None
 
 
-def _list(raw: str | None) -> list[str]:
-    return [part.strip() for part in (raw or "").split(",") if part.strip()]
+def _parse(name: str, raw: str, default: Any) -> Any:
+    if isinstance(default, bool) or (default is None and name == "LOG_JSON"):
+        return raw.strip().lower() in {"1", "true", "yes", "on"}
+    if isinstance(default, int):
+        try:
+            return int(raw)
+        except ValueError:
+            raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+    if isinstance(default, float):
+        try:
+            return float(raw)
+        except ValueError:
+            raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+    if isinstance(default, tuple):
+        return tuple(part.strip() for part in raw.split(",") if part.strip())
+    return raw
+
+
+def build_config(overrides: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The validated ``app.config`` for `create_app`: the environment's settings, then ``overrides``.
+
+    An override named like a setting replaces it (and what derives from it);
+    any other key (e.g. ``SQLALCHEMY_DATABASE_URI`` in tests) goes to
+    ``app.config`` as given.
+    """
+    overrides = dict(overrides or {})
+    names = {f.name for f in dataclasses.fields(Settings)}
+    settings = dataclasses.replace(Settings.from_env(env), **{k: _coerce(k, v) for k, v in overrides.items()
+                                                               if k in names})
+    cfg = settings.flask_config()
+    cfg.update({k: v for k, v in overrides.items() if k not in names})
+    validate_settings(cfg)
+    return cfg
+
+
+def _coerce(name: str, value: Any) -> Any:
+    if isinstance(value, list):
+        return tuple(value)
+    if isinstance(value, str) and not isinstance(getattr(Settings, name, ""), str):
+        return _parse(name, value, getattr(Settings, name))
+    return value
 
 
 def normalize_database_url(url: str) -> str:
@@ -83,85 +229,12 @@ def load_dotenv_file(path: Path | None = None) -> None:
     load_dotenv(path or PROJECT_ROOT / ".env", override=False)
 
 
-def load_settings(env: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """Build the Flask config dict from ``env`` (default: os.environ after `.env`)."""
-    if env is None:
-        load_dotenv_file()
-        env = os.environ
-    debug = _bool(env.get("DEBUG") or env.get("FLASK_DEBUG"), False)
-    instance = Path(env.get("HYDRONET_INSTANCE_DIR") or PROJECT_ROOT / "instance")
-    db_url = env.get("DATABASE_URL") or f"sqlite:///{instance / 'hydronet.db'}"
-    api_key = env.get("ALIYUN_API_KEY") or env.get("DASHSCOPE_API_KEY") or ""
-    access_minutes = _int(env, "JWT_ACCESS_TOKEN_MINUTES", 15)
-    cfg: dict[str, Any] = {
-        "DEBUG": debug,
-        "TESTING": _bool(env.get("TESTING"), False),
-        "SECRET_KEY": env.get("SECRET_KEY", ""),
-        "JWT_SECRET_KEY": env.get("JWT_SECRET_KEY", ""),
-        "JWT_PREVIOUS_SECRET_KEYS": _list(env.get("JWT_PREVIOUS_SECRET_KEYS")),
-        "JWT_ACCESS_TOKEN_MINUTES": access_minutes,
-        "JWT_REFRESH_TOKEN_DAYS": _int(env, "JWT_REFRESH_TOKEN_DAYS", 30),
-        "INSTANCE_DIR": str(instance),
-        "SQLALCHEMY_DATABASE_URI": normalize_database_url(db_url),
-        "DATABASE_OWNER_URL": normalize_database_url(env["DATABASE_OWNER_URL"]) if env.get("DATABASE_OWNER_URL") else "",
-        "SQLALCHEMY_ECHO": _bool(env.get("SQLALCHEMY_ECHO"), False),
-        "SLOW_QUERY_MS": _int(env, "SLOW_QUERY_MS", 200),
-        "REDIS_URL": env.get("REDIS_URL", ""),
-        "REQUIRE_SERVICES": _bool(env.get("HYDRONET_REQUIRE_SERVICES"), False),
-        "ALIYUN_API_KEY": api_key,
-        "DASHSCOPE_HTTP_BASE_URL": env.get("DASHSCOPE_HTTP_BASE_URL", ""),
-        "QWEN_DEFAULT_MODEL": env.get("QWEN_MODEL", "qwen-turbo"),
-        "LLM_CONNECT_TIMEOUT_S": _float(env, "LLM_CONNECT_TIMEOUT_S", 10.0),
-        "LLM_READ_TIMEOUT_S": _float(env, "LLM_READ_TIMEOUT_S", 60.0),
-        "LLM_TOTAL_TIMEOUT_S": _float(env, "LLM_TOTAL_TIMEOUT_S", 300.0),
-        "LLM_MAX_RETRIES": _int(env, "LLM_MAX_RETRIES", 2),
-        "LLM_HISTORY_TOKENS": _int(env, "LLM_HISTORY_TOKENS", 6000),
-        "CHAT_MAX_MESSAGE_CHARS": _int(env, "CHAT_MAX_MESSAGE_CHARS", 8000),
-        "SSE_HEARTBEAT_S": _float(env, "SSE_HEARTBEAT_S", 15.0),
-        "WECHAT_ENABLED": _bool(env.get("WECHAT_ENABLED"), False),
-        "WECHAT_TOKEN": env.get("WECHAT_TOKEN", ""),
-        "WECHAT_APP_ID": env.get("WECHAT_APP_ID", ""),
-        "WECHAT_APP_SECRET": env.get("WECHAT_APP_SECRET", ""),
-        "WECHAT_AES_KEY": env.get("WECHAT_AES_KEY", ""),
-        "WECHAT_TENANT_SLUG": env.get("WECHAT_TENANT_SLUG", "demo"),
-        "WECHAT_VERIFIED": _bool(env.get("WECHAT_VERIFIED"), False),
-        "WECHAT_API_BASE_URL": env.get("WECHAT_API_BASE_URL", ""),
-        "WECHAT_REPLY_BUDGET_S": _float(env, "WECHAT_REPLY_BUDGET_S", 4.5),
-        "WECHAT_HOLD_UNTIL_S": _float(env, "WECHAT_HOLD_UNTIL_S", 6.0),
-        "WECHAT_POLL_S": _float(env, "WECHAT_POLL_S", 0.1),
-        "WECHAT_REST_DELAY_S": _float(env, "WECHAT_REST_DELAY_S", 1.0),
-        "ADMIN_EMAIL": env.get("ADMIN_EMAIL", "admin@hydronet.com"),
-        "ADMIN_PASSWORD": env.get("ADMIN_PASSWORD", ""),
-        "PROXY_COUNT": _int(env, "PROXY_COUNT", 1),
-        "CORS_ORIGINS": _list(env.get("CORS_ORIGINS")),
-        "RATELIMIT_ENABLED": _bool(env.get("RATELIMIT_ENABLED"), True),
-        "RATELIMIT_LOGIN": env.get("RATELIMIT_LOGIN", "10 per minute"),
-        "RATELIMIT_REGISTER": env.get("RATELIMIT_REGISTER", "5 per minute"),
-        "RATELIMIT_DEFAULT_API": env.get("RATELIMIT_DEFAULT_API", "300 per minute"),
-        "MAX_CONTENT_LENGTH": _int(env, "MAX_UPLOAD_MB", 20) * 1024 * 1024,
-        "MAX_JSON_BYTES": _int(env, "MAX_JSON_KB", 256) * 1024,
-        "SECRETS_ENCRYPTION_KEYS": _list(env.get("SECRETS_ENCRYPTION_KEYS")),
-        "MCP_ALLOW_PRIVATE": _bool(env.get("HYDRONET_MCP_ALLOW_PRIVATE"), False),
-        "MCP_ALLOWED_HOSTS": _list(env.get("HYDRONET_MCP_ALLOWED_HOSTS")),
-        "METRICS_ENABLED": _bool(env.get("METRICS_ENABLED"), True),
-        "METRICS_ALLOW": _list(env.get("METRICS_ALLOW") or "127.0.0.1,::1"),
-        "METRICS_TOKEN": env.get("METRICS_TOKEN", ""),
-        "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
-        "LOG_JSON": _bool(env.get("LOG_JSON"), not debug),
-        "ANALYSIS_TIMEOUT_S": _float(env, "ANALYSIS_TIMEOUT_S", 300.0),
-        "JOBS_INLINE": _bool(env.get("HYDRONET_JOBS_INLINE"), False),
-        "PUBLIC_BASE_URL": env.get("PUBLIC_BASE_URL", ""),
-        "VERSION": env.get("HYDRONET_VERSION", "1.0.0"),
-    }
-    return cfg
-
-
 def validate_settings(cfg: dict[str, Any]) -> None:
     """Refuse to run without strong secrets unless DEBUG/TESTING; fill dev defaults otherwise."""
     relaxed = cfg.get("DEBUG") or cfg.get("TESTING")
     for name in ("SECRET_KEY", "JWT_SECRET_KEY"):
         value = cfg.get(name) or ""
-        weak = value.lower() in WEAK_SECRETS or len(value) < MIN_SECRET_LENGTH or _looks_placeholder(value)
+        weak = value.lower() in WEAK_SECRETS or len(value) < MIN_SECRET_LENGTH or looks_placeholder(value)
         if weak and not relaxed:
             raise ConfigError(
                 f"{name} is missing or weak: set {name} to a random value of at least "
@@ -174,10 +247,10 @@ def validate_settings(cfg: dict[str, Any]) -> None:
         raise ConfigError("WECHAT_ENABLED is true but WECHAT_TOKEN is empty")
     if cfg.get("REQUIRE_SERVICES"):
         if not str(cfg["SQLALCHEMY_DATABASE_URI"]).startswith("postgresql"):
-            raise ConfigError("HYDRONET_REQUIRE_SERVICES is set but DATABASE_URL is not PostgreSQL")
+            raise ConfigError("REQUIRE_SERVICES is set but DATABASE_URL is not PostgreSQL")
         if not cfg.get("REDIS_URL"):
-            raise ConfigError("HYDRONET_REQUIRE_SERVICES is set but REDIS_URL is empty")
+            raise ConfigError("REQUIRE_SERVICES is set but REDIS_URL is empty")
 
 
-def _looks_placeholder(value: str) -> bool:
+def looks_placeholder(value: str) -> bool:
     return bool(re.search(r"your[-_]|change[-_]?me|example", value, re.IGNORECASE))

@@ -99,6 +99,9 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        # Migrations work on whole tables (SQLite batch copies, backfills): across tenants by design,
+        # which kernel.tenancy.guard_engine accepts only when said explicitly.
+        connection.execution_options(all_tenants=True)
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),

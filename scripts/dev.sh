@@ -20,6 +20,7 @@ ENV
   echo "✅ wrote .env with generated secrets"
 fi
 
-.venv/bin/python init_database.py
+# The quick start signs in with the demo account (see README), so it is seeded here only.
+SEED_DEMO="${SEED_DEMO:-true}" .venv/bin/python init_database.py
 # app_saas.py prints "🚀 HydroNet on http://localhost:…" once it really listens.
 exec .venv/bin/python app_saas.py

@@ -3,7 +3,14 @@ from __future__ import annotations
 
 import pytest
 
-from hydronet.config import ConfigError, load_settings, normalize_database_url, validate_settings
+import dataclasses
+from pathlib import Path
+
+from hydronet.config import ALIASES, ConfigError, Settings, build_config, normalize_database_url, validate_settings
+
+
+def load_settings(env):
+    return Settings.from_env(env).flask_config()
 
 
 @pytest.mark.parametrize(
@@ -40,3 +47,41 @@ def test_require_services_refuses_sqlite():
     cfg = load_settings({"DEBUG": "1", "HYDRONET_REQUIRE_SERVICES": "1"})
     with pytest.raises(ConfigError, match="PostgreSQL"):
         validate_settings(cfg)
+
+
+def test_settings_are_frozen_and_typed_from_their_env_names():
+    s = Settings.from_env({"QWEN_MODEL": "qwen-max", "MAX_UPLOAD_MB": "5", "SSE_HEARTBEAT_S": "2.5",
+                           "WECHAT_ENABLED": "yes", "CORS_ORIGINS": "https://a.cn, https://b.cn"})
+    assert (s.QWEN_MODEL, s.MAX_UPLOAD_MB, s.SSE_HEARTBEAT_S, s.WECHAT_ENABLED) == ("qwen-max", 5, 2.5, True)
+    assert s.CORS_ORIGINS == ("https://a.cn", "https://b.cn")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        s.DEBUG = True  # type: ignore[misc]
+    cfg = s.flask_config()
+    assert cfg["QWEN_MODEL"] == "qwen-max" and cfg["MAX_CONTENT_LENGTH"] == 5 * 1024 * 1024
+
+
+def test_a_bad_number_names_the_variable():
+    with pytest.raises(ConfigError, match="LLM_MAX_RETRIES"):
+        Settings.from_env({"LLM_MAX_RETRIES": "three"})
+
+
+def test_old_names_still_read_and_the_new_name_wins():
+    assert Settings.from_env({"HYDRONET_MCP_ALLOW_PRIVATE": "true"}).MCP_ALLOW_PRIVATE is True
+    both = Settings.from_env({"DASHSCOPE_API_KEY": "old", "ALIYUN_API_KEY": "new"})
+    assert both.ALIYUN_API_KEY == "new"
+
+
+def test_overrides_replace_settings_and_what_derives_from_them():
+    cfg = build_config({"DEBUG": True, "DATABASE_URL": "postgresql://u@h/d", "MAX_UPLOAD_MB": "1",
+                        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 1}}, env={})
+    assert cfg["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg2://u@h/d"
+    assert cfg["MAX_CONTENT_LENGTH"] == 1024 * 1024
+    assert cfg["SQLALCHEMY_ENGINE_OPTIONS"] == {"pool_size": 1}
+
+
+def test_env_example_documents_every_setting():
+    text = (Path(__file__).resolve().parent.parent / ".env.example").read_text(encoding="utf-8")
+    documented = {line.lstrip("# ").split("=", 1)[0].strip() for line in text.splitlines() if "=" in line}
+    missing = [f.name for f in dataclasses.fields(Settings)
+               if f.name not in documented and not (set(ALIASES.get(f.name, ())) & documented)]
+    assert missing == []

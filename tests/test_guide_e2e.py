@@ -20,7 +20,7 @@ def live(app, backends):
 
 
 def test_guide_flow(live, backends):
-    env = {**os.environ, **backends.env()}
+    env = {**os.environ, **backends.env(), "SEED_DEMO": "true"}  # the guide's flow signs in as the demo owner
     init = subprocess.run([sys.executable, "init_database.py"], cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=120)
     assert init.returncode == 0, init.stderr

@@ -264,7 +264,8 @@ def test_default_app_refuses_loopback_at_connect_time(app, client, fake_mcp, fac
     resp = client.post(f"{BASE}/{sid}/test", headers=factory.headers(owner))
     assert resp.status_code == 422
     assert resp.get_json()["error"]["code"] == "mcp_url_not_allowed"
-    assert "non-public" in resp.get_json()["error"]["message"]
+    message = resp.get_json()["error"]["message"]
+    assert "is not allowed" in message and "non-public" not in message
     assert fake_mcp.calls == []
 
 

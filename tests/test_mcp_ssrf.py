@@ -118,7 +118,8 @@ def test_hostname_resolving_to_loopback_is_refused_at_connect(fake_dns, hop_serv
     assert check_url(url, DEFAULT) == url
     with pytest.raises(McpClientError) as info:
         list_tools(Endpoint(url, timeout_s=5), DEFAULT)
-    assert info.value.code == "mcp_url_not_allowed" and "127.0.0.1" in info.value.detail
+    assert info.value.code == "mcp_url_not_allowed" and "pumps.example.com is not allowed" in info.value.detail
+    assert "127.0.0.1" not in info.value.detail  # refusals never map the operator's network
     assert hop_server.hits == []
 
 
@@ -146,7 +147,7 @@ def test_every_redirect_hop_is_checked(fake_dns, hop_server):
     hop_server.location = f"http://127.0.0.1:{port}/final"  # the next hop is loopback: refused
     response, transport, exc = _get(policy, f"http://hop.test:{port}/start")
     assert response is None and isinstance(exc, httpx2.ConnectError)
-    assert "non-public" in (transport.backend.refused or "")
+    assert "127.0.0.1 is not allowed" in (transport.backend.refused or "")
     assert hop_server.hits == ["/start"]
 
 
@@ -155,3 +156,21 @@ def test_every_address_of_a_rebinding_answer_is_vetted(fake_dns, hop_server):
     fake_dns["mixed.example.com"] = ["10.0.0.1", "127.0.0.1"]
     response, transport, exc = _get(DEFAULT, f"http://mixed.example.com:{hop_server.server_port}/final")
     assert response is None and transport.backend.refused and hop_server.hits == []
+
+
+def test_registering_an_intranet_name_is_refused_without_naming_its_address(client, factory, two_tenants, fake_dns):
+    """The refusal says the host is not allowed; what it resolves to stays on the server (issue 21)."""
+    fake_dns["vm"] = ["127.0.0.1"]
+    fake_dns["intranet.example.com"] = ["10.20.30.40"]
+    headers = factory.headers(two_tenants["a_users"]["owner"])
+    for host, address in (("vm", "127.0.0.1"), ("intranet.example.com", "10.20.30.40")):
+        created = client.post("/api/tenant/mcp-servers", headers=headers,
+                              json={"name": host.split(".")[0], "url": f"http://{host}:18900/mcp"})
+        assert created.status_code == 201, created.get_json()
+        sid = created.get_json()["mcp_server"]["id"]
+        resp = client.post(f"/api/tenant/mcp-servers/{sid}/test", headers=headers)
+        body = resp.get_data(as_text=True)
+        stored = client.get(f"/api/tenant/mcp-servers/{sid}", headers=headers).get_data(as_text=True)
+        assert address not in stored
+        assert resp.status_code == 422 and resp.get_json()["error"]["code"] == "mcp_url_not_allowed", body
+        assert f"{host} is not allowed" in body and address not in body

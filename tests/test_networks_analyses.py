@@ -16,6 +16,7 @@ from hydronet.models import AnalysisJob, UsageRecord
 from hydronet.water.loader import parse_inp
 from hydronet.water.registry import run_analysis
 from tests.test_networks import LIBRARY, import_example, library_text
+from tests.water.reference import toolkit_run
 
 
 @pytest.fixture
@@ -35,12 +36,12 @@ def direct(name: str, kind: str, params: dict) -> dict:
     return json.loads(json.dumps(run_analysis(kind, parse_inp(library_text(name)), params)))
 
 
-def wntr_run(name: str, duration_h: float | None = None):
-    """A plain EPANET run through WNTR, with nothing of hydronet in between."""
+def wntr_run(name: str, duration_h: float | None, folder) -> tuple:
+    """A plain EPANET 2.3 run (WNTR parses and writes the model, the toolkit solves), nothing of hydronet between."""
     wn = wntr.network.WaterNetworkModel(str(LIBRARY / f"{name}.inp"))
     if duration_h is not None:
         wn.options.time.duration = int(duration_h * 3600)
-    return wn, wntr.sim.EpanetSimulator(wn).run_sim(file_prefix=f"/tmp/hn-test-{uuid.uuid4().hex}")
+    return wn, toolkit_run(wn, folder)
 
 
 def wait_for_job(client, headers, job_id: str, timeout_s: float = 90) -> dict:
@@ -56,7 +57,7 @@ def wait_for_job(client, headers, job_id: str, timeout_s: float = 90) -> dict:
 
 
 @pytest.mark.parametrize(("name", "duration_h"), [("Net1", None), ("Net3", 48)])
-def test_hydraulic_endpoint_agrees_with_wntr(client, member, name, duration_h):
+def test_hydraulic_endpoint_agrees_with_wntr(client, member, name, duration_h, tmp_path):
     """Minimum/maximum pressure (value, node, time) and max velocity equal a direct WNTR run; reruns are cached."""
     _user, headers = member
     network = import_example(client, headers, name)
@@ -65,7 +66,7 @@ def test_hydraulic_endpoint_agrees_with_wntr(client, member, name, duration_h):
     assert resp.status_code == 200, resp.get_json()
     body = resp.get_json()
     assert body["cached"] is False and body["kind"] == "hydraulic"
-    wn, res = wntr_run(name, duration_h)
+    wn, res = wntr_run(name, duration_h, tmp_path)
     pressure = res.node["pressure"][wn.junction_name_list]
     stacked = pressure.stack()
     time_s, node = stacked.idxmin()
@@ -168,7 +169,7 @@ def test_progress_writes_are_throttled_and_lost_jobs_fail(app, client, member, t
     with app.app_context():
         bind_tenant(db.session, tenant.id)
         row = AnalysisJob(tenant_id=tenant.id, network_id=uuid.UUID(nid), kind="fire_flow", params={},
-                          status="running", created_at=utcnow() - timedelta(days=1))
+                          status="running", created_at=utcnow() - timedelta(days=1), attempts=2)
         db.session.add(row)
         db.session.commit()
         job_id = row.id
@@ -214,14 +215,14 @@ def test_rq_worker_runs_the_job(backends, app, factory):
     assert len(job["result"]["ranking"]) == 3
 
 
-def test_timeseries_agrees_with_wntr(client, member):
+def test_timeseries_agrees_with_wntr(client, member, tmp_path):
     """The time-series endpoint returns WNTR's pressure curve at a node, in metres and hours."""
     _user, headers = member
     nid = import_example(client, headers, "Net1")["id"]
     resp = client.get(f"/api/networks/{nid}/timeseries?element=22&variable=pressure&duration_h=12", headers=headers)
     assert resp.status_code == 200, resp.get_json()
     series = resp.get_json()["timeseries"]
-    _wn, res = wntr_run("Net1", 12)
+    _wn, res = wntr_run("Net1", 12, tmp_path)
     expected = res.node["pressure"]["22"]
     assert series["unit"] == "m" and [p["time_h"] for p in series["points"]] == [t / 3600 for t in expected.index]
     assert [p["value"] for p in series["points"]] == pytest.approx(list(expected), abs=1e-4)

@@ -7,6 +7,8 @@ the current tenant's rows.
 """
 from __future__ import annotations
 
+import csv
+import io
 import os
 
 import psycopg2
@@ -147,7 +149,7 @@ def test_platform_admin_crosses_tenants_explicitly(rls_app):
     from hydronet.web.seed import seed
 
     with rls_app.app_context():
-        seed("admin@hydronet.com", "Admin-Pass-2026!")
+        seed("admin@hydronet.com", "Admin-Pass-2026!", demo=True)
     admin = client.post("/api/auth/login", json={"email": "admin@hydronet.com", "password": "Admin-Pass-2026!"}).get_json()
     h = {"Authorization": f"Bearer {admin['access_token']}"}
     tenants = client.get("/api/admin/tenants", headers=h).get_json()["tenants"]
@@ -191,3 +193,18 @@ def test_rls_settings_ride_with_the_first_statement_whatever_its_shape(rls_app):
         with db.engine.connect() as raw:  # the same pooled connection, outside any session
             assert raw.execute(text("SELECT current_setting('app.tenant_id', true)")).scalar() in (None, "")
             assert raw.execute(text("SELECT count(*) FROM conversations")).scalar() == 0
+
+
+def test_tenant_audit_csv_export_streams_the_tenants_rows_under_rls(rls_app):
+    """The CSV is streamed after the view returns: the tenant binding must hold inside the generator."""
+    client = rls_app.test_client()
+    a_headers, _a = _register(client, "csv-a@alpha.example.com", "Alpha CSV")
+    b_headers, _b = _register(client, "csv-b@beta.example.com", "Beta CSV")
+    as_json = client.get("/api/tenant/audit-logs?limit=200", headers=a_headers).get_json()["logs"]
+    assert as_json
+    resp = client.get("/api/tenant/audit-logs?format=csv", headers=a_headers)
+    assert resp.status_code == 200 and resp.mimetype == "text/csv"
+    rows = list(csv.DictReader(io.StringIO(resp.get_data(as_text=True))))
+    assert sorted(r["id"] for r in rows) == sorted(str(e["id"]) for e in as_json)
+    assert {r["action"] for r in rows} >= {"tenant.create", "auth.register"}
+    assert "csv-b@beta.example.com" not in resp.get_data(as_text=True)

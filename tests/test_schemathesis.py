@@ -113,6 +113,7 @@ def _document() -> dict[str, Any]:
     from hydronet.web.app import BLUEPRINTS
 
     bare = Flask("hydronet")
+    bare.config["VERSION"] = "test"
     for blueprint in BLUEPRINTS:
         bare.register_blueprint(blueprint)
     return build_document(bare)

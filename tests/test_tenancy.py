@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from hydronet.kernel.db import db
+from hydronet.kernel.db import db, uuid7
 from hydronet.kernel.tenancy import TenantViolation, all_tenants, bind_tenant
 from hydronet.models import Conversation, User
 
@@ -58,3 +58,67 @@ def test_write_into_other_tenant_refused(app, two_tenants):
         with pytest.raises(TenantViolation):
             db.session.flush()
         db.session.rollback()
+
+
+# --- Core statements: the tenant predicate is added by the mechanism ------------------------------
+
+def test_core_statement_on_a_tenant_table_outside_the_helper_is_refused(app, two_tenants):
+    """A hand-written Core SELECT with no tenant filter cannot run, on SQLite as on PostgreSQL."""
+    with app.app_context():
+        bind_tenant(db.session, two_tenants["a"].id)
+        with pytest.raises(TenantViolation, match="conversations"):
+            db.session.connection().execute(select(Conversation.__table__.c.title))
+        with pytest.raises(TenantViolation):  # a join hides the table no better
+            db.session.connection().execute(
+                select(User.__table__.c.email).join_from(User.__table__, Conversation.__table__,
+                                                         User.__table__.c.id == Conversation.__table__.c.user_id))
+        db.session.rollback()
+
+
+def test_scoped_core_statement_sees_only_the_bound_tenant(app, two_tenants):
+    from hydronet.kernel import tenancy
+
+    with app.app_context(), all_tenants(db.session):
+        _conversation(two_tenants["a"], two_tenants["a_users"]["owner"], "A1")
+        _conversation(two_tenants["b"], two_tenants["b_owner"], "B1")
+        db.session.commit()
+    stmt = tenancy.scoped(select(Conversation.__table__.c.title), Conversation.__table__)
+    with app.app_context():
+        bind_tenant(db.session, two_tenants["b"].id)
+        assert [r.title for r in tenancy.execute(db.session, stmt)] == ["B1"]
+        bind_tenant(db.session, None)
+        with pytest.raises(TenantViolation, match="bound tenant"):
+            tenancy.execute(db.session, stmt)
+        db.session.rollback()
+
+
+def test_core_insert_takes_the_bound_tenant_and_refuses_another(app, two_tenants):
+    from hydronet.kernel import tenancy
+
+    a, b = two_tenants["a"], two_tenants["b"]
+    owner = two_tenants["a_users"]["owner"]
+    insert = Conversation.__table__.insert()
+    row = {"user_id": owner.id, "title": "core", "channel": "web", "archived": False, "message_count": 0}
+    with app.app_context():
+        bind_tenant(db.session, a.id)
+        tenancy.execute(db.session, insert, [dict(row, id=uuid7())])
+        with pytest.raises(TenantViolation, match="another tenant"):
+            tenancy.execute(db.session, insert, [dict(row, id=uuid7(), tenant_id=b.id)])
+        db.session.commit()
+    with app.app_context(), all_tenants(db.session):
+        assert {c.tenant_id for c in db.session.query(Conversation).filter_by(title="core")} == {a.id}
+
+
+def test_orm_bulk_update_is_scoped_to_the_bound_tenant(app, two_tenants):
+    from sqlalchemy import update
+
+    with app.app_context(), all_tenants(db.session):
+        _conversation(two_tenants["a"], two_tenants["a_users"]["owner"], "A1")
+        _conversation(two_tenants["b"], two_tenants["b_owner"], "B1")
+        db.session.commit()
+    with app.app_context():
+        bind_tenant(db.session, two_tenants["a"].id)
+        db.session.execute(update(Conversation).values(title="renamed"))
+        db.session.commit()
+    with app.app_context(), all_tenants(db.session):
+        assert sorted(c.title for c in db.session.query(Conversation)) == ["B1", "renamed"]

@@ -29,9 +29,9 @@ def test_turns_counted_concurrently_are_not_lost(app, factory, two_tenants):
         assert stale.message_count == 4
         with app.app_context():  # another request, its own session
             bind_tenant(db.session, user.tenant_id)
-            assert conversations.record_turn(user.tenant_id, cid, added=2, title=None)
+            assert conversations.record_turn(cid, added=2, title=None)
             db.session.commit()
-        assert conversations.record_turn(user.tenant_id, cid, added=2, title=None)
+        assert conversations.record_turn(cid, added=2, title=None)
         db.session.commit()
         assert stale.message_count == 8  # the loaded copy was brought up to date from RETURNING
     with app.app_context(), all_tenants(db.session):
@@ -42,8 +42,8 @@ def test_title_is_set_only_while_untitled(app, factory, two_tenants):
     user, cid = _conversation(app, factory, two_tenants)
     with app.app_context():
         bind_tenant(db.session, user.tenant_id)
-        assert conversations.record_turn(user.tenant_id, cid, added=2, title="第一条")
-        assert conversations.record_turn(user.tenant_id, cid, added=2, title="第二条")
+        assert conversations.record_turn(cid, added=2, title="第一条")
+        assert conversations.record_turn(cid, added=2, title="第二条")
         db.session.commit()
     with app.app_context(), all_tenants(db.session):
         assert db.session.get(Conversation, cid).title == "第一条"
@@ -54,7 +54,7 @@ def test_another_tenants_conversation_is_not_counted(app, factory, two_tenants):
     other = two_tenants["b_owner"]
     with app.app_context():
         bind_tenant(db.session, other.tenant_id)
-        assert conversations.record_turn(other.tenant_id, cid, added=2, title="x") is False
+        assert conversations.record_turn(cid, added=2, title="x") is False
         db.session.commit()
     with app.app_context(), all_tenants(db.session):
         conv = db.session.get(Conversation, cid)
@@ -84,8 +84,8 @@ def test_usage_events_are_recorded_and_summed_once(app, factory, two_tenants):
         assert Decimal(str(daily.cost_cny)) == expected
 
 
-def test_core_statements_refuse_a_tenant_other_than_the_bound_one(app, factory, two_tenants):
-    """The hot path's Core statements take their tenant through tenancy.checked_tenant."""
+def test_core_statements_take_their_tenant_from_the_binding_not_the_caller(app, factory, two_tenants):
+    """The hot path's Core statements get the tenant predicate from tenancy.execute, never from the caller."""
     import pytest
 
     from hydronet.kernel.tenancy import TenantViolation
@@ -94,9 +94,9 @@ def test_core_statements_refuse_a_tenant_other_than_the_bound_one(app, factory, 
     other = two_tenants["b_owner"]
     with app.app_context():
         bind_tenant(db.session, other.tenant_id)
-        with pytest.raises(TenantViolation):
-            conversations.record_turn(user.tenant_id, cid, added=2, title=None)
-        with pytest.raises(TenantViolation):
+        # bound to tenant B, A's conversation id matches nothing: the predicate is B's
+        assert conversations.record_turn(cid, added=2, title=None) is False
+        with pytest.raises(TenantViolation):  # a row naming another tenant is refused
             usage.meter(user.tenant_id, user.id, kind="tool", tool="list_networks")
         db.session.rollback()
     with app.app_context(), all_tenants(db.session):

@@ -183,7 +183,7 @@ def test_suspended_tenant_cannot_refresh_and_loses_its_cookies(client, factory, 
 
 
 def test_web_login_is_rate_limited_like_login(app, client):
-    limit = int(app.config["RATELIMIT_LOGIN"].split()[0])
+    limit = int(app.config["RATELIMIT_LOGIN_ADDRESS"].split()[0])
     codes = [client.post(f"{WEB}/login", json={"email": f"nobody{i}@example.org", "password": "x"}).status_code
              for i in range(limit + 1)]
     assert codes[:limit].count(429) == 0 and codes[-1] == 429

@@ -22,6 +22,7 @@ from hydronet.kernel.errors import ApiError, Conflict, Unauthorized, ValidationE
 from hydronet.kernel.store import get_store
 from hydronet.kernel.tenancy import all_tenants, bind_tenant
 from hydronet.models import Tenant, User
+from hydronet.models.tenant import SYNTHETIC_DOMAIN
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,13 @@ def unique_slug(name: str) -> str:
     return slug
 
 
+def refuse_reserved_email(email: str) -> None:
+    """People may not take the WeChat followers' placeholder domain (or a subdomain of it)."""
+    domain = email.strip().lower().rpartition("@")[2]
+    if domain == SYNTHETIC_DOMAIN or domain.endswith("." + SYNTHETIC_DOMAIN):
+        raise ValidationError({"email": f"addresses @{SYNTHETIC_DOMAIN} are reserved for WeChat followers"})
+
+
 def email_taken(email: str) -> bool:
     """True when any tenant has a user with this email."""
     with all_tenants(db.session):
@@ -64,6 +72,7 @@ def email_taken(email: str) -> bool:
 
 def register(email: str, password: str, tenant_name: str, name: str, meta: RequestMeta) -> tuple[User, dict[str, Any]]:
     """Create a tenant and its owner; return the owner and a fresh token pair."""
+    refuse_reserved_email(email)
     problem = passwords.password_problem(password, email)
     if problem:
         raise ValidationError({"password": problem})

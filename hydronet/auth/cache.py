@@ -32,7 +32,7 @@ from typing import Any, TypeVar
 
 from flask import has_app_context
 from sqlalchemy import event, inspect
-from sqlalchemy.orm import Session, make_transient_to_detached, scoped_session
+from sqlalchemy.orm import Mapper, Session, make_transient_to_detached, scoped_session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
@@ -55,8 +55,9 @@ M = TypeVar("M", User, Tenant)
 
 
 @functools.cache
-def _columns(model: type) -> list[tuple[str, Any]]:
-    return [(a.key, a.columns[0].type) for a in inspect(model).column_attrs if a.key not in _NOT_CACHED[model]]
+def _columns(model: type[User] | type[Tenant]) -> list[tuple[str, Any]]:
+    mapper: Mapper[Any] = inspect(model)
+    return [(a.key, a.columns[0].type) for a in mapper.column_attrs if a.key not in _NOT_CACHED[model]]
 
 
 def dump(obj: User | Tenant) -> str:
@@ -96,11 +97,11 @@ def _revive(session: Session, model: type[M], data: dict[str, Any]) -> M:
     existing = session.identity_map.get(identity_key(model, data["id"]))
     if existing is not None:
         return existing  # already loaded in this session (and so fresher)
-    # Not model(**data): the constructor sends every value through attribute events as a
-    # change.  A bare instance given the snapshot as its loaded state is what a query yields.
-    obj = model.__mapper__.class_manager.new_instance()
-    obj.__dict__.update(data)
-    make_transient_to_detached(obj)  # identity key; unsnapshotted columns expired (lazy)
+    # make_transient_to_detached is SQLAlchemy's documented way to turn a constructed object
+    # into one "as though freshly loaded from a query": its history is reset (no UPDATE on
+    # flush), it gets its identity key, and columns left out of the snapshot load lazily.
+    obj = model(**data)
+    make_transient_to_detached(obj)
     session.add(obj)
     return obj
 
@@ -122,7 +123,7 @@ def _cached(keys: list[str]) -> list[str | None]:
         return [TOMBSTONE] * len(keys)
 
 
-def cached_user(session: Session, user_id: uuid.UUID, tenant_id: str | None) -> User | None:
+def cached_user(session: Session | scoped_session, user_id: uuid.UUID, tenant_id: str | None) -> User | None:
     """The user (with its tenant) from the cache, or None on a miss."""
     if not tenant_id:
         return None

@@ -31,7 +31,7 @@ def client_ip() -> str:
 def caller_claims() -> dict[str, Any] | None:
     """The verified claims of the request's bearer JWT, if any (read once per request)."""
     token = state.bearer_token()
-    return state.token_claims(is_api_key=bool(token) and is_api_key(token))
+    return state.token_claims(is_api_key=token is not None and is_api_key(token))
 
 
 def client_key() -> str:
@@ -54,18 +54,33 @@ def tenant_key() -> str:
     return client_key()
 
 
-def login_account_key() -> str:
-    """The account a login attempt targets (brute force per account)."""
+def login_email() -> str | None:
+    """The account a sign-in attempt targets, folded as sign-in folds it (case, outer spaces)."""
     body = request.get_json(silent=True) or {}
     email = body.get("email") if isinstance(body, dict) else None
-    return f"acct:{email.strip().lower()[:254]}" if isinstance(email, str) else f"ip:{client_ip()}"
+    return email.strip().lower()[:254] if isinstance(email, str) else None
+
+
+def login_account_address_key() -> str:
+    """Sign-in failures per (account, client address): another address cannot use up the owner's."""
+    return f"acct:{login_email() or '-'}|ip:{client_ip()}"
+
+
+def login_address_key() -> str:
+    """Sign-in failures per client address, whatever account they target."""
+    return f"ip:{client_ip()}"
+
+
+def login_failed(response) -> bool:
+    """Only a refused credential counts against the sign-in limits; a success never does."""
+    return response.status_code == 401
 
 
 def caller_tenant() -> dict[str, Any] | None:
     """Plan, status and quota overrides of the caller's tenant, from the shared cache (invalidated on change)."""
     claims = caller_claims()
     tenant_id = claims.get("tid") if claims else None
-    if not tenant_id:
+    if not claims or not tenant_id:
         return None
     try:
         prefetch(claims)  # the same trip brings what authentication will read next

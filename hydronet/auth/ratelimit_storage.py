@@ -16,8 +16,10 @@ stock `limits.storage.RedisStorage`.
 from __future__ import annotations
 
 import time
+from typing import cast
 
 from flask import has_request_context
+import redis
 from limits.storage import RedisStorage
 from redis.exceptions import NoScriptError
 
@@ -72,9 +74,13 @@ class PipelinedRedisStorage(RedisStorage):
     def __init__(self, uri: str, **options) -> None:
         super().__init__(uri.replace(SCHEME + "://", "redis://", 1), **options)
 
+    def client(self) -> redis.Redis:
+        """limits types its connection as a protocol; it is a redis-py client."""
+        return cast(redis.Redis, self.get_connection())
+
     def initialize_storage(self, uri: str) -> None:
         super().initialize_storage(uri)
-        self.lua_acquire_and_window = self.get_connection().register_script(ACQUIRE_AND_WINDOW)
+        self.lua_acquire_and_window = self.client().register_script(ACQUIRE_AND_WINDOW)
 
     def acquire_entry(self, key: str, limit: int, expiry: int, amount: int = 1) -> bool:
         if not has_request_context():
@@ -83,7 +89,7 @@ class PipelinedRedisStorage(RedisStorage):
         args = [time.time(), limit, expiry, amount]
         # EVALSHA directly: redis-py's pipelined Script objects would first ask
         # SCRIPT EXISTS, a round trip of its own.
-        pipe = self.get_connection().pipeline(transaction=False)
+        pipe = self.client().pipeline(transaction=False)
         pipe.evalsha(self.lua_acquire_and_window.sha, 1, prefixed, *args)
         wanted = state.take_wanted()  # what authentication will read next: same trip
         if wanted:

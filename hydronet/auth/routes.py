@@ -8,7 +8,7 @@ from hydronet.auth import accounts as auth_service
 from hydronet.auth import tokens
 from hydronet.auth.actor import request_meta
 from hydronet.auth.principal import current_actor, current_principal, require
-from hydronet.auth.ratelimit import limiter, login_account_key
+from hydronet.auth.ratelimit import limiter, login_account_address_key, login_address_key, login_failed
 from hydronet.auth.serialize import tenant_dict, user_dict
 from hydronet.kernel.responses import ok
 from hydronet.kernel.validation import Fields, json_body
@@ -18,6 +18,10 @@ bp = Blueprint("auth", __name__, url_prefix="/api/auth")
 
 def _login_limit() -> str:
     return current_app.config["RATELIMIT_LOGIN"]
+
+
+def _login_address_limit() -> str:
+    return current_app.config["RATELIMIT_LOGIN_ADDRESS"]
 
 
 def _register_limit() -> str:
@@ -44,9 +48,18 @@ def register():
     return _session_body(user, pair, 201)
 
 
+# Failures only, under fixed scopes: /api/auth/web/login runs this view, so both sign-in routes
+# draw on the same two counters.
+_failures_per_account_and_address = limiter.shared_limit(
+    _login_limit, scope="login-failures:account-address", key_func=login_account_address_key,
+    deduct_when=login_failed)
+_failures_per_address = limiter.shared_limit(
+    _login_address_limit, scope="login-failures:address", key_func=login_address_key, deduct_when=login_failed)
+
+
 @bp.post("/login")
-@limiter.limit(_login_limit)
-@limiter.limit(_login_limit, key_func=login_account_key)
+@_failures_per_account_and_address
+@_failures_per_address
 def login():
     """Sign in with email and password."""
     f = Fields(json_body())

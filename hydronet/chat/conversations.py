@@ -15,7 +15,7 @@ from hydronet.kernel.db import db, utcnow
 from hydronet.kernel.errors import NotFound
 from hydronet.kernel.lookup import parse_id
 from hydronet.kernel.pagination import after, decode_cursor, page
-from hydronet.kernel.tenancy import checked_tenant
+from hydronet.kernel import tenancy
 from hydronet.models import Conversation, Message, User
 from hydronet.tenants import quotas
 
@@ -55,13 +55,13 @@ def list_own(user: User, *, limit: int, cursor: str | None, archived: bool | Non
     (and Row-Level Security behind it) — rows, not ORM objects.
     """
     position = decode_cursor(cursor)
-    params: dict[str, Any] = {"tid": checked_tenant(db.session, user.tenant_id), "uid": user.id, "n": limit + 1}
+    params: dict[str, Any] = {"uid": user.id, "n": limit + 1}
     if query:
         params["pattern"] = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     if position is not None:
         params["ts"], params["after_id"] = position
     stmt = _listing(archived, bool(query), position is not None)
-    rows = db.session.connection().execute(stmt, params).all()
+    rows = tenancy.execute(db.session, stmt, params).all()
     return page(list(map(Listed._make, rows)), limit, ts_attr="updated_at")
 
 
@@ -80,8 +80,8 @@ class Listed(NamedTuple):
 @functools.cache
 def _listing(archived: bool | None, search: bool, continued: bool) -> Select:
     c = Conversation.__table__.c
-    stmt = (select(*(c[name] for name in Listed._fields))
-            .where(c.tenant_id == bindparam("tid"), c.user_id == bindparam("uid")))
+    stmt = (tenancy.scoped(select(*(c[name] for name in Listed._fields)), Conversation.__table__)
+            .where(c.user_id == bindparam("uid")))
     if archived is not None:
         stmt = stmt.where(c.archived.is_(archived))
     if search:
@@ -135,15 +135,14 @@ def latest_for_model(conv: Conversation, limit: int) -> list[Any]:
     a Core statement built once, on the session's connection, tenant in the WHERE clause
     (and under Row-Level Security on PostgreSQL) — no per-call ORM compilation.
     """
-    tid = checked_tenant(db.session, conv.tenant_id)
-    rows = db.session.connection().execute(_LATEST_FOR_MODEL, {"cid": conv.id, "tid": tid, "n": limit}).all()
+    rows = tenancy.execute(db.session, _LATEST_FOR_MODEL, {"cid": conv.id, "n": limit}).all()
     return list(reversed(rows))
 
 
 def _latest_for_model():
     m = Message.__table__.c
-    return (select(m.role, m.content, m.metadata.label("meta"))
-            .where(m.conversation_id == bindparam("cid"), m.tenant_id == bindparam("tid"))
+    return (tenancy.scoped(select(m.role, m.content, m.metadata.label("meta")), Message.__table__)
+            .where(m.conversation_id == bindparam("cid"))
             .order_by(m.created_at.desc(), m.id.desc())
             .limit(bindparam("n")))
 
@@ -163,7 +162,7 @@ def history_for_model(messages: list[Any]) -> list[dict[str, Any]]:
     return out
 
 
-def record_turn(tenant_id: uuid.UUID, conversation_id: uuid.UUID, *, added: int, title: str | None) -> bool:
+def record_turn(conversation_id: uuid.UUID, *, added: int, title: str | None) -> bool:
     """Count a turn's messages on the conversation (and title it if still untitled); False if it is gone.
 
     One UPDATE … RETURNING: the counter is incremented by the database, so
@@ -171,9 +170,8 @@ def record_turn(tenant_id: uuid.UUID, conversation_id: uuid.UUID, *, added: int,
     loaded in this session is brought up to date without another query.
     """
     # parameter names must not be column names: Core would add those to the SET clause
-    params = {"cid": conversation_id, "tid": checked_tenant(db.session, tenant_id), "added": added, "now": utcnow(),
-              "new_title": title}
-    row = db.session.connection().execute(_TURN_UPDATE[bool(title)], params).one_or_none()
+    params = {"cid": conversation_id, "added": added, "now": utcnow(), "new_title": title}
+    row = tenancy.execute(db.session, _TURN_UPDATE[bool(title)], params).one_or_none()
     if row is None:
         return False
     loaded = db.session.identity_map.get(db.session.identity_key(Conversation, conversation_id))
@@ -188,8 +186,8 @@ def _turn_update(retitle: bool):
     values: dict[str, Any] = {"message_count": c.message_count + bindparam("added"), "updated_at": bindparam("now")}
     if retitle:
         values["title"] = case((c.title == "", bindparam("new_title")), else_=c.title)
-    return (update_rows(Conversation.__table__)
-            .where(c.id == bindparam("cid"), c.tenant_id == bindparam("tid"))
+    return (tenancy.scoped(update_rows(Conversation.__table__), Conversation.__table__)
+            .where(c.id == bindparam("cid"))
             .values(values)
             .returning(c.message_count, c.updated_at, c.title))
 

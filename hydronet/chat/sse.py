@@ -20,6 +20,7 @@ from hydronet.chat import turns
 from hydronet.chat.serialize import message_dict
 from hydronet.kernel.db import db
 from hydronet.kernel.errors import ApiError
+from hydronet.kernel.faults import as_api_error
 from hydronet.kernel.tenancy import bind_tenant
 from hydronet.llm.loop import TurnState
 
@@ -33,37 +34,75 @@ def sse(event: dict[str, Any]) -> str:
 
 
 def _produce(app: Flask, prep: turns.PreparedTurn, out: queue.Queue, stop: threading.Event) -> None:
-    with app.app_context():
+    """Run the turn, store it and queue its events; always ends with ``done`` or ``error``, then _END.
+
+    Once the turn is committed the client gets ``done`` with the stored ids
+    whatever happens after (turns.persist does not raise past its commit).
+    """
+    try:
+        with app.app_context():
+            try:
+                _produce_in_context(prep, out, stop)
+            finally:
+                db.session.remove()
+    except Exception:
+        log.exception("streamed turn: cleanup failed")
+    finally:
+        out.put(_END)
+
+
+def _produce_in_context(prep: turns.PreparedTurn, out: queue.Queue, stop: threading.Event) -> None:
+    state = TurnState()
+    events = None
+    try:
         bind_tenant(db.session, prep.tenant_id)
-        state = TurnState()
         events = turns.run(prep, state)
-        try:
-            for event in events:
-                if stop.is_set():
-                    break
-                if event["type"] != "final":
-                    out.put(event)
-            events.close()
-            if stop.is_set() and not (state.content or state.calls):
-                turns.fail(prep, state, "client_gone")
-                return
-            user_msg, reply = turns.persist(prep, state)
-            out.put({"type": "done", "message": message_dict(reply), "user_message": message_dict(user_msg),
-                     "usage": dict(state.usage)})
-        except ApiError as err:
-            events.close()
-            turns.fail(prep, state, err.code)
-            out.put({"type": "error", "error": {"code": err.code, "message": err.message}})
-        except LookupError:
-            out.put({"type": "error", "error": {"code": "not_found", "message": "Conversation was deleted"}})
-        except Exception:
-            log.exception("streamed turn failed")
-            events.close()
-            turns.fail(prep, state, "internal_error")
-            out.put({"type": "error", "error": {"code": "internal_error", "message": "Internal server error"}})
-        finally:
-            db.session.remove()
-            out.put(_END)
+        for event in events:
+            if stop.is_set():
+                break
+            if event["type"] != "final":
+                out.put(event)
+        events.close()
+    except ApiError as err:
+        _close(events)
+        turns.fail(prep, state, err.code)
+        out.put(error_event(err))
+        return
+    except Exception as exc:
+        log.exception("streamed turn failed")
+        _close(events)
+        turns.fail(prep, state, "internal_error")
+        out.put(error_event(exc))
+        return
+    if stop.is_set() and not (state.content or state.calls):
+        turns.fail(prep, state, "client_gone")
+        return
+    try:
+        user_msg, reply = turns.persist(prep, state)
+    except ApiError as err:  # ConversationDeleted: usage kept and charged by persist
+        out.put(error_event(err))
+        return
+    except Exception as exc:  # nothing stored; persist gave the reservation back
+        log.exception("streamed turn could not be stored")
+        out.put(error_event(exc))
+        return
+    out.put({"type": "done", "message": message_dict(reply), "user_message": message_dict(user_msg),
+             "usage": dict(state.usage)})
+
+
+def error_event(exc: Exception) -> dict[str, Any]:
+    """The SSE ``error`` event for an exception: the JSON path's code and message."""
+    err = exc if isinstance(exc, ApiError) else as_api_error(exc)
+    return {"type": "error", "error": {"code": err.code, "message": err.message}}
+
+
+def _close(events: Iterator[dict[str, Any]] | None) -> None:
+    if events is None:
+        return
+    try:
+        events.close()  # type: ignore[attr-defined]
+    except Exception:
+        log.warning("closing a failed turn's event stream failed", exc_info=True)
 
 
 def stream_turn(app: Flask, prep: turns.PreparedTurn) -> Response:

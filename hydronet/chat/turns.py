@@ -13,12 +13,15 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 from flask import current_app
+from sqlalchemy.exc import DBAPIError
 
 from hydronet.chat import assistant, conversations
 from hydronet.kernel.db import db, utcnow, uuid7
-from hydronet.kernel.errors import ApiError, ValidationError
+from hydronet.kernel.dbpool import mark_unrepeatable
+from hydronet.kernel.errors import ApiError, NotFound, ValidationError
 from hydronet.kernel.metrics import MODEL_ERRORS, MODEL_LATENCY, MODEL_TOKENS
-from hydronet.kernel.tenancy import bind_tenant, checked_tenant
+from hydronet.kernel import tenancy
+from hydronet.kernel.tenancy import bind_tenant
 from hydronet.llm.context import build_messages
 from hydronet.llm.loop import TurnState, run_turn
 from hydronet.llm.tokens import count_tokens
@@ -30,6 +33,15 @@ from hydronet.tenants.plans import default_model
 log = logging.getLogger(__name__)
 HISTORY_MESSAGES = 40
 OUTPUT_TOKEN_ESTIMATE = 800
+
+
+class ConversationDeleted(NotFound):
+    """The conversation was deleted while the model was answering: the answer is not kept.
+
+    Its cost is (the model worked): the usage is recorded and the quota charged.
+    """
+
+    code, message = "conversation_deleted", "The conversation was deleted while the assistant was answering"
 
 
 @dataclass
@@ -69,13 +81,17 @@ def prepare(user: User, tenant: Tenant, conv: Conversation, text: str) -> Prepar
     messages = build_messages(instructions, history, text, cfg["LLM_HISTORY_TOKENS"])
     estimate = sum(count_tokens(str(m.get("content") or "")) for m in messages) + OUTPUT_TOKEN_ESTIMATE
     reservation = quotas.reserve_chat(tenant, estimate)
-    prepared = PreparedTurn(
-        tenant_id=tenant.id, user_id=user.id, conversation_id=conv.id, text=text,
-        model=default_model(tenant, cfg["QWEN_DEFAULT_MODEL"]) if cfg["ALIYUN_API_KEY"] else "offline",
-        messages=messages, registry=assistant.tools_for(tenant), reservation=reservation,
-        api_key=cfg["ALIYUN_API_KEY"] or None, retitle=not conv.title,
-    )
-    db.session.commit()  # return the connection to the pool while the model works
+    try:
+        prepared = PreparedTurn(
+            tenant_id=tenant.id, user_id=user.id, conversation_id=conv.id, text=text,
+            model=default_model(tenant, cfg["QWEN_MODEL"]) if cfg["ALIYUN_API_KEY"] else "offline",
+            messages=messages, registry=assistant.tools_for(tenant), reservation=reservation,
+            api_key=cfg["ALIYUN_API_KEY"] or None, retitle=not conv.title,
+        )
+        db.session.commit()  # return the connection to the pool while the model works
+    except Exception:
+        _give_back(reservation)
+        raise
     return prepared
 
 
@@ -96,6 +112,7 @@ def run(prep: PreparedTurn, state: TurnState) -> Iterator[dict[str, Any]]:
 
 def complete(prep: PreparedTurn) -> tuple[Message, Message, TurnState]:
     """Run a whole turn without streaming and store it; on failure charge nothing and re-raise."""
+    mark_unrepeatable()  # the model is called: a lost database connection must not run it twice
     state = TurnState()
     try:
         for _event in run(prep, state):
@@ -118,29 +135,80 @@ def persist(prep: PreparedTurn, state: TurnState) -> tuple[Message, Message]:
     concurrent turns cannot lose one), one multi-row INSERT of the two
     messages, then the usage (`usage.record`: two statements).  The returned
     messages are plain, unattached objects carrying what was stored.
+
+    Once the transaction is committed this returns, whatever happens to the
+    quota bookkeeping after it (Redis unreachable: the hold lapses and the
+    counter is set from the usage aggregates later), so the caller can always
+    report the stored ids.  Raises ConversationDeleted when the conversation
+    went away meanwhile (the usage is kept, the text is not).
     """
-    bind_tenant(db.session, prep.tenant_id)
     events = _usage_events(prep, state)
+    for attempt in (1, 2):
+        committing = False
+        try:
+            bind_tenant(db.session, prep.tenant_id)
+            if not conversations.record_turn(prep.conversation_id, added=2,
+                                             title=conversations.title_from(prep.text) if prep.retitle else None):
+                raise ConversationDeleted()
+            user_msg, reply = _message_rows(prep, state)
+            tenancy.execute(db.session, _MESSAGE_INSERT, [_column_keys(user_msg), _column_keys(reply)])
+            usage.record(prep.tenant_id, prep.user_id, events)
+            committing = True
+            db.session.commit()
+            break
+        except ConversationDeleted:
+            db.session.rollback()
+            _keep_usage_only(prep, state, events)
+            raise
+        except DBAPIError as err:
+            db.session.rollback()
+            if attempt == 1 and err.connection_invalidated and not committing:
+                # the connection died before COMMIT was sent: its transaction is gone, storing again is safe
+                log.warning("database connection lost while storing a turn; storing it again on a fresh one")
+                continue
+            _give_back(prep.reservation)
+            raise
+        except Exception:
+            db.session.rollback()
+            _give_back(prep.reservation)
+            raise
+    _settle(prep, state)
+    return Message(**user_msg), Message(**reply)
+
+
+def _keep_usage_only(prep: PreparedTurn, state: TurnState, events: list[dict[str, Any]]) -> None:
+    """The model worked for a conversation deleted meanwhile: record its usage and charge it."""
     try:
-        if not conversations.record_turn(prep.tenant_id, prep.conversation_id, added=2,
-                                         title=conversations.title_from(prep.text) if prep.retitle else None):
-            raise LookupError("conversation vanished")  # deleted while the model was answering
-        user_msg, reply = _message_rows(prep, state)
-        db.session.connection().execute(_MESSAGE_INSERT, [_column_keys(user_msg), _column_keys(reply)])
+        bind_tenant(db.session, prep.tenant_id)
         usage.record(prep.tenant_id, prep.user_id, events)
         db.session.commit()
-    except LookupError:  # keep the usage, drop the text
-        db.session.rollback()
-        usage.record(prep.tenant_id, prep.user_id, events)
-        db.session.commit()
-        raise
     except Exception:
         db.session.rollback()
-        prep.reservation.release()
-        raise
-    prep.reservation.adjust_tokens(state.usage["input_tokens"] + state.usage["output_tokens"])
-    _observe(state)
-    return Message(**user_msg), Message(**reply)
+        log.exception("could not record the usage of a turn whose conversation was deleted")
+        _give_back(prep.reservation)
+        return
+    _settle(prep, state)
+
+
+def _settle(prep: PreparedTurn, state: TurnState) -> None:
+    """Post-commit bookkeeping: never raises (the turn is stored; a lost charge is reconciled later)."""
+    try:
+        prep.reservation.settle(state.usage["input_tokens"] + state.usage["output_tokens"])
+    except Exception as exc:
+        log.warning("quota settlement of a stored turn deferred (%s): the hold lapses and the counter is "
+                    "reconciled from the usage aggregates", type(exc).__name__)
+    try:
+        _observe(state)
+    except Exception:
+        log.exception("could not count a stored turn in the metrics")
+
+
+def _give_back(reservation: quotas.Reservation) -> None:
+    """Release a reservation; if the store is unreachable the hold lapses by itself."""
+    try:
+        reservation.release()
+    except Exception as exc:
+        log.warning("quota release deferred (%s): the hold lapses at its deadline", type(exc).__name__)
 
 
 _MESSAGE_INSERT = Message.__table__.insert()
@@ -160,7 +228,7 @@ def _message_rows(prep: PreparedTurn, state: TurnState) -> tuple[dict[str, Any],
         meta["offline"] = True
     if state.interrupted:
         meta["interrupted"] = True
-    common = {"tenant_id": checked_tenant(db.session, prep.tenant_id), "conversation_id": prep.conversation_id,
+    common = {"tenant_id": prep.tenant_id, "conversation_id": prep.conversation_id,
               "user_id": prep.user_id}
     user_msg = {**common, "id": uuid7(), "role": "user", "content": prep.text, "model": None,
                 "input_tokens": 0, "output_tokens": 0, "meta": {}, "created_at": prep.user_created_at}
@@ -171,10 +239,13 @@ def _message_rows(prep: PreparedTurn, state: TurnState) -> tuple[dict[str, Any],
 
 
 def fail(prep: PreparedTurn, state: TurnState, code: str) -> None:
-    """A failed model call: give the reservation back, charge nothing, count the error."""
-    prep.reservation.release()
+    """A failed model call: give the reservation back, charge nothing, count the error.  Never raises."""
+    _give_back(prep.reservation)
     MODEL_ERRORS.labels(prep.model, code).inc()
-    db.session.rollback()
+    try:
+        db.session.rollback()
+    except Exception:
+        log.warning("rollback after a failed model call failed", exc_info=True)
     if code == "client_gone":
         return
     try:  # a zero-cost record keeps the model error rate visible to operators

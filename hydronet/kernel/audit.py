@@ -65,17 +65,23 @@ class AuditAnchor(Base):
 
 
 class _Origin(Protocol):
-    ip: str | None
-    user_agent: str | None
-    request_id: str | None
+    @property
+    def ip(self) -> str | None: ...
+    @property
+    def user_agent(self) -> str | None: ...
+    @property
+    def request_id(self) -> str | None: ...
 
 
 class AuditActor(Protocol):
     """Who acted (auth.actor.Actor is one): the user and tenant rows, if any, and where from."""
 
-    user: Any
-    tenant: Any
-    meta: _Origin
+    @property
+    def user(self) -> Any: ...
+    @property
+    def tenant(self) -> Any: ...
+    @property
+    def meta(self) -> _Origin: ...
 
     @property
     def email(self) -> str | None: ...

@@ -13,8 +13,10 @@ held before the failure.
 """
 from __future__ import annotations
 
+import re
 import time
 
+from flask import g, has_request_context
 from sqlalchemy import event, exc
 from sqlalchemy.engine import Engine
 
@@ -40,3 +42,43 @@ def install_idle_ping(engine: Engine, idle_s: float = 2.0) -> None:
             if dialect.is_disconnect(err, dbapi_conn, None):
                 raise exc.DisconnectionError() from err
             raise
+
+
+# -- what a request did that a retry would repeat (web/db_retry.py) --------------------------------
+
+_WRITE = re.compile(r"^\s*(INSERT|UPDATE|DELETE|MERGE|WITH|CREATE|ALTER|DROP|TRUNCATE|COPY)\b", re.I)
+_UNREPEATABLE = "hydronet_unrepeatable"
+
+
+def is_write(statement: str) -> bool:
+    """True when any part of the statement (RLS settings ride in front, tenancy.py) changes data.
+
+    WITH counts as a write: it may carry a data-modifying CTE.
+    """
+    return any(_WRITE.match(part) for part in statement.split(";"))
+
+
+def track_writes(engine: Engine) -> None:
+    """Mark the current request unrepeatable once one of its statements wrote (and succeeded)."""
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def _note_write(_conn, _cursor, statement, _params, _context, _many) -> None:
+        if has_request_context() and is_write(statement):
+            setattr(g, _UNREPEATABLE, True)
+
+
+def mark_unrepeatable() -> None:
+    """This request did something outside the database a retry would do twice (a model call …)."""
+    if has_request_context():
+        setattr(g, _UNREPEATABLE, True)
+
+
+def request_repeatable() -> bool:
+    """True while the current request has neither written to the database nor marked a side effect."""
+    return has_request_context() and not g.get(_UNREPEATABLE, False)
+
+
+def reset_repeatable() -> None:
+    """Start (or restart) the request's bookkeeping."""
+    if has_request_context():
+        setattr(g, _UNREPEATABLE, False)

@@ -55,7 +55,7 @@ def _attach(app: Flask, engine: Engine) -> None:
         if started is None:
             return
         elapsed_ms = (time.perf_counter() - started) * 1000
-        threshold = app.config.get("SLOW_QUERY_MS", 200)
+        threshold = app.config["SLOW_QUERY_MS"]
         if threshold is None or threshold < 0 or elapsed_ms < threshold:
             return
 

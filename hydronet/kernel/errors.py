@@ -38,10 +38,6 @@ class ApiError(Exception):
         return {"success": False, "error": {"code": self.code, "message": self.message, **self.extra}}
 
 
-class BadRequest(ApiError):
-    status, code, message = 400, "bad_request", "Bad request"
-
-
 class Unauthorized(ApiError):
     status, code, message = 401, "unauthorized", "Authentication required"
 
@@ -94,3 +90,22 @@ class QuotaExceeded(ApiError):
 
 class ServiceUnavailable(ApiError):
     status, code, message = 503, "service_unavailable", "Service temporarily unavailable"
+
+
+class DatabaseUnavailable(ServiceUnavailable):
+    """503: the database connection failed (terminated, failover, refused); safe to retry shortly."""
+
+    code, message = "database_unavailable", "The database is temporarily unavailable; try again in a few seconds"
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message, headers={"Retry-After": "2"})
+
+
+class StoreUnavailable(ServiceUnavailable):
+    """503: the shared store (Redis) is unreachable; requests that need it fail closed."""
+
+    code, message = "store_unavailable", "A required service is temporarily unavailable; try again in a few seconds"
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message, headers={"Retry-After": "5"})
+

@@ -3,14 +3,18 @@
 Register a function with ``@job("name")``; ``enqueue("name", **kwargs)`` runs
 it outside the request — in an RQ worker (`flask hydronet worker`) when Redis
 is configured, else in a daemon thread of this process (embedded mode, or
-HYDRONET_JOBS_INLINE=true).  The function runs inside an app context; its
+JOBS_INLINE=true).  The function runs inside an app context; its
 arguments must be JSON-friendly (ids, not ORM objects).  Job functions
 register when their modules are imported, which building the app does
 (web/app.py imports every domain).
 """
 from __future__ import annotations
 
+import ctypes
 import logging
+import os
+import signal
+import sys
 import threading
 import uuid
 from typing import Any, Callable
@@ -24,6 +28,8 @@ from hydronet.kernel.db import db
 log = logging.getLogger(__name__)
 QUEUE_NAME = "hydronet"
 JOBS: dict[str, Callable[..., Any]] = {}
+SWEEPERS: list[Callable[[], None]] = []
+SWEEP_EVERY_S = 10.0
 _worker_app: Flask | None = None
 _app_factory: Callable[[], Flask] | None = None
 
@@ -42,6 +48,12 @@ def job(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         return fn
 
     return decorator
+
+
+def sweeper(fn: Callable[[], None]) -> Callable[[], None]:
+    """Register a function the worker runs every SWEEP_EVERY_S (finding jobs whose worker died)."""
+    SWEEPERS.append(fn)
+    return fn
 
 
 def _redis_queue(app: Flask):
@@ -112,7 +124,55 @@ def _run_in_app_raising(app: Flask, name: str, kwargs: dict[str, Any]) -> None:
 
 
 def run_worker(app: Flask, burst: bool = False) -> None:
-    """Run an RQ worker for the HydroNet queue (blocking)."""
+    """Run an RQ worker for the HydroNet queue (blocking), sweeping for lost jobs alongside."""
     global _worker_app
     _worker_app = app
-    Worker([_redis_queue(app)], connection=_redis_queue(app).connection).work(burst=burst, with_scheduler=False)
+    stop = threading.Event()
+    threading.Thread(target=_sweep_loop, args=(app, stop), daemon=True, name="job-sweeper").start()
+    try:
+        _Worker([_redis_queue(app)], connection=_redis_queue(app).connection).work(burst=burst, with_scheduler=False)
+    finally:
+        stop.set()
+
+
+def _sweep_loop(app: Flask, stop: threading.Event) -> None:
+    while True:
+        for fn in SWEEPERS:
+            with app.app_context():
+                try:
+                    fn()
+                except Exception:
+                    log.warning("job sweeper %s failed", fn.__name__, exc_info=True)
+                finally:
+                    db.session.remove()
+        if stop.wait(SWEEP_EVERY_S):
+            return
+
+
+class _Worker(Worker):
+    """RQ's forking worker whose work horse dies with it.
+
+    A work horse outlives a worker killed with SIGKILL (it runs in a process
+    group of its own) and would finish its job while the job, found without a
+    heartbeat, is queued again: asking the kernel to SIGKILL the horse when its
+    parent dies rules that out.  A warm shutdown (SIGTERM, Ctrl+C) still waits
+    for the job in hand; a second one stops the horse (RQ's cold shutdown).
+    """
+
+    def main_work_horse(self, job, queue):
+        parent = os.getppid()
+        _die_with_parent()
+        if os.getppid() != parent:  # the worker died between fork and prctl
+            os._exit(1)
+        super().main_work_horse(job, queue)
+
+
+def _die_with_parent() -> None:
+    """prctl(PR_SET_PDEATHSIG, SIGKILL) on Linux; elsewhere nothing (the heartbeat still catches it)."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)  # the running program's symbols include libc's
+        libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        log.warning("could not tie the work horse to its worker", exc_info=True)

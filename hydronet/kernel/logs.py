@@ -53,7 +53,7 @@ def configure_logging(level: str, as_json: bool) -> None:
     # No format here (nor gunicorn's) shows the caller's file/line or thread names, so
     # records need not collect them: finding the caller walks the stack on every log call,
     # an access line per request included (the logging HOWTO's "Optimization" section).
-    logging._srcfile = None  # type: ignore[attr-defined]
+    logging._srcfile = None
     logging.logThreads = False
     logging.logMultiprocessing = False
     # werkzeug: the development server's own request line would log every request a second time

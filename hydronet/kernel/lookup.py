@@ -27,6 +27,6 @@ def get_or_404(model: type[M], value: Any, what: str, *, tenant_id: uuid.UUID | 
     request's tenant binding (jobs, workers).
     """
     row = db.session.get(model, parse_id(value, what))
-    if row is None or (tenant_id is not None and row.tenant_id != tenant_id):
+    if row is None or (tenant_id is not None and getattr(row, "tenant_id", None) != tenant_id):
         raise NotFound(f"{what} not found")
     return row

@@ -2,34 +2,50 @@
 
 `bind_tenant(session, tenant_id)` is called once per request by the auth
 layer.  From then on a `do_orm_execute` hook adds ``tenant_id = :current`` to
-every SELECT (including `session.get`, relationship loads and joins) over a
-`TenantOwnedMixin` model, and a `before_flush` hook refuses to write a row of
-another tenant.  Crossing tenants is explicit: `all_tenants(session)` — used
-by platform-admin and sign-in code only.  On PostgreSQL the same tenant id is
-set transaction-locally (``app.tenant_id``) for the Row-Level Security wall.
+every SELECT, UPDATE and DELETE (including `session.get`, relationship loads
+and joins) over a `TenantOwnedMixin` model, and a `before_flush` hook refuses
+to write a row of another tenant.  Crossing tenants is explicit:
+`all_tenants(session)` — used by platform-admin and sign-in code only.  On
+PostgreSQL the same tenant id is set transaction-locally (``app.tenant_id``)
+for the Row-Level Security wall.
+
+Core statements (hot paths that want rows, not objects) are held to the same
+rule by mechanism: a statement on a tenant table is built with `scoped()`,
+which adds the tenant predicate itself, and run with `execute()`, which fills
+that predicate (and the ``tenant_id`` of inserted rows) from the session's
+bound tenant — the caller never passes a tenant id.  `guard_engine()` refuses
+any other Core statement that touches a tenant table, so a forgotten filter is
+an error on SQLite as on PostgreSQL.
 """
 from __future__ import annotations
 
 import uuid
 import weakref
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Any, Iterator
 
-from sqlalchemy import event, text
+from sqlalchemy import Delete, Insert, Select, Table, Update, bindparam, event, text
+from sqlalchemy.engine import Result
 from sqlalchemy.orm import ORMExecuteState, Session, scoped_session, with_loader_criteria
+from sqlalchemy.sql import visitors
 
-from hydronet.kernel.db import TenantOwnedMixin
+from hydronet.kernel.db import Base, TenantOwnedMixin
 
 TENANT_KEY = "hydronet_tenant_id"
 UNSCOPED_KEY = "hydronet_unscoped"
 _CONNECTED = "hydronet_rls_connected"  # the session's transaction has a connection
+TENANT_PARAM = "hn_tenant"  # the bind parameter `scoped()` compares tenant_id with
+_CHECKED = "hydronet_tenancy_checked"  # execution option: scoped by the ORM hook or by execute()
+_FLUSHING = "hydronet_flushing"  # connection info: the ORM flush (guarded by before_flush) is writing
+
+AnySession = Session | scoped_session  # flask-sqlalchemy's db.session is a scoped_session
 
 
 class TenantViolation(RuntimeError):
     """A write would have touched another tenant's row."""
 
 
-def bind_tenant(session: Session, tenant_id: uuid.UUID | None) -> None:
+def bind_tenant(session: AnySession, tenant_id: uuid.UUID | None) -> None:
     """Scope every following query of this session to ``tenant_id``."""
     if isinstance(session, scoped_session):
         session = session()
@@ -41,29 +57,48 @@ def bind_tenant(session: Session, tenant_id: uuid.UUID | None) -> None:
         _set_rls_tenant(session, tenant_id)
 
 
-def checked_tenant(session: Session, tenant_id: uuid.UUID) -> uuid.UUID:
-    """``tenant_id`` for a Core statement of this session, refused if it is not the bound tenant.
+def scoped(stmt: Select | Update | Delete, table: Table) -> Select | Update | Delete:
+    """``stmt`` restricted to the tenant `execute()` will bind (built once, at import time)."""
+    return stmt.where(table.c.tenant_id == bindparam(TENANT_PARAM))
 
-    Core statements (the chat turn's hot path) bypass the ORM hooks below, so
-    they take their tenant through here: the same rule as the flush guard —
-    while the session is scoped, only its own tenant — with Row-Level Security
-    behind it on PostgreSQL.
+
+def execute(session: AnySession, stmt: Any, params: dict[str, Any] | list[dict[str, Any]] | None = None) -> Result:
+    """Run a Core statement on a tenant table for the session's bound tenant.
+
+    A `scoped()` statement gets the bound tenant as its predicate; an INSERT's
+    rows get it as their ``tenant_id`` (a row naming another tenant is
+    refused).  Inside `all_tenants` an INSERT may name its rows' tenants, but a
+    scoped statement still needs a bound tenant: there is no "every tenant"
+    predicate to fill in.
     """
     if isinstance(session, scoped_session):
         session = session()
-    bound = _scoping_active(session)
-    if bound is not None and tenant_id != bound:
-        raise TenantViolation("statement for another tenant refused")
-    return tenant_id
+    tenant_id = session.info.get(TENANT_KEY)
+    unscoped = bool(session.info.get(UNSCOPED_KEY))
+    bound: dict[str, Any] | list[dict[str, Any]]
+    if isinstance(stmt, Insert):
+        rows = params if isinstance(params, list) else [params or {}]
+        bound = [_owned_row(row, tenant_id, unscoped) for row in rows]
+    else:
+        if tenant_id is None:
+            raise TenantViolation("a tenant-scoped statement needs a bound tenant")
+        if isinstance(params, list):
+            raise TypeError("a scoped statement takes one parameter dict")
+        bound = {**(params or {}), TENANT_PARAM: tenant_id}
+    return session.connection().execute(stmt, bound, execution_options={_CHECKED: True})
 
 
-def current_tenant_id(session: Session) -> uuid.UUID | None:
-    """The tenant this session is scoped to, if any."""
-    return session.info.get(TENANT_KEY)
+def _owned_row(row: dict[str, Any], tenant_id: uuid.UUID | None, unscoped: bool) -> dict[str, Any]:
+    named = row.get("tenant_id")
+    if tenant_id is None and not (unscoped and named is not None):
+        raise TenantViolation("insert into a tenant table needs a bound tenant")
+    if named is not None and named != tenant_id and not unscoped:
+        raise TenantViolation("insert for another tenant refused")
+    return row if named is not None else {**row, "tenant_id": tenant_id}
 
 
 @contextmanager
-def all_tenants(session: Session) -> Iterator[Session]:
+def all_tenants(session: AnySession) -> Iterator[AnySession]:
     """Explicit escape: queries inside see every tenant (platform admin, sign-in, audit chain)."""
     previous = session.info.get(UNSCOPED_KEY, 0)
     session.info[UNSCOPED_KEY] = previous + 1
@@ -83,7 +118,7 @@ def _scoping_active(session: Session) -> uuid.UUID | None:
     return session.info.get(TENANT_KEY)
 
 
-def _set_rls_all(session: Session, on: bool) -> None:
+def _set_rls_all(session: AnySession, on: bool) -> None:
     """Flip the RLS escape of the transaction in progress (new ones read session.info)."""
     if isinstance(session, scoped_session):
         session = session()
@@ -92,7 +127,7 @@ def _set_rls_all(session: Session, on: bool) -> None:
     session.execute(text("SELECT set_config('app.all_tenants', :v, true)"), {"v": "on" if on else "off"})
 
 
-def _set_rls_tenant(session: Session, tenant_id: uuid.UUID | None) -> None:
+def _set_rls_tenant(session: AnySession, tenant_id: uuid.UUID | None) -> None:
     """Move the RLS tenant of the open transaction (only called on PostgreSQL, see _CONNECTED)."""
     value = "" if tenant_id is None else str(tenant_id)
     session.execute(text("SELECT set_config('app.tenant_id', :tid, true)"), {"tid": value})
@@ -108,8 +143,9 @@ def install(session_factory) -> None:
     _INSTALLED.add(id(session_factory))
 
     @event.listens_for(session_factory, "do_orm_execute")
-    def _scope_selects(state: ORMExecuteState) -> None:
-        if not state.is_select or state.execution_options.get("all_tenants"):
+    def _scope_statements(state: ORMExecuteState) -> None:
+        state.update_execution_options(**{_CHECKED: True})  # the ORM path: scoped here, not by guard_engine
+        if not (state.is_select or state.is_update or state.is_delete) or state.execution_options.get("all_tenants"):
             return
         tenant_id = _scoping_active(state.session)
         if tenant_id is None:
@@ -126,6 +162,10 @@ def install(session_factory) -> None:
     @event.listens_for(session_factory, "before_flush")
     def _guard_writes(session: Session, _ctx, _instances) -> None:
         tenant_id = _scoping_active(session)
+        if session.new or session.dirty or session.deleted:
+            conn = session.connection()
+            conn.info[_FLUSHING] = True  # the flush's own statements pass guard_engine
+            session.info[_FLUSHING] = conn
         if tenant_id is None:
             return
         for obj in list(session.new) + list(session.dirty) + list(session.deleted):
@@ -148,10 +188,59 @@ def install(session_factory) -> None:
         else:
             connection.exec_driver_sql(_RLS_SQL, settings)
 
+    @event.listens_for(session_factory, "after_flush_postexec")
+    def _flushed(session: Session, _ctx) -> None:
+        _end_flush(session)
+
     @event.listens_for(session_factory, "after_transaction_end")
     def _rls_on_end(session: Session, transaction) -> None:
         if transaction.parent is None:
             session.info.pop(_CONNECTED, None)
+        _end_flush(session)
+
+
+def _end_flush(session: Session) -> None:
+    conn = session.info.pop(_FLUSHING, None)
+    if conn is not None and not conn.closed:
+        conn.info.pop(_FLUSHING, None)
+
+
+def guard_engine(engine) -> None:
+    """Refuse Core statements on tenant tables that bypass both the ORM hooks and `execute()`.
+
+    Text statements are not parsed (they are DDL, health checks and RLS
+    settings); inside `all_tenants` code may pass ``all_tenants=True`` as an
+    execution option for a deliberate cross-tenant Core statement.
+    """
+    if engine in _GUARDED_ENGINES:
+        return
+    _GUARDED_ENGINES.add(engine)
+
+    @event.listens_for(engine, "before_execute")
+    def _refuse_unscoped(conn, clauseelement, _multiparams, _params, execution_options) -> None:
+        if not isinstance(clauseelement, (Select, Insert, Update, Delete)):
+            return
+        if execution_options.get(_CHECKED) or execution_options.get("all_tenants") or conn.info.get(_FLUSHING):
+            return
+        touched = _tenant_tables(clauseelement)
+        if touched:
+            raise TenantViolation(f"Core statement on tenant table {sorted(touched)[0]} outside tenancy.execute")
+
+    @event.listens_for(engine, "checkin")
+    def _no_flush_left(_dbapi_conn, record) -> None:
+        record.info.pop(_FLUSHING, None)
+
+
+_GUARDED_ENGINES: "weakref.WeakSet" = weakref.WeakSet()
+
+
+def _tenant_tables(stmt: Any) -> set[str]:
+    names = {m.local_table.name for m in _tenant_mappers()}
+    return {el.name for el in visitors.iterate(stmt) if isinstance(el, Table) and el.name in names}
+
+
+def _tenant_mappers():
+    return [m for m in Base.registry.mappers if issubclass(m.class_, TenantOwnedMixin)]
 
 
 _TID, _ALL = "hn_rls_tid", "hn_rls_all"

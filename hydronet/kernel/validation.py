@@ -14,7 +14,7 @@ EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 
 def json_body(required: bool = True) -> dict[str, Any]:
     """The request's JSON object; 400 malformed_json, 415/422 when it is not an object."""
-    limit = current_app.config.get("MAX_JSON_BYTES", 256 * 1024)
+    limit = current_app.config["MAX_JSON_KB"] * 1024
     if request.content_length and request.content_length > limit:
         raise PayloadTooLarge(f"JSON bodies are limited to {limit // 1024} KB")
     raw = request.get_data(cache=True)

@@ -190,9 +190,9 @@ class QwenProvider(StreamingProvider):
         """A lazily created session whose pool fits many concurrent streams.
 
         Each open stream holds one upstream connection, so the pool must hold as
-        many as a worker serves streams (gunicorn's worker_connections, 1000):
-        at 256, 1,000 bench streams had urllib3 open, discard and log a
-        connection per answer beyond the pool.
+        many as a worker serves streams (gunicorn's worker_connections): with a
+        smaller pool, urllib3 opens, discards and logs a connection per answer
+        beyond it.
         """
         if self._session is None:
             with self._session_lock:

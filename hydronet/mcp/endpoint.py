@@ -49,7 +49,7 @@ class Caller:
 
 def answer(caller: Caller, scope: dict[str, Any], body: bytes, *, timeout: float) -> tuple[int, list, bytes]:
     """Answer one HTTP exchange of the /mcp endpoint for ``caller``: (status, headers, body)."""
-    server = build_server(caller, assistant.builtin_registry(), str(caller.app.config.get("VERSION", "")))
+    server = build_server(caller, assistant.builtin_registry(), str(caller.app.config["VERSION"]))
     try:
         return run_async(lambda: serve_once(server, scope, body), timeout)
     except RunnerTimeout:

@@ -61,7 +61,7 @@ def mcp_endpoint() -> Response:
 
 def enforce_plan_limit(principal: Principal) -> None:
     """The plan's requests per minute for the caller's tenant (known only after authentication)."""
-    if not current_app.config.get("RATELIMIT_ENABLED", True) or not limiter.enabled:
+    if not current_app.config["RATELIMIT_ENABLED"] or not limiter.enabled:
         return
     item, key = parse(rate_limit_for(principal.tenant)), f"tenant:{principal.tenant.id}"
     if not limiter.limiter.hit(item, "mcp", key):

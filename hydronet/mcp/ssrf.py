@@ -14,6 +14,7 @@ unless listed explicitly.
 from __future__ import annotations
 
 import ipaddress
+import logging
 import re
 import socket
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ import anyio
 import httpcore2
 import httpx2
 
+log = logging.getLogger(__name__)
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 METADATA_HOSTS = frozenset({"metadata.google.internal", "metadata.goog", "metadata", "instance-data",
                             "instance-data.ec2.internal"})
@@ -67,12 +69,16 @@ class EgressPolicy:
         """Raise UrlNotAllowed unless ``host`` may connect to ``address``."""
         if self.host_listed(host) or any(address in net for net in self.allowed_networks):
             return
+        # The messages reach the tenant: they never name the resolved address, so refusals cannot be used
+        # to map the operator's network (the log keeps it for the operator).
         if is_metadata(host, address):
-            raise UrlNotAllowed(f"{host} ({address}) is a cloud metadata endpoint")
+            log.info("MCP egress refused: %s resolves to metadata address %s", host, address)
+            raise UrlNotAllowed(f"{host} is not allowed: cloud metadata endpoints are closed")
         if self.allow_private and not address.is_multicast and not address.is_unspecified:
             return
         if not is_public(address):
-            raise UrlNotAllowed(f"{host} resolves to a non-public address ({address})")
+            log.info("MCP egress refused: %s resolves to non-public address %s", host, address)
+            raise UrlNotAllowed(f"{host} is not allowed: HydroNet connects to public addresses only")
 
 
 def _norm_host(host: str) -> str:

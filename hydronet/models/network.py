@@ -39,3 +39,6 @@ class AnalysisJob(IdMixin, TenantOwnedMixin, Base):
     result: Mapped[dict | None] = mapped_column()
     error: Mapped[str | None] = mapped_column(Text)
     finished_at: Mapped[datetime | None] = mapped_column()
+    # stamped by the process running the job; a running job whose stamp is stale lost its worker
+    heartbeat_at: Mapped[datetime | None] = mapped_column()
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Integer, String
+from sqlalchemy import Boolean, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from hydronet.kernel.db import Base, IdMixin, TenantOwnedMixin, utcnow
@@ -11,7 +11,7 @@ from hydronet.kernel.db import Base, IdMixin, TenantOwnedMixin, utcnow
 PLANS = ("free", "basic", "pro", "enterprise")
 TENANT_STATUSES = ("active", "trial", "suspended", "cancelled")
 BLOCKED_STATUSES = ("suspended", "cancelled")  # a tenant in one of these cannot be used
-SYNTHETIC_DOMAIN = "wechat.hydronet.local"  # the email domain of WeChat followers' users
+SYNTHETIC_DOMAIN = "wechat.hydronet.local"  # the placeholder email domain of WeChat followers' users (refused for people)
 ROLES = ("owner", "admin", "member", "viewer")
 
 
@@ -51,6 +51,8 @@ class User(IdMixin, TenantOwnedMixin, Base):
     last_login_at: Mapped[datetime | None] = mapped_column()
     token_version: Mapped[int] = mapped_column(Integer, default=1)
     password_change_required: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A WeChat follower's automatic account (no password, takes no seat); only followers.py sets it.
+    is_wechat_follower: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     invite_token_hash: Mapped[str | None] = mapped_column(String(128), index=True)
     invite_expires_at: Mapped[datetime | None] = mapped_column()
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -17,7 +17,7 @@ from hydronet.auth.accounts import unique_slug
 from hydronet.auth.actor import Actor
 from hydronet.kernel import audit
 from hydronet.kernel.db import db, utcnow
-from hydronet.kernel.errors import ValidationError
+from hydronet.kernel.errors import ApiError, ValidationError
 from hydronet.kernel.lookup import get_or_404, parse_id
 from hydronet.kernel.tenancy import all_tenants
 from hydronet.models import PLANS, TENANT_STATUSES, Tenant, UsageDaily, UsageRecord, User
@@ -171,6 +171,8 @@ def set_user_active(actor: Actor, user: User, active: bool) -> User:
 
 def force_password_reset(actor: Actor, user: User) -> str:
     """Invalidate a user's password and sessions; returns a one-time reset token."""
+    if user.is_wechat_follower:  # a password would make it a person who takes no seat
+        raise ApiError("A WeChat follower's account has no password to reset", code="wechat_follower", status=409)
     token = secrets.token_urlsafe(32)
     with all_tenants(db.session):
         user = db.session.merge(user)

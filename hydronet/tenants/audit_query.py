@@ -16,7 +16,7 @@ from hydronet.kernel.audit import AuditLog
 from hydronet.kernel.db import db
 from hydronet.kernel.errors import ValidationError
 from hydronet.kernel.jsonio import iso
-from hydronet.kernel.tenancy import all_tenants
+from hydronet.kernel.tenancy import all_tenants, bind_tenant
 from hydronet.models import ApiKey, McpServer, Network, Tenant, User
 from hydronet.tenants.audit_archive import entry_dict
 
@@ -77,6 +77,18 @@ def _scope(f: AuditFilter):
     return all_tenants(db.session) if f.all_tenants else nullcontext()
 
 
+def _streamed_scope(f: AuditFilter):
+    """The scope of an export that runs after the view returned.
+
+    By then the request's session has been removed with its tenant binding (a streamed body is
+    produced after teardown), so the generator binds its own session again: without it the ORM
+    filter is gone and, on PostgreSQL, Row-Level Security shows no rows at all.
+    """
+    if not f.all_tenants:
+        bind_tenant(db.session, f.tenant_id)
+    return _scope(f)
+
+
 def page(f: AuditFilter, limit: int, cursor: int | None) -> tuple[list[AuditLog], str | None]:
     """Entries newest first, after the cursor."""
     stmt = _statement(f)
@@ -92,7 +104,7 @@ def page(f: AuditFilter, limit: int, cursor: int | None) -> tuple[list[AuditLog]
 def iter_all(f: AuditFilter, max_rows: int = 100_000) -> Iterable[AuditLog]:
     """Every matching entry, newest first (for exports)."""
     stmt = _statement(f).order_by(AuditLog.id.desc()).limit(max_rows)
-    with _scope(f):
+    with _streamed_scope(f):
         yield from db.session.execute(stmt.execution_options(yield_per=1000)).scalars()
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from hydronet.auth import passwords
-from hydronet.auth.accounts import email_taken
+from hydronet.auth.accounts import email_taken, refuse_reserved_email
 from hydronet.auth.actor import Actor
 from hydronet.auth.permissions import can_manage_role
 from hydronet.kernel import audit
@@ -18,7 +18,6 @@ from hydronet.kernel.db import db, utcnow
 from hydronet.kernel.errors import ApiError, Conflict, Forbidden, ValidationError
 from hydronet.kernel.lookup import get_or_404
 from hydronet.models import ROLES, Tenant, User
-from hydronet.models.tenant import SYNTHETIC_DOMAIN
 from hydronet.tenants import quotas
 
 INVITE_TTL = timedelta(days=7)
@@ -62,6 +61,7 @@ def create_user(actor: Actor, email: str, name: str, role: str, password: str | 
         raise ValidationError({"role": f"must be one of: {', '.join(ROLES)}"})
     if not can_manage_role(actor.user.role, role):
         raise Forbidden(f"A {actor.user.role} cannot create a {role}")
+    refuse_reserved_email(email)
     if password is not None:
         problem = passwords.password_problem(password, email)
         if problem:
@@ -130,9 +130,8 @@ def deactivate_user(actor: Actor, user: User) -> User:
 
 
 def seat_filter():
-    """Users that take a seat: active, and not WeChat followers' automatic accounts."""
-
-    return (User.is_active.is_(True), ~User.email.endswith("@" + SYNTHETIC_DOMAIN))
+    """Users that take a seat: active, and not WeChat followers' automatic accounts (by the column)."""
+    return (User.is_active.is_(True), User.is_wechat_follower.is_(False))
 
 
 def count_active_users(tenant_id: uuid.UUID) -> int:

@@ -1,21 +1,27 @@
 """Quota enforcement before work: atomic reservations in the shared store.
 
-Periodic quotas (messages per day, tokens per month) are counters in Redis,
-reserved in one round trip by a Lua script before the model is called and
-reconciled with the real token count afterwards.  The database is the truth:
-a missing counter (new period, Redis restarted) is seeded from usage records.
+Periodic quotas (messages per day, tokens per month) are counters in Redis of
+what was committed, plus holds: one round trip (a Lua script) holds a turn's
+estimate before the model is called, another settles the real cost once the
+turn is stored.  A hold has a deadline, so a turn lost with its worker gives
+its reservation back within QUOTA_HOLD_S.  The database is the truth: a
+missing counter (new period, Redis restarted) is seeded from the usage
+aggregates, and every counter is set from them again every QUOTA_RECONCILE_S
+(a charge that could not be settled, Redis unreachable, is caught up then).
 Count quotas (users, networks, …) are counted in the database under a
 transaction-scoped advisory lock, so racing creations cannot pass the limit.
 """
 from __future__ import annotations
 
 import hashlib
+import time as clock
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Callable
 from zoneinfo import ZoneInfo
 
+from flask import current_app
 from sqlalchemy import func, select, text
 
 from hydronet.auth.ratelimit import caller_tenant
@@ -62,33 +68,43 @@ def used_from_db(tenant_id: uuid.UUID, quota: str, start: datetime, end: datetim
 
 @dataclass
 class Reservation:
-    """Amounts reserved before a model call, to reconcile or release afterwards."""
+    """Amounts held before a model call: settled with the real cost once stored, or given back.
+
+    The hold lapses by itself at its deadline (QUOTA_HOLD_S), so a turn lost with
+    its worker gives its reservation back without anyone settling it.
+    """
 
     tenant_id: uuid.UUID
     keys: dict[str, str]
     amounts: dict[str, int]
+    hold_id: str = ""
+    open: bool = True
 
-    def adjust_tokens(self, actual: int) -> None:
-        """Replace the token estimate with the real count."""
-        key = self.keys.get("tokens_per_month")
-        if key is None:
-            return
-        delta = actual - self.amounts["tokens_per_month"]
-        if delta:
-            get_store().incr(key, delta)
-        self.amounts["tokens_per_month"] = actual
+    def settle(self, actual_tokens: int) -> None:
+        """Charge the stored turn (one message, its real token count) and drop the hold."""
+        charges = {"messages_per_day": 1, "tokens_per_month": max(0, int(actual_tokens))}
+        self._close([charges.get(q, 0) for q in self.keys])
 
     def release(self) -> None:
-        """Give back everything reserved (the call failed; nothing is charged)."""
-        store = get_store()
-        for quota, key in self.keys.items():
-            if self.amounts.get(quota):
-                store.incr(key, -self.amounts[quota])
-        self.amounts = {q: 0 for q in self.amounts}
+        """Give back everything held (the call failed; nothing is charged)."""
+        self._close([0] * len(self.keys))
+
+    def _close(self, charges: list[int]) -> None:
+        if not self.open:
+            return
+        get_store().settle(list(self.keys.values()), self.hold_id, charges)
+        self.open = False
 
 
 def reserve_chat(tenant: Tenant, estimated_tokens: int) -> Reservation:
-    """Reserve one message and an estimate of tokens, or raise QuotaExceeded (429)."""
+    """Hold one message and an estimate of tokens, or raise QuotaExceeded (429).
+
+    A counter that is missing (new period, Redis restarted) or was not checked
+    against the usage aggregates for QUOTA_RECONCILE_S seconds is set from the
+    database first: one aggregate query per tenant and period every few
+    minutes, never per request.
+    """
+    cfg = current_app.config
     limits = effective_quotas(tenant)
     wanted = {"messages_per_day": 1, "tokens_per_month": max(0, estimated_tokens)}
     now = _now()
@@ -102,13 +118,15 @@ def reserve_chat(tenant: Tenant, estimated_tokens: int) -> Reservation:
         # tokens: refuse only when the month is already used up (the estimate may overshoot)
         lims.append(limit if q == "messages_per_day" or limit < 0 else limit + wanted[q])
     store = get_store()
+    hold_id = uuid.uuid4().hex
+    deadline = clock.time() + float(cfg["QUOTA_HOLD_S"])
     for _attempt in range(3):
-        status, idx, used = store.reserve(keys, [wanted[q] for q in names], lims, ttls)
+        status, idx, used = store.reserve(keys, [wanted[q] for q in names], lims, ttls, hold_id, deadline)
         if status == 1:
-            return Reservation(tenant.id, dict(zip(names, keys)), dict(wanted))
+            return Reservation(tenant.id, dict(zip(names, keys)), dict(wanted), hold_id)
         if status == 2:
             q = names[idx]
-            store.set(keys[idx], str(used_from_db(tenant.id, q, *bounds[q])), ttl=ttls[idx], nx=True)
+            store.seed(keys[idx], used_from_db(tenant.id, q, *bounds[q]), ttls[idx], float(cfg["QUOTA_RECONCILE_S"]))
             continue
         q = names[idx]
         raise QuotaExceeded(q, int(limits[q]), used, bounds[q][1].astimezone(timezone.utc).isoformat())
@@ -143,14 +161,14 @@ def _lock_count_quota(tenant_id: uuid.UUID, quota: str) -> None:
 
 
 def period_usage(tenant: Tenant, quota: str) -> tuple[int, datetime]:
-    """Used amount and reset time of a periodic quota (from Redis, seeded from the DB)."""
+    """Committed amount and reset time of a periodic quota (from Redis, set from the DB when due)."""
     start, end = period_bounds(quota)
     key = _counter_key(tenant.id, quota, start)
     store = get_store()
-    raw = store.get(key)
-    if raw is None:
+    raw, checked = store.mget([key, key + ":chk"])
+    if raw is None or checked is None:
         value = used_from_db(tenant.id, quota, start, end)
-        store.set(key, str(value), ttl=(end - _now()).total_seconds() + 86400, nx=True)
+        store.seed(key, value, (end - _now()).total_seconds() + 86400, float(current_app.config["QUOTA_RECONCILE_S"]))
         return value, end
     return max(0, int(raw)), end
 

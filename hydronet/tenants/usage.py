@@ -11,7 +11,7 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from hydronet.kernel.db import db
-from hydronet.kernel.tenancy import checked_tenant
+from hydronet.kernel import tenancy
 from hydronet.models import ApiKey, Conversation, McpServer, Network, Tenant, UsageDaily, UsageRecord, User
 from hydronet.tenants import quotas
 from hydronet.tenants.members import seat_filter
@@ -69,12 +69,11 @@ def record(tenant_id: uuid.UUID, user_id: uuid.UUID | None, events: list[dict[st
     """
     if not events:
         return
-    tenant_id = checked_tenant(db.session, tenant_id)
-    conn = db.session.connection()
     rows = [{k: v for k, v in e.items() if k != "messages"} | {"tenant_id": tenant_id, "user_id": user_id}
             for e in events]
-    conn.execute(_RECORD_INSERT, rows)
-    conn.execute(_daily_upsert(conn.dialect.name), {
+    tenancy.execute(db.session, _RECORD_INSERT, rows)
+    dialect = db.session.get_bind().dialect.name
+    tenancy.execute(db.session, _daily_upsert(dialect), [{
         "tenant_id": tenant_id, "user_key": str(user_id) if user_id else "", "day": quotas.today(),
         "messages": sum(e["messages"] for e in events),
         "offline_messages": sum(e["messages"] for e in events if e["model"] == OFFLINE_MODEL),
@@ -82,7 +81,7 @@ def record(tenant_id: uuid.UUID, user_id: uuid.UUID | None, events: list[dict[st
         "output_tokens": sum(e["output_tokens"] for e in events),
         "tool_runs": sum(1 for e in events if e["kind"] != "chat"),
         "cost_cny": sum((e["cost_cny"] for e in events), Decimal("0")),
-    })
+    }])
 
 
 _RECORD_INSERT = UsageRecord.__table__.insert()

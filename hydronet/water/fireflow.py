@@ -8,24 +8,24 @@ from wntr.network import WaterNetworkModel
 
 from hydronet.water import checks
 from hydronet.water.errors import AnalysisInputError
-from hydronet.water.hydraulics import expected_demand
+from hydronet.water.demand import expected_demand
 from hydronet.water.jsonify import at_time, num
 from hydronet.water.limits import Deadline, Progress
-from hydronet.water.scenarios import make_baseline, run_each, scenario_copy
-from hydronet.water.simulation import make_settings, prepare, run
-
-FIRE_PATTERN = "hydronet-fire"
-FIRE_CATEGORY = "fire flow"
+from hydronet.water.scenarios import Sweep, impact, run_each
+from hydronet.water.simulation import make_settings, prepare
+from hydronet.water.standards import NATIONAL
+from hydronet.water.toolkit import Changes, Timed
 
 
 def fire_flow(
     wn: WaterNetworkModel,
-    fire_demand_m3_s: float = 0.0946,
-    fire_duration_h: float = 2.0,
+    fire_demand_m3_s: float = NATIONAL.fire_flow_l_s / 1000.0,
+    fire_duration_h: float = NATIONAL.fire_duration_h,
     fire_start_h: float | None = None,
     duration_h: float | None = 24.0,
-    pressure_threshold_m: float = 14.0,
-    required_pressure_m: float = 14.0,
+    pressure_threshold_m: float = NATIONAL.fire_residual_pressure_m,
+    required_pressure_m: float = NATIONAL.fire_residual_pressure_m,
+    demand_multiplier: float = NATIONAL.max_day_factor,
     hydrants: list[str] | None = None,
     max_hydrants: int | None = None,
     progress: Progress | None = None,
@@ -33,45 +33,57 @@ def fire_flow(
 ) -> dict[str, Any]:
     """Rank hydrant junctions by junctions pushed below the threshold while fighting a fire (PDD).
 
-    The fire window is snapped to the model's pattern steps (EPANET has one step for all
-    patterns); without ``fire_start_h`` it starts at the step of peak expected demand.
+    The fire demand is added at one hydrant at a time during the fire window, which is snapped to
+    the model's pattern steps (EPANET has one step for all patterns); without ``fire_start_h`` it
+    starts at the step of peak expected demand (the peak hour of the maximum day when the model's
+    demands, times ``demand_multiplier``, are the maximum day). Pressures are read during the fire.
     """
     demand = checks.number("fire_demand_m3_s", fire_demand_m3_s, 0.001, 10)
     threshold = checks.number("pressure_threshold_m", pressure_threshold_m, 0, 300)
+    multiplier = checks.number("demand_multiplier", demand_multiplier, 0, 10)
     settings = make_settings(wn, duration_h, "PDD", required_pressure_m, quality="NONE")
-    base_model = prepare(wn, settings)
-    start_s, end_s = _fire_window(base_model, fire_start_h, fire_duration_h)
-    _add_fire_pattern(base_model, start_s, end_s)
-    baseline = make_baseline(base_model, settings, threshold)
+    window_model = prepare(wn, settings)
+    start_s, end_s = _fire_window(window_model, fire_start_h, fire_duration_h)
     candidates = checks.elements(wn, hydrants, "junction") if hydrants else list(wn.junction_name_list)
     if max_hydrants is not None:
         candidates = candidates[: checks.count("max_hydrants", max_hydrants)]
+    # the last report time inside the fire is the one before it ends (the fire is off at end_s)
+    with Sweep(wn, settings, window_start_s=start_s, window_end_s=max(end_s - 1, start_s),
+               demand_multiplier=multiplier if multiplier != 1.0 else None) as sweep:
+        baseline = sweep.solve()
+        counted = sweep.has_demand.index
 
-    def fight_fire(hydrant: str) -> dict[str, Any]:
-        """Simulate a fire at one hydrant and describe the outcome."""
-        model = scenario_copy(base_model)
-        model.get_node(hydrant).add_demand(demand, FIRE_PATTERN, category=FIRE_CATEGORY)
-        scenario = run(model, settings)
-        window = scenario.junction_frame("pressure").loc[start_s:end_s]
-        served = scenario.junction_frame("demand")[hydrant].loc[start_s:end_s]
-        expected = expected_demand(model, served.index, [hydrant])[hydrant]
-        fraction = min(float(served.sum() / expected.sum()), 1.0) if expected.sum() > 0 else None
-        impact = baseline.impact(scenario, exclude=[hydrant])
-        hydrant_pressure = num(window[hydrant].min())
-        return {
-            "hydrant": hydrant,
-            "hydrant_min_pressure_m": hydrant_pressure,
-            "fire_flow_served_fraction": num(fraction),
-            **impact,
-            "passes": bool(impact["junctions_impacted"] == 0 and (hydrant_pressure or 0) >= threshold
-                           and (fraction or 0) >= 0.999),
-        }
+        def fight_fire(hydrant: str) -> dict[str, Any]:
+            """Simulate a fire at one hydrant and describe the outcome."""
+            scenario = sweep.solve(Changes(extra_demand_m3_s={hydrant: Timed(demand, start_s, end_s)}))
+            expected = float(scenario.expected_by_junction[hydrant])
+            fraction = min(float(scenario.served_by_junction[hydrant]) / expected, 1.0) if expected > 0 else None
+            found = impact(baseline, scenario, threshold, counted, sweep.population, exclude=[hydrant])
+            hydrant_pressure = num(scenario.min_pressure[hydrant])
+            return {
+                "hydrant": hydrant,
+                "hydrant_min_pressure_m": hydrant_pressure,
+                "fire_flow_served_fraction": num(fraction),
+                **found,
+                "passes": bool(found["junctions_impacted"] == 0 and (hydrant_pressure or 0) >= threshold
+                               and (fraction or 0) >= 0.999),
+                "warning_codes": sorted({w["code"] for w in scenario.warnings}),
+            }
 
-    outcome = run_each(candidates, fight_fire, progress, Deadline(time_limit_s))
+        outcome = run_each(candidates, fight_fire, progress, Deadline(time_limit_s))
     ranking = sorted(outcome.pop("rows"), key=lambda row: (row["passes"], -row["junctions_impacted"],
                                                            row["hydrant_min_pressure_m"] or 0.0, row["hydrant"]))
+    chosen = {"fire_demand_m3_s": demand, "fire_duration_h": fire_duration_h, "fire_start_h": fire_start_h,
+              "pressure_threshold_m": threshold, "demand_multiplier": multiplier}
     return {
-        "settings": {**settings.as_dict(), "pressure_threshold_m": threshold, "fire_demand_m3_s": demand},
+        "settings": {
+            **settings.as_dict(), **chosen, "fire_residual_pressure_m": threshold,
+            "method": "fire demand added at one hydrant at a time for the fire window (pressure-driven); a hydrant "
+                      "passes when it delivers the whole fire flow with at least the residual pressure and no "
+                      "other junction falls below it during the fire",
+            "defaults": NATIONAL.used({**chosen, "fire_residual_pressure_m": threshold}),
+        },
+        "warnings": sweep.notes + baseline.warnings,
         "fire_window": {"start": at_time(start_s), "end": at_time(end_s)},
         "hydrants_considered": len(candidates),
         **outcome,
@@ -96,11 +108,3 @@ def _fire_window(model: WaterNetworkModel, fire_start_h: float | None, fire_dura
         totals = expected_demand(model, range(0, latest + 1, step)).sum(axis=1)
         start_s = int(totals.idxmax())
     return start_s, min(start_s + length_s, duration_s) if duration_s else start_s
-
-
-def _add_fire_pattern(model: WaterNetworkModel, start_s: int, end_s: int) -> None:
-    """A 0/1 pattern that is on during the fire window (at the model's pattern step)."""
-    step = int(model.options.time.pattern_timestep) or 3600
-    count = max(math.ceil((int(model.options.time.duration) + 1) / step), 1)
-    on = [1.0 if start_s <= index * step < max(end_s, start_s + 1) else 0.0 for index in range(count)]
-    model.add_pattern(FIRE_PATTERN, on)

@@ -1,13 +1,14 @@
 """Hydraulic performance indicators (pressures, velocities, tanks, demand served)."""
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from wntr.network import WaterNetworkModel
 
-from hydronet.water import checks
+from hydronet.water import checks, diagnostics
+from hydronet.water.demand import expected_demand
 from hydronet.water.jsonify import at_time, num, series_map
 from hydronet.water.simulation import Simulation, SimulationCache, cached_simulate, make_settings
 
@@ -35,6 +36,8 @@ def hydraulic(
         **indicators(wn, sim, pressure_threshold_m, top_n),
         "node_min_pressure_m": series_map(pressure.min(), 3),
         "link_max_velocity_m_s": series_map(sim.pipe_frame("velocity").abs().max(), 4),
+        "water_balance": diagnostics.balance_summary(sim.balance) if sim.balance else None,
+        "warnings": list(sim.warnings),
     }
 
 
@@ -98,34 +101,6 @@ def demand_served(wn: WaterNetworkModel, sim: Simulation) -> dict[str, float | N
         "served_mean_m3_s": num(served.sum(axis=1).mean()),
         "served_fraction": num(served_total / expected_total) if expected_total > 0 else None,
     }
-
-
-def expected_demand(wn: WaterNetworkModel, times_s: Iterable[int], junctions: list[str] | None = None) -> pd.DataFrame:
-    """Expected junction demand (m3/s: base × pattern × multiplier) at the given times.
-
-    Each pattern is evaluated once per time step and shared by every demand that uses it
-    (evaluating every junction's demand list at every step took most of a hydraulic analysis).
-    """
-    times = [int(t) for t in times_s]
-    multiplier = wn.options.hydraulic.demand_multiplier
-    names = wn.junction_name_list if junctions is None else junctions
-    factors: dict[int, np.ndarray] = {}
-    ones = np.ones(len(times))
-    columns = []
-    for name in names:
-        total = np.zeros(len(times))
-        for entry in wn.get_node(name).demand_timeseries_list:
-            pattern = entry.pattern
-            if pattern is None:
-                total += entry.base_value * ones
-                continue
-            key = id(pattern)
-            if key not in factors:
-                factors[key] = np.array([pattern.at(t) for t in times], dtype=float)
-            total += entry.base_value * factors[key]
-        columns.append(total * multiplier)
-    data = np.column_stack(columns) if columns else np.empty((len(times), 0))
-    return pd.DataFrame(data, index=times, columns=names, dtype=float)
 
 
 def _extreme(frame: pd.DataFrame, value_key: str, element_key: str, lowest: bool) -> dict[str, Any] | None:

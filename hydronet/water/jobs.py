@@ -11,21 +11,22 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import threading
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Any, Mapping
 
 import wntr
-from flask import current_app
-from sqlalchemy import update
+from flask import Flask, current_app
+from sqlalchemy import select, update
 
 from hydronet.kernel.db import db, utcnow
-from hydronet.kernel.errors import ApiError, NotFound, ServiceUnavailable, ValidationError
-from hydronet.kernel.jobs import enqueue, job
+from hydronet.kernel.errors import ApiError, Forbidden, NotFound, ServiceUnavailable, ValidationError
+from hydronet.kernel.jobs import enqueue, job, sweeper
 from hydronet.kernel.lookup import get_or_404
 from hydronet.kernel.store import get_store
-from hydronet.kernel.tenancy import bind_tenant
+from hydronet.kernel.tenancy import all_tenants, bind_tenant
 from hydronet.models import AnalysisJob, Network
 from hydronet.tenants import usage
 from hydronet.water import networks
@@ -42,10 +43,13 @@ JOB_NAME = "analysis.run"
 RESULT_TTL_S = 24 * 3600
 RESULT_MAX_CHARS = 8 * 1024 * 1024
 INLINE_LIMIT_S = 60.0  # a web worker waits at most this long; ?async=true runs anything as a job
-LOST_AFTER_S = 300.0  # a job still queued/running this long after its time limit was lost
+LOST_AFTER_S = 300.0  # a job still queued this long after its time limit was lost
+MAX_ATTEMPTS = 2  # a job whose worker died is run once more, then failed
+LOST_REASON = "the analysis was lost twice with the worker running it (killed or stopped); run it again"
 PROGRESS_STEP = 0.05
 PROGRESS_INTERVAL_S = 1.0
 _KEY_VERSION = f"analysis:v1:wntr-{wntr.__version__}"
+MAP_KIND = "map"  # result-cache and metering name of a map's hydraulic colouring
 # map colourings → unit (node values, except max_velocity on pipes)
 MAP_VALUES = {"none": "", "min_pressure": "m", "mean_pressure": "m", "max_pressure": "m", "max_velocity": "m/s",
               "elevation": "m"}
@@ -157,14 +161,44 @@ def run_inline(user_id: uuid.UUID | None, network: Network, kind: str,
     return result, cached
 
 
-def timeseries(user_id: uuid.UUID | None, network: Network, params: Mapping[str, Any]) -> dict[str, Any]:
-    """One node or link variable over time (the ``timeseries`` analysis, cached like the others)."""
+class NotComputed(Forbidden):
+    """A read-only caller asked for a result nobody has computed yet."""
+
+    code = "analysis_not_cached"
+    message = ("This result has not been computed yet; computing it needs the 'analyses:run' permission "
+               "(read-only callers may read results already computed)")
+
+    def __init__(self) -> None:
+        super().__init__(permission="analyses:run")
+
+
+def cached_only(network: Network, kind: str, params: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A result from the shared cache, never computed (read-only callers); NotComputed when missing."""
+    try:
+        values = spec_for(kind).validate(params)
+    except AnalysisInputError as exc:
+        raise to_api_error(exc) from None
+    hit = _cached(result_key(network, kind, values))
+    if hit is None:
+        raise NotComputed()
+    return hit
+
+
+def timeseries(user_id: uuid.UUID | None, network: Network, params: Mapping[str, Any], *,
+               may_compute: bool = True) -> dict[str, Any]:
+    """One node or link variable over time (the ``timeseries`` analysis, cached like the others).
+
+    Without ``may_compute`` (no 'analyses:run') only a result already in the shared cache is served.
+    """
+    if not may_compute:
+        return cached_only(network, "timeseries", params)
     return run_inline(user_id, network, "timeseries", params)[0]
 
 
-def timeseries_picture(user_id: uuid.UUID | None, network: Network, params: Mapping[str, Any], fmt: str) -> bytes:
+def timeseries_picture(user_id: uuid.UUID | None, network: Network, params: Mapping[str, Any], fmt: str, *,
+                       may_compute: bool = True) -> bytes:
     """The time series drawn as PNG or SVG."""
-    series = timeseries(user_id, network, params)
+    series = timeseries(user_id, network, params, may_compute=may_compute)
     return render_timeseries(series, title=f"{network.name} · {series['element']}", fmt=fmt)
 
 
@@ -197,8 +231,11 @@ def start_job(user_id: uuid.UUID | None, network: Network, kind: str,
 
 
 def get_job(tenant_id: uuid.UUID, job_id: str) -> AnalysisJob:
-    """One of the tenant's analysis jobs (a job lost with its worker is reported as failed)."""
+    """One of the tenant's analysis jobs (a job lost with its worker is queued again, or failed)."""
     row = get_or_404(AnalysisJob, job_id, "Job", tenant_id=tenant_id)
+    if row.status == "running":
+        recover_stale(tenant_id)
+        db.session.refresh(row)
     created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=timezone.utc)
     deadline = created + timedelta(seconds=job_time_limit() + LOST_AFTER_S)
     if row.status in ("queued", "running") and datetime.now(timezone.utc) > deadline:
@@ -210,22 +247,29 @@ def get_job(tenant_id: uuid.UUID, job_id: str) -> AnalysisJob:
 # -- maps -----------------------------------------------------------------------------------------
 
 
-def map_view(network: Network, value: str, duration_h: float | None = None) -> dict[str, Any]:
-    """The network as GeoJSON-like features, nodes or links carrying ``value`` (see MAP_VALUES)."""
+def map_view(network: Network, value: str, duration_h: float | None = None, *, user_id: uuid.UUID | None = None,
+             may_compute: bool = True) -> dict[str, Any]:
+    """The network as GeoJSON-like features, nodes or links carrying ``value`` (see MAP_VALUES).
+
+    A hydraulic colouring is a simulation: computing it needs ``may_compute`` (and is metered);
+    otherwise only values already in the shared cache are served.
+    """
     wn = networks.model_of(network)
-    nodes, links = _map_values(network, value, duration_h)
+    nodes, links = _map_values(network, value, duration_h, user_id=user_id, may_compute=may_compute)
     return {"map": map_geojson(wn, nodes, links), "value": value, "unit": MAP_VALUES[value]}
 
 
-def map_picture(network: Network, value: str, fmt: str, duration_h: float | None = None) -> bytes:
+def map_picture(network: Network, value: str, fmt: str, duration_h: float | None = None, *,
+                user_id: uuid.UUID | None = None, may_compute: bool = True) -> bytes:
     """The network map as PNG or SVG, coloured by ``value``."""
-    nodes, links = _map_values(network, value, duration_h)
+    nodes, links = _map_values(network, value, duration_h, user_id=user_id, may_compute=may_compute)
     label = "" if value == "none" else f"{value.replace('_', ' ')} ({MAP_VALUES[value]})"
     return render_map(networks.model_of(network), nodes, title=network.name, fmt=fmt, link_values=links,
                       value_label=label)
 
 
-def _map_values(network: Network, value: str, duration_h: float | None) -> tuple[dict | None, dict | None]:
+def _map_values(network: Network, value: str, duration_h: float | None, *, user_id: uuid.UUID | None,
+                may_compute: bool) -> tuple[dict | None, dict | None]:
     """(node values, link values) for a map: a hydraulic statistic over the run, or elevations."""
     if value not in MAP_VALUES:
         raise ValidationError({"value": f"must be one of: {', '.join(MAP_VALUES)}"})
@@ -234,16 +278,31 @@ def _map_values(network: Network, value: str, duration_h: float | None) -> tuple
         return None, None
     if value == "elevation":
         return {name: getattr(node, "elevation", None) for name, node in wn.nodes()}, None
+    key = result_key(network, MAP_KIND, {"value": value, "duration_h": duration_h})
+    hit = _cached(key)
+    if hit is not None:
+        return hit["nodes"], hit["links"]
+    if not may_compute:
+        raise NotComputed()
+    started = time.perf_counter()
     try:
         settings = make_settings(wn, duration_h)
         sim = run_with_timeout(cached_simulate, inline_time_limit(), wn, settings, networks.simulations(network))
     except WaterError as exc:
+        if not isinstance(exc, AnalysisInputError):
+            _meter(network, user_id, MAP_KIND, started, "error")
+            db.session.commit()
         raise to_api_error(exc) from None
     if value == "max_velocity":
-        return None, series_map(sim.pipe_frame("velocity").abs().max(), 4)
-    pressure = sim.junction_frame("pressure")
-    stat = {"min_pressure": pressure.min, "mean_pressure": pressure.mean, "max_pressure": pressure.max}[value]
-    return series_map(stat(), 3), None
+        nodes, links = None, series_map(sim.pipe_frame("velocity").abs().max(), 4)
+    else:
+        pressure = sim.junction_frame("pressure")
+        stat = {"min_pressure": pressure.min, "mean_pressure": pressure.mean, "max_pressure": pressure.max}[value]
+        nodes, links = series_map(stat(), 3), None
+    _remember(key, {"nodes": nodes, "links": links})
+    _meter(network, user_id, MAP_KIND, started, "ok")
+    db.session.commit()
+    return nodes, links
 
 
 # -- the background job -------------------------------------------------------------------------
@@ -270,19 +329,32 @@ class _ProgressWriter:
 
 @job(JOB_NAME)
 def run_job(job_id: str, tenant_id: str) -> None:
-    """Run a queued analysis job (inside an app context, in an RQ worker or a thread)."""
-    tid = uuid.UUID(tenant_id)
+    """Run a queued analysis job (inside an app context, in an RQ worker or a thread).
+
+    The job is claimed by one conditional UPDATE (queued → running, one more
+    attempt): a job delivered twice, or re-queued while a stale run is still
+    somewhere, runs once per claim, and only the run holding the latest claim
+    may store an outcome.  While it runs, a heartbeat thread stamps it.
+    """
+    tid, jid = uuid.UUID(tenant_id), uuid.UUID(job_id)
     bind_tenant(db.session, tid)
-    row = db.session.get(AnalysisJob, uuid.UUID(job_id))
-    if row is None or row.status != "queued":
-        return  # deleted with its network, or delivered twice
+    claimed = db.session.execute(
+        update(AnalysisJob).where(AnalysisJob.id == jid, AnalysisJob.tenant_id == tid, AnalysisJob.status == "queued")
+        .values(status="running", heartbeat_at=utcnow(), attempts=AnalysisJob.attempts + 1, progress=0.0)
+        .execution_options(synchronize_session=False)).rowcount
+    db.session.commit()
+    if not claimed:
+        return  # deleted with its network, delivered twice, or taken by another worker
+    row = db.session.get(AnalysisJob, jid, populate_existing=True)
+    if row is None:
+        return
+    attempt = row.attempts
     network = db.session.get(Network, row.network_id)
     if network is None:
         _finish(row, error="the network was deleted")
         db.session.commit()
         return
-    row.status = "running"
-    db.session.commit()
+    heartbeat = _Heartbeat(current_app._get_current_object(), jid, tid, attempt)  # type: ignore[attr-defined]
     started = time.perf_counter()
     outcome: dict[str, Any] = {}
     try:
@@ -293,14 +365,118 @@ def run_job(job_id: str, tenant_id: str) -> None:
     except Exception:
         log.exception("analysis job %s failed", job_id)
         outcome["error"] = "internal error while running the analysis"
+    finally:
+        heartbeat.stop()
     try:
         db.session.rollback()  # nothing pending; reloads the row (gone if its network was deleted meanwhile)
+        if row.status != "running" or row.attempts != attempt:
+            log.warning("analysis job %s was taken over (lost heartbeat): this run's outcome is dropped", job_id)
+            return
         _finish(row, **outcome)
         _meter(network, row.user_id, row.kind, started, "error" if "error" in outcome else "ok")
         db.session.commit()
     except Exception:
         db.session.rollback()
         log.warning("analysis job %s could not store its outcome (deleted meanwhile?)", job_id, exc_info=True)
+
+
+class _Heartbeat:
+    """Stamps a running job's ``heartbeat_at`` every JOB_HEARTBEAT_S from a thread of its own."""
+
+    def __init__(self, app: Flask, job_id: uuid.UUID, tenant_id: uuid.UUID, attempt: int) -> None:
+        self.app, self.job_id, self.tenant_id, self.attempt = app, job_id, tenant_id, attempt
+        self.every = float(app.config["JOB_HEARTBEAT_S"])
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True, name=f"job-heartbeat-{job_id}")
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(self.every + 5)
+
+    def _run(self) -> None:
+        with self.app.app_context():
+            try:
+                while not self._stop.wait(self.every):
+                    self._beat()
+            finally:
+                db.session.remove()
+
+    def _beat(self) -> None:
+        try:
+            bind_tenant(db.session, self.tenant_id)
+            db.session.execute(
+                update(AnalysisJob).where(AnalysisJob.id == self.job_id, AnalysisJob.tenant_id == self.tenant_id,
+                                          AnalysisJob.status == "running", AnalysisJob.attempts == self.attempt)
+                .values(heartbeat_at=utcnow()).execution_options(synchronize_session=False))
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            log.warning("analysis job %s: heartbeat not stored", self.job_id, exc_info=True)
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    if moment is None:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def recover_stale(tenant_id: uuid.UUID | None = None) -> dict[str, int]:
+    """Jobs left ``running`` by a worker that died: queue each again once, then fail it with the reason.
+
+    A job is stale when its heartbeat is older than JOB_STALE_S.  Every change
+    is a compare-and-set on (status, attempts, heartbeat), so two sweepers (a
+    worker's and a request's) never queue one job twice.  Call it tenant-bound
+    (``tenant_id``) or inside ``all_tenants``.
+    """
+    stale_before = utcnow() - timedelta(seconds=float(current_app.config["JOB_STALE_S"]))
+    query = select(AnalysisJob.id, AnalysisJob.tenant_id, AnalysisJob.attempts, AnalysisJob.heartbeat_at,
+                   AnalysisJob.created_at).where(AnalysisJob.status == "running")
+    if tenant_id is not None:
+        query = query.where(AnalysisJob.tenant_id == tenant_id)
+    counts = {"requeued": 0, "failed": 0}
+    for jid, tid, attempts, beat, created in db.session.execute(query).all():
+        if (_aware(beat) or _aware(created)) >= stale_before:  # type: ignore[operator]
+            continue
+        same = update(AnalysisJob).where(
+            AnalysisJob.id == jid, AnalysisJob.tenant_id == tid, AnalysisJob.status == "running",
+            AnalysisJob.attempts == attempts,
+            AnalysisJob.heartbeat_at.is_(None) if beat is None else AnalysisJob.heartbeat_at == beat,
+        ).execution_options(synchronize_session=False)
+        if attempts < MAX_ATTEMPTS:
+            won = db.session.execute(same.values(status="queued", heartbeat_at=None, progress=0.0)).rowcount
+            db.session.commit()
+            if won:
+                counts["requeued"] += 1
+                log.warning("analysis job %s lost its worker (no heartbeat since %s): queued again", jid, beat)
+                _requeue(jid, tid)
+        else:
+            won = db.session.execute(same.values(status="failed", error=LOST_REASON, finished_at=utcnow())).rowcount
+            db.session.commit()
+            if won:
+                counts["failed"] += 1
+                log.warning("analysis job %s lost its worker again: failed", jid)
+    return counts
+
+
+@sweeper
+def _recover_every_tenant() -> None:
+    """The worker's periodic sweep (kernel.jobs.run_worker) over every tenant's jobs."""
+    with all_tenants(db.session):
+        recover_stale()
+    db.session.commit()
+
+
+def _requeue(job_id: uuid.UUID, tenant_id: uuid.UUID) -> None:
+    try:
+        enqueue(JOB_NAME, timeout_s=int(job_time_limit() + 120), job_id=str(job_id), tenant_id=str(tenant_id))
+    except Exception:
+        log.exception("could not queue analysis job %s again", job_id)
+        db.session.execute(update(AnalysisJob).where(AnalysisJob.id == job_id, AnalysisJob.tenant_id == tenant_id,
+                                                     AnalysisJob.status == "queued")
+                           .values(status="failed", error="the job queue is unavailable", finished_at=utcnow())
+                           .execution_options(synchronize_session=False))
+        db.session.commit()
 
 
 def _finish(row: AnalysisJob, *, result: dict[str, Any] | None = None, error: str | None = None) -> None:

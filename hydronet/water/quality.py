@@ -7,11 +7,13 @@ import numpy as np
 from wntr.network import WaterNetworkModel
 
 from hydronet.water import checks
+from hydronet.water.diagnostics import finding
 from hydronet.water.jsonify import num, series_map
 from hydronet.water.simulation import SimulationCache, cached_simulate, make_settings
 
 DEFAULT_MIN_DURATION_H = 72.0
 WINDOW_H = 24.0
+STAGNANT_SLACK_S = 60  # quality steps are minutes: within this of the clock counts as 'equal'
 
 
 def water_age(
@@ -36,6 +38,9 @@ def water_age(
     served = sim.junction_frame("demand").loc[start_s:end_s].clip(lower=0)
     weights = served.to_numpy()
     oldest = mean_age.sort_values(ascending=False).head(top_n)
+    final_age_s = sim.junction_frame("quality").iloc[-1]
+    # age starts at zero, so a junction whose age has kept pace with the clock was never reached by fresh water
+    stagnant = sorted(str(node) for node in final_age_s.index[final_age_s >= end_s - STAGNANT_SLACK_S])
     return {
         "settings": settings.as_dict(),
         "window": {"start_h": start_s / 3600, "end_h": end_s / 3600},
@@ -48,8 +53,19 @@ def water_age(
             for node, age in oldest.items()
         ],
         "node_mean_age_h": series_map(mean_age, 3),
+        "stagnant_junctions": stagnant,
         "warning": _warning(settings.duration_s),
+        "warnings": list(sim.warnings) + _stagnant_warning(stagnant, end_s),
     }
+
+
+def _stagnant_warning(stagnant: list[str], end_s: int) -> list[dict[str, Any]]:
+    """Junctions whose age equals the run length: stagnant, or never reached by water from a source."""
+    if not stagnant:
+        return []
+    return [finding("age_equals_run_length",
+                    f"{len(stagnant)} junctions have an age equal to the run length ({end_s / 3600:g} h): the water "
+                    "there is stagnant or never arrived from a source, so their age is a lower bound", stagnant)]
 
 
 def _warning(duration_s: int) -> str | None:

@@ -78,6 +78,9 @@ def _duration(default: float | None, maximum: float) -> dict[str, Any]:
 
 _THRESHOLD = _number("Minimum acceptable service pressure in metres.", 20.0, 0, 300)
 _REQUIRED = _number("Pressure-driven demand: pressure in metres giving a junction its full demand.", 20.0, 0.01, 300)
+_MINIMUM = _number("Pressure-driven demand: pressure in metres below which a junction gets no water.", 0.0, 0, 300)
+_ENGINE = {"type": "string", "enum": ["epanet", "wntr"], "default": "epanet",
+           "description": "Solver: epanet = EPANET 2.3 toolkit; wntr = WNTR's own WNTRSimulator (for cross-checks)."}
 _TOP_N = _number("How many worst items to list.", 10, 1, 100, kind="integer")
 _DEMAND_MODEL = {
     "type": "string", "enum": ["DD", "PDD"], "default": "DD",
@@ -137,8 +140,19 @@ _SPECS = (
         "pipe_criticality", pipe_criticality,
         "Close each pipe in turn (pressure-driven) and rank pipes by the junctions and population that "
         "lose service pressure." + _STOPS_EARLY,
-        _schema(min_diameter_m=_number("Only pipes of at least this diameter (m).", 0.0, 0, 10),
-                duration_h=_duration(24.0, 168), pressure_threshold_m=_THRESHOLD, required_pressure_m=_REQUIRED,
+        _schema(min_diameter_m=_number("Only pipes of at least this diameter (m; stored diameters within 0.1 mm "
+                                       "count, so 0.6096 selects 24-inch pipes).", 0.0, 0, 10),
+                max_diameter_m=_number("Only pipes of at most this diameter (m, same tolerance); omit for no limit.",
+                                       None, 0, 10),
+                duration_h=_duration(24.0, 168),
+                closure_start_h=_number("Warm-up: hours the network runs normally before the pipe closes; it stays "
+                                        "closed to the end of the run (WNTR's documented workflow: 24 with "
+                                        "duration_h 72).", 0.0, 0, 167),
+                pressure_threshold_m=_THRESHOLD, required_pressure_m=_REQUIRED, minimum_pressure_m=_MINIMUM,
+                demand_only={"type": "boolean", "default": True,
+                             "description": "Count only junctions that have demand (WNTR's documented default); "
+                                            "false counts every junction."},
+                engine=_ENGINE,
                 max_pipes=_number("Analyse at most this many pipes, largest first; omit for all.",
                                   None, 1, 5000, kind="integer"),
                 pipes=_names("Explicit pipe names to analyse instead of the diameter filter.")),

@@ -7,7 +7,7 @@ import numpy as np
 import wntr
 from wntr.network import WaterNetworkModel
 
-from hydronet.water import checks
+from hydronet.water import checks, diagnostics
 from hydronet.water.hydraulics import expected_demand
 from hydronet.water.jsonify import at_time, num
 from hydronet.water.simulation import Simulation, SimulationCache, cached_simulate, make_settings
@@ -30,6 +30,7 @@ def resilience(
     sim = cached_simulate(wn, settings, cache)
     return {
         "settings": settings.as_dict(),
+        "warnings": list(sim.warnings) + _todini_warnings(wn, sim),
         "todini": _todini(wn, sim, threshold),
         "water_service_availability": _wsa(wn, sim, checks.count("top_n", top_n, 1, 1000)),
         "pump_energy": _pump_energy(wn, sim),
@@ -49,6 +50,22 @@ def _todini(wn: WaterNetworkModel, sim: Simulation, pstar_m: float) -> dict[str,
         "min": {"value": num(index.min()), **at_time(index.idxmin())},
         "max": {"value": num(index.max()), **at_time(index.idxmax())},
     }
+
+
+def _todini_warnings(wn: WaterNetworkModel, sim: Simulation) -> list[dict[str, Any]]:
+    """Todini's index counts only reservoirs as sources: it is understated (even negative) while tanks feed."""
+    tanks = list(wn.tank_name_list)
+    if not tanks:
+        return []
+    outflow = sim.node["demand"][tanks]
+    feeding = [name for name in tanks if (outflow[name] < -1e-6).any()]
+    if not feeding:
+        return []
+    steps = int((outflow < -1e-6).any(axis=1).sum())
+    return [diagnostics.finding(
+        "todini_tanks_feeding",
+        f"tanks fed the network at {steps} of {len(outflow)} report times; Todini's index treats only reservoirs "
+        "as sources, so it is understated (it can go negative) at those times", feeding)]
 
 
 def _wsa(wn: WaterNetworkModel, sim: Simulation, top_n: int) -> dict[str, Any]:

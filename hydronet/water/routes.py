@@ -64,6 +64,11 @@ def _user_id() -> uuid.UUID:
     return current_principal().user.id
 
 
+def _may_compute() -> bool:
+    """Reading routes compute (and meter) only for callers who may run analyses; others read the cache."""
+    return "analyses:run" in current_principal().permissions
+
+
 def _query_float(name: str) -> float | None:
     """An optional finite float query parameter, else 422."""
     raw = request.args.get(name)
@@ -282,7 +287,7 @@ def _series_params() -> dict[str, Any]:
 def timeseries(network_id: str):
     """``?element=&variable=&duration_h=`` → ``{timeseries: {points: [{time_s, time_h, value}], unit, ...}}``."""
     network = _tenant_network(network_id)
-    return ok(timeseries=analysis_jobs.timeseries(_user_id(), network, _series_params()))
+    return ok(timeseries=analysis_jobs.timeseries(_user_id(), network, _series_params(), may_compute=_may_compute()))
 
 
 @bp.get("/<network_id>/timeseries.<fmt>")
@@ -290,7 +295,9 @@ def timeseries(network_id: str):
 def timeseries_picture(network_id: str, fmt: str):
     """The time series (``?element=&variable=``) as a PNG or SVG chart (``timeseries.png`` / ``timeseries.svg``)."""
     network = _tenant_network(network_id)
-    return _picture(analysis_jobs.timeseries_picture(_user_id(), network, _series_params(), _format(fmt)), fmt)
+    picture = analysis_jobs.timeseries_picture(_user_id(), network, _series_params(), _format(fmt),
+                                               may_compute=_may_compute())
+    return _picture(picture, fmt)
 
 
 @bp.get("/<network_id>/map.json")
@@ -298,7 +305,8 @@ def timeseries_picture(network_id: str, fmt: str):
 def network_map(network_id: str):
     """``?value=min_pressure|mean_pressure|max_pressure|max_velocity|elevation|none`` → ``{map: FeatureCollection}``."""
     network = _tenant_network(network_id)
-    return ok(**analysis_jobs.map_view(network, request.args.get("value", "min_pressure"), _query_float("duration_h")))
+    return ok(**analysis_jobs.map_view(network, request.args.get("value", "min_pressure"), _query_float("duration_h"),
+                                       user_id=_user_id(), may_compute=_may_compute()))
 
 
 @bp.get("/<network_id>/map.<fmt>")
@@ -307,7 +315,9 @@ def map_picture(network_id: str, fmt: str):
     """The network map as PNG or SVG (``map.png`` / ``map.svg``), nodes coloured by ``?value=`` as in map.json."""
     network = _tenant_network(network_id)
     value = request.args.get("value", "min_pressure")
-    return _picture(analysis_jobs.map_picture(network, value, _format(fmt), _query_float("duration_h")), fmt)
+    picture = analysis_jobs.map_picture(network, value, _format(fmt), _query_float("duration_h"), user_id=_user_id(),
+                                        may_compute=_may_compute())
+    return _picture(picture, fmt)
 
 
 @jobs_bp.get("/<job_id>")

@@ -1,4 +1,9 @@
-"""Running EPANET or the WNTR solver on a private copy of a model, in a private temp dir."""
+"""Running a model through EPANET 2.3 (the toolkit) or the WNTR solver, with checks on the result.
+
+``engine="epanet"`` solves with EPANET 2.3 (:mod:`hydronet.water.toolkit`); where the toolkit is
+not installed (Python 3.10) WNTR's EPANET 2.2 simulator stands in and the result says so.
+Every :class:`Simulation` carries ``warnings`` (see :mod:`hydronet.water.diagnostics`).
+"""
 from __future__ import annotations
 
 import copy
@@ -6,13 +11,14 @@ import pickle
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import MutableMapping
+from typing import Any, MutableMapping
 
 import pandas as pd
 import wntr
 from wntr.network import WaterNetworkModel
 
-from hydronet.water import checks
+from hydronet.water import checks, diagnostics, toolkit
+from hydronet.water.demand import expected_demand
 from hydronet.water.errors import AnalysisInputError, SimulationError
 
 DEMAND_MODELS = ("DD", "PDD")
@@ -47,6 +53,7 @@ class SimSettings:
             "minimum_pressure_m": self.minimum_pressure_m,
             "quality": self.quality,
             "engine": self.engine,
+            "solver": _solver_name(self.engine),
         }
 
 
@@ -60,6 +67,9 @@ class Simulation:
     quality_parameter: str = "NONE"
     junctions: list[str] = field(default_factory=list)
     pipes: list[str] = field(default_factory=list)
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+    balance: dict[str, Any] | None = None
+    solver: str = ""
 
     @property
     def times_s(self) -> list[int]:
@@ -76,6 +86,13 @@ class Simulation:
 
 
 SimulationCache = MutableMapping[str, Simulation]
+
+
+def _solver_name(engine: str) -> str:
+    """The solver a setting's engine uses on this host."""
+    if engine == "wntr":
+        return "WNTRSimulator"
+    return f"EPANET {toolkit.VERSION}" if toolkit.AVAILABLE else "EPANET 2.2 (fallback)"
 
 
 def make_settings(
@@ -145,25 +162,65 @@ def _apply(model: WaterNetworkModel, settings: SimSettings) -> WaterNetworkModel
 
 def run(model: WaterNetworkModel, settings: SimSettings) -> Simulation:
     """Simulate an already-prepared model (see :func:`prepare`); raise SimulationError on failure."""
+    fallback = None
+    if settings.engine == "epanet" and toolkit.AVAILABLE:
+        node, link, balance, solver = _run_toolkit(model)
+    else:
+        if settings.engine == "epanet":
+            fallback = diagnostics.engine_fallback("the owa-epanet toolkit is not installed")
+        node, link, solver = _run_wntr(model, settings)
+        balance = diagnostics.frame_balance(model, node)
+    if node["pressure"].empty:
+        raise SimulationError("simulation produced no results (the solver did not converge)")
+    sim = Simulation(
+        settings=settings, node=node, link=link,
+        quality_parameter=str(model.options.quality.parameter).upper(),
+        junctions=list(model.junction_name_list),
+        pipes=list(model.pipe_name_list),
+        balance=balance,
+        solver=solver,
+    )
+    sim.warnings = ([fallback] if fallback else []) + diagnose(model, sim)
+    return sim
+
+
+def _run_toolkit(model: WaterNetworkModel) -> tuple[dict, dict, dict, str]:
+    """One full EPANET 2.3 solve of the prepared model (options already applied to it)."""
+    with toolkit.Project(model) as project:
+        solution = project.solve()
+    return solution.node, solution.link, solution.balance, f"EPANET {toolkit.VERSION} (toolkit)"
+
+
+def _run_wntr(model: WaterNetworkModel, settings: SimSettings) -> tuple[dict, dict, str]:
+    """WNTR's own solver, or its EPANET 2.2 simulator in a private temp dir."""
     try:
         if settings.engine == "wntr":
             results = wntr.sim.WNTRSimulator(model).run_sim(convergence_error=True)
+            solver = f"WNTRSimulator (wntr {wntr.__version__})"
         else:
             with tempfile.TemporaryDirectory(prefix="hydronet-sim-") as tmp:
                 prefix = str(Path(tmp) / "run")
                 results = wntr.sim.EpanetSimulator(model).run_sim(file_prefix=prefix)
+            solver = f"EPANET 2.2 (wntr {wntr.__version__} EpanetSimulator)"
     except Exception as exc:  # EpanetException, RuntimeError from the solvers, ...
         raise SimulationError(f"simulation failed: {exc}") from exc
-    if results.node["pressure"].empty:
-        raise SimulationError("simulation produced no results (the solver did not converge)")
-    return Simulation(
-        settings=settings,
-        node={key: _seconds_index(results.node[key]) for key in _NODE_VARIABLES if key in results.node},
-        link={key: _seconds_index(results.link[key]) for key in _LINK_VARIABLES if key in results.link},
-        quality_parameter=str(model.options.quality.parameter).upper(),
-        junctions=list(model.junction_name_list),
-        pipes=list(model.pipe_name_list),
-    )
+    node = {key: _seconds_index(results.node[key]) for key in _NODE_VARIABLES if key in results.node}
+    link = {key: _seconds_index(results.link[key]) for key in _LINK_VARIABLES if key in results.link}
+    return node, link, solver
+
+
+def diagnose(model: WaterNetworkModel, sim: Simulation) -> list[dict[str, Any]]:
+    """Every check of :mod:`diagnostics` on one simulation of ``model``."""
+    found: list[dict[str, Any]] = []
+    if sim.balance is not None:
+        found += diagnostics.balance_warnings(sim.balance)
+    pressure = sim.junction_frame("pressure")
+    found += diagnostics.pressure_warnings(pressure.min())
+    found += diagnostics.connectivity_warnings(model)
+    if sim.settings.demand_model == "PDD" and len(sim.times_s) > 0:
+        served = sim.junction_frame("demand").sum()
+        found += diagnostics.supply_warnings(served, expected_demand(model, sim.times_s).sum())
+    return found
 
 
 def simulate(wn: WaterNetworkModel, settings: SimSettings) -> Simulation:

@@ -53,6 +53,7 @@ def timeseries(
         "max": num(series.max()),
         "mean": num(series.mean()),
         "points": [{**at_time(time_s), "value": num(value)} for time_s, value in series.items()],
+        "warnings": list(sim.warnings),
     }
 
 

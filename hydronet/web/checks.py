@@ -15,21 +15,22 @@ import requests
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import Flask
-from sqlalchemy import select, text
+from sqlalchemy import or_, select, text
 
 from hydronet.auth.accounts import DEFAULT_ADMIN_PASSWORD
 from hydronet.auth.passwords import verify_password
 from hydronet.chat.assistant import provider
-from hydronet.config import MIN_SECRET_LENGTH, WEAK_SECRETS, _looks_placeholder, load_settings
+from hydronet.config import MIN_SECRET_LENGTH, WEAK_SECRETS, Settings, looks_placeholder
 from hydronet.kernel.db import db
 from hydronet.kernel.store import get_store
 from hydronet.kernel.tenancy import all_tenants
 from hydronet.models import Tenant, User
+from hydronet.web.seed import DEMO_EMAIL, DEMO_PASSWORD
 from hydronet.wechat.protocol import AccountConfig
 
 Status = Literal["ok", "warn", "fail"]
 ICONS: dict[Status, str] = {"ok": "✅", "warn": "⚠️", "fail": "❌"}
-DEFAULT_BACKUP_DIR = "/var/backups/hydronet"
+WELL_KNOWN_PASSWORDS = (DEFAULT_ADMIN_PASSWORD, DEMO_PASSWORD)  # printed by the guide and init_database.py
 BACKUP_MAX_AGE_H = 26  # a daily timer plus its random delay and a slow dump
 MIGRATE_FIX = "flask --app app_saas:app hydronet migrate (or deploy/migrate.sh), then restart hydronet@*"
 SECRET_FIX = ("set it in .env to the output of python3 -c 'import secrets; print(secrets.token_urlsafe(48))' and "
@@ -104,7 +105,7 @@ def secret_problem(value: str) -> str | None:
     """Why a secret is weak, or None."""
     if value.startswith("dev-only-"):
         return "the development default"
-    if value.lower() in WEAK_SECRETS or _looks_placeholder(value):
+    if value.lower() in WEAK_SECRETS or looks_placeholder(value):
         return "a well-known placeholder"
     if len(value) < MIN_SECRET_LENGTH:
         return f"shorter than {MIN_SECRET_LENGTH} characters"
@@ -125,7 +126,7 @@ def check_secrets(app: Flask) -> Result:
 
 def check_debug(app: Flask) -> Result:
     """DEBUG is off, as the app servers read it (the flask CLI itself follows FLASK_DEBUG instead)."""
-    if app.config.get("DEBUG") or app.debug or load_settings().get("DEBUG"):
+    if app.config.get("DEBUG") or app.debug or Settings.from_env().DEBUG:
         return Result("DEBUG off", "fail", "DEBUG is on (tracebacks and relaxed secret checks)",
                       "set DEBUG=False in .env and restart")
     return Result("DEBUG off", "ok")
@@ -146,6 +147,29 @@ def check_admin_password(app: Flask) -> Result:
     if verify_password(stored, DEFAULT_ADMIN_PASSWORD):
         return Result(title, "fail", f"still the default {DEFAULT_ADMIN_PASSWORD}",
                       "log in as the admin and PUT /api/auth/change-password {old_password, new_password}")
+    return Result(title, "ok")
+
+
+def check_default_passwords(app: Flask) -> Result:
+    """No account the seed can create (platform admins, the demo owner) still has a published password.
+
+    Only those accounts are tried: verifying every user's hash would cost one argon2 run each.
+    """
+    title = "默认账号密码 no account with a well-known password"
+    emails = {(app.config.get("ADMIN_EMAIL") or "admin@hydronet.com").lower(), DEMO_EMAIL}
+    try:
+        with all_tenants(db.session):
+            rows = db.session.execute(select(User.email, User.password_hash).where(
+                or_(User.is_platform_admin.is_(True), User.email.in_(emails)))).all()
+    except Exception as exc:
+        db.session.rollback()
+        return Result(title, "fail", f"cannot read the accounts: {_short(exc)}", "fix the database first")
+    found = [f"{email} ({known})" for email, stored in rows
+             for known in WELL_KNOWN_PASSWORDS if stored and verify_password(stored, known)]
+    if found:
+        return Result(title, "fail", "still " + ", ".join(sorted(found)),
+                      "sign in as each and PUT /api/auth/change-password {old_password, new_password}; a demo "
+                      "account does not belong in production (seed without SEED_DEMO, delete it)")
     return Result(title, "ok")
 
 
@@ -176,7 +200,7 @@ def check_https(app: Flask, url: str | None) -> Result:
 
 def check_backups(app: Flask, backup_dir: str | None, now: float | None = None) -> Result:
     """A pg_dump backup younger than BACKUP_MAX_AGE_H exists."""
-    directory = Path(backup_dir or app.config.get("BACKUP_DIR") or DEFAULT_BACKUP_DIR)
+    directory = Path(backup_dir or app.config["BACKUP_DIR"])
     title = f"备份 backups recent ({directory})"
     fix = ("systemctl enable --now hydronet-backup.timer; systemctl start hydronet-backup; "
            "journalctl -u hydronet-backup -n 5 (deploy/backup.sh)")
@@ -200,7 +224,7 @@ def check_qwen(app: Flask) -> Result:
     if not key:
         return Result(title, "warn", "no ALIYUN_API_KEY: offline assistant",
                       "set ALIYUN_API_KEY=sk-… (DashScope console → API-KEY) in .env and restart")
-    model = app.config.get("QWEN_DEFAULT_MODEL") or "qwen-turbo"
+    model = app.config["QWEN_MODEL"]
     try:
         completion = provider(app).complete(model=model, messages=[{"role": "user", "content": "1"}], api_key=key)
     except Exception as exc:
@@ -251,6 +275,7 @@ def run_checks(app: Flask, *, url: str | None = None, backup_dir: str | None = N
         ("database", lambda: check_database(app)), ("redis", lambda: check_redis(app)),
         ("migrations", lambda: check_migrations(app)), ("secrets", lambda: check_secrets(app)),
         ("debug", lambda: check_debug(app)), ("admin password", lambda: check_admin_password(app)),
+        ("default passwords", lambda: check_default_passwords(app)),
         ("https", lambda: check_https(app, url)), ("backups", lambda: check_backups(app, backup_dir)),
         ("qwen", lambda: check_qwen(app)), ("wechat", lambda: check_wechat(app)),
     ]

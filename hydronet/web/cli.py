@@ -15,7 +15,7 @@ from hydronet.kernel.jobs import run_worker
 from hydronet.tenants.audit_archive import archive_before
 from hydronet.web.checks import run_checks
 from hydronet.web.secret_rotation import reencrypt_all
-from hydronet.web.seed import seed
+from hydronet.web.seed import demo_wanted, seed
 
 cli = AppGroup("hydronet", help="HydroNet operations.")
 
@@ -46,8 +46,9 @@ def migrate_command() -> None:
 
 @cli.command("seed")
 def seed_command() -> None:
-    """Create the plans' tenants, the platform admin and the demo account if missing."""
-    result = seed(current_app.config["ADMIN_EMAIL"], current_app.config["ADMIN_PASSWORD"] or None)
+    """Create the platform tenant and admin if missing (and the demo account with DEBUG or SEED_DEMO=true)."""
+    result = seed(current_app.config["ADMIN_EMAIL"], current_app.config["ADMIN_PASSWORD"] or None,
+                  demo=demo_wanted(current_app.config))
     click.echo(f"✅ 系统管理员: {result.admin_email} / {result.admin_password_shown}")
 
 

@@ -12,7 +12,8 @@ import redis
 from flask import Flask, request
 from werkzeug.exceptions import HTTPException
 
-from hydronet.kernel.errors import ApiError, QuotaExceeded
+from hydronet.kernel.errors import ApiError, DatabaseUnavailable, QuotaExceeded, StoreUnavailable
+from hydronet.kernel.faults import is_database_unavailable
 from hydronet.kernel.metrics import note_rejection
 from hydronet.kernel.responses import error_response
 from hydronet.web.ui import error_page
@@ -71,13 +72,19 @@ def register_error_handlers(app: Flask) -> None:
         # (flask-limiter), but token revocation, refresh rotation, login backoff and
         # quota reservations cannot be checked safely, so those requests fail closed.
         log.error("shared store (Redis) unreachable on %s %s: %s", request.method, request.path, type(err).__name__)
-        return error_response(503, "store_unavailable", "A required service is temporarily unavailable; "
-                              "try again in a few seconds", {"Retry-After": "5"})
+        unavailable = StoreUnavailable()
+        return error_response(unavailable.status, unavailable.code, unavailable.message, unavailable.headers)
 
     @app.errorhandler(Exception)
     def _unexpected(err: Exception):
         if isinstance(err, HTTPException):
             return _http_error(err)
+        if is_database_unavailable(err):
+            # a terminated connection, a failover, a refused connect: the pool replaces the connection;
+            # the client may retry (db_retry.py already retried once when nothing had been written)
+            log.error("database unavailable on %s %s: %s", request.method, request.path, type(err).__name__)
+            unavailable = DatabaseUnavailable()
+            return error_response(unavailable.status, unavailable.code, unavailable.message, unavailable.headers)
         log.exception("unhandled error on %s %s", request.method, request.path)
         if not _wants_json():
             return error_page(500)

@@ -1,8 +1,13 @@
-"""Idempotent seed data: the platform tenant and admin, the demo tenant and user."""
+"""Idempotent seed data: the platform tenant and admin, the demo tenant and user.
+
+The demo account has a published password, so it exists only where it is wanted:
+with DEBUG on, or when SEED_DEMO=true (the embedded quick start, scripts/dev.sh).
+"""
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any, Mapping
 
 from sqlalchemy import select
 
@@ -32,6 +37,7 @@ class SeedResult:
     admin_password_shown: str
     admin_created: bool
     demo_created: bool
+    demo_seeded: bool = True  # False: the demo account was not wanted (production without SEED_DEMO)
 
 
 def _tenant(slug: str, name: str, plan: str, platform: bool) -> tuple[Tenant, bool]:
@@ -57,6 +63,11 @@ def _user(tenant: Tenant, email: str, password: str, role: str, name: str, platf
     return True
 
 
+def demo_wanted(config: Mapping[str, Any]) -> bool:
+    """The demo account is for development and the quick start, never a silent production default."""
+    return bool(config.get("DEBUG") or config.get("SEED_DEMO"))
+
+
 def seed_demo_network(demo: Tenant) -> bool:
     """Give the demo tenant WNTR's Net3 example so the guide's first question gets a real analysis.
 
@@ -80,16 +91,18 @@ def seed_demo_network(demo: Tenant) -> bool:
     return True
 
 
-def seed(admin_email: str, admin_password: str | None) -> SeedResult:
-    """Create what is missing; a second run changes nothing."""
+def seed(admin_email: str, admin_password: str | None, *, demo: bool = False) -> SeedResult:
+    """Create what is missing (the demo tenant and user only with ``demo``); a second run changes nothing."""
     password = admin_password or DEFAULT_ADMIN_PASSWORD
+    demo_created = False
     with all_tenants(db.session):
         platform, _ = _tenant("platform", "HydroNet Platform", "enterprise", True)
         admin_created = _user(platform, admin_email, password, "owner", "System Administrator", True)
-        demo, _ = _tenant("demo", "演示水务公司", "basic", False)
-        demo_created = _user(demo, DEMO_EMAIL, DEMO_PASSWORD, "owner", "Demo User", False)
-        seed_demo_network(demo)
+        if demo:
+            demo_tenant, _ = _tenant("demo", "演示水务公司", "basic", False)
+            demo_created = _user(demo_tenant, DEMO_EMAIL, DEMO_PASSWORD, "owner", "Demo User", False)
+            seed_demo_network(demo_tenant)
     db.session.commit()
     if password == DEFAULT_ADMIN_PASSWORD:
         log.warning("the platform admin uses the well-known default password; set ADMIN_PASSWORD or change it")
-    return SeedResult(admin_email, password, admin_created, demo_created)
+    return SeedResult(admin_email, password, admin_created, demo_created, demo)

@@ -42,7 +42,7 @@ def synthetic_email(tenant_id: uuid.UUID, openid: str) -> str:
 
 def is_synthetic(user: User) -> bool:
     """True for a user created for a follower rather than a person who signs in."""
-    return user.email.endswith("@" + SYNTHETIC_DOMAIN)
+    return bool(user.is_wechat_follower)
 
 
 def find(openid: str) -> WechatFollower | None:
@@ -76,7 +76,7 @@ def ensure(tenant: Tenant, openid: str, meta: RequestMeta) -> tuple[WechatFollow
 def _new_user(tenant: Tenant, openid: str) -> User:
     """A member user for a follower (flushed, not committed)."""
     user = User(tenant_id=tenant.id, email=synthetic_email(tenant.id, openid), name=f"微信用户{openid[-4:]}",
-                role="member", password_hash=None)
+                role="member", password_hash=None, is_wechat_follower=True)
     db.session.add(user)
     db.session.flush()
     return user
@@ -96,7 +96,8 @@ def user_of(tenant: Tenant, follower: WechatFollower) -> User:
     user = db.session.get(User, follower.user_id) if follower.user_id else None
     if user is None:
         email = synthetic_email(tenant.id, follower.openid)
-        user = db.session.execute(select(User).where(User.email == email)).scalar_one_or_none()
+        user = db.session.execute(
+            select(User).where(User.email == email, User.is_wechat_follower.is_(True))).scalar_one_or_none()
         if user is not None:
             user.is_active = True  # the person it was bound to is gone: the follower speaks as itself again
         user = user or _new_user(tenant, follower.openid)

@@ -26,7 +26,6 @@ from hydronet.wechat.accounts import ChannelAccount, Source, load
 from hydronet.wechat.push import PushResult, make_client, push_or_queue
 
 log = logging.getLogger(__name__)
-REST_DELAY_S = 1.0  # let the passive reply of part 1 reach the user before parts 2… are pushed
 JOB_META = RequestMeta(request_id="wechat-job")
 
 
@@ -82,7 +81,7 @@ def deliver(account: ChannelAccount, kv: Store, openid: str, dedupe_key: str, pa
     if delivery.publish_answer(kv, account.kv_key, dedupe_key, parts):
         if len(parts) > 1:
             if account.config.can_push:
-                time.sleep(float(current_app.config.get("WECHAT_REST_DELAY_S", REST_DELAY_S)))
+                time.sleep(float(current_app.config["WECHAT_REST_DELAY_S"]))
             _push_or_queue(account, kv, openid, parts[1:])
         return
     WECHAT_DEADLINE_MISSES.inc()

@@ -1,13 +1,13 @@
 """Usage: count offline-assistant answers apart (they use no model tokens).
 
 Revision ID: e91a4c7b3d26
-Revises: c4f81d2e6a57
+Revises: 55bfd8eefe0b
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "e91a4c7b3d26"
-down_revision = "c4f81d2e6a57"
+down_revision = "55bfd8eefe0b"
 branch_labels = None
 depends_on = None
 

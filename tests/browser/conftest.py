@@ -30,7 +30,7 @@ DESKTOP = (1280, 860)
 PHONE = (390, 844)
 # Generous sign-in limits: the suite signs in many times from one address within a minute.
 SERVER_ENV = {"RATELIMIT_LOGIN": "1000 per minute", "RATELIMIT_REGISTER": "1000 per minute",
-              "HYDRONET_JOBS_INLINE": "true", "SSE_HEARTBEAT_S": "2"}
+              "JOBS_INLINE": "true", "SSE_HEARTBEAT_S": "2"}
 
 
 def _unavailable(reason: str) -> None:

@@ -72,7 +72,7 @@ def test_a_missing_page_is_styled(browser):
 
 def test_the_demo_accounts_first_question_leads_to_the_result_map(browser, app):
     with app.app_context():
-        seed("admin@hydronet.example.com", "Admin-Pass-2026!")
+        seed("admin@hydronet.example.com", "Admin-Pass-2026!", demo=True)
     browser.login(DEMO_EMAIL, DEMO_PASSWORD)
     box = browser.wait("[data-testid=composer]")
     box.send_keys("你好，帮我分析一下水网系统", ENTER)

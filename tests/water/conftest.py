@@ -10,6 +10,8 @@ import pytest
 import wntr
 from wntr.network import WaterNetworkModel
 
+from tests.water.reference import toolkit_run
+
 LIBRARY = Path(wntr.__file__).resolve().parent / "library" / "networks"
 
 TINY_INP = """\
@@ -70,10 +72,14 @@ def model() -> Callable[[str], WaterNetworkModel]:
 
 @pytest.fixture
 def direct(tmp_path: Path) -> Callable[..., Any]:
-    """Run a WNTR simulation directly on a copy of a model, with options set like the analyses do."""
+    """Run a simulation directly on a copy of a model, with options set like the analyses do.
+
+    ``engine``: "epanet" = the EPANET 2.3 toolkit, "epanet22" = WNTR's EpanetSimulator, "wntr" = WNTRSimulator.
+    """
     def run(wn: WaterNetworkModel, duration_h: float | None = None, demand_model: str = "DD",
             required_pressure_m: float = 20.0, quality: str | None = None, engine: str = "epanet",
-            edit: Callable[[WaterNetworkModel], None] | None = None) -> Any:
+            edit: Callable[[WaterNetworkModel], None] | None = None,
+            edit_project: Callable[[Any], None] | None = None, close_at: dict[str, int] | None = None) -> Any:
         m = copy.deepcopy(wn)
         if duration_h is not None:
             m.options.time.duration = int(duration_h * 3600)
@@ -86,5 +92,7 @@ def direct(tmp_path: Path) -> Callable[..., Any]:
             edit(m)
         if engine == "wntr":
             return m, wntr.sim.WNTRSimulator(m).run_sim(convergence_error=True)
-        return m, wntr.sim.EpanetSimulator(m).run_sim(file_prefix=str(tmp_path / uuid.uuid4().hex))
+        if engine == "epanet22":
+            return m, wntr.sim.EpanetSimulator(m).run_sim(file_prefix=str(tmp_path / uuid.uuid4().hex))
+        return m, toolkit_run(m, tmp_path, edit_project, close_at)
     return run

@@ -112,7 +112,7 @@ def build_document(app: Flask) -> dict[str, Any]:
         paths.setdefault(openapi_path(rule), {})[method.lower()] = operation
     return {
         "openapi": "3.1.0",
-        "info": {"title": "HydroNet API", "version": str(app.config.get("VERSION", "1.0.0")),
+        "info": {"title": "HydroNet API", "version": str(app.config["VERSION"]),
                  "description": "Multi-tenant water-network assistant. Every failure under /api answers "
                                 "`{\"success\": false, \"error\": {\"code\", \"message\", …}}`; "
                                 "every success carries `\"success\": true`."},

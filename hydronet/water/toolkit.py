@@ -1,0 +1,431 @@
+"""EPANET 2.3 through its toolkit (PyPI ``owa-epanet``): one open project, many in-memory solves.
+
+WNTR stays the model: a :class:`Project` writes the WNTR model once as an .inp (WNTR's writer,
+LPS units so that every toolkit value is SI up to a factor 1000 on flows), opens it with the
+toolkit and keeps it open. Each :meth:`Project.solve` applies what one scenario changes (link
+closures, extra demands, emitters, demand multiplier, initial tank levels), re-initialises the
+hydraulics, steps through the run in memory and restores the project, so a sweep pays neither an
+.inp rewrite nor a binary output file per scenario. A project handle is not thread-safe: one
+project belongs to one thread (a lock guards it all the same).
+
+Besides the report-time frames an analysis reads, a solve integrates over every hydraulic step
+the volumes the water-balance check needs (see :mod:`hydronet.water.diagnostics`).
+"""
+from __future__ import annotations
+
+import ctypes
+import math
+import os
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+import wntr
+from wntr.network import WaterNetworkModel
+
+from hydronet.water.errors import SimulationError
+
+try:  # heavy optional dependency: owa-epanet has no wheel pinned for Python 3.10
+    from epanet import toolkit as tk
+except ImportError:  # pragma: no cover - exercised on Python 3.10 only
+    tk = None
+
+AVAILABLE = tk is not None
+VERSION = "2.3.5"
+LPS = 1000.0  # the project is written in LPS: flows come back in L/s
+TANK_EPS_M = 0.001
+
+
+@dataclass(frozen=True)
+class Timed:
+    """A value applied between ``start_s`` (inclusive) and ``end_s`` (exclusive; None = end of run)."""
+
+    value: float
+    start_s: int = 0
+    end_s: int | None = None
+
+    def at(self, time_s: int) -> float:
+        """The value in force at ``time_s`` (0 outside the window)."""
+        return self.value if self.start_s <= time_s and (self.end_s is None or time_s < self.end_s) else 0.0
+
+
+@dataclass(frozen=True)
+class Changes:
+    """What one scenario changes; everything else is the prepared project as opened.
+
+    ``close_links`` close at ``closure_start_s`` (a timer control, so the solver takes a step
+    there) and every control or rule acting on those links is disabled for the run, as it is
+    for ``open_links``. ``extra_demand_m3_s`` adds a demand category per junction;
+    ``emitters`` sets an emitter coefficient in m3/s per m^exponent.
+    """
+
+    close_links: tuple[str, ...] = ()
+    closure_start_s: int = 0
+    open_links: tuple[str, ...] = ()
+    extra_demand_m3_s: Mapping[str, Timed] = field(default_factory=dict)
+    emitters: Mapping[str, Timed] = field(default_factory=dict)
+    demand_multiplier: float | None = None
+    tank_init_level_m: Mapping[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class Solution:
+    """What a solve returns: report-time frames (full) or per-junction extremes (summary), plus balance data."""
+
+    times_s: list[int]
+    node: dict[str, pd.DataFrame]
+    link: dict[str, pd.DataFrame]
+    min_pressure: pd.Series
+    served_m3: float
+    expected_m3: float
+    served_by_junction: pd.Series
+    expected_by_junction: pd.Series
+    balance: dict[str, Any]
+
+
+class Project:
+    """An EPANET 2.3 project opened from a WNTR model with simulation options applied."""
+
+    def __init__(self, wn: WaterNetworkModel, duration_s: int | None = None, demand_model: str | None = None,
+                 required_pressure_m: float | None = None, minimum_pressure_m: float | None = None,
+                 quality: str | None = None, emitter_exponent: float | None = None) -> None:
+        if tk is None:
+            raise SimulationError("the EPANET 2.3 toolkit (owa-epanet) is not installed")
+        self._lock = threading.Lock()
+        self.ph = tk.createproject()
+        with tempfile.TemporaryDirectory(prefix="hydronet-epanet-") as tmp:
+            inp = os.path.join(tmp, "model.inp")
+            try:
+                wntr.network.io.write_inpfile(wn, inp, units="LPS")
+                tk.open(self.ph, inp, os.path.join(tmp, "model.rpt"), "")
+            except Exception as exc:  # EPANET errors arrive as RuntimeError from the binding
+                tk.deleteproject(self.ph)
+                raise SimulationError(f"EPANET could not open the network: {exc}") from exc
+        if duration_s is not None:
+            tk.settimeparam(self.ph, tk.DURATION, int(duration_s))
+        if demand_model is not None:
+            _, pmin, preq, pexp = tk.getdemandmodel(self.ph)
+            model = tk.PDA if demand_model.upper() == "PDD" else tk.DDA
+            pmin = pmin if minimum_pressure_m is None else minimum_pressure_m
+            preq = preq if required_pressure_m is None else required_pressure_m
+            tk.setdemandmodel(self.ph, model, pmin, max(preq, pmin + 0.01), pexp)
+        if quality is not None:
+            if quality.upper() in ("NONE", "AGE"):
+                tk.setqualtype(self.ph, tk.NONE if quality.upper() == "NONE" else tk.AGE, "", "", "")
+        if emitter_exponent is not None:
+            tk.setoption(self.ph, tk.EMITEXPON, emitter_exponent)
+        self.quality_type = tk.getqualinfo(self.ph)[0]
+        self.duration_s = int(tk.gettimeparam(self.ph, tk.DURATION))
+        self.report_step_s = int(tk.gettimeparam(self.ph, tk.REPORTSTEP)) or 3600
+        self.report_start_s = int(tk.gettimeparam(self.ph, tk.REPORTSTART))
+        n_nodes = tk.getcount(self.ph, tk.NODECOUNT)
+        n_links = tk.getcount(self.ph, tk.LINKCOUNT)
+        self.node_names = [tk.getnodeid(self.ph, i) for i in range(1, n_nodes + 1)]
+        self.link_names = [tk.getlinkid(self.ph, i) for i in range(1, n_links + 1)]
+        self.node_type = np.array([tk.getnodetype(self.ph, i) for i in range(1, n_nodes + 1)])
+        self.link_type = np.array([tk.getlinktype(self.ph, i) for i in range(1, n_links + 1)])
+        self._node_index = {name: i for i, name in enumerate(self.node_names)}
+        self._link_index = {name: i for i, name in enumerate(self.link_names)}
+        self.junctions = np.flatnonzero(self.node_type == tk.JUNCTION)
+        self.tanks = np.flatnonzero(self.node_type == tk.TANK)
+        self.reservoirs = np.flatnonzero(self.node_type == tk.RESERVOIR)
+        self.pumps = np.flatnonzero(self.link_type == tk.PUMP)
+        self.junction_names = [self.node_names[i] for i in self.junctions]
+        self.tank_min_volume_m3 = np.array([tk.getnodevalue(self.ph, int(i) + 1, tk.MINVOLUME) for i in self.tanks])
+        self.tank_min_level_m = np.array([tk.getnodevalue(self.ph, int(i) + 1, tk.MINLEVEL) for i in self.tanks])
+        self._node_buf = tk.doubleArray(max(n_nodes, 1))
+        self._link_buf = tk.doubleArray(max(n_links, 1))
+        # numpy views of the toolkit's C arrays: reading element by element through SWIG is slow
+        self._node_view = _view(self._node_buf, n_nodes)
+        self._link_view = _view(self._link_buf, n_links)
+        self._controls = self._control_targets()
+        self.demand_multiplier = tk.getoption(self.ph, tk.DEMANDMULT)
+        self.closed = False
+
+    # ------------------------------------------------------------------ helpers
+    def node_index(self, name: str) -> int:
+        """0-based index of a node (KeyError if unknown)."""
+        return self._node_index[name]
+
+    def link_index(self, name: str) -> int:
+        """0-based index of a link (KeyError if unknown)."""
+        return self._link_index[name]
+
+    def _control_targets(self) -> dict[str, list[tuple[str, int]]]:
+        """Link name → the simple controls and rules that act on it (kind, 1-based index)."""
+        targets: dict[str, list[tuple[str, int]]] = {}
+        for index in range(1, tk.getcount(self.ph, tk.CONTROLCOUNT) + 1):
+            link = tk.getcontrol(self.ph, index)[1]
+            if link > 0:
+                targets.setdefault(self.link_names[link - 1], []).append(("control", index))
+        for index in range(1, tk.getcount(self.ph, tk.RULECOUNT) + 1):
+            _, n_then, n_else, _ = tk.getrule(self.ph, index)
+            for count, getter in ((n_then, tk.getthenaction), (n_else, tk.getelseaction)):
+                for action in range(1, count + 1):
+                    link = getter(self.ph, index, action)[0]
+                    targets.setdefault(self.link_names[link - 1], []).append(("rule", index))
+        return targets
+
+    def _values(self, prop: int, links: bool = False) -> np.ndarray:
+        """One property of every node (or link) at the current time."""
+        if links:
+            tk.getlinkvalues(self.ph, prop, self._link_buf)
+            return self._link_view.copy()
+        tk.getnodevalues(self.ph, prop, self._node_buf)
+        return self._node_view.copy()
+
+    def _set_controls(self, links: list[str], enabled: bool) -> None:
+        for link in links:
+            for kind, index in self._controls.get(link, ()):
+                if kind == "control":
+                    tk.setcontrolenabled(self.ph, index, int(enabled))
+                else:
+                    tk.setruleenabled(self.ph, index, int(enabled))
+
+    # ------------------------------------------------------------------ solving
+    def solve(self, changes: Changes | None = None, full: bool = True, window_start_s: int = 0,
+              window_end_s: int | None = None) -> Solution:
+        """Solve the run with ``changes`` applied; ``full`` keeps report-time frames of every variable.
+
+        Minimum pressures and served/expected demand (summed at report times) cover the report
+        times from ``window_start_s`` to ``window_end_s`` (inclusive; None = the end); the balance
+        always covers the whole run.
+        """
+        with self._lock:
+            if self.closed:
+                raise SimulationError("the EPANET project is closed")
+            undo = self._apply(changes or Changes())
+            try:
+                return self._run(changes or Changes(), full, window_start_s, window_end_s)
+            except RuntimeError as exc:
+                raise SimulationError(f"EPANET failed: {exc}") from exc
+            finally:
+                self._restore(undo)
+
+    def _apply(self, changes: Changes) -> list[tuple[Any, ...]]:
+        """Apply the scenario; return what to undo, most recent last."""
+        undo: list[tuple[Any, ...]] = []
+        forced = list(changes.close_links) + list(changes.open_links)
+        self._set_controls(forced, False)
+        undo.append(("controls", forced))
+        for name in changes.open_links:
+            index = self._link_index[name] + 1
+            undo.append(("link", index, tk.INITSTATUS, tk.getlinkvalue(self.ph, index, tk.INITSTATUS)))
+            tk.setlinkvalue(self.ph, index, tk.INITSTATUS, 1)
+        for name in changes.close_links:
+            index = self._link_index[name] + 1
+            if changes.closure_start_s <= 0:
+                undo.append(("link", index, tk.INITSTATUS, tk.getlinkvalue(self.ph, index, tk.INITSTATUS)))
+                tk.setlinkvalue(self.ph, index, tk.INITSTATUS, 0)
+            else:
+                control = tk.addcontrol(self.ph, tk.TIMER, index, 0.0, 0, float(changes.closure_start_s))
+                undo.append(("control", control))
+        for name, level in changes.tank_init_level_m.items():
+            index = self._node_index[name] + 1
+            undo.append(("node", index, tk.TANKLEVEL, tk.getnodevalue(self.ph, index, tk.TANKLEVEL)))
+            tk.setnodevalue(self.ph, index, tk.TANKLEVEL, float(level))
+        if changes.demand_multiplier is not None:
+            undo.append(("option", tk.DEMANDMULT, self.demand_multiplier))
+            tk.setoption(self.ph, tk.DEMANDMULT, self.demand_multiplier * changes.demand_multiplier)
+        for number, (name, timed) in enumerate(changes.extra_demand_m3_s.items()):
+            # a pattern, not base-demand edits between steps: EPANET 2.3's pressure-driven solve does not
+            # reduce a demand whose base changes mid-run
+            pattern = f"hydronet-window-{number}"
+            tk.addpattern(self.ph, pattern)
+            undo.append(("pattern", pattern))
+            self._window_pattern(tk.getpatternindex(self.ph, pattern), timed)
+            index = self._node_index[name] + 1
+            tk.adddemand(self.ph, index, timed.value * LPS, pattern, "hydronet-scenario")
+            undo.append(("demand", index, tk.getnumdemands(self.ph, index)))
+        for name in changes.emitters:
+            index = self._node_index[name] + 1
+            undo.append(("node", index, tk.EMITTER, tk.getnodevalue(self.ph, index, tk.EMITTER)))
+        return undo
+
+    def _restore(self, undo: list[tuple[Any, ...]]) -> None:
+        for entry in reversed(undo):
+            kind = entry[0]
+            if kind == "controls":
+                self._set_controls(entry[1], True)
+            elif kind == "link":
+                tk.setlinkvalue(self.ph, *entry[1:])
+            elif kind == "node":
+                tk.setnodevalue(self.ph, *entry[1:])
+            elif kind == "control":
+                tk.deletecontrol(self.ph, entry[1])
+            elif kind == "option":
+                tk.setoption(self.ph, entry[1], entry[2])
+            elif kind == "demand":
+                tk.deletedemand(self.ph, entry[1], entry[2])
+            elif kind == "pattern":
+                tk.deletepattern(self.ph, tk.getpatternindex(self.ph, entry[1]))
+
+    def _window_pattern(self, index: int, timed: Timed) -> None:
+        """Make pattern ``index`` 1 inside the window and 0 outside, at the pattern step, over the whole run."""
+        step = int(tk.gettimeparam(self.ph, tk.PATTERNSTEP)) or 3600
+        start = int(tk.gettimeparam(self.ph, tk.PATTERNSTART))
+        count = max(math.ceil((self.duration_s + start) / step) + 1, 1)
+        values = tk.doubleArray(count)
+        for k in range(count):
+            values[k] = 1.0 if timed.at(k * step - start) else 0.0
+        tk.setpattern(self.ph, index, values, count)
+
+    def _timed(self, changes: Changes, time_s: int) -> None:
+        """Set the emitters in force at ``time_s`` (window edges must be steps: pattern or report times)."""
+        for name, timed in changes.emitters.items():
+            tk.setnodevalue(self.ph, self._node_index[name] + 1, tk.EMITTER, timed.at(time_s) * LPS)
+
+    def _run(self, changes: Changes, full: bool, window_start_s: int, window_end_s: int | None) -> Solution:
+        ph = self.ph
+        quality = full and self.quality_type != tk.NONE
+        tk.openH(ph)
+        if quality:
+            tk.openQ(ph)
+        try:
+            return self._loop(changes, full, quality, window_start_s, window_end_s)
+        finally:
+            if quality:
+                tk.closeQ(ph)
+            tk.closeH(ph)
+
+    def _loop(self, changes: Changes, full: bool, quality: bool, window_start_s: int,
+              window_end_s: int | None) -> Solution:
+        ph, junctions, tanks, reservoirs = self.ph, self.junctions, self.tanks, self.reservoirs
+        timed = bool(changes.emitters)
+        if timed:
+            self._timed(changes, 0)
+        tk.initH(ph, tk.NOSAVE)
+        if quality:
+            tk.initQ(ph, tk.NOSAVE)
+        volume0 = np.array([tk.getnodevalue(ph, int(i) + 1, tk.TANKVOLUME) for i in tanks])
+        rows: dict[str, list[np.ndarray]] = {}
+        times: list[int] = []
+        min_pressure = np.full(len(junctions), np.inf)
+        served = np.zeros(len(junctions))
+        expected = np.zeros(len(junctions))
+        tank_in = np.zeros(len(tanks))
+        source_out = delivered = full_demand = leak = 0.0
+        tank_at_min_out = np.zeros(len(tanks))
+        pump_short: dict[str, int] = {}
+        while True:
+            time_s = int(tk.runH(ph))
+            if quality:
+                tk.runQ(ph)
+            pressure = self._values(tk.PRESSURE)
+            demand = self._values(tk.DEMAND)
+            delivered_now = self._values(tk.DEMANDFLOW)[junctions]
+            full_now = self._values(tk.FULLDEMAND)[junctions]
+            emitter_now = self._values(tk.EMITTERFLOW)[junctions]
+            reported = time_s >= self.report_start_s and (time_s - self.report_start_s) % self.report_step_s == 0
+            if reported:
+                times.append(time_s)
+                if time_s >= window_start_s and (window_end_s is None or time_s <= window_end_s):
+                    min_pressure = np.minimum(min_pressure, pressure[junctions])
+                    served += delivered_now
+                    expected += full_now
+                if full:
+                    self._record(rows, pressure, demand, emitter_now, quality)
+            for i in self.pumps:
+                state = tk.getlinkvalue(ph, int(i) + 1, tk.PUMP_STATE)
+                if state == tk.PUMP_XHEAD:
+                    pump_short[self.link_names[i]] = pump_short.get(self.link_names[i], 0) + 1
+            step = int(tk.nextH(ph))
+            if quality:
+                tk.nextQ(ph)
+            if step > 0:
+                tank_flow = demand[tanks]
+                tank_in += tank_flow * step
+                levels = pressure[tanks]
+                empty = (levels <= self.tank_min_level_m + TANK_EPS_M) & (tank_flow < 0)
+                tank_at_min_out += np.where(empty, -tank_flow * step, 0.0)
+                source_out += float(-demand[reservoirs].sum()) * step
+                delivered += float(delivered_now.sum()) * step
+                full_demand += float(full_now.sum()) * step
+                leak += float(emitter_now.sum()) * step
+            else:
+                break
+            if timed:
+                self._timed(changes, time_s + step)
+        volume1 = np.array([tk.getnodevalue(ph, int(i) + 1, tk.TANKVOLUME) for i in tanks])
+        balance = {
+            "tanks": [self.node_names[i] for i in tanks],
+            "tank_inflow_m3": tank_in / LPS,
+            "tank_volume_change_m3": volume1 - volume0,
+            "tank_out_at_minimum_m3": tank_at_min_out / LPS,
+            "sources_m3": source_out / LPS,
+            "delivered_m3": delivered / LPS,
+            "expected_m3": full_demand / LPS,
+            "leak_m3": leak / LPS,
+            "pumps_short": pump_short,
+            "integrated_over": "every hydraulic step",
+        }
+        node, link = self._frames(rows, times) if full else ({}, {})
+        names = self.junction_names
+        return Solution(times, node, link, pd.Series(min_pressure, index=names),
+                        float(served.sum()) / LPS, float(expected.sum()) / LPS,
+                        pd.Series(served / LPS, index=names), pd.Series(expected / LPS, index=names),
+                        balance)
+
+    def _record(self, rows: dict[str, list[np.ndarray]], pressure: np.ndarray, demand: np.ndarray,
+                emitter: np.ndarray, quality: bool) -> None:
+        """Keep the report-time values of every node and link variable."""
+        leak = np.zeros(len(self.node_names))
+        leak[self.junctions] = emitter
+        out = {
+            "pressure": pressure, "demand": demand / LPS, "head": self._values(tk.HEAD), "leak_demand": leak / LPS,
+            "flowrate": self._values(tk.FLOW, True) / LPS, "velocity": self._values(tk.VELOCITY, True),
+            "headloss": self._values(tk.HEADLOSS, True), "status": self._values(tk.STATUS, True),
+            "setting": self._values(tk.SETTING, True),
+        }
+        if quality:
+            out["quality"] = self._values(tk.QUALITY)
+        for key, values in out.items():
+            rows.setdefault(key, []).append(values)
+
+    def _frames(self, rows: dict[str, list[np.ndarray]], times: list[int]) -> tuple[dict, dict]:
+        """Report-time frames in WNTR's shapes and units (SI; pipe headloss per metre; age in s)."""
+        node: dict[str, pd.DataFrame] = {}
+        link: dict[str, pd.DataFrame] = {}
+        pipes = self.link_type <= tk.PIPE
+        fcv = self.link_type == tk.FCV
+        for key, values in rows.items():
+            data = np.vstack(values) if values else np.empty((0, 0))
+            if key == "headloss":
+                data[:, pipes] /= 1000.0
+            elif key == "setting":
+                data[:, fcv] /= LPS
+            elif key == "quality" and self.quality_type == tk.AGE:
+                data = data * 3600.0  # the toolkit reports age in hours
+            elif key == "quality" and self.quality_type == tk.CHEM:
+                data = data / 1000.0  # mg/L to kg/m3, as WNTR reports
+            names = self.link_names if key in ("flowrate", "velocity", "headloss", "status", "setting") else self.node_names
+            frame = pd.DataFrame(data, index=pd.Index(times, dtype="int64"), columns=names)
+            (link if names is self.link_names else node)[key] = frame
+        return node, link
+
+    def close(self) -> None:
+        """Release the project (idempotent)."""
+        with self._lock:
+            if not self.closed:
+                self.closed = True
+                tk.close(self.ph)
+                tk.deleteproject(self.ph)
+
+    def __enter__(self) -> "Project":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _view(buffer: Any, size: int) -> np.ndarray:
+    """A numpy array sharing memory with a SWIG ``doubleArray`` (kept alive by its owner)."""
+    return np.ctypeslib.as_array((ctypes.c_double * max(size, 1)).from_address(int(buffer.this)))[:size]
+
+
+def emitter_coefficient(area_m2: float, discharge_coeff: float) -> float:
+    """Orifice leak as an emitter: q = Cd·A·√(2 g p), so C = Cd·A·√(2 g) in m3/s per √m (exponent 0.5)."""
+    return discharge_coeff * area_m2 * math.sqrt(2 * 9.80665)
