@@ -22,5 +22,5 @@ fi
 
 # The quick start signs in with the demo account (see README), so it is seeded here only.
 SEED_DEMO="${SEED_DEMO:-true}" .venv/bin/python init_database.py
-echo "🚀 HydroNet on http://localhost:${PORT:-5000}  (Ctrl+C to stop)"
+# app_saas.py prints "🚀 HydroNet on http://localhost:…" once it really listens.
 exec .venv/bin/python app_saas.py

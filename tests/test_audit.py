@@ -128,3 +128,30 @@ def test_archive_keeps_chain_verifiable(client, factory, two_tenants, platform_a
     client.post("/api/tenant/users", headers=h, json={"email": "after@alpha.example.com", "password": "Good-Pass-123"})
     with app.app_context():
         assert verify_chain(two_tenants["a"].id) == {"valid": True, "checked": 3, "first_broken": None}
+
+
+def test_entries_name_their_targets_carry_a_time_zone_and_page_views_can_be_left_out(
+        client, factory, two_tenants, platform_admin):
+    from datetime import datetime
+
+    h = factory.headers(two_tenants["a_users"]["owner"])
+    new = client.post("/api/tenant/users", headers=h, json={"email": "named@alpha.example.com", "role": "member",
+                                                             "password": "Good-Pass-123"}).get_json()["user"]
+    network = client.post("/api/networks/import", headers=h, json={"example": "Net1", "name": "一号管网"}).get_json()
+    client.delete(f"/api/networks/{network['network']['id']}", headers=h)
+    logs = client.get("/api/tenant/audit-logs", headers=h).get_json()["logs"]
+    by_action = {e["action"]: e for e in logs}
+    assert by_action["user.create"]["target_name"] == "named@alpha.example.com"
+    assert by_action["user.create"]["target_id"] == new["id"]
+    assert by_action["network.import"]["target_name"] == "一号管网"
+    assert by_action["network.delete"]["target_name"] == "一号管网"  # gone, named from the entry's details
+    assert all(datetime.fromisoformat(e["created_at"]).utcoffset() is not None for e in logs)
+
+    admin = factory.headers(platform_admin)
+    for _ in range(3):
+        client.get("/api/admin/tenants", headers=admin)
+    everything = [e["action"] for e in client.get("/api/admin/audit-logs?limit=200", headers=admin).get_json()["logs"]]
+    assert everything.count("admin.read") >= 3
+    real = [e["action"] for e in client.get("/api/admin/audit-logs?limit=200&exclude_action=admin.read",
+                                            headers=admin).get_json()["logs"]]
+    assert "admin.read" not in real and "user.create" in real and len(real) == len(everything) - everything.count("admin.read")

@@ -25,8 +25,8 @@ def _demo_networks(app):
 
 def test_seed_gives_the_demo_tenant_net3_once(app):
     with app.app_context():
-        seed(*ADMIN)
-        seed(*ADMIN)
+        seed(*ADMIN, demo=True)
+        seed(*ADMIN, demo=True)
     networks = _demo_networks(app)
     assert [n.name for n in networks] == [DEMO_NETWORK_NAME]
     reference = wntr.network.WaterNetworkModel(str(NET3))
@@ -62,7 +62,7 @@ def _network_id(app):
 
 def test_the_guides_first_message_gets_an_engineers_brief(app, client):
     with app.app_context():
-        seed(*ADMIN)
+        seed(*ADMIN, demo=True)
     node, lowest, hour = _net3_reference()
     headers, body = _demo_chat(client, "你好，帮我分析一下水网系统")
     text = body["reply"]["content"]
@@ -79,7 +79,7 @@ def test_the_guides_first_message_gets_an_engineers_brief(app, client):
     for internal in ("run_hydraulic_simulation", "get_network_summary", "list_networks", "junction_count", "time_s"):
         assert internal not in prose
     # Severity order: the negative pressure (critical) comes before any warning or note.
-    assert prose.index("负压") < prose.index("🟠") if "🟠" in prose else True
+    assert prose.index("**严重**") < prose.index("**注意**") < prose.index("**提示**")
     usage = client.get("/api/tenant/usage", headers=headers).get_json()["usage"]
     totals = usage["totals_this_month"]
     assert totals["offline_messages"] == 1 and totals["messages"] == 1 and totals["tokens"] == 0
@@ -89,7 +89,7 @@ def test_the_guides_first_message_gets_an_engineers_brief(app, client):
 
 def test_an_english_question_gets_the_brief_in_english(app, client):
     with app.app_context():
-        seed(*ADMIN)
+        seed(*ADMIN, demo=True)
     node, lowest, _hour = _net3_reference()
     _headers, body = _demo_chat(client, "Please analyse the pressure in my network")
     text = body["reply"]["content"]

@@ -103,3 +103,22 @@ def test_imports_point_at_existing_modules():
     for path in (STATIC / "js").rglob("*.js"):
         for target in re.findall(r'from\s+"(\.[^"]+)"', path.read_text(encoding="utf-8")):
             assert (path.parent / target).resolve().is_file(), f"{path.name} imports missing {target}"
+
+
+def test_browser_routes_get_the_styled_error_pages(client, app, monkeypatch):
+    missing = client.get("/no-such-page")
+    assert missing.status_code == 404 and missing.mimetype == "text/html"
+    page = missing.get_data(as_text=True)
+    assert "页面不存在" in page and "/static/css/app.css" in page and "Not Found" not in page
+    client.set_cookie("hn_lang", "en")
+    assert "Page not found" in client.get("/no-such-page").get_data(as_text=True)
+    assert client.get("/api/no-such-thing").get_json()["error"]["code"] == "not_found"
+    assert client.get("/static/no-such.js").status_code == 404
+
+    def broken():
+        raise RuntimeError("boom")
+
+    monkeypatch.setitem(app.view_functions, "ui.usage", broken)
+    failed = client.get("/usage")
+    assert failed.status_code == 500 and "Something went wrong" in failed.get_data(as_text=True)
+    assert "boom" not in failed.get_data(as_text=True) and "Traceback" not in failed.get_data(as_text=True)

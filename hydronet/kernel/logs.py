@@ -56,5 +56,7 @@ def configure_logging(level: str, as_json: bool) -> None:
     logging._srcfile = None
     logging.logThreads = False
     logging.logMultiprocessing = False
-    for noisy in ("urllib3", "dashscope", "httpx", "httpcore"):
+    # werkzeug: the development server's own request line would log every request a second time
+    # (ours is hydronet.access) with ANSI colours; alembic: one INFO line per migration step.
+    for noisy in ("urllib3", "dashscope", "httpx", "httpcore", "werkzeug", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -12,6 +12,7 @@ from sqlalchemy import delete, select
 
 from hydronet.kernel.audit import AuditAnchor, AuditLog, anchor_hash, entry_hash, tenant_key
 from hydronet.kernel.db import db, utcnow
+from hydronet.kernel.jsonio import iso
 from hydronet.kernel.tenancy import all_tenants
 
 
@@ -39,7 +40,7 @@ def _verify(tenant_id: uuid.UUID | None) -> dict[str, Any]:
             return {
                 "valid": False,
                 "checked": checked,
-                "first_broken": {"id": entry.id, "action": entry.action, "created_at": entry.created_at.isoformat(), "reason": problem},
+                "first_broken": {"id": entry.id, "action": entry.action, "created_at": iso(entry.created_at), "reason": problem},
             }
         expected_prev = entry.hash
         checked += 1

@@ -10,6 +10,8 @@ from hydronet.kernel.responses import ok
 from hydronet.kernel.validation import Fields, query_int
 from hydronet.tenants import audit_query
 
+MAX_EXCLUDED = 10
+
 
 def _uuid_arg(name: str) -> uuid.UUID | None:
     raw = request.args.get(name)
@@ -22,15 +24,19 @@ def _uuid_arg(name: str) -> uuid.UUID | None:
 
 
 def parse_filter(tenant_id: uuid.UUID | None, all_tenants: bool) -> audit_query.AuditFilter:
-    """Filters from ?user_id, ?action, ?since, ?until (and ?tenant_id for admins)."""
+    """Filters from ?user_id, ?action, ?exclude_action (comma-separated), ?since, ?until (and ?tenant_id for admins)."""
     f = Fields(dict(request.args))
     since = f.datetime("since")
     until = f.datetime("until")
     f.done()
     action = (request.args.get("action") or "").strip()[:80] or None
+    excluded = tuple(a.strip()[:80] for a in (request.args.get("exclude_action") or "").split(",") if a.strip())
+    if len(excluded) > MAX_EXCLUDED:
+        raise ValidationError({"exclude_action": f"at most {MAX_EXCLUDED} actions"})
     return audit_query.AuditFilter(
         tenant_id=_uuid_arg("tenant_id") if all_tenants else tenant_id,
         all_tenants=all_tenants, user_id=_uuid_arg("user_id"), action=action, since=since, until=until,
+        exclude_actions=excluded,
     )
 
 
@@ -45,4 +51,5 @@ def respond(flt: audit_query.AuditFilter):
         return Response(rows, mimetype="text/csv", headers=headers)
     limit = query_int("limit", 50, 1, 200)
     rows, cursor = audit_query.page(flt, limit, audit_query.parse_cursor(request.args.get("cursor")))
-    return ok(logs=[audit_query.as_dict(e) for e in rows], next_cursor=cursor)
+    names = audit_query.target_names(rows, flt)
+    return ok(logs=[audit_query.as_dict(e, names) for e in rows], next_cursor=cursor)

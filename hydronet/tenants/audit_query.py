@@ -15,7 +15,9 @@ from sqlalchemy import select
 from hydronet.kernel.audit import AuditLog
 from hydronet.kernel.db import db
 from hydronet.kernel.errors import ValidationError
+from hydronet.kernel.jsonio import iso
 from hydronet.kernel.tenancy import all_tenants, bind_tenant
+from hydronet.models import ApiKey, McpServer, Network, Tenant, User
 from hydronet.tenants.audit_archive import entry_dict
 
 CSV_COLUMNS = ("id", "created_at", "tenant_id", "actor_id", "actor_email", "action", "target_type", "target_id",
@@ -32,6 +34,7 @@ class AuditFilter:
     action: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+    exclude_actions: tuple[str, ...] = ()
 
 
 def parse_cursor(raw: str | None) -> int | None:
@@ -60,6 +63,8 @@ def _statement(f: AuditFilter):
             stmt = stmt.where(AuditLog.action.startswith(f.action[:-1], autoescape=True))
         else:
             stmt = stmt.where(AuditLog.action == f.action)
+    if f.exclude_actions:
+        stmt = stmt.where(AuditLog.action.not_in(f.exclude_actions))
     if f.since is not None:
         stmt = stmt.where(AuditLog.created_at >= f.since)
     if f.until is not None:
@@ -123,9 +128,42 @@ def _cell(value: Any) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@") else text
 
 
-def as_dict(e: AuditLog) -> dict[str, Any]:
-    """An entry as JSON."""
+# target_type → (model, the column that names it for a reader)
+_NAMED_TARGETS = {"user": (User, User.email), "network": (Network, Network.name), "tenant": (Tenant, Tenant.name),
+                  "api_key": (ApiKey, ApiKey.name), "mcp_server": (McpServer, McpServer.name)}
+
+
+def target_names(entries: list[AuditLog], f: AuditFilter) -> dict[tuple[str, str], str]:
+    """(target_type, target_id) → a readable name (email, network name …), one query per target type.
+
+    Deleted targets keep the name the entry recorded in its details (name or email), if any.
+    """
+    wanted: dict[str, set[uuid.UUID]] = {}
+    for e in entries:
+        if e.target_type in _NAMED_TARGETS and e.target_id:
+            try:
+                wanted.setdefault(e.target_type, set()).add(uuid.UUID(str(e.target_id)))
+            except ValueError:
+                continue
+    names: dict[tuple[str, str], str] = {}
+    with _scope(f):
+        for kind, ids in wanted.items():
+            model, column = _NAMED_TARGETS[kind]
+            for row_id, name in db.session.execute(select(model.id, column).where(model.id.in_(ids))).all():
+                names[(kind, str(row_id))] = name
+    for e in entries:
+        key = (e.target_type or "", str(e.target_id or ""))
+        details = e.details if isinstance(e.details, dict) else {}
+        if key not in names and (details.get("name") or details.get("email")):
+            names[key] = str(details.get("name") or details.get("email"))
+    return names
+
+
+def as_dict(e: AuditLog, names: dict[tuple[str, str], str] | None = None) -> dict[str, Any]:
+    """An entry as JSON (created_at with its UTC offset; target_name when the target has one)."""
     d = entry_dict(e)
+    d["created_at"] = iso(e.created_at)
     d["tenant_id"] = str(d["tenant_id"]) if d["tenant_id"] else None
     d["actor_id"] = str(d["actor_id"]) if d["actor_id"] else None
+    d["target_name"] = (names or {}).get((e.target_type or "", str(e.target_id or "")))
     return d

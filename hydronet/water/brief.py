@@ -26,7 +26,6 @@ TOOL_KINDS = {
 }
 SUMMARY_TOOL = "get_network_summary"
 LIST_TOOL = "list_networks"
-ICONS = {"critical": "🔴", "warning": "🟠", "info": "🔵"}
 SEVERITY = {"critical": ("严重", "Critical"), "warning": ("注意", "Warning"), "info": ("提示", "Note")}
 KIND_NAMES = {
     "hydraulic": ("水力模拟", "hydraulic simulation"),
@@ -130,8 +129,8 @@ def _findings_section(groups: list[tuple[str, list[dict[str, Any]]]], zh: bool) 
     lines = []
     for number, (item, _kind) in enumerate(merged[:MAX_FINDINGS], start=1):
         label = SEVERITY[item["severity"]][0 if zh else 1]
-        lines.append(f"{number}. {ICONS[item['severity']]} **{label}**：{item['message'][lang]}" if zh
-                     else f"{number}. {ICONS[item['severity']]} **{label}**: {item['message'][lang]}")
+        lines.append(f"{number}. **{label}**：{item['message'][lang]}" if zh
+                     else f"{number}. **{label}**: {item['message'][lang]}")
     more = len(merged) - MAX_FINDINGS
     if more > 0:
         lines.append(f"另有 {more} 条次要发现，见结果页面。" if zh else f"{more} minor finding(s) more on the result page.")

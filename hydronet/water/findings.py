@@ -91,23 +91,46 @@ def findings(kind: str, result: Any) -> list[Finding]:
     data = _dict(result)
     reader = _READERS.get(kind)
     out = reader(data) if reader else []
-    out += engine_warnings(data)
+    covered = {(f["code"], e) for f in out for e in f["elements"]}
+    out += engine_warnings(data, covered)
     return rank(out)
 
 
-def engine_warnings(result: dict[str, Any]) -> list[Finding]:
-    """The engine's and the analysis's own ``warnings`` ({code, message, elements}), as warnings."""
+# The engine's warning codes (water/diagnostics.py) in Chinese; its own message is English.
+ENGINE_ZH = {
+    "water_balance": "水量平衡校核未通过，结果中的水量可能不可信",
+    "tank_empty_delivering": "水池在最低水位时仍在供水，由其供出的水量被高估",
+    "pump_cannot_deliver": "部分时段水泵无法提供所需扬程，被 EPANET 关闭",
+    "negative_pressure": "存在负压节点，按模型无法向其供水",
+    "unsupplied_nodes": "部分有需水量的节点得到的水量明显不足",
+    "disconnected_nodes": "部分节点与水池、水库没有连通路径",
+    "engine_fallback": "改用 WNTR 自带的 EPANET 2.2 求解，水池放空时的水量平衡可能有误",
+}
+_ENGINE_SEVERITY = {"error": "critical", "critical": "critical", "warning": "warning", "info": "info"}
+
+
+def engine_warnings(result: dict[str, Any], covered: set[tuple[str, str]] | None = None) -> list[Finding]:
+    """The engine's and the analysis's own ``warnings`` ({code, message, elements, severity}).
+
+    ``covered``: (code, element) pairs a finding of this module already reports (a negative pressure
+    named with its time and cause) — the engine's line for the same elements is then left out.
+    """
     out = []
     for item in _list(result.get("warnings")):
         if isinstance(item, str):
             item = {"message": item}
         if not isinstance(item, dict) or not item.get("message"):
             continue
+        code = str(item.get("code") or "warning")
         message = str(item["message"])
         elements = [str(e) for e in _list(item.get("elements"))]
-        listed = f"（{_names(elements[:MAX_LISTED])}）" if elements else ""
-        listed_en = f" ({', '.join(elements[:MAX_LISTED])})" if elements else ""
-        out.append(finding("warning", f"engine.{item.get('code') or 'warning'}", f"计算引擎提示：{message}{listed}",
+        if covered and elements and all((code, e) in covered for e in elements):
+            continue
+        listed = f"（{_names(elements[:MAX_LISTED])}{' 等' if len(elements) > MAX_LISTED else ''}）" if elements else ""
+        listed_en = f" ({', '.join(elements[:MAX_LISTED])}{' …' if len(elements) > MAX_LISTED else ''})" if elements else ""
+        zh = ENGINE_ZH.get(code)
+        out.append(finding(_ENGINE_SEVERITY.get(str(item.get("severity")), "warning"), f"engine.{code}",
+                           f"计算引擎提示：{zh or message}{listed}。" if zh else f"计算引擎提示：{message}{listed}",
                            f"Engine warning: {message}{listed_en}", elements=elements))
     old_style = result.get("warning")
     if isinstance(old_style, str) and old_style:
@@ -149,15 +172,17 @@ def hydraulic_findings(result: dict[str, Any]) -> list[Finding]:
             "too little water at those times.",
             elements=[j.get("node") for j, _ in plain_low], value=plain_low[0][0].get("min_pressure_m"), unit="m",
             time_h=plain_low[0][0].get("time_h"), element_type="junction"))
-    for junction, tank in tank_fed:
+    if tank_fed:
+        zh = "、".join(f"{j.get('node')}（{fmt(j.get('min_pressure_m'))} m = 水池 {tank}）" for j, tank in tank_fed)
+        en = ", ".join(f"{j.get('node')} ({fmt(j.get('min_pressure_m'))} m = tank {tank})" for j, tank in tank_fed)
         out.append(finding(
             "info", "tank_connection_pressure",
-            f"节点 {junction.get('node')} 的最低压力 {fmt(junction.get('min_pressure_m'))} m 与水池 {tank} 的最低水深相同："
-            "它是水池的进出水节点，这一数值反映水池水深而非供水不足。",
-            f"Junction {junction.get('node')}'s minimum pressure of {fmt(junction.get('min_pressure_m'))} m equals tank "
-            f"{tank}'s lowest water depth: it is the tank's connection, so this reflects the tank level, not a supply shortfall.",
-            elements=[junction.get("node")], value=junction.get("min_pressure_m"), unit="m",
-            time_h=junction.get("time_h"), element_type="junction"))
+            f"节点 {zh}的压力也低于 {fmt(threshold)} m，但它们的最低压力等于所连水池的最低水深，是水池的进出水节点，"
+            "这一数值反映水池水深而非供水不足。",
+            f"Junctions {en} also fall below {fmt(threshold)} m, but their lowest pressure equals the lowest water depth of the "
+            "tank they connect, so it reflects the tank level, not a supply shortfall.",
+            elements=[j.get("node") for j, _ in tank_fed], value=tank_fed[0][0].get("min_pressure_m"), unit="m",
+            element_type="junction"))
     if isinstance(total, int) and total > len(_dicts(low.get("junctions"))):
         rest = total - len(_dicts(low.get("junctions")))
         out.append(finding("warning", "low_pressure_more", f"另有 {rest} 个节点也低于 {fmt(threshold)} m，完整列表见结果表格。",

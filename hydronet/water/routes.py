@@ -21,8 +21,8 @@ from hydronet.water import jobs as analysis_jobs
 from hydronet.water import networks as service
 from hydronet.water.export import workbook_bytes
 from hydronet.water.findings import findings, next_steps
-from hydronet.water.tables import kpis, settings_rows, tables
 from hydronet.water.serialize import network_dict
+from hydronet.water.tables import kpis, settings_rows, tables
 
 bp = Blueprint("networks", __name__, url_prefix="/api/networks")
 jobs_bp = Blueprint("analysis_jobs", __name__, url_prefix="/api/jobs")

@@ -44,9 +44,12 @@ def _dicts(value: Any) -> list[dict[str, Any]]:
     return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
 
 
-def col(key: str, zh: str, en: str, unit: str | None = None, kind: str = "number") -> dict[str, Any]:
-    """A table column."""
-    return {"key": key, "label": {"zh": zh, "en": en}, "unit": unit, "type": kind}
+def col(key: str, zh: str, en: str, unit: str | None = None, kind: str = "number",
+        flag: bool | None = None) -> dict[str, Any]:
+    """A table column; ``flag``: the boolean value that marks a problem (shown in red)."""
+    if kind == "bool" and flag is None:
+        flag = True
+    return {"key": key, "label": {"zh": zh, "en": en}, "unit": unit, "type": kind, "flag": flag}
 
 
 def table(key: str, zh: str, en: str, columns: list[dict[str, Any]], rows: list[dict[str, Any]]) -> Table:
@@ -231,7 +234,7 @@ def fire_flow_tables(result: dict[str, Any]) -> list[Table]:
     rows = [{**r, "served_pct": None if _num(r.get("fire_flow_served_fraction")) is None else r["fire_flow_served_fraction"] * 100}
             for r in _dicts(result.get("ranking"))]
     return [table("hydrants", "消火栓校核结果", "Hydrant results", [
-        col("hydrant", "消火栓节点", "Hydrant", kind="text"), col("passes", "通过", "Passes", kind="bool"),
+        col("hydrant", "消火栓节点", "Hydrant", kind="text"), col("passes", "通过", "Passes", kind="bool", flag=False),
         col("hydrant_min_pressure_m", "余压", "Residual pressure", "m"), col("served_pct", "消防水量满足率", "Fire flow served", "%"),
         col("junctions_impacted", "受影响节点", "Junctions impacted"), col("worst_node", "最不利节点", "Worst junction", kind="text"),
         col("worst_pressure_m", "最不利压力", "Worst pressure", "m"),

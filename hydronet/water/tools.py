@@ -15,6 +15,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from hydronet.kernel.db import db
+from hydronet.kernel.jsonio import iso
 from hydronet.llm.tools import Tool, ToolContext, ToolError, ToolOutput
 from hydronet.models import Network
 from hydronet.water import jobs as analysis_jobs
@@ -144,7 +145,7 @@ def _list_networks(ctx: ToolContext, args: dict[str, Any]) -> ToolOutput:
                          "pipes": counts.get("pipes"), "tanks": counts.get("tanks"),
                          "reservoirs": counts.get("reservoirs"), "pumps": counts.get("pumps"),
                          "duration_h": (overview.get("time") or {}).get("duration_h"),
-                         "uploaded_at": row.created_at.isoformat()})
+                         "uploaded_at": iso(row.created_at)})
     return ToolOutput(for_model={"networks": networks, "count": len(networks)})
 
 

@@ -2,7 +2,7 @@
 
 Services raise kernel.errors.ApiError subclasses; HTTP errors (404, 405, 413 …),
 an unreachable Redis and unexpected exceptions are mapped here too.  Browser
-pages keep Flask's own error pages.
+routes get the styled error page (ui.error_page) in the reader's language.
 """
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from hydronet.kernel.errors import ApiError, DatabaseUnavailable, QuotaExceeded,
 from hydronet.kernel.faults import is_database_unavailable
 from hydronet.kernel.metrics import note_rejection
 from hydronet.kernel.responses import error_response
+from hydronet.web.ui import error_page
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,9 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(err: HTTPException):
         if not _wants_json():
-            return err
+            if request.path.startswith("/static/") or (err.code or 500) < 400:
+                return err  # a missing asset needs no page; redirects stay redirects
+            return error_page(err.code or 500)
         code = _HTTP_CODES.get(err.code or 500, "http_error")
         message = err.description or err.name
         if err.code == 400 and "JSON" in (message or ""):
@@ -83,6 +86,8 @@ def register_error_handlers(app: Flask) -> None:
             unavailable = DatabaseUnavailable()
             return error_response(unavailable.status, unavailable.code, unavailable.message, unavailable.headers)
         log.exception("unhandled error on %s %s", request.method, request.path)
+        if not _wants_json():
+            return error_page(500)
         message = "Internal server error"
         if app.debug:
             message = f"{type(err).__name__}: {err}"

@@ -34,6 +34,7 @@ PAGES: dict[str, tuple[str, str, str]] = {
     "/settings": ("settings.html", "nav.settings", "settings"),
     "/admin": ("admin.html", "nav.admin", "admin"),
 }
+ERROR_PAGES = (404, 405, 500)
 
 
 @lru_cache(maxsize=8)
@@ -68,6 +69,23 @@ def _render(path: str, **context: Any):
         template, lang=lang, t=translator(lang), title_key=title_key, section=section, **context))
     resp.headers["Cache-Control"] = "no-cache"
     return resp
+
+
+def error_page(status: int):
+    """The styled error page of a browser route (404, 405, 500; others get a generic text)."""
+    which = str(status) if status in ERROR_PAGES else "other"
+    lang = current_language()
+    resp = current_app.make_response((render_template(
+        "error.html", lang=lang, t=translator(lang), title_key=f"errorpage.title_{which}", section="",
+        lead_key=f"errorpage.lead_{which}", status=status), status))
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    """Browsers ask for /favicon.ico whatever the page says: the logo."""
+    return redirect(url_for("static", filename="img/logo.svg"), 301)
 
 
 @bp.get("/")

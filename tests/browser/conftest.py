@@ -61,7 +61,7 @@ def serve(backends, extra_env: dict[str, str], log_name: str) -> Iterator[str]:
                             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.time() + 30
+        deadline = time.time() + 90  # a loaded CI machine imports WNTR and pandas slowly
         while True:
             if proc.poll() is not None:
                 raise RuntimeError(f"gunicorn exited early; see {log.name}")
@@ -71,7 +71,7 @@ def serve(backends, extra_env: dict[str, str], log_name: str) -> Iterator[str]:
             except requests.RequestException:
                 pass
             if time.time() > deadline:
-                raise RuntimeError("gunicorn did not start in 30 s")
+                raise RuntimeError("gunicorn did not start in 90 s")
             time.sleep(0.2)
         yield base
     finally:

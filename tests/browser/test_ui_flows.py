@@ -145,7 +145,7 @@ def test_network_import_shows_summary_and_pressure_map(app, browser, factory):
 
     # A quick analysis answers at once, as tables.
     browser.click("[data-testid=run-analysis]")
-    output = browser.wait("[data-testid=analysis-output] .result", timeout=60)
+    output = browser.wait("[data-testid=analysis-output] [data-testid=result-view]", timeout=60)
     assert "最低压力" in output.text
     # A time series is drawn as a chart.
     browser.find("[data-testid=ts-element]").send_keys("10")
@@ -160,8 +160,8 @@ def test_network_import_shows_summary_and_pressure_map(app, browser, factory):
     browser.find("[data-testid=analysis-output]")
     browser.find("input[name=max_pipes]").send_keys("2")
     browser.click("[data-testid=run-analysis]")
-    browser.wait("[data-testid=job-progress], [data-testid=analysis-output] .result", timeout=30)
-    browser.wait("[data-testid=analysis-output] .result", timeout=90)
+    browser.wait("[data-testid=job-progress], [data-testid=analysis-output] [data-testid=result-view]", timeout=30)
+    browser.wait("[data-testid=analysis-output] [data-testid=result-view]", timeout=90)
     browser.screenshot("networks-job-result")
 
     # The assistant now finds the network and analyses it with tools, shown as cards.

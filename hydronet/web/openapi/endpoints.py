@@ -29,6 +29,7 @@ NEW_PASSWORD = string(MAX_LENGTH, min_len=MIN_LENGTH, description="not a common 
 AUDIT_QUERY = (
     q("user_id", {"type": "string", "format": "uuid"}, "only entries by this user"),
     q("action", string(80), "an action, or a prefix ending in '*' (user.*)"),
+    q("exclude_action", string(900), "actions to leave out, comma-separated (admin.read hides page views)"),
     q("since", {"type": "string", "format": "date-time"}, "entries at or after this time"),
     q("until", {"type": "string", "format": "date-time"}, "entries before this time"),
     q("format", {"type": "string", "enum": ["json", "csv"], "default": "json"}, "csv exports the whole filtered log"),

@@ -114,6 +114,7 @@ COMPONENTS: dict[str, Schema] = {
         "action": STR, "target_type": nullable(STR), "target_id": nullable(STR), "ip": nullable(STR),
         "user_agent": nullable(STR), "request_id": nullable(STR), "details": nullable(OBJ), "created_at": TIMESTAMP,
         "prev_hash": nullable(STR), "hash": nullable(STR),
+        "target_name": {**nullable(STR), "description": "the target's email or name, when it has one"},
     }, "all"),
     "QuotaUsage": _quota_item(),
     "UsageReport": obj({

@@ -2,7 +2,24 @@
 
 import { api, download } from "../core/api.js";
 import { emptyBlock, errorBlock, errorText, formatDateTime, h, loadingBlock, mount, toast } from "../core/dom.js";
-import { t } from "../core/i18n.js";
+import { has, t } from "../core/i18n.js";
+
+// The audit action of a platform admin's page views (built apart: it is an action code, not a translation key).
+const PAGE_VIEWS = ["admin", "read"].join(".");
+
+/** A readable label for an audit action (the code itself when it has none). */
+export function actionLabel(action) {
+  return has(`auditaction.${action}`) ? t(`auditaction.${action}`) : action;
+}
+
+/** The target as a reader knows it: "用户 wang@example.org", "管网 演示管网 Net3". */
+export function targetLabel(e) {
+  if (!e.target_type && !e.target_id) return "—";
+  const kind = has(`audittarget.${e.target_type}`) ? t(`audittarget.${e.target_type}`) : e.target_type || "";
+  const name = e.target_name || (e.target_type === "endpoint" && e.details && e.details.path) || null;
+  if (name) return `${kind} ${name}`;
+  return `${kind} ${String(e.target_id || "").slice(0, 8)}…`;
+}
 
 function isoFromLocal(value) {
   return value ? new Date(value).toISOString() : "";
@@ -20,7 +37,10 @@ export function renderAuditLog(panel, { endpoint, platform = false, tenantId = "
     platform ? input("tenant_id", "audit.tenant_id", { placeholder: "UUID", value: tenantId }) : null,
     input("since", "audit.since", { type: "datetime-local" }),
     input("until", "audit.until", { type: "datetime-local" }),
+    h("label", { class: "field field-check" }, h("input", { type: "checkbox", name: "hide_reads", checked: true, "data-testid": "audit-hide-reads" }),
+      h("span", { i18n: "audit.hide_reads" })),
     h("button", { type: "submit", class: "btn btn-primary", i18n: "common.search" }));
+  form.hide_reads.addEventListener("change", () => load(true));
   const csv = h("button", { type: "button", class: "btn", i18n: "audit.export_csv", "data-testid": "audit-csv" });
   const verify = platform ? h("button", { type: "button", class: "btn", i18n: "audit.verify" }) : null;
   const verifyOut = h("div");
@@ -36,12 +56,13 @@ export function renderAuditLog(panel, { endpoint, platform = false, tenantId = "
     action: form.action.value.trim(), user_id: form.user_id.value.trim(),
     tenant_id: platform ? form.tenant_id.value.trim() : "",
     since: isoFromLocal(form.since.value), until: isoFromLocal(form.until.value),
+    exclude_action: form.hide_reads.checked ? PAGE_VIEWS : "",
   });
   const row = (e) => h("tr", {},
     h("td", { text: formatDateTime(e.created_at) }),
     h("td", { text: e.actor_email || "—" }),
-    h("td", {}, h("code", { text: e.action })),
-    h("td", { class: "small", text: [e.target_type, e.target_id].filter(Boolean).join(" ") || "—" }),
+    h("td", { title: e.action }, h("span", { text: actionLabel(e.action), "data-testid": "audit-action" })),
+    h("td", { class: "small", text: targetLabel(e), title: e.target_id || "" }),
     h("td", { class: "small", text: e.ip || "—" }),
     h("td", { class: "small" }, e.details && Object.keys(e.details).length
       ? h("details", {}, h("summary", { i18n: "audit.show" }), h("pre", { class: "json", text: JSON.stringify(e.details, null, 2) })) : "—"));

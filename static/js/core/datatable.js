@@ -13,7 +13,7 @@ export function formatCell(value, type) {
   if (type === "bool") return value ? t("common.yes") : t("common.no");
   if (typeof value === "number") {
     const abs = Math.abs(value);
-    const digits = abs >= 100 ? 1 : abs >= 1 ? 2 : 3;
+    const digits = abs >= 100 ? 1 : abs >= 1 ? 2 : 4;
     return value.toLocaleString(getLang() === "zh" ? "zh-CN" : "en-GB", { maximumFractionDigits: digits }).replace("-", "−");
   }
   return String(value);
@@ -47,7 +47,7 @@ export function dataTable(spec, { pageSize = PAGE_SIZE, testid } = {}) {
     page = Math.min(Math.max(page, 0), pages - 1);
     const shown = rows.slice(page * pageSize, (page + 1) * pageSize);
     mount(body, shown.length ? shown.map((row) => h("tr", {}, spec.columns.map((c) => h("td", {
-      class: [c.type === "number" ? "num" : null, row[c.key] === true && c.type === "bool" ? "flag" : null],
+      class: [c.type === "number" ? "num" : null, c.type === "bool" && c.flag !== null && c.flag !== undefined && row[c.key] === c.flag ? "flag" : null],
       text: formatCell(row[c.key], c.type),
     })))) : h("tr", {}, h("td", { colspan: spec.columns.length, class: "muted", i18n: "table.no_match" })));
     info.textContent = t("table.range", {

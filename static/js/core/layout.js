@@ -78,11 +78,14 @@ export async function startAppPage({ need } = {}) {
       h("a", { class: "btn", href: "/chat", i18n: "nav.chat" })));
     return new Promise(() => {});
   }
-  if (me.user.password_change_required && !location.pathname.startsWith("/settings")) {
-    const banner = h("div", { class: "banner banner-warn", role: "alert" },
-      h("span", { i18n: "auth.password_change_required" }), " ",
-      h("a", { href: "/settings#account", i18n: "auth.change_now" }));
-    main.before(banner);
+  if (me.user.password_change_required) {
+    // Until the password is changed the browser offers nothing else (the API still answers).
+    if (location.pathname !== "/settings") {
+      location.replace("/settings#account");
+      return new Promise(() => {});
+    }
+    document.body.classList.add("must-change-password");
+    $$("[data-nav]").forEach((link) => { link.hidden = true; });
   }
   return current();
 }

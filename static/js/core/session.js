@@ -3,7 +3,7 @@
 // stays in memory (api.js), the refresh token in an httpOnly cookie.  Logout in
 // one tab signs every tab of this browser out (BroadcastChannel).
 
-import { api, clearSession, onSessionLost, refreshAccess, webSession } from "./api.js";
+import { api, clearSession, csrfToken, onSessionLost, refreshAccess, webSession } from "./api.js";
 
 const channel = "BroadcastChannel" in window ? new BroadcastChannel("hydronet-session") : null;
 let me = null;
@@ -70,6 +70,12 @@ export function restoreFailureCode() {
 
 /** Restore the session from the cookie; null when there is none. */
 export async function restore() {
+  // Sign-in sets the script-readable CSRF cookie beside the httpOnly refresh cookie, with the same
+  // lifetime: without it there is no session to restore, and probing would only earn a 401.
+  if (!csrfToken()) {
+    restoreFailure = null;
+    return null;
+  }
   try {
     await refreshAccess();
   } catch (err) {

@@ -124,7 +124,10 @@ export class NetworkMap {
       ctx.stroke();
     }
     this.screen = [];
-    for (const node of this.features.nodes) {
+    // Nodes an overlay names are drawn last and larger, so a tank beside them cannot hide them.
+    const named = (node) => Boolean(this.categories && this.categories.nodes && this.categories.nodes[node.properties.name]);
+    const nodes = this.categories ? [...this.features.nodes].sort((a, b) => named(a) - named(b)) : this.features.nodes;
+    for (const node of nodes) {
       const [x, y] = map(node.geometry.coordinates);
       const p = node.properties;
       const fraction = !this.linkMode && typeof p.value === "number" ? this.fraction(p.value) : NaN;
@@ -137,7 +140,7 @@ export class NetworkMap {
       if (p.type === "Tank") ctx.rect(x - 6, y - 6, 12, 12);
       else if (p.type === "Reservoir") {
         ctx.moveTo(x, y - 7); ctx.lineTo(x + 7, y + 6); ctx.lineTo(x - 7, y + 6); ctx.closePath();
-      } else ctx.arc(x, y, 4.5, 0, Math.PI * 2);
+      } else ctx.arc(x, y, category ? 6 : 4.5, 0, Math.PI * 2);
       ctx.fill();
       ctx.stroke();
       this.screen.push({ x, y, node });

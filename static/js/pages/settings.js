@@ -3,7 +3,7 @@
 import { startAppPage } from "../core/layout.js";
 import { $ } from "../core/dom.js";
 import { createTabs } from "../core/tabs.js";
-import { can } from "../core/session.js";
+import { can, current } from "../core/session.js";
 import { renderAccount, renderOrganisation } from "../settings/account.js";
 import { renderUsers } from "../settings/users.js";
 import { renderApiKeys } from "../settings/apikeys.js";
@@ -13,7 +13,8 @@ import { renderAuditLog } from "../admin/auditlog.js";
 
 await startAppPage();
 
-const tabs = [
+const mustChange = current().user.password_change_required;
+const tabs = mustChange ? [{ id: "account", key: "settings.account", render: renderAccount }] : [
   { id: "account", key: "settings.account", render: renderAccount },
   can("tenant:update") && { id: "organisation", key: "settings.organisation", render: renderOrganisation },
   can("users:read") && { id: "users", key: "settings.users", render: renderUsers },

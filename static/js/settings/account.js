@@ -27,11 +27,12 @@ function passwordForm() {
       return;
     }
     try {
+      const wasRequired = current().user.password_change_required;
       await changePassword(form.old_password.value, form.new_password.value);
       form.reset();
       current().user.password_change_required = false;
-      document.querySelector(".banner-warn")?.remove();
       toast(t("account.password_changed"), "ok");
+      if (wasRequired) location.assign("/chat");  // the rest of the app opens once the password is changed
     } catch (err) {
       if (!showFieldErrors(form, err)) {
         error.textContent = errorText(err);

@@ -47,6 +47,7 @@ export function renderUsage(report) {
         h("span", { class: "badge", "data-testid": "plan", i18n: `plan.${report.plan}` })),
       h("div", { class: "stats" },
         stat("usage.messages", formatNumber(month.messages)),
+        stat("usage.offline_messages", formatNumber(month.offline_messages || 0)),
         stat("usage.tokens", formatNumber(month.tokens)),
         stat("usage.cost", formatNumber(month.cost_cny, 4))),
       h("p", { class: "muted small" }, h("span", { i18n: "usage.models" }), ": ", (report.models || []).join(", "))),

@@ -1,0 +1,77 @@
+"""Findings, key figures and tables read from real results, checked against WNTR/EPANET run directly."""
+from __future__ import annotations
+
+from hydronet.water.findings import findings, next_steps
+from hydronet.water.registry import run_analysis
+from hydronet.water.tables import kpis, tables
+from tests.water.conftest import fresh_model
+
+
+def _by_code(items, code):
+    return [f for f in items if f["code"] == code]
+
+
+def test_hydraulic_findings_name_the_negative_pressure_and_the_tank_connections(model, direct):
+    wn = model("Net3")
+    result = run_analysis("hydraulic", fresh_model("Net3"), {})
+    m, ref = direct(wn)
+    pressure = ref.node["pressure"][m.junction_name_list]
+    worst = pressure.min().idxmin()
+    items = findings("hydraulic", result)
+    assert items[0]["severity"] == "critical" and items[0]["code"] == "negative_pressure"
+    assert items[0]["elements"] == [worst]
+    assert abs(items[0]["value"] - float(pressure[worst].min())) < 1e-3
+    assert items[0]["time_h"] == int(pressure[worst].idxmin()) / 3600
+    assert "负压" in items[0]["message"]["zh"] and "negative pressure" in items[0]["message"]["en"]
+    # A junction whose lowest pressure equals a tank's lowest depth is that tank's connection, not a shortfall.
+    levels = {t: float((ref.node["head"][t] - m.get_node(t).elevation).min()) for t in m.tank_name_list}
+    connected = {j for j in pressure.columns if any(abs(float(pressure[j].min()) - lv) <= 0.01 for lv in levels.values())}
+    noted = {e for f in _by_code(items, "tank_connection_pressure") for e in f["elements"]}
+    assert noted and noted <= connected and not _by_code(items, "low_pressure")
+    ranks = [("critical", "warning", "info").index(f["severity"]) for f in items]
+    assert ranks == sorted(ranks)
+    steps = next_steps("hydraulic", items)
+    assert any(worst in s["zh"] for s in steps)
+
+
+def test_what_if_findings_flag_the_tanks_that_empty(model, direct):
+    wn = model("Net3")
+    result = run_analysis("what_if", fresh_model("Net3"), {"demand_multiplier": 1.5})
+
+    def busier(m):
+        m.options.hydraulic.demand_multiplier = 1.5
+
+    m, ref = direct(wn, demand_model="PDD", edit=busier)
+    emptied = {t for t in m.tank_name_list
+               if float((ref.node["head"][t] - m.get_node(t).elevation).min()) <= m.get_node(t).min_level + 0.01}
+    flagged = {f["elements"][0] for f in _by_code(findings("what_if", result), "tank_emptied")}
+    assert emptied and flagged == emptied
+
+
+def test_fire_flow_tables_and_figures_put_failing_hydrants_first():
+    result = run_analysis("fire_flow", fresh_model("Net3"), {"hydrants": ["10", "15", "35", "40"], "duration_h": 6})
+    ranking = {r["hydrant"]: r for r in result["ranking"]}
+    table = tables("fire_flow", result)[0]
+    assert table["columns"][2]["unit"] == "m" and table["columns"][2]["label"]["en"] == "Residual pressure"
+    passes = [row["passes"] for row in table["rows"]]
+    assert passes == sorted(passes)  # False (failing) first
+    failing = sum(not r["passes"] for r in ranking.values())
+    assert next(k for k in kpis("fire_flow", result) if k["key"] == "failing")["value"] == failing
+    assert {f["elements"][0] for f in _by_code(findings("fire_flow", result), "hydrant_fails")} == {
+        name for name, r in ranking.items() if not r["passes"]}
+
+
+def test_findings_read_unknown_or_broken_results_without_failing():
+    assert findings("hydraulic", {"min_pressure": "oops", "tanks": [1, None], "low_pressure": []}) == []
+    assert findings("nope", None) == []
+    warned = findings("hydraulic", {"warnings": [
+        {"code": "unbalanced", "message": "System unbalanced at 5 h", "elements": ["J1"]}, "plain text warning", 42,
+        {"code": "water_balance", "message": "water balance fails", "elements": ["T1"], "severity": "error"}]})
+    assert [f["code"] for f in warned] == ["engine.water_balance", "engine.unbalanced", "engine.warning"]
+    assert warned[0]["severity"] == "critical" and "水量平衡" in warned[0]["message"]["zh"]
+    assert warned[1]["elements"] == ["J1"] and "System unbalanced at 5 h" in warned[1]["message"]["zh"]
+    # The engine's negative-pressure line for a junction already reported (with time and cause) is not repeated.
+    result = {"min_pressure": {"pressure_m": -1.0, "node": "J9", "time_h": 3.0},
+              "warnings": [{"code": "negative_pressure", "message": "1 junctions have negative pressure",
+                            "elements": ["J9"]}]}
+    assert [f["code"] for f in findings("hydraulic", result)] == ["negative_pressure"]
