@@ -140,7 +140,7 @@ def test_default_app_refuses_loopback_tool_calls(qwen_client, qwen_app, fake_das
     fake_dashscope.script(FakeReply(tool_calls=[FakeToolCall("pumps__echo", {"text": "hi"})]), FakeReply(text="ok"))
     body = _turn(qwen_client, member, stream=False).get_json()
     [call] = body["reply"]["tool_calls"]
-    assert call["is_error"] and "non-public address" in call["result"]["error"]
+    assert call["is_error"] and "public addresses only" in call["result"]["error"]
     assert fake_mcp.calls == []
     assert [(e["outcome"], e["error_code"]) for e in _audits(qwen_app)] == [("error", "mcp_url_not_allowed")]
 
