@@ -114,7 +114,7 @@ def test_the_daily_quota_is_daily(app, factory):
     with app.test_request_context():
         bind_tenant(db.session, tenant.id)
         t = db.session.get(Tenant, tenant.id)
-        quotas.reserve_chat(t, 1)
+        quotas.reserve_chat(t, 1).settle(0)
         used, resets = quotas.period_usage(t, "messages_per_day")
     assert used == 1 and resets == quotas.period_bounds("messages_per_day")[1]
 
@@ -127,7 +127,7 @@ def test_tokens_refuse_only_when_the_month_is_used_up(app, factory):
         bind_tenant(db.session, tenant.id)
         t = db.session.get(Tenant, tenant.id)
         reservation = quotas.reserve_chat(t, 500)  # 900 used: the estimate may overshoot the month
-        reservation.adjust_tokens(150)  # the real count: 1050 used now, past the month's 1000
+        reservation.settle(150)  # the real count: 1050 used now, past the month's 1000
         assert quotas.period_usage(t, "tokens_per_month")[0] == 1050
         with pytest.raises(QuotaExceeded) as refused:
             quotas.reserve_chat(t, 1)
@@ -143,10 +143,14 @@ def test_release_gives_everything_back(app, factory):
         bind_tenant(db.session, tenant.id)
         t = db.session.get(Tenant, tenant.id)
         reservation = quotas.reserve_chat(t, 300)
-        assert quotas.period_usage(t, "messages_per_day")[0] == 1
-        assert quotas.period_usage(t, "tokens_per_month")[0] == 300
+        store = get_store()
+        held = {q: store.held(key) for q, key in reservation.keys.items()}
+        assert held == {"messages_per_day": 1, "tokens_per_month": 300}  # held, not yet charged
+        assert quotas.period_usage(t, "messages_per_day")[0] == 0
         reservation.release()
         reservation.release()  # twice: nothing more is given back
+        assert {q: store.held(key) for q, key in reservation.keys.items()} == {"messages_per_day": 0,
+                                                                             "tokens_per_month": 0}
         assert quotas.period_usage(t, "messages_per_day")[0] == 0
         assert quotas.period_usage(t, "tokens_per_month")[0] == 0
 

@@ -86,57 +86,69 @@ def test_incr_counts_and_keeps_the_first_expiry(store):
     assert store.ttl(timed) <= first  # an increment never extends the window
 
 
+def _hold(store, keys, amounts, limits, *, hold=None, lasts=60.0):
+    return store.reserve(keys, amounts, limits, [60] * len(keys), hold or uuid.uuid4().hex, time.time() + lasts)
+
+
+def _seed(store, key, value):
+    store.seed(key, value, ttl=60, check_ttl=60)
+
+
 def test_reserve_reports_a_missing_counter_by_index(store):
     a, b = k("q1"), k("q2")
-    store.set(a, "0")
-    assert store.reserve([a, b], [1, 1], [10, 10], [60, 60]) == (2, 1, 0)
-    assert store.get(a) == "0"  # nothing reserved
-    assert store.reserve([b, a], [1, 1], [10, 10], [60, 60])[:2] == (2, 0)
+    _seed(store, a, 0)
+    assert _hold(store, [a, b], [1, 1], [10, 10]) == (2, 1, 0)
+    assert store.held(a) == 0  # nothing held
+    assert _hold(store, [b, a], [1, 1], [10, 10])[:2] == (2, 0)
+    store.set(b, "0")  # a counter without its database check is due for one: reported too
+    assert _hold(store, [a, b], [1, 1], [10, 10])[:2] == (2, 1)
 
 
 def test_reserve_up_to_the_limit_exactly(store):
     key = k("q")
-    store.set(key, "8")
-    assert store.reserve([key], [2], [10], [60]) == (1, -1, 0)  # 8 + 2 == 10: allowed (same answer on both stores)
-    assert store.get(key) == "10"
-    assert store.reserve([key], [1], [10], [60]) == (0, 0, 10)  # 11 > 10: refused, reports 10 used
-    assert store.get(key) == "10"
+    _seed(store, key, 8)
+    assert _hold(store, [key], [2], [10]) == (1, -1, 0)  # 8 + 2 == 10: allowed (same answer on both stores)
+    assert store.held(key) == 2 and store.get(key) == "8"  # held, not yet committed
+    assert _hold(store, [key], [1], [10]) == (0, 0, 10)  # 11 > 10: refused, reports committed + held
 
 
 def test_reserve_is_all_or_nothing(store):
     a, b = k("a"), k("b")
-    store.set(a, "0")
-    store.set(b, "5")
-    assert store.reserve([a, b], [1, 1], [10, 5], [60, 60]) == (0, 1, 5)
-    assert store.get(a) == "0" and store.get(b) == "5"
-    assert store.reserve([a, b], [3, 0], [10, 5], [60, 60])[0] == 1
-    assert store.get(a) == "3" and store.get(b) == "5"
+    _seed(store, a, 0)
+    _seed(store, b, 5)
+    assert _hold(store, [a, b], [1, 1], [10, 5]) == (0, 1, 5)
+    assert store.held(a) == 0  # refused by b: nothing held on a either
+    assert _hold(store, [a, b], [3, 0], [10, 5])[0] == 1
+    assert store.held(a) == 3
 
 
 def test_reserve_limits_zero_and_unlimited(store):
-    zero, unlimited = k("zero"), k("unl")
-    store.set(zero, "0")
-    store.set(unlimited, "1000000")
-    assert store.reserve([zero], [1], [0], [60]) == (0, 0, 0)  # 0 means none at all
-    assert store.reserve([unlimited], [5], [-1], [60])[0] == 1  # -1 means no limit
-    assert store.get(unlimited) == "1000005"
+    zero, unlimited = k("zero"), k("unlimited")
+    _seed(store, zero, 0)
+    _seed(store, unlimited, 1_000_000)
+    assert _hold(store, [zero], [1], [0]) == (0, 0, 0)  # 0 means none at all
+    assert _hold(store, [unlimited], [5], [-1])[0] == 1  # -1 means no limit
 
 
-def test_reserve_sets_a_ttl_only_when_the_counter_has_none(store):
-    fresh, timed = k("fresh"), k("timed")
-    store.set(fresh, "0")
-    store.set(timed, "0", ttl=5)
-    assert store.reserve([fresh, timed], [1, 1], [10, 10], [100, 100])[0] == 1
-    assert 90 < (store.ttl(fresh) or 0) <= 100
-    assert (store.ttl(timed) or 0) <= 5
-    none = k("none")
-    store.set(none, "0")
-    assert store.reserve([none], [1], [10], [0])[0] == 1  # ttl 0: no expiry
-    assert store.get(none) == "1" and store.ttl(none) is None
-    short = k("short")
-    store.set(short, "0")
-    assert store.reserve([short], [1], [10], [1])[0] == 1
-    assert 0 < (store.ttl(short) or 0) <= 1
+def test_settle_commits_the_charge_and_drops_the_hold(store):
+    key = k("settle")
+    _seed(store, key, 4)
+    assert _hold(store, [key], [5], [10], hold="h1")[0] == 1
+    store.settle([key], "h1", [3])
+    assert store.held(key) == 0 and store.get(key) == "7"
+    assert _hold(store, [key], [4], [10], hold="h2")[0] == 0  # 7 + 4 > 10
+    store.settle([key], "h-unknown", [0])  # giving back a hold that is gone changes nothing
+    assert store.get(key) == "7"
+
+
+def test_a_lapsed_hold_gives_its_reservation_back(store):
+    key = k("lapse")
+    _seed(store, key, 0)
+    assert _hold(store, [key], [9], [10], lasts=0.3)[0] == 1
+    assert _hold(store, [key], [2], [10])[0] == 0  # 9 held + 2 > 10
+    time.sleep(0.5)  # the first hold's worker never settled it
+    assert _hold(store, [key], [2], [10])[0] == 1
+    assert store.held(key) == 2
 
 
 def test_lock_excludes_and_releases(store):

@@ -157,13 +157,14 @@ def test_a_suspension_and_a_plan_change_on_one_server_apply_on_the_other_at_once
 
 
 def test_the_login_rate_limit_is_global(stack):
-    """RATELIMIT_LOGIN (10 per minute per client address and per account) counts on both servers together."""
+    """RATELIMIT_LOGIN (10 failed sign-ins a minute per account and address) counts on both servers together."""
     email, _ = register(stack, stack.a.port)
     client = {"X-Forwarded-For": f"198.51.100.{uuid.uuid4().int % 250 + 1}"}  # a client of its own (ProxyFix)
-    answers = [stack.call(port, "POST", "/api/auth/login", payload={"email": email, "password": PASSWORD}, **client)
+    answers = [stack.call(port, "POST", "/api/auth/login", payload={"email": email, "password": "wrong-" + PASSWORD},
+                          **client)
                for port in [stack.a.port, stack.b.port] * 7]
     statuses = [r.status for r in answers]
-    assert statuses.count(200) == 10 and statuses[10:] == [429] * 4, statuses
+    assert statuses.count(401) == 10 and statuses[10:] == [429] * 4, statuses
     assert answers[-1].json()["error"]["code"] == "rate_limited" and "Retry-After" in answers[-1].headers
 
 
