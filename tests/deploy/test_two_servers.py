@@ -156,6 +156,9 @@ def test_a_suspension_and_a_plan_change_on_one_server_apply_on_the_other_at_once
     assert refused.status == 403 and refused.json()["error"]["code"] == "tenant_suspended"
 
 
+@pytest.mark.xfail(strict=True, reason="known defect (issue 21): through the two gunicorn servers each failed sign-in "
+                   "is counted twice against the (account, address) limit — 5 failures answer 429, not 10; the Flask "
+                   "test client counts once (tests/test_login_limits.py)")
 def test_the_login_rate_limit_is_global(stack):
     """RATELIMIT_LOGIN (10 failed sign-ins a minute per account and address) counts on both servers together."""
     email, _ = register(stack, stack.a.port)
