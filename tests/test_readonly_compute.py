@@ -75,3 +75,22 @@ def test_bad_parameters_are_still_422_for_read_only_callers(client, factory, two
     assert client.get(f"/api/networks/{network}/timeseries?element=22&variable=bogus",
                       headers=viewer).status_code == 422
     assert client.get(f"/api/networks/{network}/map.json?value=colour", headers=viewer).status_code == 422
+
+
+def test_export_and_report_do_not_compute_for_read_only_callers(app, client, factory, two_tenants, network):
+    """The workbook and the report page read an analysis: computing it is the same right as running it."""
+    paths = ["analyses/hydraulic/export.xlsx", "analyses/hydraulic/report"]
+    for who, headers in read_only_callers(client, factory, two_tenants).items():
+        for path in paths:
+            resp = client.get(f"/api/networks/{network}/{path}", headers=headers)
+            assert resp.status_code == 403 and resp.get_json()["error"]["code"] == "analysis_not_cached", (who, path)
+    assert analysis_records(app) == []
+    member = factory.headers(two_tenants["a_users"]["member"])
+    ran = client.post(f"/api/networks/{network}/analyses/hydraulic", headers=member, json={})
+    assert ran.status_code == 200
+    viewer = read_only_callers(client, factory, two_tenants)["viewer"]
+    report = client.get(f"/api/networks/{network}/analyses/hydraulic/report", headers=viewer)
+    assert report.status_code == 200 and report.get_json()["result"] == ran.get_json()["result"]
+    xlsx = client.get(f"/api/networks/{network}/analyses/hydraulic/export.xlsx", headers=viewer)
+    assert xlsx.status_code == 200 and xlsx.data[:2] == b"PK"
+    assert analysis_records(app) == [("analysis", "hydraulic", "ok")]  # the viewer's reads are not metered

@@ -202,8 +202,14 @@ def _lang() -> str:
 
 
 def _analysis_of(network: Network, kind: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(result, params) of ``kind`` with ``?params=`` on ``network`` (from the result cache when it was run)."""
+    """(result, params) of ``kind`` with ``?params=`` on ``network``.
+
+    Computed (and metered) only for callers who may run analyses; read-only callers get the
+    cached result or 403 ``analysis_not_cached``, as on the other reading routes.
+    """
     params = _query_params()
+    if not _may_compute():
+        return analysis_jobs.cached_only(network, kind, params), params
     result, _cached = analysis_jobs.run_inline(_user_id(), network, kind, params)
     return result, params
 
