@@ -33,6 +33,9 @@ def hydraulic(
     pressure = sim.junction_frame("pressure")
     return {
         "settings": {**settings.as_dict(), "pressure_threshold_m": pressure_threshold_m,
+                     "method": ("extended-period simulation of the whole run by the engine named in `engine`; "
+                                "minimum, maximum and mean values over the report steps; junctions below "
+                                "pressure_threshold_m counted; water balance checked per tank and network"),
                      "defaults": NATIONAL.used({"pressure_threshold_m": pressure_threshold_m,
                                                 "required_pressure_m": settings.required_pressure_m})},
         "timesteps": len(sim.times_s),

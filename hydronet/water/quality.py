@@ -42,7 +42,10 @@ def water_age(
     # age starts at zero, so a junction whose age has kept pace with the clock was never reached by fresh water
     stagnant = sorted(str(node) for node in final_age_s.index[final_age_s >= end_s - STAGNANT_SLACK_S])
     return {
-        "settings": settings.as_dict(),
+        "settings": {**settings.as_dict(),
+                     "method": (f"EPANET AGE quality run of at least {DEFAULT_MIN_DURATION_H:g} h from age 0; age "
+                                f"averaged over the final {WINDOW_H:g} h per junction; a junction whose age equals "
+                                "the run length was never reached by fresh water (stagnant, see warnings)")},
         "window": {"start_h": start_s / 3600, "end_h": end_s / 3600},
         "mean_age_h": num(mean_age.mean()),
         "demand_weighted_mean_age_h": (

@@ -31,6 +31,11 @@ def resilience(
     sim = cached_simulate(wn, settings, cache)
     return {
         "settings": {**settings.as_dict(), "pressure_threshold_m": threshold,
+                     "method": ("one pressure-driven run; Todini index per report step (wntr.metrics.todini_index, "
+                                "P* = pressure_threshold_m; not meaningful while tanks feed the network, see "
+                                "warnings); water service availability = delivered ÷ expected demand per junction "
+                                "(wntr.metrics.water_service_availability); pump energy from wntr.metrics.pump_power "
+                                "with the model's global efficiency"),
                      "defaults": NATIONAL.used({"pressure_threshold_m": threshold,
                                                 "required_pressure_m": settings.required_pressure_m})},
         "warnings": list(sim.warnings) + _todini_warnings(wn, sim),
