@@ -16,7 +16,7 @@ from hydronet.water import checks
 from hydronet.water.errors import AnalysisInputError
 from hydronet.water.jsonify import num
 from hydronet.water.limits import Deadline, Progress
-from hydronet.water.scenarios import Sweep, impact, run_each
+from hydronet.water.scenarios import Sweep, impact, run_each, sweep_warnings
 from hydronet.water.simulation import make_settings
 from hydronet.water.standards import NATIONAL
 from hydronet.water.toolkit import Changes
@@ -86,7 +86,7 @@ def pipe_criticality(
     ranking = sorted(outcome.pop("rows"), key=lambda row: (-row["junctions_impacted"], -row["population_impacted"],
                                                            row["demand_served_fraction"] or 0.0, row["pipe"]))
     unbalanced = [row["pipe"] for row in ranking if "water_balance" in row["warning_codes"]]
-    warnings = sweep.notes + baseline.warnings
+    warnings = sweep.notes + baseline.warnings + sweep_warnings(outcome, "pipes")
     if unbalanced:
         warnings = warnings + [{
             "code": "water_balance", "severity": "error", "elements": unbalanced[:20],

@@ -479,7 +479,7 @@ def topology_findings(result: dict[str, Any]) -> list[Finding]:
 def _completeness(result: dict[str, Any], what_zh: str, what_en: str) -> list[Finding]:
     out = []
     if result.get("complete") is False:
-        out.append(finding("info", "incomplete",
+        out.append(finding("warning", "incomplete",
                            f"分析在时间限制内提前结束：只分析了 {result.get('analysed')} 个{what_zh}，结果不完整。",
                            f"The analysis stopped at its time limit after {result.get('analysed')} {what_en}: "
                            "the result is partial."))

@@ -12,7 +12,7 @@ from hydronet.water.diagnostics import finding
 from hydronet.water.errors import AnalysisInputError
 from hydronet.water.jsonify import at_time, num
 from hydronet.water.limits import Deadline, Progress
-from hydronet.water.scenarios import Sweep, impact, run_each
+from hydronet.water.scenarios import Sweep, impact, run_each, sweep_warnings
 from hydronet.water.simulation import make_settings, prepare
 from hydronet.water.standards import NATIONAL
 from hydronet.water.toolkit import Changes, Timed
@@ -88,7 +88,8 @@ def fire_flow(
                       "other junction falls below it during the fire",
             "defaults": NATIONAL.used({**chosen, "fire_residual_pressure_m": threshold}),
         },
-        "warnings": sweep.notes + baseline.warnings + _normal_pressure_warning(weak, normal),
+        "warnings": sweep.notes + baseline.warnings + sweep_warnings(outcome, "hydrants")
+        + _normal_pressure_warning(weak, normal),
         "hydrants_below_normal_pressure": weak,
         "fire_window": {"start": at_time(start_s), "end": at_time(end_s)},
         "hydrants_considered": len(candidates),

@@ -92,6 +92,20 @@ def run_each(
     }
 
 
+def sweep_warnings(outcome: dict[str, Any], what: str) -> list[dict[str, Any]]:
+    """Warnings for a sweep that did not analyse every scenario: cut short, or scenarios that failed."""
+    out = []
+    if not outcome["complete"]:
+        out.append({"code": "sweep_incomplete", "severity": "warning", "elements": [],
+                    "message": f"{outcome['stopped_reason']}: {outcome['analysed']} {what} analysed, the ranking "
+                               "is partial"})
+    if outcome["failed"]:
+        out.append({"code": "scenarios_failed", "severity": "warning",
+                    "elements": [f["name"] for f in outcome["failed"]][:20],
+                    "message": f"{len(outcome['failed'])} {what} could not be solved and are not ranked"})
+    return out
+
+
 def scenario_copy(model: WaterNetworkModel) -> WaterNetworkModel:
     """An independent copy of a prepared model to modify for one scenario."""
     return copy_model(model)

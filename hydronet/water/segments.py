@@ -18,7 +18,7 @@ from hydronet.water import checks
 from hydronet.water.errors import AnalysisInputError
 from hydronet.water.jsonify import num
 from hydronet.water.limits import Deadline, Progress
-from hydronet.water.scenarios import MAX_LISTED, Sweep, impact, run_each
+from hydronet.water.scenarios import MAX_LISTED, Sweep, impact, run_each, sweep_warnings
 from hydronet.water.simulation import make_settings
 from hydronet.water.standards import NATIONAL
 from hydronet.water.toolkit import Changes
@@ -104,7 +104,7 @@ def segment_criticality(
             "defaults": NATIONAL.used({"pressure_threshold_m": threshold,
                                        "required_pressure_m": settings.required_pressure_m}),
         },
-        "warnings": sweep.notes + baseline.warnings,
+        "warnings": sweep.notes + baseline.warnings + sweep_warnings(outcome, "segments"),
         "valve_count": int(len(valves)),
         "segment_count": len(links_of),
         "segments_considered": len(order),

@@ -72,6 +72,16 @@ def test_criticality_time_limit_returns_partial_results(model: Callable) -> None
     assert "time limit" in result["stopped_reason"]
 
 
+def test_a_cut_short_sweep_warns_in_its_result_and_its_findings(model: Callable) -> None:
+    """A partial ranking is never presented as clean: a warning in `warnings`, a warning finding."""
+    from hydronet.water.findings import findings
+
+    result = pipe_criticality(model("Net3"), duration_h=6, max_pipes=3, time_limit_s=0)
+    (cut,) = [w for w in result["warnings"] if w["code"] == "sweep_incomplete"]
+    assert cut["severity"] == "warning" and "0 pipes analysed" in cut["message"]
+    assert any(f["code"] == "incomplete" and f["severity"] == "warning" for f in findings("pipe_criticality", result))
+
+
 def test_progress_callback_can_cancel(model: Callable) -> None:
     """An exception raised by progress (a cancelled job) stops the analysis."""
     class Cancelled(Exception):
