@@ -10,7 +10,6 @@ from hydronet.auth.speedups import VerifiedClaimsJWTManager, serve_verified_head
 from hydronet.auth.tokens import is_revoked
 from hydronet.kernel.responses import error_response
 
-
 jwt = VerifiedClaimsJWTManager()
 
 

@@ -18,8 +18,8 @@ from __future__ import annotations
 import time
 from typing import cast
 
-from flask import has_request_context
 import redis
+from flask import has_request_context
 from limits.storage import RedisStorage
 from redis.exceptions import NoScriptError
 

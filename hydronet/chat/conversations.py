@@ -11,11 +11,11 @@ from sqlalchemy import update as update_rows  # `update` below is this module's 
 from sqlalchemy.orm.attributes import set_committed_value
 
 from hydronet.auth.actor import Actor
+from hydronet.kernel import tenancy
 from hydronet.kernel.db import db, utcnow
 from hydronet.kernel.errors import NotFound
 from hydronet.kernel.lookup import parse_id
 from hydronet.kernel.pagination import after, decode_cursor, page
-from hydronet.kernel import tenancy
 from hydronet.models import Conversation, Message, User
 from hydronet.tenants import quotas
 

@@ -16,11 +16,11 @@ from flask import current_app
 from sqlalchemy.exc import DBAPIError
 
 from hydronet.chat import assistant, conversations
+from hydronet.kernel import tenancy
 from hydronet.kernel.db import db, utcnow, uuid7
 from hydronet.kernel.dbpool import mark_unrepeatable
 from hydronet.kernel.errors import ApiError, NotFound, ValidationError
 from hydronet.kernel.metrics import MODEL_ERRORS, MODEL_LATENCY, MODEL_TOKENS
-from hydronet.kernel import tenancy
 from hydronet.kernel.tenancy import bind_tenant
 from hydronet.llm.context import build_messages
 from hydronet.llm.loop import TurnState, run_turn

@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from hydronet.kernel.db import db
 from hydronet.kernel import tenancy
+from hydronet.kernel.db import db
 from hydronet.models import ApiKey, Conversation, McpServer, Network, Tenant, UsageDaily, UsageRecord, User
 from hydronet.tenants import quotas
 from hydronet.tenants.members import seat_filter
