@@ -165,12 +165,17 @@ def epanet_warnings(codes: Mapping[int, list[int]], text: Any) -> list[dict[str,
 
 def pressure_warnings(min_pressure: pd.Series, threshold_m: float = NEGATIVE_PRESSURE_M) -> list[dict[str, Any]]:
     """Junctions whose pressure drops below zero (beyond solver noise), worst first (EPANET warning 6)."""
-    negative = min_pressure[min_pressure < threshold_m].sort_values()
-    if negative.empty:
+    values = min_pressure.to_numpy()
+    below = np.flatnonzero(values < threshold_m)
+    if below.size == 0:
         return []
+    # numpy rather than a filtered, sorted Series: sweeps call this for every scenario
+    worst_first = below[np.argsort(values[below], kind="quicksort")]
+    names = min_pressure.index.to_numpy()[worst_first]
+    lowest = float(values[worst_first[0]])
     return [finding("negative_pressure",
-                    f"{negative.size} junctions have negative pressure (lowest {float(negative.iloc[0]):.1f} m at "
-                    f"{negative.index[0]}): the network cannot supply them as modelled", negative.index)]
+                    f"{worst_first.size} junctions have negative pressure (lowest {lowest:.1f} m at {names[0]}): "
+                    "the network cannot supply them as modelled", names)]
 
 
 def supply_warnings(served: pd.Series, expected: pd.Series) -> list[dict[str, Any]]:

@@ -19,6 +19,7 @@ from hydronet.water.demand import expected_demand
 from hydronet.water.errors import SimulationError
 from hydronet.water.jsonify import num
 from hydronet.water.limits import Deadline, Progress
+from hydronet.water.memo import PerModel
 from hydronet.water.simulation import SimSettings, Simulation, copy_model, force_link_status, prepare, run
 from hydronet.water.toolkit import Changes
 
@@ -123,8 +124,37 @@ class Outcome:
     @property
     def served_fraction(self) -> float | None:
         """Demand delivered / demand asked for (summed at report times in the window)."""
-        expected = float(self.expected_by_junction.sum())
-        return min(float(self.served_by_junction.sum()) / expected, 1.0) if expected > 0 else None
+        expected = float(np.nansum(self.expected_by_junction.to_numpy()))
+        return min(float(np.nansum(self.served_by_junction.to_numpy())) / expected, 1.0) if expected > 0 else None
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What every sweep of one model with one set of settings starts from (read-only, shared)."""
+
+    model: WaterNetworkModel
+    population: pd.Series
+    names: pd.Index
+    counted_demand: np.ndarray
+    population_values: np.ndarray
+
+
+def _prepare(wn: WaterNetworkModel, settings: SimSettings, demand_multiplier: float | None) -> Prepared:
+    """The prepared copy of ``wn``, its junction order, which junctions have demand, and their population."""
+    model = prepare(wn, settings)
+    if demand_multiplier is not None:
+        model.options.hydraulic.demand_multiplier *= demand_multiplier
+    population = wntr.metrics.population(model)
+    has_demand = pd.Series(
+        {name: any(d.base_value > 0 for d in model.get_node(name).demand_timeseries_list)
+         for name in model.junction_name_list}, dtype=bool)
+    names = pd.Index(model.junction_name_list)
+    return Prepared(model, population, names, has_demand.reindex(names).to_numpy(dtype=bool),
+                    population.reindex(names).fillna(0).to_numpy(dtype=float))
+
+
+# kept per parsed model like its open projects: population and the prepared copy cost more than a scenario
+_PREPARED: PerModel[Prepared] = PerModel(toolkit.OPEN_PER_MODEL)
 
 
 class Sweep:
@@ -135,23 +165,21 @@ class Sweep:
         self.settings = settings
         self.window_start_s = window_start_s
         self.window_end_s = window_end_s
-        self.model = prepare(wn, settings)
-        if demand_multiplier is not None:
-            self.model.options.hydraulic.demand_multiplier *= demand_multiplier
-        self.population = wntr.metrics.population(self.model)
-        self.has_demand = pd.Series(
-            {name: any(d.base_value > 0 for d in self.model.get_node(name).demand_timeseries_list)
-             for name in self.model.junction_name_list}, dtype=bool)
-        self.names = pd.Index(self.model.junction_name_list)
+        key = f"{settings.key()}|multiplier={demand_multiplier}"
+        prepared = _PREPARED.get(wn, key, lambda: _prepare(wn, settings, demand_multiplier))
+        self.model = prepared.model
+        self.population = prepared.population
+        self.names = prepared.names
         self.counted_all = np.ones(len(self.names), dtype=bool)
-        self.counted_demand = self.has_demand.reindex(self.names).to_numpy(dtype=bool)
-        self.population_values = self.population.reindex(self.names).fillna(0).to_numpy(dtype=float)
+        self.counted_demand = prepared.counted_demand
+        self.population_values = prepared.population_values
         self.project: toolkit.Project | None = None
         self.notes: list[dict[str, Any]] = []
+        self._aligned = True
         if settings.engine == "epanet":
             if toolkit.AVAILABLE:
-                key = f"{settings.key()}|multiplier={demand_multiplier}"
                 self.project = toolkit.shared_project(wn, key, self.model)
+                self._aligned = self.project.junction_index.equals(self.names)
             else:
                 self.notes.append(diagnostics.engine_fallback("the owa-epanet toolkit is not installed"))
 
@@ -163,7 +191,7 @@ class Sweep:
                                           window_end_s=self.window_end_s)
             warnings = (diagnostics.epanet_warnings(solution.epanet_warnings, toolkit.warning_text)
                         + diagnostics.balance_warnings(solution.balance))
-            if solution.min_pressure.index.equals(self.names):
+            if self._aligned:
                 outcome = Outcome(solution.min_pressure, solution.served_by_junction, solution.expected_by_junction)
             else:  # the toolkit's junction order differs from the model's: align once per solve
                 outcome = Outcome(solution.min_pressure.reindex(self.names),
@@ -208,20 +236,21 @@ def impact(baseline: Outcome, scenario: Outcome, threshold_m: float, counted: np
     """
     before = baseline.min_pressure.to_numpy()
     after = scenario.min_pressure.to_numpy()
-    names = scenario.min_pressure.index
+    index = scenario.min_pressure.index
+    names = index.to_numpy()  # plain array lookups: this runs once per scenario of a sweep
     mask = counted.copy()
     for name in exclude:
-        mask[names.get_loc(name)] = False
+        mask[index.get_loc(name)] = False
     below = mask & (after < threshold_m)
     hit = np.flatnonzero(below & (before >= threshold_m))
     hit = hit[np.argsort(after[hit], kind="stable")]
     finite = np.isfinite(after)
-    worst = int(np.nanargmin(np.where(finite, after, np.nan))) if finite.any() else None
+    worst = int(np.where(finite, after, np.inf).argmin()) if finite.any() else None
     return {
         "junctions_impacted": int(hit.size),
         "junctions_below_threshold": int(below.sum()),
         "population_impacted": int(population[hit].sum()),
-        "impacted_junctions": [str(names[i]) for i in hit[:MAX_LISTED]],
+        "impacted_junctions": [str(name) for name in names[hit[:MAX_LISTED]]],
         "worst_pressure_m": num(after[worst]) if worst is not None else None,
         "worst_node": str(names[worst]) if worst is not None else None,
     }

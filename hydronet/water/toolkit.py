@@ -18,8 +18,6 @@ import math
 import os
 import tempfile
 import threading
-import weakref
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -29,6 +27,7 @@ import wntr
 from wntr.network import WaterNetworkModel
 
 from hydronet.water.errors import SimulationError
+from hydronet.water.memo import PerModel
 
 try:  # heavy optional dependency: owa-epanet has no wheel pinned for Python 3.10
     from epanet import toolkit as tk
@@ -532,9 +531,8 @@ def _sum_rows(values: np.ndarray, width: int) -> np.ndarray:
     return np.add.reduce(values[:, :width], axis=0, initial=0.0) if len(values) else np.zeros(width)
 
 
-_OPEN: weakref.WeakKeyDictionary[Any, OrderedDict[str, Project]] = weakref.WeakKeyDictionary()
-_OPEN_LOCK = threading.Lock()
 OPEN_PER_MODEL = 4
+_OPEN: PerModel[Project] = PerModel(OPEN_PER_MODEL, drop=Project.close, usable=lambda project: not project.closed)
 
 
 def shared_project(owner: Any, key: str, model: WaterNetworkModel) -> Project:
@@ -545,21 +543,7 @@ def shared_project(owner: Any, key: str, model: WaterNetworkModel) -> Project:
     :data:`OPEN_PER_MODEL` projects (settings) are kept per model, least recently used dropped;
     they go when the owner model is garbage-collected.
     """
-    with _OPEN_LOCK:
-        kept = _OPEN.get(owner)
-        if kept is None:
-            kept = OrderedDict()
-            _OPEN[owner] = kept
-        project = kept.get(key)
-        if project is not None and not project.closed:
-            kept.move_to_end(key)
-            return project
-    project = Project(model)
-    with _OPEN_LOCK:
-        kept[key] = project
-        while len(kept) > OPEN_PER_MODEL:
-            kept.popitem(last=False)[1].close()
-    return project
+    return _OPEN.get(owner, key, lambda: Project(model))
 
 
 def warning_text(code: int) -> str:
