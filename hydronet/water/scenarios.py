@@ -6,7 +6,7 @@ the toolkit) each scenario is a modified copy of the model run through WNTR.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
 import numpy as np
@@ -112,20 +112,51 @@ def scenario_copy(model: WaterNetworkModel) -> WaterNetworkModel:
     return copy_model(model)
 
 
-@dataclass
 class Outcome:
-    """What a sweep reads from one scenario (over the analysis window)."""
+    """What a sweep reads from one scenario (over the analysis window), per junction.
 
-    min_pressure: pd.Series
-    served_by_junction: pd.Series
-    expected_by_junction: pd.Series
-    warnings: list[dict[str, Any]] = field(default_factory=list)
+    Held as arrays (a sweep reads thousands of outcomes and most of them only through
+    :func:`impact`); the Series views are made when asked for.
+    """
+
+    def __init__(self, min_pressure: pd.Series, served_by_junction: pd.Series, expected_by_junction: pd.Series,
+                 warnings: list[dict[str, Any]] | None = None) -> None:
+        self.names = min_pressure.index
+        self.pressure_m = min_pressure.to_numpy()
+        self.served_m3_s = served_by_junction.reindex(self.names).to_numpy()
+        self.expected_m3_s = expected_by_junction.reindex(self.names).to_numpy()
+        self.warnings: list[dict[str, Any]] = list(warnings or [])
+
+    @classmethod
+    def of_arrays(cls, names: pd.Index, pressure_m: np.ndarray, served_m3_s: np.ndarray,
+                  expected_m3_s: np.ndarray) -> Outcome:
+        """An outcome from arrays aligned with ``names``."""
+        outcome = cls.__new__(cls)
+        outcome.names, outcome.pressure_m = names, pressure_m
+        outcome.served_m3_s, outcome.expected_m3_s = served_m3_s, expected_m3_s
+        outcome.warnings = []
+        return outcome
+
+    @property
+    def min_pressure(self) -> pd.Series:
+        """Minimum pressure of each junction over the window (m)."""
+        return pd.Series(self.pressure_m, index=self.names, copy=False)
+
+    @property
+    def served_by_junction(self) -> pd.Series:
+        """Delivered demand of each junction summed at report times in the window (m3/s)."""
+        return pd.Series(self.served_m3_s, index=self.names, copy=False)
+
+    @property
+    def expected_by_junction(self) -> pd.Series:
+        """Full demand of each junction summed at report times in the window (m3/s)."""
+        return pd.Series(self.expected_m3_s, index=self.names, copy=False)
 
     @property
     def served_fraction(self) -> float | None:
         """Demand delivered / demand asked for (summed at report times in the window)."""
-        expected = float(np.nansum(self.expected_by_junction.to_numpy()))
-        return min(float(np.nansum(self.served_by_junction.to_numpy())) / expected, 1.0) if expected > 0 else None
+        expected = float(np.nansum(self.expected_m3_s))
+        return min(float(np.nansum(self.served_m3_s)) / expected, 1.0) if expected > 0 else None
 
 
 @dataclass(frozen=True)
@@ -173,6 +204,7 @@ class Sweep:
         self.counted_all = np.ones(len(self.names), dtype=bool)
         self.counted_demand = prepared.counted_demand
         self.population_values = prepared.population_values
+        self._name_values = self.names.to_numpy()
         self.project: toolkit.Project | None = None
         self.notes: list[dict[str, Any]] = []
         self._aligned = True
@@ -192,14 +224,13 @@ class Sweep:
             warnings = (diagnostics.epanet_warnings(solution.epanet_warnings, toolkit.warning_text)
                         + diagnostics.balance_warnings(solution.balance))
             if self._aligned:
-                outcome = Outcome(solution.min_pressure, solution.served_by_junction, solution.expected_by_junction)
+                outcome = Outcome.of_arrays(self.names, solution.min_pressure_m, solution.served_m3_s,
+                                            solution.expected_m3_s)
             else:  # the toolkit's junction order differs from the model's: align once per solve
                 outcome = Outcome(solution.min_pressure.reindex(self.names),
                                   solution.served_by_junction.reindex(self.names),
                                   solution.expected_by_junction.reindex(self.names))
-            if np.any(outcome.min_pressure.to_numpy() < diagnostics.NEGATIVE_PRESSURE_M):
-                warnings += diagnostics.pressure_warnings(outcome.min_pressure)
-            outcome.warnings = warnings
+            outcome.warnings = warnings + diagnostics.negative_pressures(outcome.pressure_m, self._name_values)
             return outcome
         sim = run(self.model, self.settings, changes)
         model = self.model
@@ -234,9 +265,8 @@ def impact(baseline: Outcome, scenario: Outcome, threshold_m: float, counted: np
 
     Arrays are aligned with the outcomes' junction index (a sweep's :attr:`Sweep.names`).
     """
-    before = baseline.min_pressure.to_numpy()
-    after = scenario.min_pressure.to_numpy()
-    index = scenario.min_pressure.index
+    before, after = baseline.pressure_m, scenario.pressure_m
+    index = scenario.names
     names = index.to_numpy()  # plain array lookups: this runs once per scenario of a sweep
     mask = counted.copy()
     for name in exclude:

@@ -82,13 +82,29 @@ class Solution:
     times_s: list[int]
     node: dict[str, pd.DataFrame]
     link: dict[str, pd.DataFrame]
-    min_pressure: pd.Series
+    junctions: pd.Index
+    min_pressure_m: np.ndarray  # per junction, in ``junctions`` order (so are the two below)
     served_m3: float
     expected_m3: float
-    served_by_junction: pd.Series
-    expected_by_junction: pd.Series
+    served_m3_s: np.ndarray
+    expected_m3_s: np.ndarray
     balance: dict[str, Any]
     epanet_warnings: dict[int, list[int]] = field(default_factory=dict)
+
+    @property
+    def min_pressure(self) -> pd.Series:
+        """Minimum pressure of each junction over the window (m)."""
+        return pd.Series(self.min_pressure_m, index=self.junctions, copy=False)
+
+    @property
+    def served_by_junction(self) -> pd.Series:
+        """Delivered demand of each junction summed at report times in the window (m3/s)."""
+        return pd.Series(self.served_m3_s, index=self.junctions, copy=False)
+
+    @property
+    def expected_by_junction(self) -> pd.Series:
+        """Full demand of each junction summed at report times in the window (m3/s)."""
+        return pd.Series(self.expected_m3_s, index=self.junctions, copy=False)
 
 
 class Project:
@@ -157,6 +173,7 @@ class Project:
         # numpy views of the toolkit's C arrays: reading element by element through SWIG is slow
         self._node_view = _view(self._node_buf, n_nodes)
         self._link_view = _view(self._link_buf, n_links)
+        self._pump_indices = [(int(i) + 1, self.link_names[i]) for i in self.pumps]
         self._log = _StepLog(n_nodes, (tk.PRESSURE, tk.DEMAND, tk.EMITTERFLOW, tk.DEMANDFLOW, tk.FULLDEMAND))
         self._controls = self._control_targets()
         # runH/nextH through the C library itself: the binding turns EPANET's warning codes into a bare
@@ -344,16 +361,14 @@ class Project:
         at = ctypes.byref(clock)
         pump_state = ctypes.c_double()
         pump_at = ctypes.byref(pump_state)
-        pumps = [(int(i) + 1, self.link_names[i]) for i in self.pumps]
+        pumps = self._pump_indices
         report_start, report_step, row_bytes = self.report_start_s, self.report_step_s, log.row_bytes
         row = reported = 0
-        step_at: list[tuple[int, int]] = []
-        window_at: list[tuple[int, int]] = []
+        step_at, window_at = log.addresses(step_properties), log.addresses(window_properties)
         while True:
-            if not step_at or row == log.capacity:
+            if row == log.capacity:
                 log.reserve(row + 1)
-                step_at = log.addresses(step_properties)
-                window_at = log.addresses(window_properties)
+                step_at, window_at = log.addresses(step_properties), log.addresses(window_properties)
             code = run_h(handle, at)
             time_s = clock.value
             if code:
@@ -419,11 +434,8 @@ class Project:
             "integrated_over": "every hydraulic step",
         }
         node, link = self._frames(rows, times) if full else ({}, {})
-        names = self.junction_index
-        return Solution(times, node, link, pd.Series(min_pressure, index=names, copy=False),
-                        float(served.sum()) / LPS, float(expected.sum()) / LPS,
-                        pd.Series(served / LPS, index=names, copy=False),
-                        pd.Series(expected / LPS, index=names, copy=False),
+        return Solution(times, node, link, self.junction_index, min_pressure,
+                        float(served.sum()) / LPS, float(expected.sum()) / LPS, served / LPS, expected / LPS,
                         balance, codes)
 
     def _record(self, rows: dict[str, list[np.ndarray]], pressure: np.ndarray, demand: np.ndarray,
@@ -498,6 +510,7 @@ class _StepLog:
         self.capacity = 0
         self.arrays: dict[int, np.ndarray] = {prop: np.empty((0, self.width)) for prop in properties}
         self.window_rows = np.empty(0, dtype=np.intp)
+        self._address: dict[int, int] = {}
         self.reserve(64)
 
     def reserve(self, rows: int) -> None:
@@ -512,10 +525,11 @@ class _StepLog:
         window_rows = np.zeros(capacity, dtype=np.intp)
         window_rows[: self.capacity] = self.window_rows
         self.window_rows, self.capacity = window_rows, capacity
+        self._address = {prop: array.ctypes.data for prop, array in self.arrays.items()}
 
     def addresses(self, properties: tuple[int, ...]) -> list[tuple[int, int]]:
         """``(property, address of row 0)`` for EN_getnodevalues."""
-        return [(prop, self.arrays[prop].ctypes.data) for prop in properties]
+        return [(prop, self._address[prop]) for prop in properties]
 
     def rows(self, prop: int, count: int) -> np.ndarray:
         """The first ``count`` rows of ``prop`` (a view, only the nodes)."""
