@@ -390,7 +390,9 @@ class Project:
                     self._record(rows, log.row(tk.PRESSURE, row), log.row(tk.DEMAND, row),
                                  log.row(tk.EMITTERFLOW, row)[junctions] if emitters else np.zeros(len(junctions)),
                                  quality)
-            for index, name in pumps:
+            # a pump that cannot deliver the head (XHEAD) makes EN_runH return a warning (4, or a later
+            # code of the same step): a step without one needs no look at the pumps
+            for index, name in pumps if code else ():
                 link_value(handle, index, tk.PUMP_STATE, pump_at)
                 if pump_state.value == tk.PUMP_XHEAD:
                     pump_short[name] = pump_short.get(name, 0) + 1
