@@ -16,11 +16,13 @@ fork; :func:`warm` from ``post_worker_init``, else at the first call) with the `
 not from a copy of a worker with a gevent hub. Functions given to :func:`run` must be
 importable module-level functions taking and returning picklable values; the modules named in
 ``preload`` are imported once by the fork server so that the first call does not pay for them.
+The pool's processes run at a lower priority (``POOL_NICENESS``) than the web workers.
 """
 from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import sys
 import threading
 from collections.abc import Callable, Sequence
@@ -35,6 +37,9 @@ from hydronet.kernel.errors import ServiceUnavailable
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+# the pool's processes run below the web workers: on a host short of cores, a parse or a simulation
+# must not take CPU time from the loops that answer every other request
+POOL_NICENESS = 10
 
 _processes = 1
 _preload: tuple[str, ...] = ()
@@ -120,7 +125,7 @@ def _executor() -> ProcessPoolExecutor:
         if _pool is None:
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload(list(_preload))
-            _pool = ProcessPoolExecutor(_processes, mp_context=context)
+            _pool = ProcessPoolExecutor(_processes, mp_context=context, initializer=_yield_cpu)
         return _pool
 
 
@@ -129,6 +134,14 @@ def _shutdown_locked() -> None:
     if _pool is not None:
         _pool.shutdown(wait=False, cancel_futures=True)
         _pool = None
+
+
+def _yield_cpu() -> None:
+    """Run the pool's processes at a lower priority, so that the web workers' event loops get the CPU first."""
+    try:
+        os.nice(POOL_NICENESS)
+    except OSError:  # not permitted here: the pool still takes the work off the loop
+        log.warning("could not lower the CPU pool's priority")
 
 
 def _noop() -> None:
