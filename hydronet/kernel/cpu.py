@@ -12,10 +12,11 @@ switched off (``CPU_POOL_PROCESSES = 0``), :func:`run` is a plain call: those pr
 shared event loop to protect, and the work keeps the caller's in-process caches.
 
 The pool starts in each web worker (never in a gunicorn master, so it is not inherited across a
-fork; :func:`warm` from ``post_worker_init``, else at the first call) with the ``forkserver`` method: its processes come from a clean interpreter,
-not from a copy of a worker with a gevent hub. Functions given to :func:`run` must be
-importable module-level functions taking and returning picklable values; the modules named in
-``preload`` are imported once by the fork server so that the first call does not pay for them.
+fork; :func:`warm` from ``post_worker_init``, else at the first call) with the ``forkserver``
+method: its processes come from a clean interpreter, not from a copy of a worker with a gevent
+hub. Functions given to :func:`run` must be importable module-level functions taking and
+returning picklable values; the modules named in ``preload`` are imported once by the fork server
+so that the first call does not pay for them.
 The pool's processes run at a lower priority (``POOL_NICENESS``) than the web workers.
 """
 from __future__ import annotations
