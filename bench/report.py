@@ -227,7 +227,7 @@ def markdown(r: dict[str, Any]) -> str:
     h = r.get("h_busy")
     if h:
         lines += ["## (h) streams beside clients uploading and simulating Net6", "",
-                  "| | streams | errors | TTFT p50 / p99 (ms) | TTFT overhead p50 / p99 (ms) |",
+                  "| | streams (all rounds) | errors | TTFT p50 / p99 (ms) | TTFT overhead p50 / p99 (ms) |",
                   "|---|---|---|---|---|"]
         for name in ("quiet", "busy"):
             x = h[name]
