@@ -7,7 +7,7 @@ import { api, download } from "../core/api.js";
 import { drawChart } from "../core/charts.js";
 import { dataTable, formatCell } from "../core/datatable.js";
 import { errorText, h, mount } from "../core/dom.js";
-import { getLang, t } from "../core/i18n.js";
+import { getLang, has, t } from "../core/i18n.js";
 import { NetworkMap } from "./map.js";
 
 const WORST_SERIES = 5;
@@ -207,7 +207,16 @@ function settingsTable(settings) {
       h("tbody", {}, settings.map((s) => h("tr", {},
         h("th", { scope: "row", text: L(s.label) + (s.unit ? ` (${s.unit})` : "") }),
         h("td", { text: formatCell(s.value, typeof s.value === "number" ? "number" : "text") }),
-        hasSource ? h("td", { class: "muted", text: s.source ? t(`source.${s.source}`) : "—" }) : null))))));
+        hasSource ? h("td", { class: "muted small", text: sourceText(s), title: s.basis || "", "data-origin": s.origin || "" }) : null))))));
+}
+
+/** Where a setting's value came from: the standard's clause, the tenant's setting or this run's parameters. */
+function sourceText(s) {
+  if (!s.source) return "—";
+  if (s.origin === "tenant") return t("source.tenant");
+  if (s.origin === "request") return t("source.request");
+  if (s.origin === "standard") return s.source;
+  return has(`source.${s.source}`) ? t(`source.${s.source}`) : s.source;
 }
 
 function toolbar({ kind, network, jobId, params }) {
