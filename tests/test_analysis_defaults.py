@@ -120,7 +120,8 @@ def test_analyses_use_the_tenant_defaults_and_name_their_source(client, admin, m
     # back to the national default: the first result (named by the standard) is served again
     assert client.put(URL, headers=admin, json={}).status_code == 200
     back = analyse(client, member, nid, "hydraulic").get_json()
-    assert back["cached"] is True and back["result"]["settings"]["defaults"] == national["result"]["settings"]["defaults"]
+    assert back["cached"] is True
+    assert back["result"]["settings"]["defaults"] == national["result"]["settings"]["defaults"]
 
 
 def test_jobs_and_the_assistant_use_the_same_defaults(app, client, admin, member, two_tenants):

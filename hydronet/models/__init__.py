@@ -11,7 +11,8 @@ from hydronet.models.tenant import PLANS, ROLES, TENANT_STATUSES, Tenant, User
 from hydronet.models.usage import UsageDaily, UsageRecord
 
 __all__ = [
-    "AnalysisDefaults", "AnalysisJob", "ApiKey", "AuditAnchor", "AuditLog", "Conversation", "McpServer", "Message", "Network",
+    "AnalysisDefaults", "AnalysisJob", "ApiKey", "AuditAnchor", "AuditLog", "Conversation", "McpServer", "Message",
+    "Network",
     "PLANS", "ROLES", "TENANT_STATUSES", "Tenant", "UsageDaily", "UsageRecord",
     "User", "WechatAccount", "WechatBindCode", "WechatFollower",
 ]
