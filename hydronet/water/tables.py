@@ -170,6 +170,16 @@ _COMPARED = (
 )
 
 
+def _pressure_change_table(result: dict[str, Any]) -> Table:
+    """Each junction's minimum pressure with and without the change, largest drop first."""
+    change = _dict(result.get("pressure_change"))
+    return table("pressure_change", "各节点压力变化", "Pressure change by junction", [
+        col("node", "节点", "Junction", kind="text"), col("baseline_m", "现状最低压力", "Baseline minimum", "m"),
+        col("scenario_m", "方案最低压力", "Scenario minimum", "m"),
+        col("change_m", "变化（方案 − 现状）", "Change (scenario − baseline)", "m"),
+    ], _sorted(_dicts(change.get("junctions")), "change_m", worst_low=True))
+
+
 def what_if_tables(result: dict[str, Any]) -> list[Table]:
     base, scenario, diff = (_dict(result.get(k)) for k in ("baseline", "scenario", "difference"))
     rows = []
@@ -189,6 +199,7 @@ def what_if_tables(result: dict[str, Any]) -> list[Table]:
             col("node", "节点", "Junction", kind="text"), col("min_pressure_m", "最低压力", "Minimum pressure", "m"),
             col("time_h", "出现时刻", "At", "h"),
         ], _sorted(low, "min_pressure_m", worst_low=True)),
+        _pressure_change_table(result),
         _tank_table(scenario.get("tanks")),
     ]
 
@@ -262,6 +273,7 @@ def leak_tables(result: dict[str, Any]) -> list[Table]:
         table("affected", "压力受影响节点", "Junctions affected", [
             col("node", "节点", "Junction", kind="text"), col("mean_pressure_drop_m", "平均压降", "Mean pressure drop", "m"),
         ], _sorted(_dicts(result.get("most_affected_junctions")), "mean_pressure_drop_m", worst_low=False)),
+        _pressure_change_table(result),
         table("leak_flow", "漏水量过程", "Leak flow over time", [
             col("time_h", "时刻", "Time", "h"), col("flow_l_s", "漏水量", "Leak flow", "L/s"),
         ], series),

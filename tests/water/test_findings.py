@@ -1,6 +1,8 @@
 """Findings, key figures and tables read from real results, checked against WNTR/EPANET run directly."""
 from __future__ import annotations
 
+import pytest
+
 from hydronet.water.findings import findings, next_steps
 from hydronet.water.registry import run_analysis
 from hydronet.water.tables import kpis, tables
@@ -102,3 +104,15 @@ def test_thresholds_a_result_does_not_state_come_from_the_tenant_defaults_it_was
             "ranking": [{"hydrant": "10", "passes": False, "hydrant_min_pressure_m": 8.0}]}
     fails = _by_code(findings("fire_flow", fire), "hydrant_fails")
     assert "needs ≥ 12 m" in fails[0]["message"]["en"] and "25 L/s" in fails[0]["message"]["en"]
+
+
+@pytest.mark.parametrize(("kind", "params"), [("what_if", {"close_pipes": ["60"], "duration_h": 12}),
+                                              ("leak_scenario", {"junction": "123", "duration_h": 6})])
+def test_what_if_and_leak_tables_list_each_junctions_pressure_change_largest_drop_first(kind, params):
+    result = run_analysis(kind, fresh_model("Net3"), params)
+    found = {t["key"]: t for t in tables(kind, result)}["pressure_change"]
+    rows = found["rows"]
+    assert len(rows) == len(result["node_pressure_change_m"]) == len(fresh_model("Net3").junction_name_list)
+    assert [r["change_m"] for r in rows] == sorted(r["change_m"] for r in rows) and rows[0]["change_m"] < 0
+    assert all(r["change_m"] == pytest.approx(r["scenario_m"] - r["baseline_m"], abs=2e-3) for r in rows)
+    assert {c["key"]: c["unit"] for c in found["columns"]}["change_m"] == "m"
