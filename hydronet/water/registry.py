@@ -94,7 +94,8 @@ def _duration(default: float | None, maximum: float) -> dict[str, Any]:
 
 
 _HEAD = NATIONAL.service_head_m
-_GB_HEAD = f" Default {_HEAD:g} m: GB 50013-2018 service head for {NATIONAL.storeys} storeys."
+_ORG = " Omit for the organisation's analysis default"
+_GB_HEAD = f"{_ORG} (national: {_HEAD:g} m, the GB 50013-2018 service head for {NATIONAL.storeys} storeys)."
 _THRESHOLD = _number("Minimum acceptable service pressure in metres." + _GB_HEAD, _HEAD, 0, 300)
 _REQUIRED = _number("Pressure-driven demand: pressure in metres giving a junction its full demand." + _GB_HEAD,
                     _HEAD, 0.01, 300)
@@ -202,21 +203,25 @@ _SPECS = (
         "fire_flow", fire_flow,
         "Add a fire demand at each candidate hydrant junction in turn and rank hydrants by junctions losing "
         "pressure, hydrant residual pressure and fire flow delivered." + _STOPS_EARLY,
-        _schema(fire_demand_m3_s=_number("Fire flow in m3/s; default 0.015 (15 L/s, GB 55036-2022 §3.0.3 / "
-                                         "GB 50974-2014 §7.2.8).", NATIONAL.fire_flow_l_s / 1000, 0.001, 10),
-                fire_duration_h=_number("Fire duration in hours (default 2 h).", NATIONAL.fire_duration_h, 0.25, 72),
+        _schema(fire_demand_m3_s=_number("Fire flow in m3/s." + _ORG + " (national: 0.015, 15 L/s, "
+                                         "GB 55036-2022 §3.0.3 / GB 50974-2014 §7.2.8).",
+                                         NATIONAL.fire_flow_l_s / 1000, 0.001, 10),
+                fire_duration_h=_number("Fire duration in hours." + _ORG + " (national: 2 h).",
+                                        NATIONAL.fire_duration_h, 0.25, 72),
                 fire_start_h=_number("Fire start in hours; omit to start at the peak hour (of the maximum day when "
                                      "the model's demands are the maximum day).", None, 0, 168),
                 duration_h=_duration(24.0, 168),
                 pressure_threshold_m=_number("Minimum residual pressure in metres at the hydrant and elsewhere during "
-                                             "the fire; default 10 m (0.10 MPa, GB 55036-2022 §3.0.3).",
+                                             "the fire." + _ORG
+                                             + " (national: 10 m, 0.10 MPa, GB 55036-2022 §3.0.3).",
                                              NATIONAL.fire_residual_pressure_m, 0, 300),
-                required_pressure_m=_number("Pressure-driven demand during the fire: full-demand pressure in metres.",
+                required_pressure_m=_number("Pressure-driven demand during the fire: full-demand pressure in "
+                                            "metres." + _ORG + " (the residual pressure).",
                                             NATIONAL.fire_residual_pressure_m, 0.01, 300),
                 demand_multiplier=_number("Maximum-day factor applied to the model's demands (1 = the model is the "
-                                          "maximum day).", NATIONAL.max_day_factor, 0, 10),
-                hydrant_normal_pressure_m=_number("Normal working pressure a hydrant needs outside a fire; default 14 m "
-                                                  "(0.14 MPa, GB 55036-2022 §3.0.3).",
+                                          "maximum day)." + _ORG + ".", NATIONAL.max_day_factor, 0, 10),
+                hydrant_normal_pressure_m=_number("Normal working pressure a hydrant needs outside a fire." + _ORG
+                                                  + " (national: 14 m, 0.14 MPa, GB 55036-2022 §3.0.3).",
                                                   NATIONAL.hydrant_normal_pressure_m, 0, 300),
                 hydrants=_names("Junction names to test; omit for every junction."),
                 max_hydrants=_number("Test at most this many hydrants; omit for all.", None, 1, 5000, kind="integer")),
@@ -229,13 +234,14 @@ _SPECS = (
         _schema(("junction",),
                 junction={"type": "string", "description": "Junction name where the leak is."},
                 kind={"type": "string", "enum": ["leak", "main_break"], "default": "leak",
-                      "description": "leak = a small opening (default 1 cm²); main_break = a burst main (default "
-                                     "50 cm²)."},
-                area_m2=_number("Opening area in m2; omit for the default of the kind.", None, 0.000001, 1.0),
+                      "description": "leak = a small opening (national default 1 cm²); main_break = a burst main "
+                                     "(national default 50 cm²); the organisation may set other sizes."},
+                area_m2=_number("Opening area in m2; omit for the organisation's default of the kind.", None, 0.000001,
+                                1.0),
                 start_h=_number("Leak start in hours.", 0.0, 0, 168),
                 end_h=_number("Leak end in hours; omit to leak until the end of the run.", None, 0, 168),
                 duration_h=_duration(24.0, 168),
-                discharge_coeff=_number("Orifice discharge coefficient (0.6 = sharp-edged orifice).",
+                discharge_coeff=_number("Orifice discharge coefficient (0.6 = sharp-edged orifice)." + _ORG + ".",
                                         NATIONAL.leak_discharge_coeff, 0.1, 1.0),
                 required_pressure_m=_REQUIRED,
                 engine={**_ENGINE, "description": "Solver: epanet = EPANET 2.3 emitter; wntr = WNTR's leak model and "
