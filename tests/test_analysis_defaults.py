@@ -79,6 +79,7 @@ def test_out_of_range_values_answer_422_per_field_and_change_nothing(client, adm
     assert "40" in error["fields"]["storeys"] and "greater than 0" in error["fields"]["fire_flow_l_s"]
     assert "unknown" in error["fields"]["colour"]
     assert client.put(URL, headers=admin, json={"storeys": 2.5}).status_code == 422
+    assert "colour" in client.put(URL, headers=admin, json={"colour": None}).get_json()["error"]["fields"]
     assert client.put(URL, headers=admin, data="[1]", content_type="application/json").status_code == 422
     assert client.get(URL, headers=admin).get_json()["analysis_defaults"]["overrides"] == {}
 

@@ -59,7 +59,7 @@ def replace(actor: Actor, values: Mapping[str, Any]) -> dict[str, Any]:
     """
     assert actor.tenant is not None
     given = {key: value for key, value in values.items() if value is not None}
-    wrong = gb.problems(given)
+    wrong = gb.problems(given) | gb.problems({key: 0 for key in values if key not in gb.FIELDS})
     if wrong:
         raise ValidationError(wrong)
     standards = gb.defaults_from(given)
