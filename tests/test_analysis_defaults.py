@@ -158,3 +158,20 @@ def test_stored_values_outside_tightened_limits_are_ignored(app, client, admin, 
     nid = import_example(client, member, "Net1")["id"]
     result = analyse(client, member, nid, "hydraulic").get_json()["result"]
     assert result["settings"]["pressure_threshold_m"] == 28.0 and np.isfinite(result["mean_pressure_m"])
+
+
+def test_a_pressure_driven_series_uses_the_tenants_service_head_like_its_analysis(client, admin, member, tmp_path):
+    """The result view's charts read the same pressure-driven run as the hydraulic result they belong to."""
+    nid = import_example(client, member, "Net1")["id"]
+    assert client.put(URL, headers=admin, json={"storeys": 22}).status_code == 200
+    head = service_head_m(22)
+    result = analyse(client, member, nid, "hydraulic", {"demand_model": "PDD"}).get_json()["result"]
+    series = client.get(f"/api/networks/{nid}/timeseries?element=31&variable=pressure&demand_model=PDD",
+                        headers=member).get_json()["timeseries"]
+    assert series["min"] == pytest.approx(result["node_min_pressure_m"]["31"], abs=1e-3)
+    wn = wntr.network.WaterNetworkModel(str(LIBRARY / "Net1.inp"))
+    wn.options.hydraulic.demand_model = "PDD"
+    wn.options.hydraulic.required_pressure = head
+    wn.options.hydraulic.minimum_pressure = 0.0
+    reference = toolkit_run(wn, tmp_path).node["pressure"]["31"]
+    assert series["min"] == pytest.approx(float(reference.min()), abs=1e-3)

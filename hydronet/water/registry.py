@@ -134,7 +134,8 @@ _SPECS = (
         "(flowrate, velocity, headloss, status, setting).",
         _schema(("element", "variable"),
                 element={"type": "string", "description": "Node or link name, depending on the variable."},
-                variable=_VARIABLE, duration_h=_duration(None, 744), demand_model=_DEMAND_MODEL),
+                variable=_VARIABLE, duration_h=_duration(None, 744), demand_model=_DEMAND_MODEL,
+                required_pressure_m=_REQUIRED),
         uses_cache=True,
     ),
     AnalysisSpec(
