@@ -122,15 +122,14 @@ def _extreme(frame: pd.DataFrame, value_key: str, element_key: str, lowest: bool
     return {value_key: num(values[row, col]), element_key: str(frame.columns[col]), **at_time(frame.index[row])}
 
 
-def pressure_change(baseline: pd.DataFrame, scenario: pd.DataFrame, what: str) -> dict[str, Any]:
+def pressure_change(baseline: pd.DataFrame, scenario: pd.DataFrame) -> list[dict[str, Any]]:
     """Each junction's minimum pressure in the baseline and the scenario and their change (scenario − baseline, m).
 
-    ``baseline``/``scenario``: time × junction pressure frames over the period compared, which ``what``
-    names. Junctions are listed by change, the largest drop first.
+    ``baseline``/``scenario``: time × junction pressure frames over the period compared. Junctions are
+    listed by change, the largest drop first.
     """
     names = [name for name in baseline.columns if name in scenario.columns]
     before, after = baseline[names].min(), scenario[names].min()
     change = (after - before).sort_values(na_position="last")
-    rows = [{"node": str(node), "baseline_m": num(before[node]), "scenario_m": num(after[node]),
+    return [{"node": str(node), "baseline_m": num(before[node]), "scenario_m": num(after[node]),
              "change_m": num(value)} for node, value in change.items()]
-    return {"statistic": f"minimum pressure {what}", "junctions": rows}

@@ -78,7 +78,7 @@ def leak_scenario(
     drop = (baseline.node["pressure"][junctions] - scenario.node["pressure"][junctions]).loc[start_s:end_s]
     mean_drop = drop.mean()
     change = pressure_change(baseline.node["pressure"][junctions].loc[start_s:end_s],
-                             scenario.node["pressure"][junctions].loc[start_s:end_s], "during the leak")
+                             scenario.node["pressure"][junctions].loc[start_s:end_s])
     return {
         "settings": {
             **settings.as_dict(), "kind": kind, "area_m2": area, "discharge_coeff": coefficient,
@@ -86,6 +86,7 @@ def leak_scenario(
                        "junction by a link opened and closed by time controls" if leak_column == LEAK_NODE
                        else "orifice leak q = Cd·A·√(2 g p): WNTR's leak model on the WNTR solver"),
             "leak_window_snapped_to_s": step,
+            "pressure_change": "each junction's minimum pressure during the leak, with the leak − without",
             "defaults": NATIONAL.used({"area_m2": area if kind == "leak" else None, "discharge_coeff": coefficient,
                                        "required_pressure_m": settings.required_pressure_m}
                                       | ({"break_area_m2": area} if kind == "main_break" else {})),
@@ -117,7 +118,7 @@ def leak_scenario(
         ],
         "leak_flow_series": [{**at_time(t), "flow_m3_s": num(value)} for t, value in leak_flow.items()],
         "pressure_change": change,
-        "node_pressure_change_m": {row["node"]: row["change_m"] for row in change["junctions"]},
+        "node_pressure_change_m": {row["node"]: row["change_m"] for row in change},
     }
 
 

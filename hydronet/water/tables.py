@@ -172,12 +172,11 @@ _COMPARED = (
 
 def _pressure_change_table(result: dict[str, Any]) -> Table:
     """Each junction's minimum pressure with and without the change, largest drop first."""
-    change = _dict(result.get("pressure_change"))
     return table("pressure_change", "各节点压力变化", "Pressure change by junction", [
         col("node", "节点", "Junction", kind="text"), col("baseline_m", "现状最低压力", "Baseline minimum", "m"),
         col("scenario_m", "方案最低压力", "Scenario minimum", "m"),
         col("change_m", "变化（方案 − 现状）", "Change (scenario − baseline)", "m"),
-    ], _sorted(_dicts(change.get("junctions")), "change_m", worst_low=True))
+    ], _sorted(_dicts(result.get("pressure_change")), "change_m", worst_low=True))
 
 
 def what_if_tables(result: dict[str, Any]) -> list[Table]:
@@ -400,6 +399,7 @@ SETTING_LABELS = {
     "closure_start_h": ("关闭时刻", "Closure start", "h"),
     "kind": ("类型", "Kind", None),
     "method": ("方法", "Method", None),
+    "pressure_change": ("压力变化", "Pressure change", None),
 }
 _HIDDEN_SETTINGS = ("duration_s",)
 

@@ -39,8 +39,7 @@ def what_if(
     base_sim, scenario_sim = run(base_model, settings), run(model, settings)
     baseline = {**indicators(base_model, base_sim, pressure_threshold_m, top_n), "warnings": base_sim.warnings}
     scenario = {**indicators(model, scenario_sim, pressure_threshold_m, top_n), "warnings": scenario_sim.warnings}
-    change = pressure_change(base_sim.junction_frame("pressure"), scenario_sim.junction_frame("pressure"),
-                             "over the run")
+    change = pressure_change(base_sim.junction_frame("pressure"), scenario_sim.junction_frame("pressure"))
     return {
         "settings": {
             **settings.as_dict(), "pressure_threshold_m": pressure_threshold_m,
@@ -48,6 +47,7 @@ def what_if(
                       "forced pumps keep their state throughout (controls acting on them are removed)",
             "defaults": NATIONAL.used({"pressure_threshold_m": pressure_threshold_m,
                                        "required_pressure_m": settings.required_pressure_m}),
+            "pressure_change": "each junction's minimum pressure over the run, scenario − baseline",
         },
         "warnings": scenario_sim.warnings,
         "changes": changes,
@@ -55,7 +55,7 @@ def what_if(
         "scenario": scenario,
         "difference": _difference(baseline, scenario),
         "pressure_change": change,
-        "node_pressure_change_m": {row["node"]: row["change_m"] for row in change["junctions"]},
+        "node_pressure_change_m": {row["node"]: row["change_m"] for row in change},
     }
 
 
