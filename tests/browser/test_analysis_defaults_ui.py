@@ -5,7 +5,6 @@ import pytest
 import requests
 from selenium.webdriver.common.by import By
 
-from tests.browser.test_result_views import _no_horizontal_clipping, _run
 from tests.support.factories import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -61,7 +60,7 @@ def test_an_admin_changes_the_defaults_and_results_name_them(browser, utility):
     cells = threshold.find_elements(By.CSS_SELECTOR, "td")
     assert cells[0].text == "16" and "租户设置" in cells[1].text
     assert "3 storeys → 16 m" in cells[1].get_attribute("title")
-    _no_horizontal_clipping(browser)
+    browser.assert_no_horizontal_clipping()
 
 
 def test_what_if_map_shows_the_pressure_change_with_its_legend(browser, utility):
@@ -71,12 +70,12 @@ def test_what_if_map_shows_the_pressure_change_with_its_legend(browser, utility)
     browser.ready()
     browser.wait("[data-testid=network-summary]", timeout=30)
     browser.wait(".legend canvas", timeout=60)
-    view = _run(browser, "what_if", {"demand_multiplier": "1.5"})
+    view = browser.run_analysis("what_if", {"demand_multiplier": "1.5"})
     legend = browser.wait_text(".result-map .legend", "压力变化", timeout=30)
     assert "m" in legend.text
     table = browser.find("[data-testid=table-pressure_change]", view)
     changes = [float(r.find_elements(By.CSS_SELECTOR, "td")[3].text.replace("−", "-").replace(",", ""))
                for r in browser.find_all("tbody tr", table)]
     assert changes and changes == sorted(changes) and changes[0] < 0
-    _no_horizontal_clipping(browser)
+    browser.assert_no_horizontal_clipping()
     browser.screenshot("result-what_if-pressure-change")

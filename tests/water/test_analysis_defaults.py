@@ -7,11 +7,12 @@ import pytest
 import wntr
 
 from hydronet.kernel.db import db
-from hydronet.kernel.tenancy import all_tenants
+from hydronet.kernel.tenancy import all_tenants, bind_tenant
+from hydronet.llm.tools import ToolContext, ToolRegistry
+from hydronet.models import AnalysisDefaults
 from hydronet.water.standards import service_head_m
-from tests.test_networks import LIBRARY, import_example
-from tests.test_networks_analyses import analyse, wait_for_job
-from tests.test_water_tools import run_tool
+from hydronet.water.tools import TOOLS as WATER_TOOLS
+from tests.support.networks import LIBRARY, import_example, wait_for_job
 from tests.water.reference import toolkit_run
 
 URL = "/api/tenant/analysis-defaults"
@@ -23,8 +24,21 @@ def admin(factory, two_tenants):
 
 
 @pytest.fixture
-def member(factory, two_tenants):
-    return factory.headers(two_tenants["a_users"]["member"])
+def member_headers(member):
+    """The auth header of tenant A's member."""
+    return member[1]
+
+
+def analyse(client, headers, network_id: str, kind: str, params: dict | None = None):
+    """POST an analysis; returns the response."""
+    return client.post(f"/api/networks/{network_id}/analyses/{kind}", headers=headers, json={"params": params or {}})
+
+
+def run_tool(app, tenant, name: str, arguments: dict):
+    """Run one of the assistant's water tools as the chat loop does, in a session bound to ``tenant``."""
+    with app.app_context():
+        bind_tenant(db.session, tenant.id)
+        return ToolRegistry(WATER_TOOLS).run(ToolContext(tenant_id=str(tenant.id)), name, arguments)
 
 
 def fields(body: dict) -> dict:
@@ -92,14 +106,14 @@ def _reference_below(threshold_m: float, tmp_path) -> int:
     return int((pressure.min() < threshold_m - 1e-9).sum())
 
 
-def test_analyses_use_the_tenant_defaults_and_name_their_source(client, admin, member, tmp_path):
-    nid = import_example(client, member, "Net1")["id"]
-    national = analyse(client, member, nid, "hydraulic").get_json()
+def test_analyses_use_the_tenant_defaults_and_name_their_source(client, admin, member_headers, tmp_path):
+    nid = import_example(client, member_headers, "Net1")["id"]
+    national = analyse(client, member_headers, nid, "hydraulic").get_json()
     used = national["result"]["settings"]["defaults"]["pressure_threshold_m"]
     assert used["value"] == 28.0 and used["origin"] == "standard" and used["source"].startswith("GB 50013-2018")
     assert client.put(URL, headers=admin, json={"storeys": 20}).status_code == 200
     head = service_head_m(20)
-    tenant = analyse(client, member, nid, "hydraulic").get_json()
+    tenant = analyse(client, member_headers, nid, "hydraulic").get_json()
     assert tenant["cached"] is False, "a changed default must not serve the result computed before it"
     settings = tenant["result"]["settings"]
     assert settings["pressure_threshold_m"] == head == 84.0
@@ -113,24 +127,24 @@ def test_analyses_use_the_tenant_defaults_and_name_their_source(client, admin, m
     # the findings speak of the tenant's service pressure
     low = [f for f in tenant["findings"] if f["code"] == "low_pressure"]
     assert low and "84 m" in low[0]["message"]["en"]
-    given = analyse(client, member, nid, "hydraulic", {"pressure_threshold_m": 84}).get_json()
+    given = analyse(client, member_headers, nid, "hydraulic", {"pressure_threshold_m": 84}).get_json()
     assert given["cached"] is False
     assert given["result"]["settings"]["defaults"]["pressure_threshold_m"] == {"value": 84, "origin": "request",
                                                                              "source": "request"}
-    assert analyse(client, member, nid, "hydraulic").get_json()["cached"] is True
+    assert analyse(client, member_headers, nid, "hydraulic").get_json()["cached"] is True
     # back to the national default: the first result (named by the standard) is served again
     assert client.put(URL, headers=admin, json={}).status_code == 200
-    back = analyse(client, member, nid, "hydraulic").get_json()
+    back = analyse(client, member_headers, nid, "hydraulic").get_json()
     assert back["cached"] is True
     assert back["result"]["settings"]["defaults"] == national["result"]["settings"]["defaults"]
 
 
-def test_jobs_and_the_assistant_use_the_same_defaults(app, client, admin, member, two_tenants):
-    nid = import_example(client, member, "Net1")["id"]
+def test_jobs_and_the_assistant_use_the_same_defaults(app, client, admin, member_headers, two_tenants):
+    nid = import_example(client, member_headers, "Net1")["id"]
     assert client.put(URL, headers=admin, json={"fire_flow_l_s": 25, "storeys": 3}).status_code == 200
-    started = analyse(client, member, nid, "fire_flow", {"max_hydrants": 2, "duration_h": 6})
+    started = analyse(client, member_headers, nid, "fire_flow", {"max_hydrants": 2, "duration_h": 6})
     assert started.status_code == 202
-    job = wait_for_job(client, member, started.get_json()["job"]["id"])
+    job = wait_for_job(client, member_headers, started.get_json()["job"]["id"])
     assert job["status"] == "done", job
     assert job["params"] == {"max_hydrants": 2, "duration_h": 6}
     settings = job["result"]["settings"]
@@ -144,10 +158,8 @@ def test_jobs_and_the_assistant_use_the_same_defaults(app, client, admin, member
     assert other.for_model["count"] == 0
 
 
-def test_stored_values_outside_tightened_limits_are_ignored(app, client, admin, member, two_tenants):
+def test_stored_values_outside_tightened_limits_are_ignored(app, client, admin, member_headers, two_tenants):
     """A value stored under wider limits never breaks the tenant's analyses: the national default applies."""
-    from hydronet.models import AnalysisDefaults
-
     assert client.put(URL, headers=admin, json={"storeys": 3}).status_code == 200
     with app.app_context(), all_tenants(db.session):
         row = db.session.query(AnalysisDefaults).one()
@@ -155,19 +167,20 @@ def test_stored_values_outside_tightened_limits_are_ignored(app, client, admin, 
         db.session.commit()
     body = client.get(URL, headers=admin).get_json()["analysis_defaults"]
     assert body["overrides"] == {"fire_flow_l_s": 20} and body["service_head_m"] == 28.0
-    nid = import_example(client, member, "Net1")["id"]
-    result = analyse(client, member, nid, "hydraulic").get_json()["result"]
+    nid = import_example(client, member_headers, "Net1")["id"]
+    result = analyse(client, member_headers, nid, "hydraulic").get_json()["result"]
     assert result["settings"]["pressure_threshold_m"] == 28.0 and np.isfinite(result["mean_pressure_m"])
 
 
-def test_a_pressure_driven_series_uses_the_tenants_service_head_like_its_analysis(client, admin, member, tmp_path):
+def test_a_pressure_driven_series_uses_the_tenants_service_head_like_its_analysis(client, admin, member_headers,
+                                                                                  tmp_path):
     """The result view's charts read the same pressure-driven run as the hydraulic result they belong to."""
-    nid = import_example(client, member, "Net1")["id"]
+    nid = import_example(client, member_headers, "Net1")["id"]
     assert client.put(URL, headers=admin, json={"storeys": 22}).status_code == 200
     head = service_head_m(22)
-    result = analyse(client, member, nid, "hydraulic", {"demand_model": "PDD"}).get_json()["result"]
+    result = analyse(client, member_headers, nid, "hydraulic", {"demand_model": "PDD"}).get_json()["result"]
     series = client.get(f"/api/networks/{nid}/timeseries?element=31&variable=pressure&demand_model=PDD",
-                        headers=member).get_json()["timeseries"]
+                        headers=member_headers).get_json()["timeseries"]
     assert series["min"] == pytest.approx(result["node_min_pressure_m"]["31"], abs=1e-3)
     wn = wntr.network.WaterNetworkModel(str(LIBRARY / "Net1.inp"))
     wn.options.hydraulic.demand_model = "PDD"
