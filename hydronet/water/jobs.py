@@ -94,17 +94,17 @@ def inline_time_limit() -> float:
 
 
 def result_key(network: Network, kind: str, values: Mapping[str, Any],
-               defaults: Mapping[str, Mapping[str, Any]] | None = None) -> str:
+               defaults: Mapping[str, Mapping[str, Any]] | None = None, standards: Standards | None = None) -> str:
     """Store key of a result: tenant + content hash + analysis + canonical (validated) parameters.
 
     The tenant is part of the key so that ``cached: true`` never reveals that another
-    organisation holds the same file. ``values`` hold the defaults used (the tenant's, when it
-    changed them), and ``defaults`` adds where each came from: a result computed before the tenant
-    changed a default, or that names another origin, is never served.
+    organisation holds the same file. ``values`` hold the defaults used; ``defaults`` adds where
+    each came from and ``standards`` every design input the result states and its findings read:
+    after the tenant changes any default, no result computed before is served.
     """
     origins = {name: used.get("origin") for name, used in (defaults or {}).items()}
-    canonical = json.dumps({"params": values, "origins": origins}, sort_keys=True, separators=(",", ":"),
-                           ensure_ascii=False, default=str)
+    identity = {"params": values, "origins": origins, "standards": standards.as_dict() if standards else None}
+    canonical = json.dumps(identity, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
     digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:32]
     return f"{_KEY_VERSION}:{network.tenant_id}:{network.content_hash}:{kind}:{digest}"
 
@@ -139,7 +139,7 @@ def resolve(network: Network, kind: str, params: Mapping[str, Any] | None) -> tu
         raise AnalysisInputError(f"unknown analysis {kind!r}")
     standards = tenant_defaults.load(network.tenant_id)
     values, used = spec.resolve(params, standards)
-    return standards, result_key(network, kind, values, used)
+    return standards, result_key(network, kind, values, used, standards)
 
 
 def analyse(network: Network, kind: str, params: Mapping[str, Any] | None, *, time_limit_s: float | None,

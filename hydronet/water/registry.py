@@ -288,7 +288,6 @@ def standard_defaults(kind: str, standards: Standards, values: Mapping[str, Any]
 # the entry of Standards.sources() that explains a parameter, where it is not the parameter's own name
 _SOURCE_OF = {("fire_flow", "pressure_threshold_m"): "fire_residual_pressure_m",
               ("fire_flow", "required_pressure_m"): "fire_residual_pressure_m"}
-ORIGINS = ("standard", "tenant", "request")
 
 
 def default_sources(kind: str, standards: Standards, values: Mapping[str, Any],

@@ -188,3 +188,16 @@ def test_a_pressure_driven_series_uses_the_tenants_service_head_like_its_analysi
     wn.options.hydraulic.minimum_pressure = 0.0
     reference = toolkit_run(wn, tmp_path).node["pressure"]["31"]
     assert series["min"] == pytest.approx(float(reference.min()), abs=1e-3)
+
+
+def test_any_changed_default_retires_the_tenants_cached_results(client, admin, member_headers):
+    """A fire-flow input a hydraulic run does not use still changes what its findings suggest: no stale answer."""
+    nid = import_example(client, member_headers, "Net1")["id"]
+    first = analyse(client, member_headers, nid, "hydraulic").get_json()
+    assert analyse(client, member_headers, nid, "hydraulic").get_json()["cached"] is True
+    assert client.put(URL, headers=admin, json={"fire_flow_l_s": 30}).status_code == 200
+    after = analyse(client, member_headers, nid, "hydraulic").get_json()
+    assert after["cached"] is False
+    assert after["result"]["settings"]["pressure_threshold_m"] == first["result"]["settings"]["pressure_threshold_m"]
+    assert any("30 L/s" in step["en"] for step in after["next_steps"])
+    assert not any("30 L/s" in step["en"] for step in first["next_steps"])
