@@ -70,7 +70,7 @@ def test_app_role_cannot_bypass_rls_and_owns_nothing(rls):
         assert owned == 0
         rls_off = db.session.execute(text(
             "SELECT relname FROM pg_class WHERE relname IN ('users','conversations','messages','networks','api_keys',"
-            "'usage_records','audit_logs') AND NOT relrowsecurity")).all()
+            "'usage_records','audit_logs','analysis_defaults') AND NOT relrowsecurity")).all()
         assert rls_off == []
 
 
@@ -238,3 +238,20 @@ def test_the_escape_covers_its_block_only_whenever_it_is_entered(rls_app):
         assert db.session.execute(text("SELECT current_setting('app.all_tenants', true)")).scalar() == "off"
         db.session.rollback()
         assert _rls_users() == 1  # a new transaction starts bound to the tenant, escape off
+
+
+def test_analysis_defaults_are_one_tenants_own_under_rls(rls_app):
+    """Set through the API as the app role; raw SQL bound to the other tenant sees none of them."""
+    client = rls_app.test_client()
+    a_headers, a = _register(client, "def-a@alpha.example.com", "Alpha Defaults")
+    b_headers, b = _register(client, "def-b@beta.example.com", "Beta Defaults")
+    resp = client.put("/api/tenant/analysis-defaults", headers=a_headers, json={"storeys": 4})
+    assert resp.status_code == 200, resp.get_json()
+    assert client.get("/api/tenant/analysis-defaults", headers=b_headers).get_json()["analysis_defaults"][
+        "overrides"] == {}
+    with rls_app.app_context():
+        bind_tenant(db.session, uuid.UUID(b["tenant"]["id"]))
+        assert db.session.execute(text("SELECT count(*) FROM analysis_defaults")).scalar() == 0
+        db.session.rollback()
+        bind_tenant(db.session, uuid.UUID(a["tenant"]["id"]))
+        assert db.session.execute(text("SELECT count(*) FROM analysis_defaults")).scalar() == 1
