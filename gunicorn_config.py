@@ -272,14 +272,22 @@ def when_ready(server):
 
 
 def post_worker_init(worker):
-    """Load the Qwen tokenizer now, not during the worker's first chat turn (~0.7 s of CPU);
-    then move everything loaded so far out of the garbage collector's sight."""
+    """Load the Qwen tokenizer now, not during the worker's first chat turn (~0.7 s of CPU), and
+    start the CPU pool; then move everything loaded so far out of the garbage collector's sight."""
     try:
         from hydronet.llm.tokens import warm_up
     except ImportError:
         pass
     else:
         warm_up()
+    # The CPU pool's processes (hydronet.kernel.cpu) start now: starting them blocks the worker
+    # while its fork server imports the app's modules, which must not happen during a request.
+    try:
+        from hydronet.kernel import cpu
+    except ImportError:
+        pass
+    else:
+        cpu.warm()
     # The app, numpy/pandas/WNTR and the tokenizer are hundreds of thousands of long-lived
     # objects; a full collection scanned them all again and again (a Net3 analysis spent
     # ~15 ms of its ~100 ms in the collector).  Frozen objects are never scanned (gc.freeze).

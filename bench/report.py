@@ -74,6 +74,22 @@ def evaluate(r: dict[str, Any]) -> list[Target]:
     else:
         out.append(_target("f", "Net3 168 h via the API ÷ WNTR directly", None, "≤ 1.5", None,
                            f"not measured: {f['reason']}" if f else ""))
+    g = r.get("g_engine")
+    out.append(_target("g", "criticality per scenario ÷ bare toolkit solve (Net3, 24 h; CPU time)",
+                       g and g["ratio"], "≤ 1.5", None if not g else g["ratio"] <= 1.5,
+                       (f"{g['criticality_ms']['cpu']} vs {g['bare_ms']['cpu']} ms CPU per scenario (best of "
+                        f"{g['rounds']} alternating rounds; median ratio {g['ratio_median_cpu']}, wall-time ratio "
+                        f"{g['ratio_wall']}); first call on a fresh model {g['criticality_cold_ms']} ms") if g else ""))
+    h = r.get("h_busy")
+    out.append(_target("h", "TTFT p99 of 200 streams beside 2 clients uploading + simulating Net6 ÷ without",
+                       h and h["ratio_p99"], "≤ 1.5",
+                       None if not h or h["ratio_p99"] is None else (
+                           h["ratio_p99"] <= 1.5 and not h["busy"]["errors"] and h["busy_rounds"] > 0),
+                       (f"p99 {h['busy']['ttft_ms']['p99']} vs {h['quiet']['ttft_ms']['p99']} ms, p50 "
+                        f"{h['busy']['ttft_ms']['p50']} vs {h['quiet']['ttft_ms']['p50']} ms; {h['busy_rounds']} "
+                        f"upload+simulate rounds meanwhile (upload {h['busy_upload_s_mean']} s, simulate "
+                        f"{h['busy_simulate_s_mean']} s on average), stream errors {h['busy']['errors']}, "
+                        f"busy-client errors {h['busy_errors'] or 0}") if h else ""))
     return out
 
 
@@ -197,4 +213,27 @@ def markdown(r: dict[str, Any]) -> str:
                   f"- through the API: {f['api_s']} s (runs {f['api_runs_s']})", ""]
     elif f:
         lines += ["## (f) Net3, 168 h hydraulic simulation", "", f"- not measured: {f['reason']}", ""]
+    g = r.get("g_engine")
+    if g:
+        lines += ["## (g) pipe criticality per scenario vs the bare EPANET 2.3 toolkit solve", "",
+                  f"{g['network']}, {g['pipes']} pipes, {g['duration_h']} h, PDD; best of {g['rounds']} alternating "
+                  f"rounds (load average {g['load_average_1min']} at the end).", "",
+                  "| | CPU ms per scenario | wall ms per scenario |", "|---|---|---|",
+                  f"| bare toolkit solve | {g['bare_ms']['cpu']} | {g['bare_ms']['wall']} |",
+                  f"| pipe_criticality | {g['criticality_ms']['cpu']} | {g['criticality_ms']['wall']} |",
+                  f"| ratio | {g['ratio']} (median {g['ratio_median_cpu']}) | {g['ratio_wall']} |", "",
+                  f"First call on a freshly parsed model (opens the project, computes populations): "
+                  f"{g['criticality_cold_ms']} ms per scenario.", ""]
+    h = r.get("h_busy")
+    if h:
+        lines += ["## (h) streams beside clients uploading and simulating Net6", "",
+                  "| | streams (all rounds) | errors | TTFT p50 / p99 (ms) | TTFT overhead p50 / p99 (ms) |",
+                  "|---|---|---|---|---|"]
+        for name in ("quiet", "busy"):
+            x = h[name]
+            lines.append(f"| {name} | {x['streams']} | {x['errors']} | {x['ttft_ms']['p50']} / {x['ttft_ms']['p99']} | "
+                         f"{x['ttft_overhead_ms']['p50']} / {x['ttft_overhead_ms']['p99']} |")
+        lines += ["", f"Busy clients: {h['busy_clients']}, {h['busy_rounds']} upload + 24 h simulation rounds "
+                  f"(upload {h['busy_upload_s_mean']} s, simulation {h['busy_simulate_s_mean']} s on average); "
+                  f"errors {h['busy_errors'] or 'none'}.", ""]
     return "\n".join(lines)

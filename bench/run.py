@@ -1,4 +1,4 @@
-"""Run the whole bench in one go: databases, servers, phases (a)–(f), bench/RESULTS.md + bench/results.json.
+"""Run the whole bench in one go: databases, servers, phases (a)–(h), bench/RESULTS.md + bench/results.json.
 
 Called by bench/run.sh (which starts PostgreSQL/Redis and installs wrk).
 ``--quick`` shortens every load for debugging; ``--reuse-db`` keeps the
@@ -23,7 +23,7 @@ from typing import Any
 
 import redis
 
-from bench import phases, report, seed
+from bench import busy, engine, phases, report, seed
 from bench.inproc import InProcessApp, request_costs
 from bench.services import SERVERS, CpuMeter, fake_upstream, free_port, gunicorn, wait_quiet
 from bench.sse_load import Profile
@@ -79,7 +79,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="short loads (debugging); results are not meaningful")
     p.add_argument("--reuse-db", action="store_true", help="keep the databases seeded by the previous run")
-    p.add_argument("--only", default="a,b,c,d,e,f", help="phases to run, e.g. 'b,c'")
+    p.add_argument("--only", default="a,b,c,d,e,f,g,h", help="phases to run, e.g. 'b,c'")
     p.add_argument("--redis-db", type=int, default=12, help="Redis database index used by the bench")
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--stream-steps", default="100,250,500,750,1000")
@@ -190,6 +190,11 @@ class Bench:
         print(f"done in {r['total_seconds']} s — {self.args.results}/RESULTS.md, results.json", flush=True)
 
     def _run_phases(self) -> None:
+        if "g" in self.only:  # in the bench process alone, before any server competes for the cores
+            print("(g) criticality per scenario vs the bare toolkit solve (Net3) …", flush=True)
+            self.results["g_engine"] = engine.measure("Net3", rounds=3 if self.args.quick else 9)
+        if not self.only - {"g"}:
+            return
         self.prepare_data()
         with fake_upstream(free_port(), API_KEY, OUT / "fake_upstream.log") as fake_url:
             self.fake_base = fake_url.rsplit("/api/v1", 1)[0]
@@ -197,12 +202,13 @@ class Bench:
             users = self._all_users()
             self.tokens = dict(zip(users, inproc.tokens(users)))
             env = hydronet_env(self.redis_url, fake_url, **self.extra)
-            if self.only & {"a", "b", "c", "d"}:
+            if self.only & {"a", "b", "c", "d", "h"}:
                 with ExitStack() as stack:
                     bases = self.servers(stack, env, "")
                     self._listing(bases)
                     self._turns(bases, inproc)
                     self._streams(bases)
+                    self._busy(bases)
             if self.only & {"e", "f"}:
                 # One user reads its own conversation thousands of times here, past any per-user
                 # limit: this server runs without the rate limiter (the data path is measured).
@@ -282,6 +288,20 @@ class Bench:
             self.results[key] = phases.streams(base, pairs_for, self.fake_base, self.steps, self.d, profile,
                                                CpuMeter(base, seed.HYDRONET_DB))
             self.results[key]["worker_boots"] = worker_boots(log) - boots
+
+    def _busy(self, bases: dict[str, str]) -> None:
+        if "h" not in self.only:
+            return
+        step = min((n for n in self.steps if n >= busy.STREAMS), default=max(self.steps))
+        s = self.data.streams[str(step)]
+        pairs = [(self.tokens[s["users"][i % len(s["users"])]], conv)
+                 for i, conv in enumerate(s["conversations"][: busy.STREAMS])]
+        print(f"(h) {len(pairs)} streams, quiet then beside {busy.UPLOADERS} clients uploading and simulating Net6 …",
+              flush=True)
+        wait_quiet(SERVERS[bases["hydronet"]])
+        self.results["h_busy"] = busy.streams_beside_busy_clients(
+            bases["hydronet"], pairs, [self.tokens[self.data.count_user], self.tokens[self.data.turn_user]],
+            self.fake_base, self.d.stream_spread_s, Profile(self.args.first_ms, self.args.chunks, self.args.every_ms))
 
     def _history(self, bases: dict[str, str]) -> None:
         if "e" not in self.only:

@@ -136,6 +136,9 @@ class Settings:
     JOBS_INLINE: bool = False
     JOB_HEARTBEAT_S: float = 5.0
     JOB_STALE_S: float = 30.0
+    # processes per gevent web worker that parse uploads and run inline analyses off its event loop
+    # (hydronet.kernel.cpu); 0 runs them in the worker itself
+    CPU_POOL_PROCESSES: int = 1
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

@@ -165,12 +165,20 @@ def epanet_warnings(codes: Mapping[int, list[int]], text: Any) -> list[dict[str,
 
 def pressure_warnings(min_pressure: pd.Series, threshold_m: float = NEGATIVE_PRESSURE_M) -> list[dict[str, Any]]:
     """Junctions whose pressure drops below zero (beyond solver noise), worst first (EPANET warning 6)."""
-    negative = min_pressure[min_pressure < threshold_m].sort_values()
-    if negative.empty:
+    return negative_pressures(min_pressure.to_numpy(), min_pressure.index.to_numpy(), threshold_m)
+
+
+def negative_pressures(values: np.ndarray, names: np.ndarray,
+                       threshold_m: float = NEGATIVE_PRESSURE_M) -> list[dict[str, Any]]:
+    """:func:`pressure_warnings` on a minimum pressure per junction given as arrays (sweeps, once per scenario)."""
+    below = np.flatnonzero(values < threshold_m)
+    if below.size == 0:
         return []
+    worst_first = below[np.argsort(values[below], kind="quicksort")]
+    lowest, worst = float(values[worst_first[0]]), names[worst_first[0]]
     return [finding("negative_pressure",
-                    f"{negative.size} junctions have negative pressure (lowest {float(negative.iloc[0]):.1f} m at "
-                    f"{negative.index[0]}): the network cannot supply them as modelled", negative.index)]
+                    f"{worst_first.size} junctions have negative pressure (lowest {lowest:.1f} m at {worst}): "
+                    "the network cannot supply them as modelled", names[worst_first])]
 
 
 def supply_warnings(served: pd.Series, expected: pd.Series) -> list[dict[str, Any]]:

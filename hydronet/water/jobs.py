@@ -21,6 +21,7 @@ import wntr
 from flask import Flask, current_app
 from sqlalchemy import select, update
 
+from hydronet.kernel import cpu
 from hydronet.kernel.db import db, utcnow
 from hydronet.kernel.errors import ApiError, Forbidden, NotFound, ServiceUnavailable, ValidationError
 from hydronet.kernel.jobs import enqueue, is_pending, job, sweeper
@@ -43,6 +44,7 @@ log = logging.getLogger(__name__)
 JOB_NAME = "analysis.run"
 RESULT_TTL_S = 24 * 3600
 RESULT_MAX_CHARS = 8 * 1024 * 1024
+POOL_MARGIN_S = 30.0  # beyond an analysis's own limit: a fresh pool process may have to parse the network first
 INLINE_LIMIT_S = 60.0  # a web worker waits at most this long; ?async=true runs anything as a job
 LOST_AFTER_S = 300.0  # a job still queued this long after its time limit was lost
 MAX_ATTEMPTS = 2  # a job whose worker died is run once more, then failed
@@ -152,10 +154,26 @@ def analyse(network: Network, kind: str, params: Mapping[str, Any] | None, *, ti
     hit = _cached(key)
     if hit is not None:
         return hit, True
-    result = run_analysis(kind, networks.model_of(network), params, progress=progress, time_limit_s=time_limit_s,
-                          cache=networks.simulations(network), standards=standards)
+    if progress is None:
+        # a request's analysis: off a gevent worker's event loop (kernel.cpu), with the .inp text for a
+        # pool process that has not parsed this network yet
+        try:
+            result = cpu.run(run_stored, network.content_hash, network.inp_text, kind, params, standards,
+                             time_limit_s, timeout_s=None if time_limit_s is None else time_limit_s + POOL_MARGIN_S)
+        except cpu.WorkTimedOut as exc:
+            raise AnalysisTimeout(f"analysis did not finish within {time_limit_s:g} s", seconds=exc.seconds) from None
+    else:  # a job reporting progress runs where it is (an RQ worker, or the embedded job thread)
+        result = run_analysis(kind, networks.model_of(network), params, progress=progress,
+                              time_limit_s=time_limit_s, cache=networks.simulations(network), standards=standards)
     _remember(key, result)
     return result, False
+
+
+def run_stored(digest: str, text: str, kind: str, params: Mapping[str, Any] | None, standards: Standards,
+               time_limit_s: float | None) -> dict[str, Any]:
+    """One analysis of the network with content hash ``digest``, with this process's model and simulation caches."""
+    return run_analysis(kind, networks.model_from(digest, lambda: text), params, time_limit_s=time_limit_s,
+                        cache=networks.NetworkSimulations(digest), standards=standards)
 
 
 # -- the REST API -------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import threading
 import uuid
 from collections import OrderedDict
 from pathlib import PurePath
-from typing import Generic, Iterator, MutableMapping, TypeVar
+from typing import Any, Callable, Generic, Iterator, MutableMapping, TypeVar
 
 from sqlalchemy import delete as sql_delete
 from sqlalchemy import func, select
@@ -20,7 +20,7 @@ from sqlalchemy.orm import defer
 from wntr.network import WaterNetworkModel
 
 from hydronet.auth.actor import Actor
-from hydronet.kernel import audit
+from hydronet.kernel import audit, cpu
 from hydronet.kernel.db import db
 from hydronet.kernel.errors import NotFound, PayloadTooLarge, QuotaExceeded, ValidationError
 from hydronet.kernel.lookup import get_or_404
@@ -34,6 +34,7 @@ from hydronet.water.simulation import Simulation
 from hydronet.water.summary import summary
 
 MAX_INP_BYTES = 20 * 1024 * 1024
+PARSE_TIMEOUT_S = 120.0  # a 20 MB file parses in well under this; a stuck parse must not hold the request forever
 NAME_MAX = 200
 FILENAME_MAX = 255
 # In-process cache budgets (per worker process). Weights: .inp characters for models (a parsed
@@ -127,11 +128,30 @@ def model_of(network: Network) -> WaterNetworkModel:
 
     The model is shared: callers must not mutate it (the water analyses work on deep copies).
     """
-    wn = MODELS.get(network.content_hash)
+    return model_from(network.content_hash, lambda: network.inp_text)
+
+
+def model_from(digest: str, text: Callable[[], str]) -> WaterNetworkModel:
+    """The parsed model of the .inp whose content hash is ``digest`` (``text()`` read only on a cache miss)."""
+    wn = MODELS.get(digest)
     if wn is None:
-        wn = parse_inp(network.inp_text, name=network.content_hash[:12])
-        MODELS.put(network.content_hash, wn, len(network.inp_text))
+        inp = text()
+        wn = parse_inp(inp, name=digest[:12])
+        MODELS.put(digest, wn, len(inp))
     return wn
+
+
+def parse_summary(text: str, name: str) -> dict[str, Any]:
+    """Parse and validate .inp text and describe it (InpError when invalid); the model stays in this process.
+
+    Run through :func:`hydronet.kernel.cpu.run`: in a gevent web worker this happens in the CPU
+    pool, whose process then has the model cached for the network's first analysis.
+    """
+    wn = parse_inp(text, name=name)
+    digest = content_hash(text)
+    if MODELS.get(digest) is None:
+        MODELS.put(digest, wn, len(text))
+    return summary(wn)
 
 
 # -- reading ------------------------------------------------------------------------------------
@@ -163,7 +183,6 @@ def upload(actor: Actor, filename: str, data: bytes, name: str | None = None) ->
     if len(data) > MAX_INP_BYTES:
         raise PayloadTooLarge(f"Network files are limited to {MAX_INP_BYTES // 1048576} MB")
     clean = _filename(filename)
-    _check_quotas(tenant, len(data))
     text = decode_inp(data)
     return _store(actor, tenant, text, len(data), name or PurePath(clean).stem, clean, "upload", "network.upload")
 
@@ -177,7 +196,6 @@ def import_example(actor: Actor, example: str, name: str | None = None) -> Netwo
         raise ValidationError({"example": exc.message}, choices=example_names()) from None
     canonical = next(n for n in example_names() if n.casefold() == example.removesuffix(".inp").casefold())
     size = len(text.encode("utf-8"))
-    _check_quotas(tenant, size)
     return _store(actor, tenant, text, size, name or canonical, f"{canonical}.inp", "example", "network.import")
 
 
@@ -193,13 +211,20 @@ def delete(actor: Actor, network: Network) -> None:
 
 def _store(actor: Actor, tenant: Tenant, text: str, size: int, name: str, filename: str, source: str,
            action: str) -> Network:
-    """Parse (before anything is stored), summarise, insert and audit one network."""
+    """Parse (off the event loop, before anything is locked or stored), check quotas, insert and audit one network.
+
+    The count quota's lock is taken only after the parse, so a tenant's other creations never
+    wait for one of its uploads to be parsed.
+    """
     try:
-        wn = parse_inp(text, name=name)
+        parsed = cpu.run(parse_summary, text, name, timeout_s=PARSE_TIMEOUT_S)
     except InpError as exc:
         raise ValidationError({"file": exc.message}, line=exc.line, section=exc.section) from None
+    except cpu.WorkTimedOut:
+        raise ValidationError({"file": f"the file could not be parsed within {PARSE_TIMEOUT_S:g} s"}) from None
+    _check_quotas(tenant, size)
     digest = content_hash(text)
-    overview = {**summary(wn), "name": name[:NAME_MAX]}
+    overview = {**parsed, "name": name[:NAME_MAX]}
     network = Network(tenant_id=tenant.id, name=name[:NAME_MAX], filename=filename, source=source, inp_text=text,
                       content_hash=digest, size_bytes=size, summary=overview,
                       created_by=actor.user.id if actor.user else None)
@@ -208,8 +233,6 @@ def _store(actor: Actor, tenant: Tenant, text: str, size: int, name: str, filena
     audit.record(actor, action, target_type="network", target_id=network.id,
                  details={"name": network.name, "size_bytes": size, "source": source})
     db.session.commit()
-    if MODELS.get(digest) is None:
-        MODELS.put(digest, wn, len(text))  # the first analysis needs no second parse
     return network
 
 

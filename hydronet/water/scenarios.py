@@ -6,7 +6,7 @@ the toolkit) each scenario is a modified copy of the model run through WNTR.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
 import numpy as np
@@ -19,6 +19,7 @@ from hydronet.water.demand import expected_demand
 from hydronet.water.errors import SimulationError
 from hydronet.water.jsonify import num
 from hydronet.water.limits import Deadline, Progress
+from hydronet.water.memo import PerModel
 from hydronet.water.simulation import SimSettings, Simulation, copy_model, force_link_status, prepare, run
 from hydronet.water.toolkit import Changes
 
@@ -111,20 +112,80 @@ def scenario_copy(model: WaterNetworkModel) -> WaterNetworkModel:
     return copy_model(model)
 
 
-@dataclass
 class Outcome:
-    """What a sweep reads from one scenario (over the analysis window)."""
+    """What a sweep reads from one scenario (over the analysis window), per junction.
 
-    min_pressure: pd.Series
-    served_by_junction: pd.Series
-    expected_by_junction: pd.Series
-    warnings: list[dict[str, Any]] = field(default_factory=list)
+    Held as arrays (a sweep reads thousands of outcomes and most of them only through
+    :func:`impact`); the Series views are made when asked for.
+    """
+
+    def __init__(self, min_pressure: pd.Series, served_by_junction: pd.Series, expected_by_junction: pd.Series,
+                 warnings: list[dict[str, Any]] | None = None) -> None:
+        self.names = min_pressure.index
+        self.pressure_m = min_pressure.to_numpy()
+        self.served_m3_s = served_by_junction.reindex(self.names).to_numpy()
+        self.expected_m3_s = expected_by_junction.reindex(self.names).to_numpy()
+        self.warnings: list[dict[str, Any]] = list(warnings or [])
+
+    @classmethod
+    def of_arrays(cls, names: pd.Index, pressure_m: np.ndarray, served_m3_s: np.ndarray,
+                  expected_m3_s: np.ndarray) -> Outcome:
+        """An outcome from arrays aligned with ``names``."""
+        outcome = cls.__new__(cls)
+        outcome.names, outcome.pressure_m = names, pressure_m
+        outcome.served_m3_s, outcome.expected_m3_s = served_m3_s, expected_m3_s
+        outcome.warnings = []
+        return outcome
+
+    @property
+    def min_pressure(self) -> pd.Series:
+        """Minimum pressure of each junction over the window (m)."""
+        return pd.Series(self.pressure_m, index=self.names, copy=False)
+
+    @property
+    def served_by_junction(self) -> pd.Series:
+        """Delivered demand of each junction summed at report times in the window (m3/s)."""
+        return pd.Series(self.served_m3_s, index=self.names, copy=False)
+
+    @property
+    def expected_by_junction(self) -> pd.Series:
+        """Full demand of each junction summed at report times in the window (m3/s)."""
+        return pd.Series(self.expected_m3_s, index=self.names, copy=False)
 
     @property
     def served_fraction(self) -> float | None:
         """Demand delivered / demand asked for (summed at report times in the window)."""
-        expected = float(self.expected_by_junction.sum())
-        return min(float(self.served_by_junction.sum()) / expected, 1.0) if expected > 0 else None
+        expected = float(np.nansum(self.expected_m3_s))
+        return min(float(np.nansum(self.served_m3_s)) / expected, 1.0) if expected > 0 else None
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What every sweep of one model with one set of settings starts from (read-only, shared)."""
+
+    model: WaterNetworkModel
+    population: pd.Series
+    names: pd.Index
+    counted_demand: np.ndarray
+    population_values: np.ndarray
+
+
+def _prepare(wn: WaterNetworkModel, settings: SimSettings, demand_multiplier: float | None) -> Prepared:
+    """The prepared copy of ``wn``, its junction order, which junctions have demand, and their population."""
+    model = prepare(wn, settings)
+    if demand_multiplier is not None:
+        model.options.hydraulic.demand_multiplier *= demand_multiplier
+    population = wntr.metrics.population(model)
+    has_demand = pd.Series(
+        {name: any(d.base_value > 0 for d in model.get_node(name).demand_timeseries_list)
+         for name in model.junction_name_list}, dtype=bool)
+    names = pd.Index(model.junction_name_list)
+    return Prepared(model, population, names, has_demand.reindex(names).to_numpy(dtype=bool),
+                    population.reindex(names).fillna(0).to_numpy(dtype=float))
+
+
+# kept per parsed model like its open projects: population and the prepared copy cost more than a scenario
+_PREPARED: PerModel[Prepared] = PerModel(toolkit.OPEN_PER_MODEL)
 
 
 class Sweep:
@@ -135,23 +196,22 @@ class Sweep:
         self.settings = settings
         self.window_start_s = window_start_s
         self.window_end_s = window_end_s
-        self.model = prepare(wn, settings)
-        if demand_multiplier is not None:
-            self.model.options.hydraulic.demand_multiplier *= demand_multiplier
-        self.population = wntr.metrics.population(self.model)
-        self.has_demand = pd.Series(
-            {name: any(d.base_value > 0 for d in self.model.get_node(name).demand_timeseries_list)
-             for name in self.model.junction_name_list}, dtype=bool)
-        self.names = pd.Index(self.model.junction_name_list)
+        key = f"{settings.key()}|multiplier={demand_multiplier}"
+        prepared = _PREPARED.get(wn, key, lambda: _prepare(wn, settings, demand_multiplier))
+        self.model = prepared.model
+        self.population = prepared.population
+        self.names = prepared.names
         self.counted_all = np.ones(len(self.names), dtype=bool)
-        self.counted_demand = self.has_demand.reindex(self.names).to_numpy(dtype=bool)
-        self.population_values = self.population.reindex(self.names).fillna(0).to_numpy(dtype=float)
+        self.counted_demand = prepared.counted_demand
+        self.population_values = prepared.population_values
+        self._name_values = self.names.to_numpy()
         self.project: toolkit.Project | None = None
         self.notes: list[dict[str, Any]] = []
+        self._aligned = True
         if settings.engine == "epanet":
             if toolkit.AVAILABLE:
-                key = f"{settings.key()}|multiplier={demand_multiplier}"
                 self.project = toolkit.shared_project(wn, key, self.model)
+                self._aligned = self.project.junction_index.equals(self.names)
             else:
                 self.notes.append(diagnostics.engine_fallback("the owa-epanet toolkit is not installed"))
 
@@ -163,15 +223,14 @@ class Sweep:
                                           window_end_s=self.window_end_s)
             warnings = (diagnostics.epanet_warnings(solution.epanet_warnings, toolkit.warning_text)
                         + diagnostics.balance_warnings(solution.balance))
-            if solution.min_pressure.index.equals(self.names):
-                outcome = Outcome(solution.min_pressure, solution.served_by_junction, solution.expected_by_junction)
+            if self._aligned:
+                outcome = Outcome.of_arrays(self.names, solution.min_pressure_m, solution.served_m3_s,
+                                            solution.expected_m3_s)
             else:  # the toolkit's junction order differs from the model's: align once per solve
                 outcome = Outcome(solution.min_pressure.reindex(self.names),
                                   solution.served_by_junction.reindex(self.names),
                                   solution.expected_by_junction.reindex(self.names))
-            if np.any(outcome.min_pressure.to_numpy() < diagnostics.NEGATIVE_PRESSURE_M):
-                warnings += diagnostics.pressure_warnings(outcome.min_pressure)
-            outcome.warnings = warnings
+            outcome.warnings = warnings + diagnostics.negative_pressures(outcome.pressure_m, self._name_values)
             return outcome
         sim = run(self.model, self.settings, changes)
         model = self.model
@@ -206,22 +265,22 @@ def impact(baseline: Outcome, scenario: Outcome, threshold_m: float, counted: np
 
     Arrays are aligned with the outcomes' junction index (a sweep's :attr:`Sweep.names`).
     """
-    before = baseline.min_pressure.to_numpy()
-    after = scenario.min_pressure.to_numpy()
-    names = scenario.min_pressure.index
+    before, after = baseline.pressure_m, scenario.pressure_m
+    index = scenario.names
+    names = index.to_numpy()  # plain array lookups: this runs once per scenario of a sweep
     mask = counted.copy()
     for name in exclude:
-        mask[names.get_loc(name)] = False
+        mask[index.get_loc(name)] = False
     below = mask & (after < threshold_m)
     hit = np.flatnonzero(below & (before >= threshold_m))
     hit = hit[np.argsort(after[hit], kind="stable")]
     finite = np.isfinite(after)
-    worst = int(np.nanargmin(np.where(finite, after, np.nan))) if finite.any() else None
+    worst = int(np.where(finite, after, np.inf).argmin()) if finite.any() else None
     return {
         "junctions_impacted": int(hit.size),
         "junctions_below_threshold": int(below.sum()),
         "population_impacted": int(population[hit].sum()),
-        "impacted_junctions": [str(names[i]) for i in hit[:MAX_LISTED]],
+        "impacted_junctions": [str(name) for name in names[hit[:MAX_LISTED]]],
         "worst_pressure_m": num(after[worst]) if worst is not None else None,
         "worst_node": str(names[worst]) if worst is not None else None,
     }

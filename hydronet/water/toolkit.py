@@ -18,8 +18,6 @@ import math
 import os
 import tempfile
 import threading
-import weakref
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -29,6 +27,7 @@ import wntr
 from wntr.network import WaterNetworkModel
 
 from hydronet.water.errors import SimulationError
+from hydronet.water.memo import PerModel
 
 try:  # heavy optional dependency: owa-epanet has no wheel pinned for Python 3.10
     from epanet import toolkit as tk
@@ -83,13 +82,29 @@ class Solution:
     times_s: list[int]
     node: dict[str, pd.DataFrame]
     link: dict[str, pd.DataFrame]
-    min_pressure: pd.Series
+    junctions: pd.Index
+    min_pressure_m: np.ndarray  # per junction, in ``junctions`` order (so are the two below)
     served_m3: float
     expected_m3: float
-    served_by_junction: pd.Series
-    expected_by_junction: pd.Series
+    served_m3_s: np.ndarray
+    expected_m3_s: np.ndarray
     balance: dict[str, Any]
     epanet_warnings: dict[int, list[int]] = field(default_factory=dict)
+
+    @property
+    def min_pressure(self) -> pd.Series:
+        """Minimum pressure of each junction over the window (m)."""
+        return pd.Series(self.min_pressure_m, index=self.junctions, copy=False)
+
+    @property
+    def served_by_junction(self) -> pd.Series:
+        """Delivered demand of each junction summed at report times in the window (m3/s)."""
+        return pd.Series(self.served_m3_s, index=self.junctions, copy=False)
+
+    @property
+    def expected_by_junction(self) -> pd.Series:
+        """Full demand of each junction summed at report times in the window (m3/s)."""
+        return pd.Series(self.expected_m3_s, index=self.junctions, copy=False)
 
 
 class Project:
@@ -158,7 +173,8 @@ class Project:
         # numpy views of the toolkit's C arrays: reading element by element through SWIG is slow
         self._node_view = _view(self._node_buf, n_nodes)
         self._link_view = _view(self._link_buf, n_links)
-        self._buffers: dict[int, tuple[Any, np.ndarray]] = {}
+        self._pump_indices = [(int(i) + 1, self.link_names[i]) for i in self.pumps]
+        self._log = _StepLog(n_nodes, (tk.PRESSURE, tk.DEMAND, tk.EMITTERFLOW, tk.DEMANDFLOW, tk.FULLDEMAND))
         self._controls = self._control_targets()
         # runH/nextH through the C library itself: the binding turns EPANET's warning codes into a bare
         # Python warning without the code, and an engineer needs to know which warning it was
@@ -200,17 +216,6 @@ class Project:
             return self._link_view.copy()
         tk.getnodevalues(self.ph, prop, self._node_buf)
         return self._node_view.copy()
-
-    def _read(self, prop: int) -> np.ndarray:
-        """The numpy view that :meth:`_fill` refreshes with ``prop`` of every node (one buffer per property)."""
-        if prop not in self._buffers:
-            buffer = tk.doubleArray(max(len(self.node_names), 1))
-            self._buffers[prop] = (buffer, _view(buffer, len(self.node_names)))
-        return self._buffers[prop][1]
-
-    def _fill(self, prop: int) -> None:
-        """Read ``prop`` of every node into its buffer."""
-        tk.getnodevalues(self.ph, prop, self._buffers[prop][0])
 
     def _set_controls(self, links: list[str], enabled: bool) -> None:
         for link in links:
@@ -299,15 +304,12 @@ class Project:
             elif kind == "pattern":
                 tk.deletepattern(self.ph, tk.getpatternindex(self.ph, entry[1]))
 
-    def _call(self, function: str, codes: dict[int, list[int]], time_s: int | None = None) -> int:
-        """EN_runH / EN_nextH: the time (or step) it returns; warnings recorded by code, errors raised."""
-        code = getattr(self._lib, function)(self._ptr, ctypes.byref(self._clock))
-        value = int(self._clock.value)
+    @staticmethod
+    def _record_code(code: int, codes: dict[int, list[int]], time_s: int) -> None:
+        """An EN_runH / EN_nextH return code: warnings recorded with the step's time, errors raised."""
         if code > 100:
             raise RuntimeError(tk.geterror(code, 255))
-        if code > 0:
-            codes.setdefault(int(code), []).append(value if time_s is None else time_s)
-        return value
+        codes.setdefault(int(code), []).append(time_s)
 
     def _window_pattern(self, index: int, timed: Timed) -> None:
         """Make pattern ``index`` 1 inside the window and 0 outside, at the pattern step, over the whole run."""
@@ -341,58 +343,81 @@ class Project:
         volume0 = np.array([tk.getnodevalue(ph, int(i) + 1, tk.TANKVOLUME) for i in tanks])
         rows: dict[str, list[np.ndarray]] = {}
         times: list[int] = []
-        n = len(self.node_names)
-        # accumulated over whole node arrays (one ufunc per property and step), split by node type at the end
-        min_pressure = np.full(n, np.inf)
-        served, expected = np.zeros(n), np.zeros(n)
-        demand_volume, leak = np.zeros(n), np.zeros(n)
-        tank_at_min_out = np.zeros(len(tanks))
-        tank_floor = self.tank_min_level_m + TANK_EPS_M
+        steps: list[int] = []
         pump_short: dict[str, int] = {}
         codes: dict[int, list[int]] = {}
         emitters = self.has_emitters or bool(changes.emitters)
-        pressure, demand = self._read(tk.PRESSURE), self._read(tk.DEMAND)
-        delivered_now, full_now = self._read(tk.DEMANDFLOW), self._read(tk.FULLDEMAND)
-        emitter_now = self._read(tk.EMITTERFLOW)
-        emitter_now[:] = 0.0
         # every step: pressure and demand (a junction's demand is its delivered demand plus its emitter
-        # flow); delivered and full demand separately only at report times in the window
-        step_properties: tuple[int, ...] = (tk.PRESSURE, tk.DEMAND)
-        if emitters:
-            step_properties += (tk.EMITTERFLOW,)
+        # flow); delivered and full demand separately only at report times in the window. EPANET writes
+        # each step's values straight into a row of the step log; the sums, minima and the tank checks
+        # are reduced over the rows after the run, in step order
+        step_properties: tuple[int, ...] = (tk.PRESSURE, tk.DEMAND) + ((tk.EMITTERFLOW,) if emitters else ())
+        window_properties = (tk.DEMANDFLOW, tk.FULLDEMAND)
+        log = self._log
+        # the C entry points and their arguments bound once: this loop runs at every hydraulic step of
+        # every scenario of a sweep, where Python-level overhead is what a scenario costs beyond the solve
+        lib, handle, clock = self._lib, self._ptr, self._clock
+        run_h, next_h, node_values, link_value = lib.EN_runH, lib.EN_nextH, lib.EN_getnodevalues, lib.EN_getlinkvalue
+        at = ctypes.byref(clock)
+        pump_state = ctypes.c_double()
+        pump_at = ctypes.byref(pump_state)
+        pumps = self._pump_indices
+        report_start, report_step, row_bytes = self.report_start_s, self.report_step_s, log.row_bytes
+        row = reported = 0
+        step_at, window_at = log.addresses(step_properties), log.addresses(window_properties)
         while True:
-            time_s = self._call("EN_runH", codes)
+            if row == log.capacity:
+                log.reserve(row + 1)
+                step_at, window_at = log.addresses(step_properties), log.addresses(window_properties)
+            code = run_h(handle, at)
+            time_s = clock.value
+            if code:
+                self._record_code(code, codes, time_s)
             if quality:
                 tk.runQ(ph)
-            for prop in step_properties:
-                self._fill(prop)
-            reported = time_s >= self.report_start_s and (time_s - self.report_start_s) % self.report_step_s == 0
-            if reported:
+            offset = row * row_bytes
+            for prop, address in step_at:
+                node_values(handle, prop, address + offset)
+            if time_s >= report_start and (time_s - report_start) % report_step == 0:
                 times.append(time_s)
                 if time_s >= window_start_s and (window_end_s is None or time_s <= window_end_s):
-                    self._fill(tk.DEMANDFLOW)
-                    self._fill(tk.FULLDEMAND)
-                    np.minimum(min_pressure, pressure, out=min_pressure)
-                    served += delivered_now
-                    expected += full_now
+                    offset = reported * row_bytes
+                    for prop, address in window_at:
+                        node_values(handle, prop, address + offset)
+                    log.window_rows[reported] = row
+                    reported += 1
                 if full:
-                    self._record(rows, pressure.copy(), demand.copy(), emitter_now[junctions], quality)
-            for i in self.pumps:
-                if tk.getlinkvalue(ph, int(i) + 1, tk.PUMP_STATE) == tk.PUMP_XHEAD:
-                    pump_short[self.link_names[i]] = pump_short.get(self.link_names[i], 0) + 1
-            step = self._call("EN_nextH", codes, time_s)
+                    self._record(rows, log.row(tk.PRESSURE, row), log.row(tk.DEMAND, row),
+                                 log.row(tk.EMITTERFLOW, row)[junctions] if emitters else np.zeros(len(junctions)),
+                                 quality)
+            # a pump that cannot deliver the head (XHEAD) makes EN_runH return a warning (4, or a later
+            # code of the same step): a step without one needs no look at the pumps
+            for index, name in pumps if code else ():
+                link_value(handle, index, tk.PUMP_STATE, pump_at)
+                if pump_state.value == tk.PUMP_XHEAD:
+                    pump_short[name] = pump_short.get(name, 0) + 1
+            code = next_h(handle, at)
+            step = clock.value
+            if code:
+                self._record_code(code, codes, time_s)
             if quality:
                 tk.nextQ(ph)
             if step <= 0:
                 break
-            demand_volume += demand * step
-            if emitters:
-                leak += emitter_now * step
-            if len(tanks):
-                tank_flow = demand[tanks]
-                empty = (pressure[tanks] <= tank_floor) & (tank_flow < 0)
-                if empty.any():
-                    tank_at_min_out -= np.where(empty, tank_flow * step, 0.0)
+            steps.append(step)
+            row += 1
+        n, integrated = len(self.node_names), len(steps)
+        durations = np.array(steps, dtype=float)[:, None]
+        pressure, demand = log.rows(tk.PRESSURE, integrated), log.rows(tk.DEMAND, integrated)
+        demand_volume = _sum_rows(demand * durations, n)
+        leak = _sum_rows(log.rows(tk.EMITTERFLOW, integrated) * durations, n) if emitters else np.zeros(n)
+        tank_flow = demand[:, tanks]
+        empty = (pressure[:, tanks] <= self.tank_min_level_m + TANK_EPS_M) & (tank_flow < 0)
+        tank_at_min_out = 0.0 - _sum_rows(np.where(empty, tank_flow * durations, 0.0), len(tanks))
+        in_window = log.window_rows[:reported]
+        min_pressure = np.minimum.reduce(log.rows(tk.PRESSURE, row + 1)[in_window], axis=0, initial=np.inf)
+        served = _sum_rows(log.rows(tk.DEMANDFLOW, reported), n)
+        expected = _sum_rows(log.rows(tk.FULLDEMAND, reported), n)
         tank_in = demand_volume[tanks]
         source_out = float(-demand_volume[reservoirs].sum())
         leak = float(leak[junctions].sum())
@@ -411,11 +436,8 @@ class Project:
             "integrated_over": "every hydraulic step",
         }
         node, link = self._frames(rows, times) if full else ({}, {})
-        names = self.junction_index
-        return Solution(times, node, link, pd.Series(min_pressure, index=names, copy=False),
-                        float(served.sum()) / LPS, float(expected.sum()) / LPS,
-                        pd.Series(served / LPS, index=names, copy=False),
-                        pd.Series(expected / LPS, index=names, copy=False),
+        return Solution(times, node, link, self.junction_index, min_pressure,
+                        float(served.sum()) / LPS, float(expected.sum()) / LPS, served / LPS, expected / LPS,
                         balance, codes)
 
     def _record(self, rows: dict[str, list[np.ndarray]], pressure: np.ndarray, demand: np.ndarray,
@@ -477,9 +499,56 @@ class Project:
         self.close()
 
 
-_OPEN: weakref.WeakKeyDictionary[Any, OrderedDict[str, Project]] = weakref.WeakKeyDictionary()
-_OPEN_LOCK = threading.Lock()
+class _StepLog:
+    """Per-step node values of a solve, one row per hydraulic step, kept by a project between its solves.
+
+    EN_getnodevalues writes a step's values straight into the next row (by address), so the solve
+    loop copies nothing; rows grow by doubling, which moves them (ask :meth:`addresses` again).
+    """
+
+    def __init__(self, n_nodes: int, properties: tuple[int, ...]) -> None:
+        self.width = max(n_nodes, 1)
+        self.row_bytes = self.width * 8
+        self.capacity = 0
+        self.arrays: dict[int, np.ndarray] = {prop: np.empty((0, self.width)) for prop in properties}
+        self.window_rows = np.empty(0, dtype=np.intp)
+        self._address: dict[int, int] = {}
+        self.reserve(64)
+
+    def reserve(self, rows: int) -> None:
+        """Room for at least ``rows`` rows, keeping those already written."""
+        if rows <= self.capacity:
+            return
+        capacity = max(rows, 2 * self.capacity)
+        for prop, old in self.arrays.items():
+            grown = np.zeros((capacity, self.width))
+            grown[: self.capacity] = old
+            self.arrays[prop] = grown
+        window_rows = np.zeros(capacity, dtype=np.intp)
+        window_rows[: self.capacity] = self.window_rows
+        self.window_rows, self.capacity = window_rows, capacity
+        self._address = {prop: array.ctypes.data for prop, array in self.arrays.items()}
+
+    def addresses(self, properties: tuple[int, ...]) -> list[tuple[int, int]]:
+        """``(property, address of row 0)`` for EN_getnodevalues."""
+        return [(prop, self._address[prop]) for prop in properties]
+
+    def rows(self, prop: int, count: int) -> np.ndarray:
+        """The first ``count`` rows of ``prop`` (a view, only the nodes)."""
+        return self.arrays[prop][:count]
+
+    def row(self, prop: int, index: int) -> np.ndarray:
+        """A copy of one row of ``prop``."""
+        return self.arrays[prop][index].copy()
+
+
+def _sum_rows(values: np.ndarray, width: int) -> np.ndarray:
+    """Column sums of ``values`` added row by row from zero (the order a running sum per step has)."""
+    return np.add.reduce(values[:, :width], axis=0, initial=0.0) if len(values) else np.zeros(width)
+
+
 OPEN_PER_MODEL = 4
+_OPEN: PerModel[Project] = PerModel(OPEN_PER_MODEL, drop=Project.close, usable=lambda project: not project.closed)
 
 
 def shared_project(owner: Any, key: str, model: WaterNetworkModel) -> Project:
@@ -490,21 +559,7 @@ def shared_project(owner: Any, key: str, model: WaterNetworkModel) -> Project:
     :data:`OPEN_PER_MODEL` projects (settings) are kept per model, least recently used dropped;
     they go when the owner model is garbage-collected.
     """
-    with _OPEN_LOCK:
-        kept = _OPEN.get(owner)
-        if kept is None:
-            kept = OrderedDict()
-            _OPEN[owner] = kept
-        project = kept.get(key)
-        if project is not None and not project.closed:
-            kept.move_to_end(key)
-            return project
-    project = Project(model)
-    with _OPEN_LOCK:
-        kept[key] = project
-        while len(kept) > OPEN_PER_MODEL:
-            kept.popitem(last=False)[1].close()
-    return project
+    return _OPEN.get(owner, key, lambda: Project(model))
 
 
 def warning_text(code: int) -> str:
@@ -520,6 +575,11 @@ def _library() -> ctypes.CDLL:
         _LIBRARY = ctypes.CDLL(os.path.join(folder, "libepanet2.so"))
         for name in ("EN_runH", "EN_nextH"):
             getattr(_LIBRARY, name).argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_long)]
+        # EN_getnodevalues(project, property, double *values) into numpy buffers (passed by address)
+        _LIBRARY.EN_getnodevalues.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p]
+        _LIBRARY.EN_getlinkvalue.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_int,
+                                             ctypes.POINTER(ctypes.c_double)]
+        for name in ("EN_runH", "EN_nextH", "EN_getnodevalues", "EN_getlinkvalue"):
             getattr(_LIBRARY, name).restype = ctypes.c_int
     return _LIBRARY
 

@@ -20,7 +20,7 @@ from hydronet.auth.ratelimit_storage import storage_uri
 from hydronet.chat import assistant
 from hydronet.chat import routes as chat_routes
 from hydronet.config import PROJECT_ROOT, build_config
-from hydronet.kernel import jobs, tenancy
+from hydronet.kernel import cpu, jobs, tenancy
 from hydronet.kernel.db import db, migrate
 from hydronet.kernel.dbpool import install_idle_ping
 from hydronet.kernel.dbtiming import init_db_timing
@@ -66,6 +66,8 @@ BLUEPRINTS = (
     metrics.bp,               # /metrics: Prometheus, allowed addresses or METRICS_TOKEN only
     mcp_server.bp,            # /mcp: HydroNet as an MCP server
 )
+# what the CPU pool's processes import before their first task (the parse and analysis functions)
+CPU_PRELOAD = ("hydronet.water.jobs",)
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -94,6 +96,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.register_blueprint(blueprint)
     assistant.init_tools(app, builtin=WATER_TOOLS, per_tenant=(tenant_mcp_tools,), offline_brief=write_brief)
     jobs.init_app(app, create_app)
+    cpu.init_app(app, preload=CPU_PRELOAD)
     register_cli(app)
     return app
 
