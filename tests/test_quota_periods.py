@@ -213,3 +213,92 @@ def test_period_usage_seeds_and_never_reports_below_zero(app, factory):
             end - datetime.now(CST)).total_seconds() + 86400 + 1
         get_store().set(key, "-3")
         assert quotas.period_usage(t, "messages_per_day") == (0, end)
+
+
+def _reserved_tokens_used(t) -> tuple[int, int]:
+    return quotas.period_usage(t, "messages_per_day")[0], quotas.period_usage(t, "tokens_per_month")[0]
+
+
+@pytest.mark.parametrize(("actual", "charged"), [(0, 0), (-7, 0), (120, 120)])
+def test_settling_charges_one_message_and_the_real_tokens_never_below_zero(app, factory, actual, charged):
+    tenant = _tenant(app, factory, messages_per_day=10, tokens_per_month=10_000)
+    _forget_counters(app)
+    with app.test_request_context():
+        bind_tenant(db.session, tenant.id)
+        t = db.session.get(Tenant, tenant.id)
+        reservation = quotas.reserve_chat(t, 500)
+        reservation.settle(actual)
+        reservation.settle(actual)  # once only
+        assert _reserved_tokens_used(t) == (1, charged)
+        assert {q: get_store().held(k) for q, k in reservation.keys.items()} == {"messages_per_day": 0,
+                                                                                 "tokens_per_month": 0}
+
+
+@pytest.mark.parametrize("estimate", [0, -50])
+def test_a_reservation_never_holds_negative_tokens(app, factory, estimate):
+    tenant = _tenant(app, factory, messages_per_day=10, tokens_per_month=10_000)
+    _forget_counters(app)
+    with app.test_request_context():
+        bind_tenant(db.session, tenant.id)
+        t = db.session.get(Tenant, tenant.id)
+        reservation = quotas.reserve_chat(t, estimate)
+        assert reservation.amounts == {"messages_per_day": 1, "tokens_per_month": 0}
+        assert get_store().held(reservation.keys["tokens_per_month"]) == 0
+
+
+def _check_ttl_is_the_reconcile_interval(app, key: str) -> None:
+    ttl = get_store().ttl(key + ":chk")
+    interval = float(app.config["QUOTA_RECONCILE_S"])
+    assert ttl is not None and interval - 5 < ttl <= interval
+
+
+def test_a_counter_due_for_its_check_is_set_from_the_database_again(app, factory):
+    """A counter whose check mark lapsed (QUOTA_RECONCILE_S) is replaced by the usage aggregates, not trusted."""
+    tenant = _tenant(app, factory)
+    _usage(app, tenant, quotas.today(), messages=4)
+    _forget_counters(app)
+    with app.test_request_context():
+        bind_tenant(db.session, tenant.id)
+        t = db.session.get(Tenant, tenant.id)
+        start, end = quotas.period_bounds("messages_per_day")
+        key = quotas._counter_key(t.id, "messages_per_day", start)
+        store = get_store()
+        store.set(key, "9")  # drifted (a charge lost), and the check is due: no ":chk" mark
+        assert quotas.period_usage(t, "messages_per_day") == (4, end)
+        assert store.get(key) == "4"
+        _check_ttl_is_the_reconcile_interval(app, key)
+        store.set(key, "6")  # checked now: the counter is trusted until the mark lapses
+        assert quotas.period_usage(t, "messages_per_day") == (6, end)
+
+
+def test_a_reservation_seeds_a_lost_counter_with_its_check_mark(app, factory):
+    tenant = _tenant(app, factory, messages_per_day=10)
+    _usage(app, tenant, quotas.today(), messages=3)
+    _forget_counters(app)
+    with app.test_request_context():
+        bind_tenant(db.session, tenant.id)
+        t = db.session.get(Tenant, tenant.id)
+        reservation = quotas.reserve_chat(t, 1)
+        key = reservation.keys["messages_per_day"]
+        assert get_store().get(key) == "3" and get_store().held(key) == 1
+        _check_ttl_is_the_reconcile_interval(app, key)
+
+
+@pytest.mark.parametrize(("plan", "overrides", "expected"), [
+    ("free", {}, "60 per minute"),
+    ("pro", {}, "600 per minute"),
+    ("pro", {"requests_per_minute": 7}, "7 per minute"),
+    ("basic", {"requests_per_minute": 0}, "1000000 per minute"),  # 0 in a plan: no per-minute limit
+])
+def test_the_per_minute_limit_follows_the_callers_plan_and_overrides(app, factory, plan, overrides, expected):
+    tenant = factory.tenant(plan=plan, quota_overrides=overrides)
+    headers = factory.headers(factory.user(tenant))
+    with app.test_request_context("/api/chat/conversations", headers=headers):
+        assert quotas.chat_rate_limit() == expected
+        bind_tenant(db.session, tenant.id)
+        assert quotas.rate_limit_for(db.session.get(Tenant, tenant.id)) == expected
+
+
+def test_an_anonymous_caller_gets_the_free_plans_per_minute_limit(app):
+    with app.test_request_context("/api/chat/conversations"):
+        assert quotas.chat_rate_limit() == "60 per minute"
