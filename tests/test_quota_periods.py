@@ -302,3 +302,51 @@ def test_the_per_minute_limit_follows_the_callers_plan_and_overrides(app, factor
 def test_an_anonymous_caller_gets_the_free_plans_per_minute_limit(app):
     with app.test_request_context("/api/chat/conversations"):
         assert quotas.chat_rate_limit() == "60 per minute"
+
+
+def _frozen_clock(monkeypatch, *instants: datetime) -> None:
+    """quotas._now answers the given instants in turn, then the last one for ever."""
+    answers = list(instants)
+    monkeypatch.setattr(quotas, "_now", lambda: answers.pop(0) if len(answers) > 1 else answers[0])
+
+
+def test_one_instant_decides_the_period_of_a_reservation_made_at_midnight(app, factory, monkeypatch):
+    """The clock read once: a reservation straddling midnight keys, bounds and expires on one day."""
+    before, after = datetime(2026, 3, 31, 23, 59, 59, 999_999, tzinfo=CST), datetime(2026, 4, 1, tzinfo=CST)
+    tenant = _tenant(app, factory, messages_per_day=10, tokens_per_month=10_000)
+    _forget_counters(app)
+    _frozen_clock(monkeypatch, before, after)
+    with app.test_request_context():
+        bind_tenant(db.session, tenant.id)
+        reservation = quotas.reserve_chat(db.session.get(Tenant, tenant.id), 10)
+    assert reservation.keys == {"messages_per_day": f"quota:{tenant.id}:messages_per_day:20260331",
+                                "tokens_per_month": f"quota:{tenant.id}:tokens_per_month:202603"}
+
+
+def test_a_seeded_counter_outlives_its_period_by_one_day(app, factory, monkeypatch):
+    """The counter's TTL is the rest of its period plus a day (late settlements still find it)."""
+    end_of_day = datetime(2026, 3, 16, tzinfo=CST)
+    tenant = _tenant(app, factory, messages_per_day=10, tokens_per_month=10_000)
+    _forget_counters(app)
+    _frozen_clock(monkeypatch, end_of_day - timedelta(hours=1))
+    with app.test_request_context():
+        bind_tenant(db.session, tenant.id)
+        reservation = quotas.reserve_chat(db.session.get(Tenant, tenant.id), 10)
+        day_ttl = get_store().ttl(reservation.keys["messages_per_day"])
+        month_ttl = get_store().ttl(reservation.keys["tokens_per_month"])
+    assert 3600 + 86400 - 5 < day_ttl <= 3600 + 86400
+    to_month_end = (datetime(2026, 4, 1, tzinfo=CST) - end_of_day).total_seconds() + 3600
+    assert to_month_end + 86400 - 5 < month_ttl <= to_month_end + 86400
+
+
+def test_usage_on_the_last_day_of_a_period_counts_and_the_next_day_does_not(app, factory):
+    tenant = _tenant(app, factory)
+    march = quotas.period_bounds("tokens_per_month", datetime(2026, 3, 10, tzinfo=CST))
+    for day, tokens in ((date(2026, 2, 28), 1), (date(2026, 3, 1), 10), (date(2026, 3, 31), 100),
+                        (date(2026, 4, 1), 1000)):
+        _usage(app, tenant, day, messages=1, tokens=(tokens, 0))
+    with app.app_context():
+        bind_tenant(db.session, tenant.id)
+        assert quotas.used_from_db(tenant.id, "tokens_per_month", *march) == 110
+        last_day = quotas.period_bounds("messages_per_day", datetime(2026, 3, 31, 12, tzinfo=CST))
+        assert quotas.used_from_db(tenant.id, "messages_per_day", *last_day) == 1
