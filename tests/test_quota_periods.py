@@ -14,7 +14,7 @@ import pytest
 from hydronet.kernel.db import db
 from hydronet.kernel.errors import QuotaExceeded
 from hydronet.kernel.store import get_store
-from hydronet.kernel.tenancy import bind_tenant
+from hydronet.kernel.tenancy import all_tenants, bind_tenant
 from hydronet.models import Tenant, UsageDaily
 from hydronet.tenants import quotas
 
@@ -235,15 +235,15 @@ def test_settling_charges_one_message_and_the_real_tokens_never_below_zero(app, 
 
 
 @pytest.mark.parametrize("estimate", [0, -50])
-def test_a_reservation_never_holds_negative_tokens(app, factory, estimate):
+def test_a_reservation_holds_at_least_one_token(app, factory, estimate):
     tenant = _tenant(app, factory, messages_per_day=10, tokens_per_month=10_000)
     _forget_counters(app)
     with app.test_request_context():
         bind_tenant(db.session, tenant.id)
         t = db.session.get(Tenant, tenant.id)
         reservation = quotas.reserve_chat(t, estimate)
-        assert reservation.amounts == {"messages_per_day": 1, "tokens_per_month": 0}
-        assert get_store().held(reservation.keys["tokens_per_month"]) == 0
+        assert reservation.amounts == {"messages_per_day": 1, "tokens_per_month": 1}
+        assert get_store().held(reservation.keys["tokens_per_month"]) == 1
 
 
 def _check_ttl_is_the_reconcile_interval(app, key: str) -> None:
@@ -350,3 +350,37 @@ def test_usage_on_the_last_day_of_a_period_counts_and_the_next_day_does_not(app,
         assert quotas.used_from_db(tenant.id, "tokens_per_month", *march) == 110
         last_day = quotas.period_bounds("messages_per_day", datetime(2026, 3, 31, 12, tzinfo=CST))
         assert quotas.used_from_db(tenant.id, "messages_per_day", *last_day) == 1
+
+
+@pytest.mark.parametrize(("limit", "used", "estimate", "allowed"), [
+    (0, 0, 500, False),  # a limit of 0 is none at all, even before anything is used
+    (0, 0, 0, False),
+    (1000, 1000, 500, False),  # used up exactly
+    (1000, 999, 500, True),  # one token left: the turn may overshoot it
+    (-1, 10**9, 500, True),  # unlimited
+])
+def test_a_token_quota_refuses_once_the_month_is_used_up(app, factory, limit, used, estimate, allowed):
+    tenant = _tenant(app, factory, tokens_per_month=limit, messages_per_day=-1)
+    if used:
+        _usage(app, tenant, quotas.today(), tokens=(used, 0))
+    _forget_counters(app)
+    with app.test_request_context():
+        bind_tenant(db.session, tenant.id)
+        t = db.session.get(Tenant, tenant.id)
+        if allowed:
+            assert quotas.reserve_chat(t, estimate).amounts["tokens_per_month"] == estimate
+        else:
+            with pytest.raises(QuotaExceeded) as refused:
+                quotas.reserve_chat(t, estimate)
+            assert (refused.value.extra["quota"], refused.value.extra["limit"],
+                    refused.value.extra["used"]) == ("tokens_per_month", limit, used)
+
+
+def test_usage_from_the_database_is_the_tenants_own_even_across_tenants(app, factory):
+    """The reconciler and platform-admin views read usage with every tenant visible: the sum names its tenant."""
+    mine, other = _tenant(app, factory), _tenant(app, factory)
+    _usage(app, mine, quotas.today(), messages=2, tokens=(10, 0))
+    _usage(app, other, quotas.today(), messages=5, tokens=(1000, 0))
+    with app.app_context(), all_tenants(db.session):
+        assert quotas.used_from_db(mine.id, "messages_per_day", *quotas.period_bounds("messages_per_day")) == 2
+        assert quotas.used_from_db(mine.id, "tokens_per_month", *quotas.period_bounds("tokens_per_month")) == 10
