@@ -207,7 +207,11 @@ def test_binding_a_tenant_ends_an_escape_in_progress(app, two_tenants):
             assert db.session.query(Conversation).count() == 2
             bind_tenant(db.session, two_tenants["a"].id)
             assert [c.title for c in db.session.query(Conversation)] == ["A1"]
+            with pytest.raises(TenantViolation, match=INSERT_FOR_ANOTHER):  # the escape no longer covers this
+                tenancy.execute(db.session, Conversation.__table__.insert(),
+                                [_row(two_tenants["b_owner"], tenant_id=two_tenants["b"].id)])
         assert [c.title for c in db.session.query(Conversation)] == ["A1"]
+        db.session.rollback()
 
 
 def test_a_flush_does_not_open_the_core_guard_for_the_rest_of_the_transaction(app, two_tenants):
