@@ -6,6 +6,7 @@ difference between a limit of 0 (nothing) and -1 (unlimited).
 """
 from __future__ import annotations
 
+import time
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -384,3 +385,21 @@ def test_usage_from_the_database_is_the_tenants_own_even_across_tenants(app, fac
     with app.app_context(), all_tenants(db.session):
         assert quotas.used_from_db(mine.id, "messages_per_day", *quotas.period_bounds("messages_per_day")) == 2
         assert quotas.used_from_db(mine.id, "tokens_per_month", *quotas.period_bounds("tokens_per_month")) == 10
+
+
+def test_the_reset_time_of_a_refusal_is_in_utc_whatever_the_servers_time_zone(app, factory, monkeypatch):
+    tenant = _tenant(app, factory, messages_per_day=0)
+    _forget_counters(app)
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        with app.test_request_context():
+            bind_tenant(db.session, tenant.id)
+            with pytest.raises(QuotaExceeded) as refused:
+                quotas.reserve_chat(db.session.get(Tenant, tenant.id), 1)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    end = quotas.period_bounds("messages_per_day")[1]
+    assert refused.value.extra["resets_at"] == end.astimezone(timezone.utc).isoformat()
+    assert refused.value.extra["resets_at"].endswith("+00:00")
