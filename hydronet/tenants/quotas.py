@@ -106,7 +106,8 @@ def reserve_chat(tenant: Tenant, estimated_tokens: int) -> Reservation:
     """
     cfg = current_app.config
     limits = effective_quotas(tenant)
-    wanted = {"messages_per_day": 1, "tokens_per_month": max(0, estimated_tokens)}
+    # every turn uses tokens: holding at least one keeps the token check below exact at a limit of 0
+    wanted = {"messages_per_day": 1, "tokens_per_month": max(1, estimated_tokens)}
     now = _now()
     names = list(wanted)
     bounds = {q: period_bounds(q, now) for q in names}
@@ -115,8 +116,9 @@ def reserve_chat(tenant: Tenant, estimated_tokens: int) -> Reservation:
     lims = []
     for q in names:
         limit = int(limits.get(q, UNLIMITED))
-        # tokens: refuse only when the month is already used up (the estimate may overshoot)
-        lims.append(limit if q == "messages_per_day" or limit < 0 else limit + wanted[q])
+        # Both refuse once used (committed + held) >= limit.  Tokens: the estimate may overshoot the
+        # month, so the store's check `used + estimate > limit'` gets limit' = limit + estimate - 1.
+        lims.append(limit if q == "messages_per_day" or limit < 0 else limit + wanted[q] - 1)
     store = get_store()
     hold_id = uuid.uuid4().hex
     deadline = clock.time() + float(cfg["QUOTA_HOLD_S"])

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import pytest
 
+from hydronet.auth.accounts import LOCK_THRESHOLD
+from hydronet.kernel.db import db
+from hydronet.web.app import create_app
 from tests.support.factories import PASSWORD
 
 ROUTES = ("/api/auth/login", "/api/auth/web/login")
@@ -70,3 +73,55 @@ def test_failures_per_account_and_address_fold_the_email_and_span_both_routes(ap
     # another account from the same address, and the owner from their own, are untouched
     assert sign_in(client, "other@example.org", "wrong-password", "203.0.113.60").status_code == 401
     assert sign_in(client, owner.email, PASSWORD, "198.51.100.9").status_code == 200
+
+
+@pytest.fixture
+def servers(backends, app):
+    """The app, and with Redis another app on the same database and store, as a second server would be.
+
+    Embedded mode keeps its stores in the process, so it is one server.
+    """
+    if not backends.redis_url:
+        yield [app]
+        return
+    other = create_app(backends.app_config())
+    yield [app, other]
+    with other.app_context():
+        db.session.remove()
+
+
+def alternate(servers, owner_email, password, address, count):
+    """``count`` sign-ins, alternating between the servers and between both sign-in routes."""
+    answers = []
+    for i in range(count):
+        server = servers[i % len(servers)]
+        resp = sign_in(server.test_client(), owner_email, password, address, ROUTES[(i // len(servers)) % 2])
+        answers.append((resp.status_code, (resp.get_json() or {}).get("error", {}).get("code")))
+    return answers
+
+
+def test_each_failure_counts_once_whichever_server_and_route_answers(servers, owner, monkeypatch):
+    """One failed sign-in is one hit on the (account, address) limit, on every server sharing the store.
+
+    The limit sits below the backoff threshold, so the limiter answers first: a double count
+    would refuse after half as many failures.
+    """
+    limit = LOCK_THRESHOLD - 1
+    for server in servers:
+        monkeypatch.setitem(server.config, "RATELIMIT_LOGIN", f"{limit} per minute")
+    answers = alternate(servers, owner.email, "wrong-password", "203.0.113.70", limit + 2)
+    assert answers == [(401, "invalid_credentials")] * limit + [(429, "rate_limited")] * 2
+
+
+def test_with_the_default_settings_the_backoff_answers_before_the_per_account_limit(app, servers, owner):
+    """LOCK_THRESHOLD failures of one account from one address start the backoff on every server.
+
+    The backoff (5 s, doubling) refuses the next attempt with login_locked before the (account,
+    address) limit of RATELIMIT_LOGIN is reached; the owner signing in from their own address is
+    not affected.
+    """
+    assert LOCK_THRESHOLD < int(app.config["RATELIMIT_LOGIN"].split()[0])
+    answers = alternate(servers, owner.email, "wrong-password", "203.0.113.71", LOCK_THRESHOLD + 3)
+    assert answers == [(401, "invalid_credentials")] * LOCK_THRESHOLD + [(429, "login_locked")] * 3
+    for server in servers:
+        assert sign_in(server.test_client(), owner.email, PASSWORD, "198.51.100.10").status_code == 200

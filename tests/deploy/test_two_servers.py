@@ -18,10 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import redis
 from deploy_support import Gunicorn, Nginx, deploy_app, read_stream, request
 from prometheus_client.mmap_dict import MmapedDict
 from prometheus_client.parser import text_string_to_metric_families
 
+from hydronet.auth.accounts import LOCK_THRESHOLD
+from hydronet.config import Settings
 from tests.fakes.fake_dashscope import FakeReply
 from tests.support.constants import QWEN_TEST_KEY
 from tests.support.factories import PASSWORD
@@ -156,18 +159,34 @@ def test_a_suspension_and_a_plan_change_on_one_server_apply_on_the_other_at_once
     assert refused.status == 403 and refused.json()["error"]["code"] == "tenant_suspended"
 
 
-@pytest.mark.xfail(strict=True, reason="known defect (issue 21): through the two gunicorn servers each failed sign-in "
-                   "is counted twice against the (account, address) limit — 5 failures answer 429, not 10; the Flask "
-                   "test client counts once (tests/auth/test_login_limits.py)")
-def test_the_login_rate_limit_is_global(stack):
-    """RATELIMIT_LOGIN (10 failed sign-ins a minute per account and address) counts on both servers together."""
+def test_failed_sign_ins_count_once_on_both_servers_together(stack, app_env):
+    """Both servers draw on one set of sign-in counters in Redis, one hit per failure.
+
+    One account from one address: after LOCK_THRESHOLD failures the backoff answers login_locked on
+    either server (before RATELIMIT_LOGIN, per account and address, can be reached), and that
+    pair's limit window holds exactly one hit per failure.  One address trying many accounts:
+    RATELIMIT_LOGIN_ADDRESS refuses the first failure past it, whichever server answers it.
+    """
     email, _ = register(stack, stack.a.port)
-    client = {"X-Forwarded-For": f"198.51.100.{uuid.uuid4().int % 250 + 1}"}  # a client of its own (ProxyFix)
+    address = f"198.51.100.{uuid.uuid4().int % 250 + 1}"  # a client of its own (ProxyFix)
     answers = [stack.call(port, "POST", "/api/auth/login", payload={"email": email, "password": "wrong-" + PASSWORD},
-                          **client)
-               for port in [stack.a.port, stack.b.port] * 7]
+                          **{"X-Forwarded-For": address})
+               for port in [stack.a.port, stack.b.port] * 4]
+    seen = [(r.status, r.json()["error"]["code"]) for r in answers]
+    assert seen == [(401, "invalid_credentials")] * LOCK_THRESHOLD + [(429, "login_locked")] * 3, seen
+    assert int(answers[-1].headers["Retry-After"]) >= 1
+    shared = redis.Redis.from_url(app_env["REDIS_URL"])
+    windows = shared.keys(f"*acct:{email}|ip:{address}*")
+    assert len(windows) == 1 and shared.llen(windows[0]) == LOCK_THRESHOLD
+
+    per_address = int(Settings.RATELIMIT_LOGIN_ADDRESS.split()[0])  # the servers run with the default
+    address = f"203.0.113.{uuid.uuid4().int % 250 + 1}"
+    answers = [stack.call(port, "POST", "/api/auth/login",
+                          payload={"email": f"nobody-{i}@waterworks.cn", "password": "wrong-" + PASSWORD},
+                          **{"X-Forwarded-For": address})
+               for i, port in enumerate([(stack.a.port, stack.b.port)[n % 2] for n in range(per_address + 2)])]
     statuses = [r.status for r in answers]
-    assert statuses.count(401) == 10 and statuses[10:] == [429] * 4, statuses
+    assert statuses == [401] * per_address + [429] * 2, statuses
     assert answers[-1].json()["error"]["code"] == "rate_limited" and "Retry-After" in answers[-1].headers
 
 

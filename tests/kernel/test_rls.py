@@ -255,3 +255,57 @@ def test_analysis_defaults_are_one_tenants_own_under_rls(rls_app):
         db.session.rollback()
         bind_tenant(db.session, uuid.UUID(a["tenant"]["id"]))
         assert db.session.execute(text("SELECT count(*) FROM analysis_defaults")).scalar() == 1
+
+
+def test_the_database_wall_follows_every_rebinding_within_a_transaction(rls_app):
+    """bind_tenant moves app.tenant_id at once: to another tenant, to none (nothing visible), out of an escape."""
+    client = rls_app.test_client()
+    _ha, a = _register(client, "bind-a@alpha.example.com", "Alpha Bind")
+    _hb, b = _register(client, "bind-b@beta.example.com", "Beta Bind")
+    tenant_a, tenant_b = uuid.UUID(a["tenant"]["id"]), uuid.UUID(b["tenant"]["id"])
+
+    def emails():
+        return db.session.execute(text("SELECT email FROM users ORDER BY email")).scalars().all()
+
+    with rls_app.app_context():
+        bind_tenant(db.session, tenant_a)
+        assert emails() == ["bind-a@alpha.example.com"]  # the transaction's first statement
+        bind_tenant(db.session, tenant_b)
+        assert emails() == ["bind-b@beta.example.com"]
+        bind_tenant(db.session, None)
+        assert emails() == []  # unbound: the previous tenant's rows are gone too
+        with all_tenants(db.session):
+            assert len(emails()) == 2
+            bind_tenant(db.session, tenant_a)  # a binding ends the escape, in the database as in the ORM
+            assert emails() == ["bind-a@alpha.example.com"]
+        assert emails() == ["bind-a@alpha.example.com"]
+        db.session.rollback()
+
+
+def test_on_a_new_psycopg2_engine_the_settings_and_the_first_statement_are_one_trip(rls_app, rls):
+    """install_engine prefixes a transaction's RLS settings to its first statement (one cursor execute)."""
+    from sqlalchemy import create_engine, event
+    from sqlalchemy.orm import sessionmaker
+
+    from hydronet.kernel import tenancy
+
+    client = rls_app.test_client()
+    _h, a = _register(client, "trip-a@alpha.example.com", "Alpha Trip")
+    _register(client, "trip-b@beta.example.com", "Beta Trip")
+    _app, rd = rls
+    engine = create_engine(rd.app_url.replace("postgresql://", "postgresql+psycopg2://", 1))
+    tenancy.install_engine(engine)
+    tenancy.install_engine(engine)  # once per engine
+    sent: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda *args: sent.append(args[2]))
+    engine.connect().close()  # the dialect's own first-connect queries
+    session = sessionmaker(bind=engine)()
+    try:
+        bind_tenant(session, uuid.UUID(a["tenant"]["id"]))
+        sent.clear()
+        count = session.execute(text("SELECT count(*) FROM users WHERE email <> :x"), {"x": "-"}).scalar_one()
+        assert count == 1
+        assert len(sent) == 1 and sent[0].startswith("SELECT set_config('app.tenant_id'"), sent
+    finally:
+        session.close()
+        engine.dispose()
