@@ -10,9 +10,8 @@ refused the credentials, it is not an MCP server, it failed, or it timed out.
 from __future__ import annotations
 
 import ssl
-from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterator, Mapping, TypeVar
 
 import anyio
 import httpx2

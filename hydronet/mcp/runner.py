@@ -13,8 +13,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, Awaitable, Callable, TypeVar
 
 import anyio
 

@@ -15,8 +15,7 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Callable
-from typing import Any
+from typing import Any, Callable
 
 import jsonschema
 from sqlalchemy import select

@@ -7,10 +7,9 @@ unexpected error is itself a failed check.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Callable, Literal
 
 import requests
 from alembic.migration import MigrationContext

@@ -6,9 +6,8 @@ with DEBUG on, or when SEED_DEMO=true (the embedded quick start, scripts/dev.sh)
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Mapping
 
 from sqlalchemy import select
 
