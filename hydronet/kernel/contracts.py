@@ -375,7 +375,7 @@ def contract(*, parse_input: bool = True, **spec: Any) -> Callable[[Callable[...
     spec_ = Contract(**spec)
 
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
-        if not parse_input:
+        if not parse_input or (spec_.body is None and spec_.query is None):
             setattr(view, CONTRACT_ATTR, spec_)
             return view
 
