@@ -15,7 +15,8 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Annotated, Any, Literal, TypeVar
+from types import UnionType
+from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 
 from annotated_types import GroupedMetadata
 from flask import request
@@ -300,16 +301,26 @@ def _message(err: ErrorDetails, list_of: str | None) -> str:
         raw = err["input"]
         empty = not (raw.strip() if isinstance(raw, str) else raw)
         return "must not be empty" if empty else f"must be at least {ctx['min_length']} characters"
-    if list_of and (kind == "list_type" or len(err["loc"]) > 1):
+    if list_of and (kind == "list_type" or (len(err["loc"]) > 1 and kind == "string_type")):
         return f"must be a list of {list_of}"
     template = _MESSAGES.get(kind)
     return template.format(**ctx) if template else err["msg"]
 
 
+def _bare(annotation: Any) -> Any:
+    """The type under ``Annotated[…]``."""
+    return get_args(annotation)[0] if get_origin(annotation) is Annotated else annotation
+
+
 def _list_items(model: type[BaseModel], name: str) -> str | None:
-    """'strings' for a ``list[str]`` field (the message names the item type)."""
+    """'strings' for a list-of-strings field, optional or not (its messages name the item type)."""
     info = model.model_fields.get(name)
-    return "strings" if info is not None and "list[str]" in str(info.annotation) else None
+    annotation = _bare(info.annotation) if info is not None else None
+    options = get_args(annotation) if get_origin(annotation) in (Union, UnionType) else (annotation,)
+    for option in map(_bare, options):
+        if get_origin(option) is list and _bare(get_args(option)[0]) is str:
+            return "strings"
+    return None
 
 
 def field_errors(model: type[BaseModel], error: PydanticError) -> dict[str, str]:
