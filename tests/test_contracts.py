@@ -77,5 +77,7 @@ def test_query_strings(client, owner, url, fields):
 def test_valid_input_reaches_the_view(client, owner):
     created = client.post("/api/chat/conversations", json={"title": "  水网  "}, headers=owner)
     assert created.status_code == 201 and created.get_json()["conversation"]["title"] == "水网"
-    listed = client.get("/api/chat/conversations?limit=&archived=all", headers=owner)
+    listed = client.get("/api/chat/conversations?limit=&archived=all&q=%20%20", headers=owner)
     assert listed.status_code == 200 and len(listed.get_json()["conversations"]) == 1
+    searched = client.get("/api/chat/conversations", query_string={"q": "x" * 200}, headers=owner)
+    assert searched.status_code == 200 and searched.get_json()["conversations"] == []  # cut to 100, not refused

@@ -254,8 +254,8 @@ class QueryText(_Group):
         return (raw.strip()[:self.max_len] or None) if isinstance(raw, str) else raw
 
     def parts(self) -> Iterator[object]:
-        yield BeforeValidator(self.clip)
-        yield Field(max_length=self.max_len, description=self.description)
+        yield BeforeValidator(self.clip)  # longer text is cut, not refused: the schema's maxLength is advice
+        yield Field(description=self.description, json_schema_extra={"maxLength": self.max_len})
 
 
 def _blank_is_none(raw: Any) -> Any:
