@@ -1,4 +1,4 @@
-"""Build the OpenAPI 3.1 document by walking the app's URL map and merging the endpoint registry.
+"""Build the OpenAPI 3.1 document by walking the app's URL map and reading each view's contract.
 
 Paths, methods, tags (one per blueprint), summaries (view docstrings) and security (the attributes
 `auth.principal.require` leaves on a view) come from the code itself; request and response schemas come
@@ -134,7 +134,8 @@ def build_document(app: Flask) -> dict[str, Any]:
         operation["operationId"] = _unique_id(rule.endpoint, method, operation_ids)
         tags.update(operation["tags"])
         paths.setdefault(openapi_path(rule), {})[method.lower()] = operation
-    clash = schemas.keys() & extra.keys()
+    # pydantic qualifies a name two models share with their modules (a__b__Name): rename one instead
+    clash = (schemas.keys() & extra.keys()) | {name for name in schemas if "__" in name}
     if clash:
         raise RuntimeError(f"component schemas named twice: {sorted(clash)}")
     return {
