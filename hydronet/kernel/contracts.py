@@ -60,6 +60,8 @@ class Query(BaseModel):
 class Answer(BaseModel):
     """A success body: ``{"success": true, …}`` (documentation: views build their answers as dicts)."""
 
+    model_config = ConfigDict(defer_build=True)  # only the document reads it: built then, not at import
+
     success: Literal[True]
 
 
@@ -71,6 +73,8 @@ class Deleted(Answer):
 
 class Resource(BaseModel):
     """An object inside an answer (documentation only)."""
+
+    model_config = ConfigDict(defer_build=True)
 
 
 class ErrorDetail(Resource):
