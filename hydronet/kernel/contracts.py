@@ -396,10 +396,10 @@ def contract(*, parse_input: bool = True, **spec: Any) -> Callable[[Callable[...
 
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            if spec_.query is not None:
-                kwargs["query"] = parse_query(spec_.query)
             if spec_.body is not None:
                 kwargs["body"] = parse_body(spec_.body, required=spec_.body_required)
+            if spec_.query is not None:
+                kwargs["query"] = parse_query(spec_.query)
             return view(*args, **kwargs)
 
         setattr(wrapper, CONTRACT_ATTR, spec_)
