@@ -4,10 +4,10 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, Text, Uuid
+from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hydronet.kernel.db import Base, IdMixin, TenantOwnedMixin
+from hydronet.kernel.db import Base, IdMixin, TenantOwnedMixin, utcnow
 
 
 class Network(IdMixin, TenantOwnedMixin, Base):
@@ -42,3 +42,14 @@ class AnalysisJob(IdMixin, TenantOwnedMixin, Base):
     # stamped by the process running the job; a running job whose stamp is stale lost its worker
     heartbeat_at: Mapped[datetime | None] = mapped_column()
     attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+
+
+class AnalysisDefaults(IdMixin, TenantOwnedMixin, Base):
+    """A tenant's own analysis defaults (storeys, fire flow, …): the inputs it changed from the national standards."""
+
+    __tablename__ = "analysis_defaults"
+    __table_args__ = (UniqueConstraint("tenant_id"),)
+
+    values: Mapped[dict] = mapped_column(default=dict)
+    updated_by: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("users.id", ondelete="SET NULL"))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, ConfigDict, Field, WithJsonSchema
+from pydantic import BeforeValidator, ConfigDict, Field, WithJsonSchema, create_model
 from pydantic_core import PydanticCustomError
 
 from hydronet.kernel.contracts import (
@@ -24,6 +24,7 @@ from hydronet.kernel.contracts import (
 from hydronet.water.jobs import MAP_VALUES
 from hydronet.water.networks import NAME_MAX
 from hydronet.water.registry import ANALYSES
+from hydronet.water.standards import FIELDS as DEFAULT_FIELDS
 from hydronet.water.timeseries import VARIABLES
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -220,3 +221,49 @@ class Report(Interpretation):
     params: Object
     result: Object
     generated_at: str
+
+
+# --- /api/tenant/analysis-defaults (tenant_defaults checks every field, with its own messages) ------------
+
+def _default_input(name: str) -> dict[str, Any]:
+    """One tenant-settable analysis input: a number within its limits, or null for the national default."""
+    spec = DEFAULT_FIELDS[name]
+    schema: dict[str, Any] = {"type": "integer" if spec.integer else "number", "maximum": spec.high,
+                              "description": f"{spec.en}" + (f" ({spec.unit})" if spec.unit else "")}
+    schema["exclusiveMinimum" if spec.low_open else "minimum"] = spec.low
+    return {"anyOf": [schema, {"type": "null"}], "description": schema["description"]}
+
+
+class _DefaultsBody(Body):
+    model_config = ConfigDict(json_schema_extra={"additionalProperties": False})
+
+
+DefaultsBody = create_model(  # one optional field per input of water.standards
+    "DefaultsBody", __base__=_DefaultsBody,
+    **{name: (Annotated[Any, AsSent(_default_input(name))], None) for name in DEFAULT_FIELDS})
+
+
+class DefaultField(Resource):
+    name: str | None = None
+    value: float | None = None
+    national: float | None = None
+    changed: bool | None = None
+    unit: str | None = None
+    label: Object | None = None
+    minimum: float | None = None
+    minimum_exclusive: bool | None = None
+    maximum: float | None = None
+    integer: bool | None = None
+    source: str | None = None
+
+
+class AnalysisDefaults(Resource):
+    fields: list[DefaultField]
+    overrides: Object
+    service_head_m: float
+    updated_at: When | None
+    updated_by: str | None
+
+
+class DefaultsAnswer(Answer):
+    analysis_defaults: AnalysisDefaults

@@ -3,7 +3,7 @@
 Paths, methods, tags (one per blueprint), summaries (view docstrings) and security (the attributes
 `auth.principal.require` leaves on a view) come from the code itself; request and response schemas come
 from the contract each view declares (`kernel.contracts.contract`), generated from its pydantic models.
-An /api endpoint without a contract is left out of the document, which makes `tests/test_openapi.py`
+An /api endpoint without a contract is left out of the document, which makes `tests/web/test_openapi.py`
 fail naming it.
 """
 from __future__ import annotations
