@@ -9,9 +9,21 @@ from hydronet.auth import tokens
 from hydronet.auth.actor import request_meta
 from hydronet.auth.principal import current_actor, current_principal, require
 from hydronet.auth.ratelimit import limiter, login_account_address_key, login_address_key, login_failed
+from hydronet.auth.schemas import (
+    ChangePasswordBody,
+    LoginAnswer,
+    LoginBody,
+    Me,
+    Notice,
+    PasswordChanged,
+    RefreshTokenBody,
+    RegisterBody,
+    ResetPasswordBody,
+    Session,
+)
 from hydronet.auth.serialize import tenant_dict, user_dict
+from hydronet.kernel.contracts import contract
 from hydronet.kernel.responses import ok
-from hydronet.kernel.validation import Fields, json_body
 
 bp = Blueprint("auth", __name__, url_prefix="/api/auth")
 
@@ -34,17 +46,10 @@ def _session_body(user, token_pair, status=200):
 
 @bp.post("/register")
 @limiter.limit(_register_limit)
-def register():
+@contract(body=RegisterBody, ok={201: Session}, errors=(409,))
+def register(body: RegisterBody):
     """Create a tenant and its owner account."""
-    f = Fields(json_body())
-    email = f.email()
-    password = f.data.get("password")
-    if not isinstance(password, str) or not password:
-        f.error("password", "is required")
-    tenant_name = f.str("tenant_name", max_len=120)
-    name = f.str("name", required=False, max_len=120, default="")
-    f.done()
-    user, pair = auth_service.register(email, password, tenant_name, name or "", request_meta())
+    user, pair = auth_service.register(body.email, body.password, body.tenant_name, body.name or "", request_meta())
     return _session_body(user, pair, 201)
 
 
@@ -60,19 +65,18 @@ _failures_per_address = limiter.shared_limit(
 @bp.post("/login")
 @_failures_per_account_and_address
 @_failures_per_address
-def login():
+@contract(body=LoginBody, ok={200: LoginAnswer}, errors=(401, 403))
+def login(body: LoginBody):
     """Sign in with email and password."""
-    f = Fields(json_body())
-    email = f.str("email", max_len=254)
-    password = f.str("password", max_len=1024, strip=False)
-    f.done()
-    user, pair = auth_service.login(email, password, request_meta())
-    body = {**pair, "user": user_dict(user), "tenant": tenant_dict(user.tenant)}
-    body["password_change_required"] = user.password_change_required
-    return ok(**body)
+    user, pair = auth_service.login(body.email, body.password, request_meta())
+    return ok(**pair, user=user_dict(user), tenant=tenant_dict(user.tenant),
+              password_change_required=user.password_change_required)
 
 
 @bp.post("/refresh")
+@contract(body=RefreshTokenBody, body_required=False, ok={200: Session}, errors=(401, 403), parse_input=False,
+          description="The refresh token goes in the body or as `Authorization: Bearer <refresh token>`; "
+                      "it rotates on every use and a reused one revokes its family.")
 def refresh():
     """Exchange a refresh token (in the body or the Authorization header) for a new pair."""
     body = request.get_json(silent=True) or {}
@@ -88,6 +92,7 @@ def refresh():
 
 @bp.post("/logout")
 @require(allow_api_key=False)
+@contract(body=RefreshTokenBody, body_required=False, ok={200: Notice}, parse_input=False)
 def logout():
     """Revoke the current access token and its refresh token everywhere."""
     body = request.get_json(silent=True) or {}
@@ -98,6 +103,7 @@ def logout():
 
 @bp.get("/me")
 @require()
+@contract(ok={200: Me})
 def me():
     """The caller's user, tenant and permissions."""
     p = current_principal()
@@ -106,27 +112,17 @@ def me():
 
 @bp.route("/change-password", methods=["PUT", "POST"])
 @require(fresh=True, allow_api_key=False)
-def change_password():
+@contract(body=ChangePasswordBody, ok={200: PasswordChanged})
+def change_password(body: ChangePasswordBody):
     """Change one's password; other sessions are signed out."""
-    f = Fields(json_body())
-    old = f.str("old_password", max_len=1024, strip=False)
-    new = f.data.get("new_password")
-    if not isinstance(new, str) or not new:
-        f.error("new_password", "is required")
-    f.done()
-    pair = auth_service.change_password(current_actor(), old, new)
+    pair = auth_service.change_password(current_actor(), body.old_password, body.new_password)
     return ok(message="Password changed", **pair)
 
 
 @bp.post("/reset-password")
 @limiter.limit(_login_limit)
-def reset_password():
+@contract(body=ResetPasswordBody, ok={200: Session}, errors=(403,))
+def reset_password(body: ResetPasswordBody):
     """Set a password with a one-time invitation or reset token (also accepts invitations)."""
-    f = Fields(json_body())
-    token = f.str("token", max_len=200)
-    password = f.data.get("password") or f.data.get("new_password")
-    if not isinstance(password, str) or not password:
-        f.error("password", "is required")
-    f.done()
-    user, pair = auth_service.redeem_token(token, password, request_meta())
+    user, pair = auth_service.redeem_token(body.token, body.password, request_meta())
     return _session_body(user, pair)

@@ -27,7 +27,19 @@ from hydronet.auth import accounts as auth_service
 from hydronet.auth import routes as auth
 from hydronet.auth import tokens
 from hydronet.auth.actor import Actor, request_meta
+from hydronet.auth.schemas import (
+    CSRF_HEADER_PARAMETER,
+    ChangePasswordBody,
+    LoginBody,
+    Notice,
+    RegisterBody,
+    ResetPasswordBody,
+    WebLoginAnswer,
+    WebPasswordChanged,
+    WebSession,
+)
 from hydronet.auth.serialize import tenant_dict, user_dict
+from hydronet.kernel.contracts import contract
 from hydronet.kernel.db import db
 from hydronet.kernel.errors import ApiError
 from hydronet.kernel.responses import error_response, ok
@@ -39,6 +51,8 @@ bp = Blueprint("web_session", __name__, url_prefix="/api/auth/web")
 REFRESH_COOKIE = "hn_refresh"
 CSRF_COOKIE = "hn_csrf"
 CSRF_HEADER = "X-CSRF-Token"
+COOKIE_NOTE = ("The refresh token is set as the httpOnly cookie `hn_refresh` (path /api/auth/web) and never "
+               "appears in the body; `hn_csrf` carries the CSRF token.")
 
 
 class CsrfFailed(ApiError):
@@ -105,31 +119,39 @@ def _failure(err: ApiError) -> Response:
     return _clear_cookies(error_response(err.status, err.code, err.message, err.headers, **err.extra))
 
 
+# The JSON views of auth.py parse these bodies (parse_input=False: declared here for the document).
 @bp.post("/login")
+@contract(body=LoginBody, ok={200: WebLoginAnswer}, errors=(401, 403), description=COOKIE_NOTE, parse_input=False)
 def login():
     """Sign in with email and password (the limits and backoff of /api/auth/login apply)."""
     return _as_cookie_session(auth.login)
 
 
 @bp.post("/register")
+@contract(body=RegisterBody, ok={201: WebSession}, errors=(409,), description=COOKIE_NOTE, parse_input=False)
 def register():
     """Create a tenant and its owner, signed in (the limit of /api/auth/register applies)."""
     return _as_cookie_session(auth.register)
 
 
 @bp.post("/reset-password")
+@contract(body=ResetPasswordBody, ok={200: WebSession}, errors=(403,), description=COOKIE_NOTE, parse_input=False)
 def reset_password():
     """Set a password with a one-time invitation or reset token, signed in."""
     return _as_cookie_session(auth.reset_password)
 
 
 @bp.route("/change-password", methods=["PUT", "POST"])
+@contract(body=ChangePasswordBody, ok={200: WebPasswordChanged}, same_auth_as="auth.change_password",
+          description=COOKIE_NOTE, parse_input=False)
 def change_password():
     """Change one's password (fresh access token); the other sessions end, this one continues."""
     return _as_cookie_session(auth.change_password)
 
 
 @bp.post("/refresh")
+@contract(ok={200: WebSession}, headers=(CSRF_HEADER_PARAMETER,), errors=(401, 403), security=("refreshCookie",),
+          description="Needs the `hn_refresh` cookie and the X-CSRF-Token header. " + COOKIE_NOTE)
 def refresh():
     """A new access token from the cookie (rotating it); needs the CSRF header."""
     raw = request.cookies.get(REFRESH_COOKIE)
@@ -151,6 +173,9 @@ def refresh():
 
 
 @bp.post("/logout")
+@contract(ok={200: Notice}, headers=(CSRF_HEADER_PARAMETER,), errors=(403,),
+          description="Ends the browser session named by the `hn_refresh` cookie (X-CSRF-Token required when "
+                      "there is one) and clears the cookies; without a cookie it just answers 200.")
 def logout():
     """Revoke this browser session (its refresh family and every access token of it) and clear the cookies."""
     raw = request.cookies.get(REFRESH_COOKIE)

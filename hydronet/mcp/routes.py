@@ -6,10 +6,11 @@ from typing import Any
 from flask import Blueprint
 
 from hydronet.auth.principal import current_actor, require
+from hydronet.kernel.contracts import Deleted, contract
 from hydronet.kernel.jsonio import iso
 from hydronet.kernel.responses import ok
-from hydronet.kernel.validation import Fields, json_body
 from hydronet.mcp import servers as service
+from hydronet.mcp.schemas import TEST_NOTE, NewServerBody, ServerAnswer, ServerChangeBody, Servers, ServerTested
 from hydronet.mcp.tools import tool_name
 from hydronet.models import McpServer
 
@@ -35,36 +36,14 @@ def server_dict(s: McpServer) -> dict[str, Any]:
     }
 
 
-def _changes(data: dict[str, Any], *, creating: bool) -> service.ServerChanges:
-    """Parse the writable fields; absent fields stay UNSET."""
-    f = Fields(data)
-    values: dict[str, Any] = {}
-    if creating or "name" in data:
-        values["name"] = f.str("name", max_len=64)
-    if creating or "url" in data:
-        values["url"] = f.str("url", max_len=1000)
-    if "headers" in data:
-        values["headers"] = f.dict("headers")  # null removes every header
-    if "enabled" in data:
-        values["enabled"] = f.bool("enabled")
-        if values["enabled"] is None:
-            f.error("enabled", "must be true or false")
-    if "allowed_tools" in data:
-        values["allowed_tools"] = f.list_of_str("allowed_tools", max_items=500)
-    if "timeout_s" in data:
-        timeout = data["timeout_s"]
-        try:
-            if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
-                raise TypeError
-            values["timeout_s"] = float(timeout)
-        except (TypeError, OverflowError):
-            f.error("timeout_s", "must be a number of seconds")
-    f.done()
-    return service.ServerChanges(**values)
+def _changes(body: ServerChangeBody) -> service.ServerChanges:
+    """The fields the body names; the others stay UNSET."""
+    return service.ServerChanges(**{name: getattr(body, name) for name in body.model_fields_set})
 
 
 @bp.get("")
 @require(PERMISSION)
+@contract(ok={200: Servers})
 def list_servers():
     """The tenant's MCP servers."""
     return ok(mcp_servers=[server_dict(s) for s in service.list_servers()])
@@ -72,14 +51,16 @@ def list_servers():
 
 @bp.post("")
 @require(PERMISSION)
-def create_server():
+@contract(body=NewServerBody, ok={201: ServerAnswer}, errors=(409,))
+def create_server(body: NewServerBody):
     """Add an MCP server: ``{name, url, headers?, enabled?, allowed_tools?, timeout_s?}``."""
-    server = service.create(current_actor(), _changes(json_body(), creating=True))
+    server = service.create(current_actor(), _changes(body))
     return ok(201, mcp_server=server_dict(server))
 
 
 @bp.get("/<server_id>")
 @require(PERMISSION)
+@contract(ok={200: ServerAnswer})
 def get_server(server_id: str):
     """One MCP server."""
     return ok(mcp_server=server_dict(service.get(server_id)))
@@ -87,15 +68,16 @@ def get_server(server_id: str):
 
 @bp.patch("/<server_id>")
 @require(PERMISSION)
-def update_server(server_id: str):
+@contract(body=ServerChangeBody, ok={200: ServerAnswer}, errors=(409,))
+def update_server(server_id: str, body: ServerChangeBody):
     """Change fields; headers merge (null removes one, ``"headers": null`` all, a masked value keeps it)."""
-    changes = _changes(json_body(), creating=False)
-    server = service.update(current_actor(), service.get(server_id), changes)
+    server = service.update(current_actor(), service.get(server_id), _changes(body))
     return ok(mcp_server=server_dict(server))
 
 
 @bp.delete("/<server_id>")
 @require(PERMISSION)
+@contract(ok={200: Deleted})
 def delete_server(server_id: str):
     """Remove an MCP server."""
     service.delete(current_actor(), service.get(server_id))
@@ -104,6 +86,7 @@ def delete_server(server_id: str):
 
 @bp.post("/<server_id>/test")
 @require(PERMISSION)
+@contract(ok={200: ServerTested}, errors=(409, 502, 504), description=TEST_NOTE)
 def test_server(server_id: str):
     """Connect, list and cache the tools; failures answer with a specific mcp_* error code."""
     server = service.get(server_id)

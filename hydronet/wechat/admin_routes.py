@@ -6,12 +6,13 @@ from typing import Any
 from flask import Blueprint, current_app
 
 from hydronet.auth.principal import current_actor, current_principal, require
+from hydronet.kernel.contracts import Deleted, contract
 from hydronet.kernel.jsonio import iso
 from hydronet.kernel.responses import ok
-from hydronet.kernel.validation import Fields, json_body
 from hydronet.models import Tenant, User, WechatAccount, WechatFollower
 from hydronet.wechat import accounts as wechat_accounts
 from hydronet.wechat import followers as wechat_followers
+from hydronet.wechat.schemas import AccountBody, BindCode, Followers, WechatAnswer
 
 bp = Blueprint("wechat_admin", __name__, url_prefix="/api/tenant/wechat")
 
@@ -42,6 +43,7 @@ def _follower_dict(follower: WechatFollower, user: User | None) -> dict[str, Any
 
 @bp.get("")
 @require("integrations:manage")
+@contract(ok={200: WechatAnswer})
 def get_account():
     """The tenant's account settings (never its secrets)."""
     return ok(wechat=_account_dict(wechat_accounts.get_account(), current_principal().tenant))
@@ -49,17 +51,12 @@ def get_account():
 
 @bp.put("")
 @require("integrations:manage")
-def put_account():
+@contract(body=AccountBody, ok={200: WechatAnswer, 201: WechatAnswer})
+def put_account(body: AccountBody):
     """Configure the account: token, app_id, app_secret (kept when omitted on update), aes_key, flags."""
-    f = Fields(json_body())
-    values: dict[str, Any] = {
-        "token": f.str("token", required=False, max_len=32), "app_id": f.str("app_id", required=False, max_len=64),
-        "app_secret": f.str("app_secret", required=False, max_len=128), "verified": f.bool("verified"),
-        "deliver_mode": f.str("deliver_mode", required=False, max_len=20), "enabled": f.bool("enabled"),
-    }
-    if "aes_key" in f.data:
-        values["aes_key"] = f.str("aes_key", required=False, max_len=64) or None
-    f.done()
+    values: dict[str, Any] = body.model_dump(exclude={"aes_key"})
+    if "aes_key" in body.model_fields_set:
+        values["aes_key"] = body.aes_key or None
     tenant = current_principal().tenant
     row, created = wechat_accounts.configure(current_actor(), tenant, **values)
     return ok(201 if created else 200, wechat=_account_dict(row, tenant))
@@ -67,6 +64,7 @@ def put_account():
 
 @bp.delete("")
 @require("integrations:manage")
+@contract(ok={200: Deleted}, errors=(404,))
 def delete_account():
     """Remove the account (followers and conversations stay)."""
     wechat_accounts.remove(current_actor())
@@ -75,6 +73,7 @@ def delete_account():
 
 @bp.get("/followers")
 @require("integrations:manage")
+@contract(ok={200: Followers})
 def list_followers():
     """The account's followers and the members they speak as."""
     return ok(followers=[_follower_dict(f, u) for f, u in wechat_followers.list_followers()])
@@ -82,6 +81,7 @@ def list_followers():
 
 @bp.post("/bind-code")
 @require("chat:write")
+@contract(ok={201: BindCode}, errors=(429,))
 def bind_code():
     """A one-time code (10 minutes) the caller sends to the official account to bind their WeChat."""
     code, expires_at = wechat_followers.create_bind_code(current_actor())

@@ -10,10 +10,12 @@ import time
 from flask import Blueprint, Response, request
 
 from hydronet.auth.actor import request_meta
+from hydronet.kernel.contracts import contract
 from hydronet.wechat import channel as wechat_channel
 from hydronet.wechat.admin_routes import bp as admin_bp  # registered next to this one (/api/tenant/wechat)
 from hydronet.wechat.channel import CallbackReply
 from hydronet.wechat.protocol import MAX_BODY_BYTES
+from hydronet.wechat.schemas import RECEIVE, VERIFY
 
 bp = Blueprint("wechat", __name__, url_prefix="/api/wechat")
 TOO_LARGE = CallbackReply("payload too large", 413)
@@ -41,24 +43,28 @@ def _receive(slug: str | None) -> Response:
 
 
 @bp.get("")
+@contract(**VERIFY)
 def verify_env():
     """URL check of the environment-configured account."""
     return _verify(None)
 
 
 @bp.post("")
+@contract(**RECEIVE)
 def receive_env():
     """Message to the environment-configured account."""
     return _receive(None)
 
 
 @bp.get("/<tenant_slug>")
+@contract(**VERIFY)
 def verify_tenant(tenant_slug: str):
     """URL check of a tenant's account."""
     return _verify(tenant_slug)
 
 
 @bp.post("/<tenant_slug>")
+@contract(**RECEIVE)
 def receive_tenant(tenant_slug: str):
     """Message to a tenant's account."""
     return _receive(tenant_slug)

@@ -41,7 +41,7 @@ NUL_REQUESTS = [
 # Found by fuzzing (fixed): psycopg2 refuses strings containing U+0000 ("A string literal cannot contain NUL (0x00)
 # characters", ValueError) and every query or write carrying one answers 500 on PostgreSQL — search filters
 # (?q, ?action, ?status on /api/admin/tenants and /api/admin/users), names, titles, even the login email.
-# Refuse NUL in one place (validation.Fields.str / json_body and the query-string readers) with a 422.
+# Refuse NUL in one place (validation.json_body and the query-string check in web/http.py) with a 422.
 @pytest.mark.parametrize(("method", "url", "body"), NUL_REQUESTS, ids=[f"{m} {u}" for m, u, _ in NUL_REQUESTS])
 def test_nul_characters_are_refused_cleanly(owner, method, url, body):
     resp = owner["client"].open(url, method=method, json=body, headers=owner["headers"])
@@ -70,10 +70,10 @@ def test_lone_surrogates_are_refused_cleanly(owner, method, url, raw):
     assert 400 <= resp.status_code < 500, resp.status_code
 
 
-# Found by fuzzing (fixed): validation.Fields.datetime keeps any offset Python accepts (±23:59); PostgreSQL refuses offsets
+# Found by fuzzing (fixed): the timestamp parser kept any offset Python accepts (±23:59); PostgreSQL refuses offsets
 # beyond ±15:59 ("time zone displacement out of range", 500 on ?since/?until of both audit logs and on API key
 # expires_at), and 9999-12-31T23:59:59-14:00 is stored as year 10000, which psycopg2 cannot read back: the
-# tenant's GET /api/tenant/api-keys answers 500 from then on. Convert to UTC in Fields.datetime (OverflowError
+# tenant's GET /api/tenant/api-keys answers 500 from then on. Convert to UTC in contracts.Timestamp (OverflowError
 # → 422). On SQLite the offset is silently dropped instead (stored naive: the key expires hours off).
 def test_extreme_utc_offsets_are_refused_or_normalised(owner):
     client, headers = owner["client"], owner["headers"]

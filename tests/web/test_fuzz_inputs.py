@@ -11,22 +11,22 @@ import json
 import os
 import time
 from datetime import timezone
-from typing import Any
+from typing import Annotated, Any
 
 import pytest
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
+from pydantic import Field
 from sqlalchemy import func, select
 from wechatpy.utils import WeChatSigner
 
+from hydronet.kernel.contracts import Body, Email, OneOf, Text, Timestamp, contract_of, parse
 from hydronet.kernel.db import Base, db
 from hydronet.kernel.errors import ValidationError
 from hydronet.kernel.pagination import decode_cursor, encode_cursor
 from hydronet.kernel.tenancy import all_tenants
-from hydronet.kernel.validation import Fields
 from hydronet.water.errors import InpError
 from hydronet.water.loader import parse_inp
-from hydronet.web.openapi import REGISTRY
 from hydronet.wechat.protocol import AccountConfig, WeChatProtocolError, parse_incoming, render_reply, sign
 from tests.web.conftest import NET1, upload
 from tests.wechat.conftest import AES_KEY
@@ -271,16 +271,26 @@ def test_list_endpoints_answer_200_or_422_for_any_cursor(owner, cursor, which):
 FIELD_NAMES = ["name", "email", "flag", "n", "obj", "tags", "when"]
 
 
+class Every(Body):
+    """One field of each kind the contracts use."""
+
+    name: Annotated[str, Text(20)] | None = None
+    email: Email | None = None
+    flag: bool | None = None
+    n: Annotated[int, Field(ge=0, le=10)] | None = None
+    obj: dict[str, Any] | None = None
+    tags: list[Annotated[str, OneOf(("a", "b"))]] | None = None
+    when: Timestamp | None = None
+
+
 @FUZZ
 @given(data=st.dictionaries(st.sampled_from(FIELD_NAMES) | st.text(max_size=5), JSON_VALUES, max_size=8))
-def test_fields_collect_errors_and_raise_only_validation_error(data):
-    f = Fields(data)
-    f.str("name", required=False, max_len=20), f.email("email", required=False), f.bool("flag")
-    f.int("n", minimum=0, maximum=10), f.dict("obj"), f.list_of_str("tags", choices=("a", "b")), f.datetime("when")
+def test_contracts_collect_errors_and_raise_only_validation_error(data):
     try:
-        f.done()
+        parse(Every, data)
     except ValidationError as err:
         assert err.status == 422 and set(err.extra["fields"]) <= set(FIELD_NAMES)
+        assert all(isinstance(message, str) and message for message in err.extra["fields"].values())
 
 
 WRITES = [  # (method, url, endpoint whose documented body fields are fuzzed)
@@ -300,9 +310,8 @@ WRITES = [  # (method, url, endpoint whose documented body fields are fuzzed)
 
 
 @st.composite
-def json_bodies(draw, endpoint: str) -> bytes:
+def json_bodies(draw, fields: list[str]) -> bytes:
     """Raw bytes, any JSON, or the endpoint's documented fields holding any JSON values."""
-    fields = list(REGISTRY[endpoint].body["properties"])
     choice = draw(st.integers(0, 5))
     if choice == 0:
         return draw(st.binary(max_size=80))
@@ -314,8 +323,11 @@ def json_bodies(draw, endpoint: str) -> bytes:
 
 @pytest.mark.parametrize(("method", "url", "endpoint"), WRITES, ids=[w[2] for w in WRITES])
 def test_json_writes_answer_cleanly_and_refusals_write_nothing(fuzz_app, owner, method, url, endpoint):
+    contract = contract_of(fuzz_app.view_functions[endpoint])
+    assert contract is not None and contract.body is not None
+
     @HTTP_FUZZ
-    @given(body=json_bodies(endpoint))
+    @given(body=json_bodies(list(contract.body.model_fields)))
     def run(body: bytes) -> None:
         before = row_counts(fuzz_app)
         resp = owner["client"].open(url.format(**owner["ids"]), method=method, data=body,

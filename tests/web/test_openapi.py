@@ -7,7 +7,8 @@ import jsonschema
 import pytest
 from openapi_spec_validator import validate
 
-from hydronet.web.openapi import REGISTRY, api_rules, build_document, openapi_path
+from hydronet.kernel.contracts import contract_of
+from hydronet.web.openapi import api_rules, build_document, openapi_path
 
 
 @pytest.fixture
@@ -34,7 +35,7 @@ def test_document_is_public_and_matches_the_generator(app, client, document):
 
 def test_every_api_route_is_documented(app, document):
     documented = _operations(document)
-    missing = [f"{method} {rule.rule} (endpoint {rule.endpoint}: add it to hydronet/openapi)"
+    missing = [f"{method} {rule.rule} (endpoint {rule.endpoint}: declare its @contract)"
                for rule, method in api_rules(app) if (openapi_path(rule), method) not in documented]
     assert not missing, "routes missing from /api/openapi.json:\n" + "\n".join(missing)
 
@@ -43,9 +44,9 @@ def test_every_documented_operation_exists(app, document):
     routes = {(openapi_path(rule), method) for rule, method in api_rules(app)}
     ghosts = sorted(f"{method} {path}" for path, method in _operations(document) if (path, method) not in routes)
     assert not ghosts, f"documented but not routed: {ghosts}"
-    endpoints = set(app.view_functions)
-    stale = sorted(name for name in REGISTRY if name not in endpoints)
-    assert not stale, f"registry entries for endpoints that no longer exist: {stale}"
+    undeclared = sorted(rule.endpoint for rule, _method in api_rules(app)
+                        if contract_of(app.view_functions[rule.endpoint]) is None)
+    assert not undeclared, f"/api views without a contract: {undeclared}"
 
 
 def test_routes_outside_api_are_not_documented(document):
@@ -87,9 +88,11 @@ def test_every_failure_is_documented_in_the_error_shape(document):
             if status[0] in "45" and "$ref" not in response and "text/plain" not in response["content"]:
                 problems.append(f"{method} {path} {status}: not the shared error shape")
     assert not problems, "\n".join(problems)
-    error = document["components"]["schemas"]["Error"]
+    schemas = document["components"]["schemas"]
+    error = schemas["Error"]
     assert error["required"] == ["success", "error"]
-    assert error["properties"]["error"]["required"] == ["code", "message"]
+    detail = schemas[error["properties"]["error"]["$ref"].rsplit("/", 1)[1]]
+    assert detail["required"] == ["code", "message"]
 
 
 def test_streamed_chat_turn_documents_json_and_sse(document):

@@ -1,24 +1,27 @@
-"""Build the OpenAPI 3.1 document by walking the app's URL map and merging the endpoint registry.
+"""Build the OpenAPI 3.1 document by walking the app's URL map and reading each view's contract.
 
 Paths, methods, tags (one per blueprint), summaries (view docstrings) and security (the attributes
-`security.auth.require` leaves on a view) come from the code itself; request and response schemas come
-from the registry in this package.  An /api endpoint without a registry entry is left out of the
-document, which makes `tests/web/test_openapi.py` fail naming it.
+`auth.principal.require` leaves on a view) come from the code itself; request and response schemas come
+from the contract each view declares (`kernel.contracts.contract`), generated from its pydantic models.
+An /api endpoint without a contract is left out of the document, which makes `tests/web/test_openapi.py`
+fail naming it.
 """
 from __future__ import annotations
 
 import inspect
 import re
 import sys
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any, Literal
 
 from flask import Flask
+from pydantic import BaseModel
 from werkzeug.routing import Rule
 
-from hydronet.web.openapi.ops import JSON, Op
-from hydronet.web.openapi.registry import EXTRA_SCHEMAS, REGISTRY
-from hydronet.web.openapi.schemas import COMPONENTS, Schema
+from hydronet.kernel.contracts import JSON, Contract, Doc, Error, contract_of, openapi_schemas, query_parameters
+
+Schema = dict[str, Any]
 
 IGNORED_METHODS = frozenset({"HEAD", "OPTIONS"})
 _ARG = re.compile(r"<(?:(?P<converter>\w+)(?:\([^)]*\))?:)?(?P<name>\w+)>")
@@ -96,20 +99,45 @@ def auth_info(view: Callable[..., Any]) -> AuthInfo:
     )
 
 
+def _models(spec: Contract) -> list[tuple[type[BaseModel], Literal["validation", "serialization"]]]:
+    """The models a contract names, each with the direction it is read in."""
+    out: list[tuple[type[BaseModel], Literal["validation", "serialization"]]] = []
+    inputs = [spec.body, *spec.body_media.values()]
+    outputs = [*spec.ok.values(), *(doc for media in spec.also.values() for doc in media.values()), *spec.models]
+    out += [(doc, "validation") for doc in inputs if _is_model(doc)]
+    out += [(doc, "serialization") for doc in outputs if _is_model(doc)]
+    return out
+
+
+def _is_model(doc: Any) -> bool:
+    return isinstance(doc, type) and issubclass(doc, BaseModel)
+
+
 def build_document(app: Flask) -> dict[str, Any]:
     """The OpenAPI 3.1 document of the app's REST API."""
+    routes = [(rule, method, spec) for rule, method in api_rules(app)
+              if (spec := contract_of(app.view_functions[rule.endpoint])) is not None]
+    refs, schemas = openapi_schemas([(Error, "serialization"), *(m for _r, _m, spec in routes for m in _models(spec))])
+    extra: dict[str, Schema] = {}
+    for _rule, _method, spec in routes:
+        extra.update(spec.components)
+
+    def schema_of(doc: Doc, mode: str) -> Schema:
+        return refs[(doc, mode)] if _is_model(doc) else doc  # type: ignore[index,return-value]
+
     paths: dict[str, dict[str, Any]] = {}
     operation_ids: set[str] = set()
     tags: set[str] = set()
-    for rule, method in api_rules(app):
-        op = REGISTRY.get(rule.endpoint)
-        if op is None:
-            continue
-        auth = auth_info(app.view_functions[op.same_auth_as or rule.endpoint])
-        operation = _operation(rule, method, app.view_functions[rule.endpoint], op, auth)
+    for rule, method, spec in routes:
+        auth = auth_info(app.view_functions[spec.same_auth_as or rule.endpoint])
+        operation = _operation(rule, method, app.view_functions[rule.endpoint], spec, auth, schema_of)
         operation["operationId"] = _unique_id(rule.endpoint, method, operation_ids)
         tags.update(operation["tags"])
         paths.setdefault(openapi_path(rule), {})[method.lower()] = operation
+    # pydantic qualifies a name two models share with their modules (a__b__Name): rename one instead
+    clash = (schemas.keys() & extra.keys()) | {name for name in schemas if "__" in name}
+    if clash:
+        raise RuntimeError(f"component schemas named twice: {sorted(clash)}")
     return {
         "openapi": "3.1.0",
         "info": {"title": "HydroNet API", "version": str(app.config["VERSION"]),
@@ -119,38 +147,43 @@ def build_document(app: Flask) -> dict[str, Any]:
         "tags": [{"name": t, "description": _blueprint_doc(app, t)} for t in sorted(tags)],
         "paths": paths,
         "components": {
-            "schemas": {**COMPONENTS, **EXTRA_SCHEMAS},
+            "schemas": {**schemas, **extra},
             "responses": {name: _error_response(desc) for name, desc in ERRORS.values()},
             "securitySchemes": SECURITY_SCHEMES,
         },
     }
 
 
-def _operation(rule: Rule, method: str, view: Callable[..., Any], op: Op, auth: AuthInfo) -> dict[str, Any]:
+SchemaOf = Callable[[Doc, str], Schema]
+
+
+def _operation(rule: Rule, method: str, view: Callable[..., Any], spec: Contract, auth: AuthInfo,
+               schema_of: SchemaOf) -> dict[str, Any]:
     """One operation object: tags, summary, security, parameters, body and responses."""
     doc = inspect.getdoc(view) or ""
     out: dict[str, Any] = {
         "tags": [rule.endpoint.rsplit(".", 1)[0]],
         "summary": doc.split("\n", 1)[0].rstrip("."),
-        "description": _description(doc, op, auth),
-        "security": [{name: []} for name in op.security] if op.security is not None else _security(auth),
+        "description": _description(doc, spec, auth),
+        "security": [{name: []} for name in spec.security] if spec.security is not None else _security(auth),
     }
     if auth.permission:
         out["x-permission"] = auth.permission
-    params = [*_path_params(rule, op), *op.query]
+    query = query_parameters(spec.query) if spec.query is not None else []
+    params = [*_path_params(rule, spec), *query, *spec.headers]
     if params:
         out["parameters"] = params
-    body = _request_body(op) if method in ("POST", "PUT", "PATCH") else None
+    body = _request_body(spec, schema_of) if method in ("POST", "PUT", "PATCH") else None
     if body:
         out["requestBody"] = body
-    out["responses"] = _responses(rule, op, auth, has_body=bool(body))
+    out["responses"] = _responses(rule, spec, auth, params, schema_of, has_body=bool(body))
     return out
 
 
-def _description(doc: str, op: Op, auth: AuthInfo) -> str:
+def _description(doc: str, spec: Contract, auth: AuthInfo) -> str:
     notes = [doc] if doc else []
-    if op.description:
-        notes.append(op.description)
+    if spec.description:
+        notes.append(spec.description)
     if auth.permission:
         notes.append(f"Requires the `{auth.permission}` permission.")
     if auth.fresh:
@@ -166,36 +199,37 @@ def _security(auth: AuthInfo) -> list[dict[str, list[str]]]:
     return [{"bearerAuth": []}, {"apiKeyAuth": []}] if auth.allow_api_key else [{"bearerAuth": []}]
 
 
-def _path_params(rule: Rule, op: Op) -> list[dict[str, Any]]:
+def _path_params(rule: Rule, spec: Contract) -> list[dict[str, Any]]:
     out = []
     for match in _ARG.finditer(rule.rule):
         name = match.group("name")
-        schema = op.path.get(name) or _CONVERTER_SCHEMAS.get(match.group("converter") or "",
-                                                              {"type": "string", "minLength": 1})
+        schema = spec.path.get(name) or _CONVERTER_SCHEMAS.get(match.group("converter") or "",
+                                                                {"type": "string", "minLength": 1})
         out.append({"name": name, "in": "path", "required": True, "schema": schema})
     return out
 
 
-def _request_body(op: Op) -> dict[str, Any] | None:
+def _request_body(spec: Contract, schema_of: SchemaOf) -> dict[str, Any] | None:
     content: dict[str, Any] = {}
-    if op.body is not None:
-        content[JSON] = {"schema": op.body}
-    content.update({media: {"schema": schema} for media, schema in op.body_media.items()})
-    return {"required": op.body_required, "content": content} if content else None
+    if spec.body is not None:
+        content[JSON] = {"schema": schema_of(spec.body, "validation")}
+    content.update({media: {"schema": schema_of(doc, "validation")} for media, doc in spec.body_media.items()})
+    return {"required": spec.body_required, "content": content} if content else None
 
 
-def _error_statuses(rule: Rule, op: Op, auth: AuthInfo, has_body: bool) -> set[int]:
-    """Failures the route can answer: from its body, query, auth, path ids and rate limit, plus the registry's."""
-    statuses = set(op.errors) | {500}
-    if has_body and op.body is not None:
+def _error_statuses(rule: Rule, spec: Contract, auth: AuthInfo, params: list[dict[str, Any]],
+                    has_body: bool) -> set[int]:
+    """Failures the route can answer: from its body, query, auth, path ids and rate limit, plus the contract's."""
+    statuses = set(spec.errors) | {500}
+    if has_body and spec.body is not None:
         statuses |= {400, 413, 422}
-    if not op.text_errors and any(_validated(p["schema"]) for p in op.query):
+    if not spec.text_errors and any(p["in"] == "query" and _validated(p["schema"]) for p in params):
         statuses.add(422)
-    if auth.required or op.security:
+    if auth.required or spec.security:
         statuses |= {401, 403}
     if rule.arguments:
         statuses.add(404)
-    if op.rate_limited:
+    if spec.rate_limited:
         statuses.add(429)
     return statuses
 
@@ -205,14 +239,16 @@ def _validated(schema: Schema) -> bool:
     return schema.get("type") in ("integer", "number") or "format" in schema or "enum" in schema
 
 
-def _responses(rule: Rule, op: Op, auth: AuthInfo, has_body: bool) -> dict[str, Any]:
+def _responses(rule: Rule, spec: Contract, auth: AuthInfo, params: list[dict[str, Any]], schema_of: SchemaOf,
+               has_body: bool) -> dict[str, Any]:
     responses: dict[str, Any] = {}
-    for status, schema in sorted(op.ok.items()):
-        content = {op.ok_media: {"schema": schema}, **{m: {"schema": s} for m, s in op.also.get(status, {}).items()}}
+    for status, doc in sorted(spec.ok.items()):
+        content = {spec.ok_media: {"schema": schema_of(doc, "serialization")},
+                   **{m: {"schema": schema_of(d, "serialization")} for m, d in spec.also.get(status, {}).items()}}
         responses[str(status)] = {"description": "Success", "content": content}
-    for status in sorted(_error_statuses(rule, op, auth, has_body) - set(op.ok)):
+    for status in sorted(_error_statuses(rule, spec, auth, params, has_body) - set(spec.ok)):
         name, desc = ERRORS[status]
-        if status in op.text_errors:
+        if status in spec.text_errors:
             responses[str(status)] = {"description": desc, "content": {"text/plain": {"schema": {"type": "string"}}}}
         else:
             responses[str(status)] = {"$ref": f"#/components/responses/{name}"}

@@ -6,6 +6,7 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify
 
 from hydronet.auth.ratelimit import limiter
+from hydronet.kernel.contracts import contract
 from hydronet.web.openapi import build_document
 
 bp = Blueprint("openapi", __name__, url_prefix="/api")
@@ -13,6 +14,8 @@ bp = Blueprint("openapi", __name__, url_prefix="/api")
 
 @bp.get("/openapi.json")
 @limiter.exempt
+@contract(ok={200: {"type": "object", "additionalProperties": True, "description": "This OpenAPI 3.1 document"}},
+          rate_limited=False)
 def document():
     """The OpenAPI document of the REST API."""
     cache: dict[str, Any] = current_app.extensions.setdefault("hydronet_openapi", {})
