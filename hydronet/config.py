@@ -136,6 +136,9 @@ class Settings:
     JOBS_INLINE: bool = False
     JOB_HEARTBEAT_S: float = 5.0
     JOB_STALE_S: float = 30.0
+    # a sweep run by an RQ worker is split into chunks of this many scenarios that any worker takes
+    # (0: one job in one process)
+    SWEEP_CHUNK_SCENARIOS: int = 100
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
