@@ -74,6 +74,16 @@ def evaluate(r: dict[str, Any]) -> list[Target]:
     else:
         out.append(_target("f", "Net3 168 h via the API ÷ WNTR directly", None, "≤ 1.5", None,
                            f"not measured: {f['reason']}" if f else ""))
+    g = r.get("g_sweep")
+    if g and g.get("measured"):
+        runs = g["runs"]
+        out.append(_target("g", f"{g['network']} full pipe criticality, 2 workers ÷ 1 worker", g["ratio"], "≤ 0.6",
+                           None if g["ratio"] is None else g["ratio"] <= 0.6 and g["same_result"],
+                           f"{runs['2']['seconds']} s vs {runs['1']['seconds']} s for {g['pipes']} pipes; same result "
+                           f"{g['same_result']}; failed scenarios {runs['1']['scenarios_failed']}"))
+    elif g:
+        out.append(_target("g", "Net6 full pipe criticality, 2 workers ÷ 1 worker", None, "≤ 0.6", None,
+                           f"not measured: {g['reason']}"))
     return out
 
 
@@ -197,4 +207,15 @@ def markdown(r: dict[str, Any]) -> str:
                   f"- through the API: {f['api_s']} s (runs {f['api_runs_s']})", ""]
     elif f:
         lines += ["## (f) Net3, 168 h hydraulic simulation", "", f"- not measured: {f['reason']}", ""]
+    g = r.get("g_sweep")
+    if g and g.get("measured"):
+        lines += ["## (g) Net6 pipe criticality on RQ workers", "",
+                  f"`pipe_criticality` {g['params']} over {g['pipes']} pipes, chunks of {g['chunk_scenarios']} "
+                  "scenarios; from the POST to the job's `done`.", "",
+                  "| workers | seconds | pipes analysed | scenarios failed | complete | load 1 min before / after |",
+                  "|---|---|---|---|---|---|"]
+        for n, run in g["runs"].items():
+            lines.append(f"| {n} | {run['seconds']} | {run['pipes_analysed']} | {run['scenarios_failed']} | "
+                         f"{run['complete']} | {run['load_1min_before']} / {run['load_1min_after']} |")
+        lines += ["", f"Both runs gave the same result: {g['same_result']}.", ""]
     return "\n".join(lines)

@@ -1,8 +1,9 @@
-"""Run the whole bench in one go: databases, servers, phases (a)–(f), bench/RESULTS.md + bench/results.json.
+"""Run the whole bench in one go: databases, servers, phases (a)–(g), bench/RESULTS.md + bench/results.json.
 
 Called by bench/run.sh (which starts PostgreSQL/Redis and installs wrk).
 ``--quick`` shortens every load for debugging; ``--reuse-db`` keeps the
-seeded databases of the previous run; ``--only b,c`` runs some phases;
+seeded databases of the previous run; ``--only b,c`` runs some phases (g, the
+Net6 sweep with 1 and 2 workers, takes most of an hour and runs only when named);
 ``--candidate DIR`` also serves HydroNet from another work tree (a prototype
 of a product change) and measures it beside the current one — interleaved
 for (b) and (c), right after for (d) and (e).
@@ -23,7 +24,7 @@ from typing import Any
 
 import redis
 
-from bench import phases, report, seed
+from bench import phases, report, seed, sweep
 from bench.inproc import InProcessApp, request_costs
 from bench.services import SERVERS, CpuMeter, fake_upstream, free_port, gunicorn, wait_quiet
 from bench.sse_load import Profile
@@ -91,6 +92,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--candidate-env", action="append", default=[],
                    help="KEY=VALUE for the candidate only (without --candidate: this tree with these settings)")
     p.add_argument("--results", type=Path, default=BENCH, help="where RESULTS.md and results.json go")
+    p.add_argument("--sweep-pipes", type=int, default=None,
+                   help="(g) analyse only this many pipes of Net6 (debugging; the target is for every pipe)")
     return p.parse_args(argv)
 
 
@@ -215,7 +218,19 @@ class Bench:
                             wait_quiet(SERVERS[base])  # the workers done with (e)'s load
                             self.results["f_water" if name == "hydronet" else "f_water_candidate"] = phases.water(
                                 base, self.tokens[self.data.count_user], self.d.water_runs)
+            if "g" in self.only:
+                self._sweep(env)
             inproc.close()
+
+    def _sweep(self, env: dict[str, str]) -> None:
+        """(g) Net6 full pipe criticality with 1 and 2 RQ workers (the API on gunicorn queues it)."""
+        # long enough for one worker to finish the whole sweep (the job's time limit and its lost-job check)
+        env = {**env, "ANALYSIS_TIMEOUT_S": "7200", "RATELIMIT_ENABLED": "false"}
+        pipes = self.args.sweep_pipes or (300 if self.args.quick else None)
+        with ExitStack() as stack:
+            base = self.servers(stack, env, "_g")["hydronet"]
+            self.results["g_sweep"] = sweep.measure(base, self.tokens[self.data.count_user], env, self.redis_url, OUT,
+                                                    max_pipes=pipes)
 
     def _all_users(self) -> list[str]:
         data = self.data
