@@ -32,4 +32,5 @@ source scripts/_venv.sh  # the project's virtualenv (installed/updated as for th
 # 15 minutes for phases (a)–(f); phase g (Net6 swept with 1, then 2 workers) takes most of an hour
 limit=900
 case " $* " in *" --only "*g*) limit=5400 ;; esac
+limit="${BENCH_TIMEOUT_S:-$limit}"  # a loaded machine may need longer
 exec timeout --signal=INT "$limit" .venv/bin/python -m bench.run "$@"

@@ -1,6 +1,6 @@
 """(g) A sweep at utility scale: Net6 full pipe criticality (24 h, every pipe) with 1 and with 2 RQ workers.
 
-Each run imports Net6 through the API, queues ``pipe_criticality`` (``duration_h`` 24, all 3,829
+Each run (2 workers, then 1) imports Net6 through the API, queues ``pipe_criticality`` (``duration_h`` 24, all 3,829
 pipes) and times it from the POST to the job's ``done``, with N ``flask hydronet worker`` processes
 on the bench's PostgreSQL and Redis — what an operator starts on each worker host. The sweep is
 split into chunks (SWEEP_CHUNK_SCENARIOS); with one worker the parent works every chunk itself.
@@ -22,7 +22,7 @@ from bench.services import Process
 PARAMS = {"duration_h": 24}
 
 
-def measure(base: str, token: str, env: dict[str, str], redis_url: str, out: Path, workers: tuple[int, ...] = (1, 2),
+def measure(base: str, token: str, env: dict[str, str], redis_url: str, out: Path, workers: tuple[int, ...] = (2, 1),
             max_pipes: int | None = None) -> dict[str, Any]:
     """Seconds of the Net6 sweep with each number of workers, and whether the results agree."""
     headers = {"Authorization": f"Bearer {token}"}
@@ -59,6 +59,7 @@ def measure(base: str, token: str, env: dict[str, str], redis_url: str, out: Pat
         runs[str(n)] = {"seconds": round(took, 1), "pipes_analysed": result["analysed"],
                         "scenarios_failed": len(result["failed"]), "complete": result["complete"],
                         "load_1min_before": round(load_before, 2), "load_1min_after": round(os.getloadavg()[0], 2)}
+        print(f"    {n} worker(s): {runs[str(n)]}", flush=True)
     one, two = runs.get("1"), runs.get("2")
     return {"measured": True, "network": "Net6", "params": params, "pipes": results[0]["pipes_considered"],
             "chunk_scenarios": int(env.get("SWEEP_CHUNK_SCENARIOS", 100)), "runs": runs,

@@ -71,6 +71,9 @@ NETWORKS: dict[str, Op] = {
     "networks.map_picture": Op(ok={200: {"type": "string"}}, ok_media="image/png", also=PICTURES, query=MAP_QUERY,
                                errors=(422, 504)),
     "analysis_jobs.get_job": Op(ok={200: JOB}),
+    "analysis_jobs.cancel_job": Op(ok={200: JOB}, errors=(409,),
+                                   description="Cancel a queued or running job (a sweep's chunks not started are "
+                                               "dropped); 409 job_finished when it had already finished. Audited."),
     "networks.export_analysis": Op(ok={200: {"type": "string", "format": "binary"}}, ok_media=XLSX_MEDIA,
                                    query=EXPORT_QUERY, path={"kind": {"type": "string", "enum": sorted(ANALYSES)}},
                                    errors=(422, 503, 504),

@@ -151,7 +151,7 @@ COMPONENTS: dict[str, Schema] = {
     }, "all", description="A stored EPANET network (never its .inp text)"),
     "Job": obj({
         "id": UUID_STR, "network_id": UUID_STR, "kind": STR, "params": OBJ,
-        "status": {"type": "string", "enum": ["queued", "running", "done", "failed"]},
+        "status": {"type": "string", "enum": ["queued", "running", "done", "failed", "cancelled"]},
         "progress": {"type": "number", "minimum": 0, "maximum": 1}, "created_at": nullable(TIMESTAMP),
         "finished_at": nullable(TIMESTAMP),
         "result": {**nullable(OBJ), "description": "when done"},
