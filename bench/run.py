@@ -225,7 +225,7 @@ class Bench:
     def _sweep(self, env: dict[str, str]) -> None:
         """(g) Net6 full pipe criticality with 1 and 2 RQ workers (the API on gunicorn queues it)."""
         # long enough for one worker to finish the whole sweep (the job's time limit and its lost-job check)
-        env = {**env, "ANALYSIS_TIMEOUT_S": "7200", "RATELIMIT_ENABLED": "false"}
+        env = {**env, "ANALYSIS_TIMEOUT_S": "14400", "RATELIMIT_ENABLED": "false"}
         pipes = self.args.sweep_pipes or (300 if self.args.quick else None)
         with ExitStack() as stack:
             base = self.servers(stack, env, "_g")["hydronet"]

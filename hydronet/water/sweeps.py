@@ -172,7 +172,8 @@ def run_chunk(app: Flask, chunk_id: uuid.UUID, tenant_id: uuid.UUID, attempt: in
     chunk = db.session.get(AnalysisJob, chunk_id, populate_existing=True)
     parent = db.session.get(AnalysisJob, chunk.parent_id) if chunk is not None else None
     network = db.session.get(Network, chunk.network_id) if chunk is not None else None
-    if chunk is None or parent is None or network is None or parent.status != "running":
+    if chunk is None or parent is None or network is None or parent.status in FINISHED:
+        # a parent queued again after losing its worker still wants its chunks; a finished one does not
         _store(chunk_id, tenant_id, attempt, None, status="cancelled")
         return
     parent_id = parent.id
