@@ -74,15 +74,15 @@ def evaluate(r: dict[str, Any]) -> list[Target]:
     else:
         out.append(_target("f", "Net3 168 h via the API ÷ WNTR directly", None, "≤ 1.5", None,
                            f"not measured: {f['reason']}" if f else ""))
-    g = r.get("g_sweep")
+    g = r.get("i_sweep")
     if g and g.get("measured"):
         runs = g["runs"]
-        out.append(_target("g", f"{g['network']} full pipe criticality, 2 workers ÷ 1 worker", g["ratio"], "≤ 0.6",
+        out.append(_target("i", f"{g['network']} full pipe criticality, 2 workers ÷ 1 worker", g["ratio"], "≤ 0.6",
                            None if g["ratio"] is None else g["ratio"] <= 0.6 and g["same_result"],
                            f"{runs['2']['seconds']} s vs {runs['1']['seconds']} s for {g['pipes']} pipes; same result "
                            f"{g['same_result']}; failed scenarios {runs['1']['scenarios_failed']}"))
     elif g:
-        out.append(_target("g", "Net6 full pipe criticality, 2 workers ÷ 1 worker", None, "≤ 0.6", None,
+        out.append(_target("i", "Net6 full pipe criticality, 2 workers ÷ 1 worker", None, "≤ 0.6", None,
                            f"not measured: {g['reason']}"))
     return out
 
@@ -207,9 +207,9 @@ def markdown(r: dict[str, Any]) -> str:
                   f"- through the API: {f['api_s']} s (runs {f['api_runs_s']})", ""]
     elif f:
         lines += ["## (f) Net3, 168 h hydraulic simulation", "", f"- not measured: {f['reason']}", ""]
-    g = r.get("g_sweep")
+    g = r.get("i_sweep")
     if g and g.get("measured"):
-        lines += ["## (g) Net6 pipe criticality on RQ workers", "",
+        lines += ["## (i) Net6 pipe criticality on RQ workers", "",
                   f"`pipe_criticality` {g['params']} over {g['pipes']} pipes, chunks of {g['chunk_scenarios']} "
                   "scenarios; from the POST to the job's `done`.", "",
                   "| workers | seconds | pipes analysed | scenarios failed | complete | load 1 min before / after |",

@@ -1,8 +1,8 @@
-"""Run the whole bench in one go: databases, servers, phases (a)–(g), bench/RESULTS.md + bench/results.json.
+"""Run the whole bench in one go: databases, servers, phases (a)–(f), (i), bench/RESULTS.md + bench/results.json.
 
 Called by bench/run.sh (which starts PostgreSQL/Redis and installs wrk).
 ``--quick`` shortens every load for debugging; ``--reuse-db`` keeps the
-seeded databases of the previous run; ``--only b,c`` runs some phases (g, the
+seeded databases of the previous run; ``--only b,c`` runs some phases (i, the
 Net6 sweep with 1 and 2 workers, takes most of an hour and runs only when named);
 ``--candidate DIR`` also serves HydroNet from another work tree (a prototype
 of a product change) and measures it beside the current one — interleaved
@@ -93,7 +93,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="KEY=VALUE for the candidate only (without --candidate: this tree with these settings)")
     p.add_argument("--results", type=Path, default=BENCH, help="where RESULTS.md and results.json go")
     p.add_argument("--sweep-pipes", type=int, default=None,
-                   help="(g) analyse only this many pipes of Net6 (debugging; the target is for every pipe)")
+                   help="(i) analyse only this many pipes of Net6 (debugging; the target is for every pipe)")
     return p.parse_args(argv)
 
 
@@ -193,6 +193,10 @@ class Bench:
         print(f"done in {r['total_seconds']} s — {self.args.results}/RESULTS.md, results.json", flush=True)
 
     def _run_phases(self) -> None:
+        if "i" in self.only:  # its own database: no seeding, no fake upstream
+            self._sweep()
+        if not self.only - {"i"}:
+            return
         self.prepare_data()
         with fake_upstream(free_port(), API_KEY, OUT / "fake_upstream.log") as fake_url:
             self.fake_base = fake_url.rsplit("/api/v1", 1)[0]
@@ -218,19 +222,21 @@ class Bench:
                             wait_quiet(SERVERS[base])  # the workers done with (e)'s load
                             self.results["f_water" if name == "hydronet" else "f_water_candidate"] = phases.water(
                                 base, self.tokens[self.data.count_user], self.d.water_runs)
-            if "g" in self.only:
-                self._sweep(env)
             inproc.close()
 
-    def _sweep(self, env: dict[str, str]) -> None:
-        """(g) Net6 full pipe criticality with 1 and 2 RQ workers (the API on gunicorn queues it)."""
+    def _sweep(self) -> None:
+        """(i) Net6 full pipe criticality with 1 and 2 RQ workers (the API on gunicorn queues it), own database."""
+        print("(i) creating and migrating bench_sweep …", flush=True)
+        database_url = sweep.prepare({"SECRET_KEY": SECRET, "JWT_SECRET_KEY": JWT_SECRET,
+                                      "ADMIN_PASSWORD": "Bench-Admin-2026!"})
         # long enough for one worker to finish the whole sweep (the job's time limit and its lost-job check)
-        env = {**env, "ANALYSIS_TIMEOUT_S": "14400", "RATELIMIT_ENABLED": "false"}
+        env = {**hydronet_env(self.redis_url, "http://127.0.0.1:9/api/v1"), "DATABASE_URL": database_url,
+               "ALIYUN_API_KEY": "", "ANALYSIS_TIMEOUT_S": "14400", "RATELIMIT_ENABLED": "false", **self.extra}
         pipes = self.args.sweep_pipes or (300 if self.args.quick else None)
         with ExitStack() as stack:
-            base = self.servers(stack, env, "_g")["hydronet"]
-            self.results["g_sweep"] = sweep.measure(base, self.tokens[self.data.count_user], env, self.redis_url, OUT,
-                                                    max_pipes=pipes)
+            base = stack.enter_context(gunicorn("app_saas:app", env, free_port(), OUT / "hydronet_i.log",
+                                                "/api/health", self.args.workers))
+            self.results["i_sweep"] = sweep.measure(base, env, self.redis_url, OUT, max_pipes=pipes)
 
     def _all_users(self) -> list[str]:
         data = self.data

@@ -1,6 +1,8 @@
-"""(g) A sweep at utility scale: Net6 full pipe criticality (24 h, every pipe) with 1 and with 2 RQ workers.
+"""(i) A sweep at utility scale: Net6 full pipe criticality (24 h, every pipe) with 1 and with 2 RQ workers.
 
-Each run (2 workers, then 1) imports Net6 through the API, queues ``pipe_criticality`` (``duration_h`` 24, all 3,829
+The phase has a database of its own (``bench_sweep``, migrated by init_database.py, the app connecting
+as the RLS-bound role) so that other phases re-seeding theirs never pull it away during its long run;
+an organisation is registered through the API. Each run (2 workers, then 1) imports Net6 through the API, queues ``pipe_criticality`` (``duration_h`` 24, all 3,829
 pipes) and times it from the POST to the job's ``done``, with N ``flask hydronet worker`` processes
 on the bench's PostgreSQL and Redis — what an operator starts on each worker host. The sweep is
 split into chunks (SWEEP_CHUNK_SCENARIOS); with one worker the parent works every chunk itself.
@@ -17,16 +19,36 @@ from typing import Any
 import redis
 import requests
 
+from bench import seed
 from bench.services import Process
 
 PARAMS = {"duration_h": 24}
+SWEEP_DB = "bench_sweep"
 
 
-def measure(base: str, token: str, env: dict[str, str], redis_url: str, out: Path, workers: tuple[int, ...] = (2, 1),
+def prepare(secrets: dict[str, str]) -> str:
+    """(Re)create and migrate the phase's database; the URL the app and the workers use."""
+    seed.create_owned_database(SWEEP_DB)
+    seed.migrate(secrets, db=SWEEP_DB)
+    return seed.url(SWEEP_DB, seed.APP_ROLE)
+
+
+def register(http: requests.Session, base: str) -> str:
+    """A new organisation on the enterprise plan (no quota in the way of a long sweep); its owner's token."""
+    resp = http.post(f"{base}/api/auth/register", timeout=60, json={
+        "email": "sweep@bench.example.com", "password": "Sweep-Bench-2026!x", "tenant_name": "bench-sweep"})
+    resp.raise_for_status()
+    conn = seed._connect(SWEEP_DB)
+    seed._run(conn, "UPDATE tenants SET plan = 'enterprise' WHERE id = %s", params=(resp.json()["tenant"]["id"],))
+    conn.close()
+    return resp.json()["access_token"]
+
+
+def measure(base: str, env: dict[str, str], redis_url: str, out: Path, workers: tuple[int, ...] = (2, 1),
             max_pipes: int | None = None) -> dict[str, Any]:
     """Seconds of the Net6 sweep with each number of workers, and whether the results agree."""
-    headers = {"Authorization": f"Bearer {token}"}
     http = requests.Session()
+    headers = {"Authorization": f"Bearer {register(http, base)}"}
     imported = http.post(f"{base}/api/networks/import", json={"example": "Net6"}, headers=headers, timeout=120)
     if imported.status_code != 201:
         return {"measured": False, "reason": f"import answered {imported.status_code}: {imported.text[:200]}"}
@@ -36,7 +58,7 @@ def measure(base: str, token: str, env: dict[str, str], redis_url: str, out: Pat
     results = []
     for n in workers:
         _forget_results(redis_url)
-        print(f"(g) Net6 criticality with {n} worker(s) …", flush=True)
+        print(f"(i) Net6 criticality with {n} worker(s) …", flush=True)
         procs = [Process(f"worker {i}", [sys.executable, "-m", "flask", "--app", "app_saas:app", "hydronet", "worker"],
                          {**os.environ, **env}, out / f"sweep_worker_{n}_{i}.log") for i in range(n)]
         try:

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from hydronet.kernel.audit import AuditLog
 from hydronet.kernel.db import db, utcnow
 from hydronet.kernel.tenancy import all_tenants, bind_tenant
-from hydronet.models import AnalysisJob
+from hydronet.models import AnalysisJob, UsageRecord
 from hydronet.water import jobs as analysis_jobs
 from hydronet.water import sweeps
 from hydronet.water.jobstate import claim
@@ -70,6 +70,13 @@ def _chunks(rq, job_id) -> list[AnalysisJob]:
         for row in rows:
             db.session.expunge(row)
         return sorted(rows, key=lambda row: row.params["index"])
+
+
+def _metered(app, tenant_id) -> list[str]:
+    """Statuses of the tenant's metered analysis runs (a short read: SQLite's writer must not wait on it)."""
+    with app.app_context(), all_tenants(db.session):
+        return list(db.session.scalars(select(UsageRecord.status).where(
+            UsageRecord.tenant_id == tenant_id, UsageRecord.kind == "analysis")))
 
 
 def _parent_in_thread(rq, job_id) -> threading.Thread:
@@ -141,7 +148,7 @@ def test_cancel_stops_the_sweep_and_drops_chunks_not_started(rq, others_take_chu
     rq["drain"]()  # deliveries of cancelled chunks are dropped
     assert {c.status for c in _chunks(rq, job_id)} == {"cancelled"}
     assert all(c.attempts == 0 and c.result is None for c in _chunks(rq, job_id))
-    assert _job(rq, job_id)["status"] == "cancelled"
+    assert _job(rq, job_id)["status"] == "cancelled" and _metered(rq["app"], rq["tenant"].id) == ["cancelled"]
     again = rq["client"].post(f"/api/jobs/{job_id}/cancel", headers=rq["headers"])
     assert again.status_code == 409 and again.get_json()["error"]["code"] == "job_finished"
     with rq["app"].app_context(), all_tenants(db.session):
@@ -216,3 +223,24 @@ def test_cancel_needs_analyses_run_and_stays_in_the_tenant(app, client, factory,
     assert resp.status_code == status, resp.get_json()
     if status == 200:
         assert resp.get_json()["job"]["status"] == "cancelled"
+
+
+def test_cancel_stops_a_sweep_running_in_a_thread(app, client, factory):
+    """Embedded mode: the running sweep notices at its next progress write and stops; the job stays cancelled."""
+    tenant = factory.tenant(plan="pro")
+    headers = factory.headers(factory.user(tenant, role="member"))
+    nid = import_example(client, headers, "Net6")["id"]
+    resp = client.post(f"/api/networks/{nid}/analyses/pipe_criticality", headers=headers,
+                       json={"params": {"duration_h": 24, "max_pipes": 300}})
+    job_id = resp.get_json()["job"]["id"]
+    deadline = time.time() + 120
+    while client.get(f"/api/jobs/{job_id}", headers=headers).get_json()["job"]["status"] != "running":
+        assert time.time() < deadline
+        time.sleep(0.05)
+    assert client.post(f"/api/jobs/{job_id}/cancel", headers=headers).get_json()["job"]["status"] == "cancelled"
+    while not _metered(app, tenant.id):  # the run ends, metered as cancelled
+        assert time.time() < deadline, "the sweep did not stop"
+        time.sleep(0.2)
+    assert _metered(app, tenant.id) == ["cancelled"]
+    job = client.get(f"/api/jobs/{job_id}", headers=headers).get_json()["job"]
+    assert job["status"] == "cancelled" and "result" not in job and job["progress"] < 1.0

@@ -356,7 +356,12 @@ def run_job(job_id: str, tenant_id: str) -> None:
     finally:
         heartbeat.stop()
     try:
-        db.session.rollback()  # nothing pending; reloads the row (gone if its network was deleted meanwhile)
+        db.session.rollback()  # nothing pending
+        # the row as it is now (cancelled, taken over, or gone with its network): the analysis may have
+        # left ``row`` outside the session, where a rollback does not refresh it
+        row = db.session.get(AnalysisJob, jid, populate_existing=True)
+        if row is None:
+            return
         if row.status == "cancelled" and row.attempts == attempt:
             _meter(network, row.user_id, row.kind, started, "cancelled")
             db.session.commit()
