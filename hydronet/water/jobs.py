@@ -357,8 +357,8 @@ def run_job(job_id: str, tenant_id: str) -> None:
         heartbeat.stop()
     try:
         db.session.rollback()  # nothing pending
-        # the row as it is now (cancelled, taken over, or gone with its network): the analysis may have
-        # left ``row`` outside the session, where a rollback does not refresh it
+        # the row as it is now (cancelled, taken over, or gone with its network): sessions keep objects
+        # across commits (expire_on_commit off), and the progress writer committed since it was loaded
         row = db.session.get(AnalysisJob, jid, populate_existing=True)
         if row is None:
             return
