@@ -8,7 +8,8 @@ worker, queued again by the jobs' sweeper (:func:`hydronet.water.jobs.recover_st
 chunks itself like any worker, blocks on Redis (not a polling loop) while other workers finish
 theirs, and returns the chunks' outcomes merged in scenario order. The analysis then ranks and
 reports exactly as in one process. A chunk job runs the same analysis (its setup and baseline are
-deterministic) with a :class:`ChunkRunner` that evaluates only the chunk's scenarios.
+deterministic) with a :class:`ChunkRunner` that evaluates the chunk's scenarios and then keeps taking
+the sweep's queued chunks, so a worker sets a sweep up once.
 
 The time limit is the parent's: chunks get its end as a wall-clock time (their workers may be on
 other hosts) and one started after it evaluates nothing. Cancelling the parent cancels its chunks:
@@ -62,7 +63,7 @@ class Distributed:
             self._check_running()
             chunk = self._claim_next()
             if chunk is not None:
-                self._work(chunk, evaluate)
+                _work(self.app, chunk, self.tenant_id, self.parent_id, evaluate)
                 continue
             if all(status in FINISHED for status in self._statuses()):
                 break
@@ -111,22 +112,7 @@ class Distributed:
                                                                         AnalysisJob.tenant_id == self.tenant_id)))
 
     def _claim_next(self) -> AnalysisJob | None:
-        queued = db.session.scalars(select(AnalysisJob.id).where(
-            AnalysisJob.parent_id == self.parent_id, AnalysisJob.tenant_id == self.tenant_id,
-            AnalysisJob.status == "queued")).all()
-        for chunk_id in queued:
-            if claim(chunk_id, self.tenant_id):
-                return db.session.get(AnalysisJob, chunk_id, populate_existing=True)
-        return None
-
-    def _work(self, chunk: AnalysisJob, evaluate: Callable[[str], dict[str, Any]]) -> None:
-        """Evaluate one chunk here, with the parent's own sweep (project open, baseline solved)."""
-        attempt = chunk.attempts
-        writer = ProgressWriter(chunk.id, self.tenant_id, attempt, after=lambda: sweep_progress(self.parent_id,
-                                                                                                self.tenant_id))
-        with Heartbeat(self.app, chunk.id, self.tenant_id, attempt):
-            outcome = run_each(chunk.params["items"], evaluate, writer, _chunk_deadline(chunk))
-        _store(chunk.id, self.tenant_id, attempt, self.parent_id, result=_outcome(outcome))
+        return _claim_next(self.parent_id, self.tenant_id)
 
     def _merge(self, items: list[str], deadline: Deadline) -> dict[str, Any]:
         """The chunks' outcomes in scenario order, shaped as run_each's; lost chunks' scenarios failed."""
@@ -149,22 +135,29 @@ class Distributed:
 
 
 class ChunkRunner:
-    """The runner of a chunk job: evaluates only the chunk's scenarios of the analysis' sweep."""
+    """The runner of a chunk job: the chunk's scenarios of the analysis' sweep, then any chunk of the same
+    sweep still queued (the sweep is set up: taking the next chunk here saves a worker re-parsing the
+    network, re-opening the project and re-solving the baseline for it)."""
 
-    def __init__(self, chunk: AnalysisJob, progress: Progress) -> None:
-        self.chunk, self.progress = chunk, progress
-        self.outcome: dict[str, Any] | None = None
+    def __init__(self, app: Flask, chunk: AnalysisJob, parent_id: uuid.UUID) -> None:
+        self.app, self.chunk, self.parent_id = app, chunk, parent_id
 
     def __call__(self, items: list[str], evaluate: Callable[[str], dict[str, Any]], progress: Progress | None,
                  deadline: Deadline) -> dict[str, Any]:
-        wanted = list(self.chunk.params["items"])
-        unknown = set(wanted) - set(items)
-        if unknown:
-            raise WaterError(f"{len(unknown)} scenarios of this chunk are not in this worker's plan of the sweep: "
+        planned = set(items)
+        chunk: AnalysisJob | None = self.chunk
+        beat = False  # run_chunk's heartbeat covers the first chunk (and the set-up before it)
+        while chunk is not None:
+            unknown = set(chunk.params["items"]) - planned
+            if unknown:
+                _store(chunk.id, chunk.tenant_id, chunk.attempts, self.parent_id, status="failed",
+                       error=f"{len(unknown)} scenarios of this chunk are not in this worker's plan of the sweep: "
                              "every worker must run the same HydroNet, WNTR and EPANET versions")
-        outcome = run_each(wanted, evaluate, self.progress, _chunk_deadline(self.chunk))
-        self.outcome = _outcome(outcome)
-        return {**outcome, "rows": list(outcome["rows"])}  # the analysis pops the rows it ranks
+            else:
+                _work(self.app, chunk, chunk.tenant_id, self.parent_id, evaluate, beat=beat)
+            beat = True
+            chunk = _claim_next(self.parent_id, self.chunk.tenant_id)
+        return {"analysed": 0, "complete": False, "stopped_reason": None, "rows": [], "failed": []}
 
 
 def run_chunk(app: Flask, chunk_id: uuid.UUID, tenant_id: uuid.UUID, attempt: int) -> None:
@@ -177,24 +170,46 @@ def run_chunk(app: Flask, chunk_id: uuid.UUID, tenant_id: uuid.UUID, attempt: in
         _store(chunk_id, tenant_id, attempt, None, status="cancelled")
         return
     parent_id = parent.id
-    writer = ProgressWriter(chunk_id, tenant_id, attempt, after=lambda: sweep_progress(parent_id, tenant_id))
-    runner = ChunkRunner(chunk, writer)
-    fields: dict[str, Any]
     try:
         with Heartbeat(app, chunk_id, tenant_id, attempt):
-            run_analysis(parent.kind, networks.model_of(network), parent.params, runner=runner,
-                         cache=networks.simulations(network))
-        fields = {"result": runner.outcome}
+            run_analysis(parent.kind, networks.model_of(network), parent.params,
+                         runner=ChunkRunner(app, chunk, parent_id), cache=networks.simulations(network))
+        return  # every chunk worked here stored its outcome
     except JobCancelled:
         db.session.rollback()
         return
     except WaterError as exc:
-        fields = {"status": "failed", "error": exc.message}
+        fields = {"error": exc.message}
     except Exception:
         log.exception("sweep chunk %s failed", chunk_id)
-        fields = {"status": "failed", "error": "internal error while evaluating this scenario"}
+        fields = {"error": "internal error while evaluating this scenario"}
     db.session.rollback()
-    _store(chunk_id, tenant_id, attempt, parent_id, **fields)
+    # the chunk in hand when it failed (a chunk already stored is no longer running: left as it is)
+    _store(chunk_id, tenant_id, attempt, parent_id, status="failed", **fields)
+
+
+def _claim_next(parent_id: uuid.UUID, tenant_id: uuid.UUID) -> AnalysisJob | None:
+    """A queued chunk of the sweep, claimed for this process; None when none is left."""
+    queued = db.session.scalars(select(AnalysisJob.id).where(
+        AnalysisJob.parent_id == parent_id, AnalysisJob.tenant_id == tenant_id, AnalysisJob.status == "queued")).all()
+    for chunk_id in queued:
+        if claim(chunk_id, tenant_id):
+            return db.session.get(AnalysisJob, chunk_id, populate_existing=True)
+    return None
+
+
+def _work(app: Flask, chunk: AnalysisJob, tenant_id: uuid.UUID, parent_id: uuid.UUID,
+          evaluate: Callable[[str], dict[str, Any]], beat: bool = True) -> None:
+    """Evaluate a claimed chunk with a sweep already set up here, and store its outcome."""
+    attempt = chunk.attempts
+    writer = ProgressWriter(chunk.id, tenant_id, attempt, after=lambda: sweep_progress(parent_id, tenant_id))
+    heartbeat = Heartbeat(app, chunk.id, tenant_id, attempt) if beat else None
+    try:
+        outcome = run_each(chunk.params["items"], evaluate, writer, _chunk_deadline(chunk))
+    finally:
+        if heartbeat is not None:
+            heartbeat.stop()
+    _store(chunk.id, tenant_id, attempt, parent_id, result=_outcome(outcome))
 
 
 def sweep_progress(parent_id: uuid.UUID, tenant_id: uuid.UUID) -> None:
