@@ -1,6 +1,6 @@
 """Counting what a request costs: SQL statements and Redis round trips.
 
-Used by the bench (phase c) and by the guard tests in tests/test_query_counts.py.
+Used by the bench (phase c) and by the guard tests in tests/web/test_query_counts.py.
 
 * SQL: every statement the engine sends (``before_cursor_execute``), plus the
   COMMIT/ROLLBACK round trips, which psycopg2 sends without a cursor.

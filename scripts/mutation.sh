@@ -32,11 +32,11 @@ module_of() {
 
 tests_of() {
   case "$1" in
-    permissions) echo "tests/test_permissions_table.py tests/test_rbac.py" ;;
-    store)       echo "tests/test_store_unit.py tests/test_quota_periods.py tests/test_quotas.py" ;;
-    tokens)      echo "tests/test_tokens.py tests/test_auth.py" ;;
-    tenancy)     echo "tests/test_tenancy.py tests/test_rls.py" ;;
-    quotas)      echo "tests/test_quota_periods.py tests/test_quotas.py" ;;
+    permissions) echo "tests/auth/test_permissions_table.py tests/auth/test_rbac.py" ;;
+    store)       echo "tests/kernel/test_store_unit.py tests/tenants/test_quota_periods.py tests/tenants/test_quotas.py" ;;
+    tokens)      echo "tests/auth/test_tokens.py tests/auth/test_auth.py" ;;
+    tenancy)     echo "tests/kernel/test_tenancy.py tests/kernel/test_rls.py" ;;
+    quotas)      echo "tests/tenants/test_quota_periods.py tests/tenants/test_quotas.py" ;;
   esac
 }
 

@@ -17,17 +17,18 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `tests.…` imports however pytest is started
 
 from tests.support.backends import Backends, provision_backends  # noqa: E402
+from tests.support.constants import QWEN_TEST_KEY, ROOT  # noqa: E402, F401 (ROOT: re-exported)
 from tests.support.factories import Factory  # noqa: E402
 
-pytest_plugins: list[str] = []
+# Fixture modules shared by several packages of tests (the fake MCP server and the apps that use it).
+pytest_plugins = ["tests.fakes.mcp_server"]
 
 # Property tests (hypothesis, schemathesis) draw their examples reproducibly: the "ci" profile derives each
 # test's seed from its name, so a run passes or fails the same way every time (bugs found while exploring are
-# kept as fixed cases in tests/test_fuzz_findings.py). HYDRONET_FUZZ_PROFILE=explore draws fresh random examples
+# kept as fixed cases in tests/web/test_fuzz_findings.py). HYDRONET_FUZZ_PROFILE=explore draws fresh random examples
 # for an on-demand hunt (with HYDRONET_FUZZ_SCALE=10 for ten times as many); a failure prints its
 # @reproduce_failure blob.
 settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
@@ -93,6 +94,18 @@ def two_tenants(factory):
 
 
 @pytest.fixture
+def member_user(two_tenants):
+    """A plain member of tenant A."""
+    return two_tenants["a_users"]["member"]
+
+
+@pytest.fixture
+def member(factory, member_user):
+    """A plain member of tenant A and its auth header: (user, headers)."""
+    return member_user, factory.headers(member_user)
+
+
+@pytest.fixture
 def platform_admin(factory):
     """The platform administrator (in the platform tenant)."""
     platform = factory.tenant("HydroNet Platform", plan="enterprise", slug="platform", is_platform=True)
@@ -105,7 +118,6 @@ def pytest_report_header(config):
     return [f"hydronet backends: database={db.split('@')[-1]} store={redis}"]
 
 
-QWEN_TEST_KEY = "sk-test-hydronet-0123456789"
 
 
 @pytest.fixture(scope="session")

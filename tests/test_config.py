@@ -1,10 +1,10 @@
 """Settings: URL normalisation, refusing weak secrets, embedded defaults."""
 from __future__ import annotations
 
-import pytest
-
 import dataclasses
 from pathlib import Path
+
+import pytest
 
 from hydronet.config import ALIASES, ConfigError, Settings, build_config, normalize_database_url, validate_settings
 

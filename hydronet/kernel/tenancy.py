@@ -50,10 +50,11 @@ def bind_tenant(session: AnySession, tenant_id: uuid.UUID | None) -> None:
     if isinstance(session, scoped_session):
         session = session()
     session.info[TENANT_KEY] = tenant_id
-    session.info.pop(UNSCOPED_KEY, None)
-    if tenant_id is not None and session.info.get(_CONNECTED):
-        # A transaction already holds a connection: move its RLS setting now.
-        # Otherwise the after_begin hook sets it with the first statement.
+    session.info.pop(UNSCOPED_KEY, None)  # a binding ends any escape in progress
+    if session.info.get(_CONNECTED):
+        # A transaction already holds a connection: move its RLS settings now, so
+        # the database wall follows the binding (unbinding hides every row).
+        # Otherwise the after_begin hook sets them with the first statement.
         _set_rls_tenant(session, tenant_id)
 
 
@@ -133,9 +134,10 @@ def _set_rls_all(session: AnySession, on: bool) -> None:
 
 
 def _set_rls_tenant(session: AnySession, tenant_id: uuid.UUID | None) -> None:
-    """Move the RLS tenant of the open transaction (only called on PostgreSQL, see _CONNECTED)."""
+    """Move the RLS tenant of the open transaction and close its escape (PostgreSQL only, see _CONNECTED)."""
     value = "" if tenant_id is None else str(tenant_id)
-    session.execute(text("SELECT set_config('app.tenant_id', :tid, true)"), {"tid": value})
+    session.execute(text("SELECT set_config('app.tenant_id', :tid, true), set_config('app.all_tenants', 'off', true)"),
+                    {"tid": value})
 
 
 _INSTALLED: set[int] = set()

@@ -10,6 +10,7 @@ refused the credentials, it is not an MCP server, it failed, or it timed out.
 from __future__ import annotations
 
 import ssl
+import sys
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterator, Mapping, TypeVar
 
@@ -18,6 +19,9 @@ import httpx2
 
 from hydronet.mcp.runner import RunnerTimeout, run_async
 from hydronet.mcp.ssrf import EgressPolicy, GuardedTransport
+
+if sys.version_info < (3, 11):  # a builtin from 3.11; anyio installs the backport before that
+    from exceptiongroup import BaseExceptionGroup
 
 if TYPE_CHECKING:  # the SDK is imported on first use: it costs half a second at start-up
     from mcp.client import Client

@@ -4,10 +4,10 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, Text, Uuid
+from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hydronet.kernel.db import Base, IdMixin, TenantOwnedMixin
+from hydronet.kernel.db import Base, IdMixin, TenantOwnedMixin, utcnow
 
 
 class Network(IdMixin, TenantOwnedMixin, Base):
@@ -45,3 +45,14 @@ class AnalysisJob(IdMixin, TenantOwnedMixin, Base):
     # a chunk of a sweep split over workers: params hold its scenarios, the parent aggregates
     parent_id: Mapped[uuid.UUID | None] = mapped_column(
         Uuid, ForeignKey("analysis_jobs.id", ondelete="CASCADE"), index=True)
+
+
+class AnalysisDefaults(IdMixin, TenantOwnedMixin, Base):
+    """A tenant's own analysis defaults (storeys, fire flow, …): the inputs it changed from the national standards."""
+
+    __tablename__ = "analysis_defaults"
+    __table_args__ = (UniqueConstraint("tenant_id"),)
+
+    values: Mapped[dict] = mapped_column(default=dict)
+    updated_by: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("users.id", ondelete="SET NULL"))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

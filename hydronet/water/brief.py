@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from hydronet.water.findings import findings, fmt, next_steps
+from hydronet.water.findings import findings, fmt, next_steps, standards_of
 
 # The assistant's tool names (water/tools.py) → analysis kind.
 TOOL_KINDS = {
@@ -59,16 +59,18 @@ def write_brief(results: list[tuple[str, Any]], zh: bool) -> str:
     for error in failures:
         parts.append(("有一项计算没有完成：" if zh else "One calculation did not complete: ") + str(error))
     all_findings = []
+    suggested = []
     for kind, data in analyses:
         if data.get("error"):
             continue
         items = findings(kind, data)
         all_findings.append((kind, items))
+        suggested.append(next_steps(kind, items, standards_of(data)))
     if all_findings:
         parts.append(_findings_section(all_findings, zh))
         steps = []
-        for kind, items in all_findings:
-            steps += [s["zh" if zh else "en"] for s in next_steps(kind, items) if s["zh" if zh else "en"] not in steps]
+        for found in suggested:
+            steps += [s["zh" if zh else "en"] for s in found if s["zh" if zh else "en"] not in steps]
         head = "**建议下一步**" if zh else "**What to run next**"
         parts.append(head + "\n" + "\n".join(f"- {s}" for s in steps[:4]))
     elif not summary and not failures:

@@ -18,7 +18,8 @@ _UI_ONLY: dict[str, tuple[str, ...]] = {
     "pipe_criticality": ("link_junctions_impacted",),
     "segment_criticality": ("link_segment",),
     "fire_flow": ("node_hydrant_min_pressure_m",),
-    "leak_scenario": ("leak_flow_series",),
+    "leak_scenario": ("leak_flow_series", "node_pressure_change_m"),
+    "what_if": ("node_pressure_change_m",),
 }
 
 

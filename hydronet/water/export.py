@@ -14,7 +14,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from hydronet.water.findings import findings, next_steps
+from hydronet.water.findings import findings, next_steps, standards_of
 from hydronet.water.tables import KIND_TITLES, kpis, settings_rows, tables
 
 SEVERITY_FILL = {"critical": "F8D7DA", "warning": "FFE8CC", "info": "DCEBF7"}
@@ -57,7 +57,8 @@ def workbook_bytes(*, network_name: str, kind: str, result: dict[str, Any], para
     summary.append([])
     _section(summary, "发现（按严重程度）" if zh else "Findings, most severe first",
              ["级别" if zh else "Severity", "说明" if zh else "Finding"])
-    found = findings(kind, result)
+    standards = standards_of(result)
+    found = findings(kind, result, standards)
     for item in found:
         summary.append([SEVERITY_LABEL[item["severity"]][0 if zh else 1], item["message"][lang]])
         fill = PatternFill("solid", fgColor=SEVERITY_FILL[item["severity"]])
@@ -67,7 +68,7 @@ def workbook_bytes(*, network_name: str, kind: str, result: dict[str, Any], para
         summary.append(["—", "没有发现需要处理的问题。" if zh else "Nothing that needs attention."])
     summary.append([])
     _section(summary, "建议下一步" if zh else "What to run next", [])
-    for step in next_steps(kind, found):
+    for step in next_steps(kind, found, standards):
         summary.append(["•", step[lang]])
     summary.column_dimensions["A"].width = 28
     summary.column_dimensions["B"].width = 100

@@ -1,6 +1,8 @@
 """What an analysis result means for an engineer: findings ranked by severity, and what to run next.
 
-Pure functions of a result dict (full or compacted for the model): no Flask, no database.
+Pure functions of a result dict (full or compacted for the model): no Flask, no database. Thresholds
+a result does not state come from the design defaults it was computed with (``settings.standards``:
+the tenant's, when it changed them; else the national ones), never from constants of this module.
 The browser's result views (through the REST answers) and the offline assistant's brief share
 them, so both name the same elements, values and times. Results are read defensively: a key
 that is missing or of an unexpected type yields no finding rather than an error.
@@ -12,6 +14,9 @@ from __future__ import annotations
 
 import math
 from typing import Any, Callable, Iterable
+
+from hydronet.water.errors import AnalysisInputError
+from hydronet.water.standards import FIELDS, NATIONAL, Standards, defaults_from
 
 SEVERITIES = ("critical", "warning", "info")
 HIGH_VELOCITY_M_S = 2.0
@@ -86,11 +91,23 @@ def rank(items: list[Finding]) -> list[Finding]:
 # -- per analysis -------------------------------------------------------------------------------
 
 
-def findings(kind: str, result: Any) -> list[Finding]:
-    """The ranked findings of one analysis result (``kind`` as in the analysis catalogue)."""
+def standards_of(result: Any) -> Standards:
+    """The design defaults a result was computed with: its ``settings.standards`` (a tenant's), else the national."""
+    given = _dict(_dict(_dict(result).get("settings")).get("standards"))
+    try:
+        return defaults_from({key: value for key, value in given.items() if key in FIELDS})
+    except AnalysisInputError:
+        return NATIONAL
+
+
+def findings(kind: str, result: Any, standards: Standards | None = None) -> list[Finding]:
+    """The ranked findings of one analysis result (``kind`` as in the analysis catalogue).
+
+    ``standards`` supply thresholds the result does not state (default: :func:`standards_of` the result).
+    """
     data = _dict(result)
     reader = _READERS.get(kind)
-    out = reader(data) if reader else []
+    out = reader(data, standards or standards_of(data)) if reader else []
     covered = {(f["code"], e) for f in out for e in f["elements"]}
     out += engine_warnings(data, covered)
     return rank(out)
@@ -138,14 +155,15 @@ def engine_warnings(result: dict[str, Any], covered: set[tuple[str, str]] | None
     return out
 
 
-def hydraulic_findings(result: dict[str, Any]) -> list[Finding]:
+def hydraulic_findings(result: dict[str, Any], standards: Standards = NATIONAL) -> list[Finding]:
     """Negative and low pressure, tanks emptying or filling, velocity and pressure extremes, demand served."""
     out: list[Finding] = []
     tanks = _dicts(result.get("tanks"))
     lowest = _dict(result.get("min_pressure"))
     fastest = _dict(result.get("max_velocity"))
     low = _dict(result.get("low_pressure"))
-    threshold = _float(low.get("threshold_m")) or 20.0
+    threshold = _threshold(low.get("threshold_m"), _dict(result.get("settings")).get("pressure_threshold_m"),
+                           standards.service_head_m)
     negative = [j for j in _dicts(low.get("junctions")) if (_float(j.get("min_pressure_m")) or 0) < 0]
     low_pressure_m = _float(lowest.get("pressure_m"))
     if low_pressure_m is not None and low_pressure_m < 0 and not any(j.get("node") == lowest.get("node") for j in negative):
@@ -307,7 +325,7 @@ def _velocity_finding(fastest: dict[str, Any]) -> list[Finding]:
                     elements=[pipe], value=speed, unit="m/s", time_h=time_h, element_type="pipe")]
 
 
-def what_if_findings(result: dict[str, Any]) -> list[Finding]:
+def what_if_findings(result: dict[str, Any], standards: Standards = NATIONAL) -> list[Finding]:
     """The scenario's own findings, led by how it changes the minimum pressure and service."""
     base, scenario, diff = (_dict(result.get(k)) for k in ("baseline", "scenario", "difference"))
     changes = [str(c) for c in _list(result.get("changes"))]
@@ -326,13 +344,13 @@ def what_if_findings(result: dict[str, Any]) -> list[Finding]:
             f"{fmt(s_low.get('pressure_m'))} m ({'+' if drop >= 0 else ''}{fmt(drop)} m); junctions below the service "
             f"pressure change by {fmt(diff.get('junctions_below_threshold'), 0)}.",
             elements=[s_low.get("node")] if s_low.get("node") else [], value=drop, unit="m"))
-    return out + hydraulic_findings(scenario)
+    return out + hydraulic_findings({**scenario, "settings": _dict(result.get("settings"))}, standards)
 
 
-def criticality_findings(result: dict[str, Any]) -> list[Finding]:
+def criticality_findings(result: dict[str, Any], standards: Standards = NATIONAL) -> list[Finding]:
     """Pipes whose closure leaves junctions below the service pressure."""
     out = []
-    threshold = _float(_dict(result.get("settings")).get("pressure_threshold_m")) or 20.0
+    threshold = _threshold(_dict(result.get("settings")).get("pressure_threshold_m"), standards.service_head_m)
     for pipe in _dicts(result.get("ranking")):
         count = pipe.get("junctions_impacted")
         if not isinstance(count, int) or count <= 0:
@@ -353,11 +371,11 @@ def criticality_findings(result: dict[str, Any]) -> list[Finding]:
     return out[:MAX_LISTED * 2] + _completeness(result, "管段", "pipes")
 
 
-def fire_flow_findings(result: dict[str, Any]) -> list[Finding]:
+def fire_flow_findings(result: dict[str, Any], standards: Standards = NATIONAL) -> list[Finding]:
     """Hydrants that cannot deliver the fire flow at the residual pressure."""
     settings = _dict(result.get("settings"))
-    threshold = _float(settings.get("pressure_threshold_m")) or 14.0
-    flow_l_s = (_float(settings.get("fire_demand_m3_s")) or 0) * 1000
+    threshold = _threshold(settings.get("pressure_threshold_m"), standards.fire_residual_pressure_m)
+    flow_l_s = (_float(settings.get("fire_demand_m3_s")) or standards.fire_flow_l_s / 1000) * 1000
     failing = [h for h in _dicts(result.get("ranking")) if h.get("passes") is False]
     out = []
     for hydrant in failing[:MAX_LISTED * 2]:
@@ -380,7 +398,7 @@ def fire_flow_findings(result: dict[str, Any]) -> list[Finding]:
     return out + _completeness(result, "消火栓", "hydrants")
 
 
-def leak_findings(result: dict[str, Any]) -> list[Finding]:
+def leak_findings(result: dict[str, Any], standards: Standards = NATIONAL) -> list[Finding]:
     """Leak flow, lost volume and the pressure drop it causes."""
     network, node = _dict(result.get("network")), _dict(result.get("leak_node"))
     flow = _float(result.get("max_leak_flow_m3_s"))
@@ -407,7 +425,7 @@ def leak_findings(result: dict[str, Any]) -> list[Finding]:
     return out
 
 
-def water_age_findings(result: dict[str, Any]) -> list[Finding]:
+def water_age_findings(result: dict[str, Any], standards: Standards = NATIONAL) -> list[Finding]:
     """Junctions where water is old (stagnation, chlorine decay)."""
     old = [j for j in _dicts(result.get("oldest_junctions")) if (_float(j.get("mean_age_h")) or 0) > OLD_WATER_H]
     out = []
@@ -429,7 +447,7 @@ def water_age_findings(result: dict[str, Any]) -> list[Finding]:
     return out
 
 
-def resilience_findings(result: dict[str, Any]) -> list[Finding]:
+def resilience_findings(result: dict[str, Any], standards: Standards = NATIONAL) -> list[Finding]:
     """Todini index and service availability."""
     todini = _dict(result.get("todini"))
     wsa = _dict(result.get("water_service_availability"))
@@ -455,7 +473,7 @@ def resilience_findings(result: dict[str, Any]) -> list[Finding]:
     return out
 
 
-def topology_findings(result: dict[str, Any]) -> list[Finding]:
+def topology_findings(result: dict[str, Any], standards: Standards = NATIONAL) -> list[Finding]:
     """Disconnected parts, bridges and dead ends."""
     out = []
     components = result.get("connected_components")
@@ -491,7 +509,16 @@ def _completeness(result: dict[str, Any], what_zh: str, what_en: str) -> list[Fi
     return out
 
 
-_READERS: dict[str, Callable[[dict[str, Any]], list[Finding]]] = {
+def _threshold(*candidates: Any) -> float:
+    """The first candidate that is a finite number (the last is always the design default)."""
+    for value in candidates:
+        number = _float(value)
+        if number is not None:
+            return number
+    return NATIONAL.service_head_m
+
+
+_READERS: dict[str, Callable[[dict[str, Any], Standards], list[Finding]]] = {
     "hydraulic": hydraulic_findings,
     "what_if": what_if_findings,
     "pipe_criticality": criticality_findings,
@@ -506,8 +533,12 @@ _READERS: dict[str, Callable[[dict[str, Any]], list[Finding]]] = {
 # -- what next ----------------------------------------------------------------------------------
 
 
-def next_steps(kind: str, items: list[Finding]) -> list[dict[str, str]]:
-    """What an engineer would run next, given this analysis and its findings (zh and en)."""
+def next_steps(kind: str, items: list[Finding], standards: Standards = NATIONAL) -> list[dict[str, str]]:
+    """What an engineer would run next, given this analysis and its findings (zh and en).
+
+    The fire-flow test it suggests names the design fire flow and residual pressure of ``standards``.
+    """
+    flow, residual = fmt(standards.fire_flow_l_s, 1), fmt(standards.fire_residual_pressure_m)
     codes = {f["code"] for f in items}
     worst = next((f["elements"][0] for f in items if f["code"] == "negative_pressure" and f["elements"]), None)
     steps = []
@@ -516,8 +547,9 @@ def next_steps(kind: str, items: list[Finding]) -> list[dict[str, str]]:
                       "en": f"Run pipe criticality to find the pipes whose loss would worsen junction {worst}'s area, "
                             f"and look at junction {worst}'s pressure over time."})
     if kind == "hydraulic":
-        steps.append({"zh": "做消防流量校核，确认低压区的消火栓能否在余压 ≥ 14 m 时供出消防水量。",
-                      "en": "Run a fire-flow test to see whether hydrants in the low-pressure area deliver at ≥ 14 m residual."})
+        steps.append({"zh": f"做消防流量校核，确认低压区的消火栓能否以余压 ≥ {residual} m 供出 {flow} L/s 消防流量。",
+                      "en": f"Run a fire-flow test to see whether hydrants in the low-pressure area deliver {flow} L/s "
+                            f"at ≥ {residual} m residual."})
         steps.append({"zh": "用“假设分析”把需水量乘以 1.2–1.5 倍，检验高峰增长后的压力余量。",
                       "en": "Run a what-if with demand × 1.2–1.5 to check the pressure margin as demand grows."})
     if "high_velocity" in codes:

@@ -120,3 +120,16 @@ def _extreme(frame: pd.DataFrame, value_key: str, element_key: str, lowest: bool
     flat = np.nanargmin(values) if lowest else np.nanargmax(values)
     row, col = divmod(int(flat), values.shape[1])
     return {value_key: num(values[row, col]), element_key: str(frame.columns[col]), **at_time(frame.index[row])}
+
+
+def pressure_change(baseline: pd.DataFrame, scenario: pd.DataFrame) -> list[dict[str, Any]]:
+    """Each junction's minimum pressure in the baseline and the scenario and their change (scenario − baseline, m).
+
+    ``baseline``/``scenario``: time × junction pressure frames over the period compared. Junctions are
+    listed by change, the largest drop first.
+    """
+    names = [name for name in baseline.columns if name in scenario.columns]
+    before, after = baseline[names].min(), scenario[names].min()
+    change = (after - before).sort_values(na_position="last")
+    return [{"node": str(node), "baseline_m": num(before[node]), "scenario_m": num(after[node]),
+             "change_m": num(value)} for node, value in change.items()]

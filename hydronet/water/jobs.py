@@ -30,7 +30,7 @@ from hydronet.kernel.store import get_store
 from hydronet.kernel.tenancy import all_tenants, bind_tenant
 from hydronet.models import AnalysisJob, Network
 from hydronet.tenants import usage
-from hydronet.water import networks, sweeps, toolkit
+from hydronet.water import networks, sweeps, tenant_defaults, toolkit
 from hydronet.water.errors import AnalysisInputError, AnalysisTimeout, InpError, SimulationError, WaterError
 from hydronet.water.geojson import map_geojson
 from hydronet.water.jobstate import ACTIVE, Heartbeat, JobCancelled, ProgressWriter, claim
@@ -40,6 +40,7 @@ from hydronet.water.plots import render_map, render_timeseries
 from hydronet.water.registry import ANALYSES, AnalysisSpec, run_analysis
 from hydronet.water.scenarios import Runner
 from hydronet.water.simulation import cached_simulate, make_settings
+from hydronet.water.standards import Standards
 
 log = logging.getLogger(__name__)
 JOB_NAME = "analysis.run"
@@ -51,7 +52,7 @@ MAX_ATTEMPTS = 2  # a job whose worker died is run once more, then failed
 LOST_REASON = "the analysis was lost twice with the worker running it (killed or stopped); run it again"
 # the solver is part of a result's identity: results of another engine are never served from the cache
 _ENGINE = f"epanet-{toolkit.VERSION}" if toolkit.AVAILABLE else "epanet-2.2"
-_KEY_VERSION = f"analysis:v2:wntr-{wntr.__version__}:{_ENGINE}"
+_KEY_VERSION = f"analysis:v3:wntr-{wntr.__version__}:{_ENGINE}"
 MAP_KIND = "map"  # result-cache and metering name of a map's hydraulic colouring
 # map colourings → unit (node values, except max_velocity on pipes)
 MAP_VALUES = {"none": "", "min_pressure": "m", "mean_pressure": "m", "max_pressure": "m", "max_velocity": "m/s",
@@ -93,13 +94,18 @@ def inline_time_limit() -> float:
 # -- the shared result cache --------------------------------------------------------------------
 
 
-def result_key(network: Network, kind: str, values: Mapping[str, Any]) -> str:
+def result_key(network: Network, kind: str, values: Mapping[str, Any],
+               defaults: Mapping[str, Mapping[str, Any]] | None = None, standards: Standards | None = None) -> str:
     """Store key of a result: tenant + content hash + analysis + canonical (validated) parameters.
 
     The tenant is part of the key so that ``cached: true`` never reveals that another
-    organisation holds the same file.
+    organisation holds the same file. ``values`` hold the defaults used; ``defaults`` adds where
+    each came from and ``standards`` every design input the result states and its findings read:
+    after the tenant changes any default, no result computed before is served.
     """
-    canonical = json.dumps(values, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    origins = {name: used.get("origin") for name, used in (defaults or {}).items()}
+    identity = {"params": values, "origins": origins, "standards": standards.as_dict() if standards else None}
+    canonical = json.dumps(identity, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
     digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:32]
     return f"{_KEY_VERSION}:{network.tenant_id}:{network.content_hash}:{kind}:{digest}"
 
@@ -127,22 +133,29 @@ def _remember(key: str, result: Mapping[str, Any]) -> None:
         log.warning("analysis result cache unavailable", exc_info=True)
 
 
+def resolve(network: Network, kind: str, params: Mapping[str, Any] | None) -> tuple[Standards, str]:
+    """``(standards, cache key)`` of an analysis of ``network``: the tenant's defaults fill what ``params`` omit."""
+    spec = ANALYSES.get(kind)
+    if spec is None:
+        raise AnalysisInputError(f"unknown analysis {kind!r}")
+    standards = tenant_defaults.load(network.tenant_id)
+    values, used = spec.resolve(params, standards)
+    return standards, result_key(network, kind, values, used, standards)
+
+
 def analyse(network: Network, kind: str, params: Mapping[str, Any] | None, *, time_limit_s: float | None,
             progress: Progress | None = None, runner: Runner | None = None) -> tuple[dict[str, Any], bool]:
     """``(result, cached)`` of one analysis; raises WaterError (AnalysisInputError for bad params).
 
+    Parameters the request omits take the tenant's analysis defaults (REST, jobs and the assistant alike).
     ``runner`` evaluates a sweep's scenarios (:mod:`hydronet.water.sweeps`); by default in this process.
     """
-    spec = ANALYSES.get(kind)
-    if spec is None:
-        raise AnalysisInputError(f"unknown analysis {kind!r}")
-    values = spec.validate(params)
-    key = result_key(network, kind, values)
+    standards, key = resolve(network, kind, params)
     hit = _cached(key)
     if hit is not None:
         return hit, True
-    result = run_analysis(kind, networks.model_of(network), values, progress=progress, time_limit_s=time_limit_s,
-                          cache=networks.simulations(network), runner=runner)
+    result = run_analysis(kind, networks.model_of(network), params, progress=progress, time_limit_s=time_limit_s,
+                          cache=networks.simulations(network), standards=standards, runner=runner)
     _remember(key, result)
     return result, False
 
@@ -180,11 +193,12 @@ class NotComputed(Forbidden):
 
 def cached_only(network: Network, kind: str, params: Mapping[str, Any] | None) -> dict[str, Any]:
     """A result from the shared cache, never computed (read-only callers); NotComputed when missing."""
+    spec_for(kind)
     try:
-        values = spec_for(kind).validate(params)
+        _standards, key = resolve(network, kind, params)
     except AnalysisInputError as exc:
         raise to_api_error(exc) from None
-    hit = _cached(result_key(network, kind, values))
+    hit = _cached(key)
     if hit is None:
         raise NotComputed()
     return hit
@@ -211,15 +225,16 @@ def timeseries_picture(user_id: uuid.UUID | None, network: Network, params: Mapp
 def start_job(user_id: uuid.UUID | None, network: Network, kind: str,
               params: Mapping[str, Any] | None) -> AnalysisJob:
     """Queue an analysis as a background job (answered at once when its result is cached)."""
-    spec = spec_for(kind)
+    spec_for(kind)
     try:
-        values = spec.validate(params)
+        _standards, key = resolve(network, kind, params)
     except AnalysisInputError as exc:
         raise to_api_error(exc) from None
+    # the parameters as given: the job resolves the tenant's defaults when it runs
     row = AnalysisJob(tenant_id=network.tenant_id, network_id=network.id, user_id=user_id, kind=kind,
-                      params=values, status="queued", progress=0.0)
+                      params=dict(params or {}), status="queued", progress=0.0)
     db.session.add(row)
-    hit = _cached(result_key(network, kind, values))
+    hit = _cached(key)
     if hit is not None:
         _finish(row, result=hit)
         _meter(network, user_id, kind, time.perf_counter(), "ok")

@@ -10,6 +10,7 @@ from wntr.network import LinkStatus, WaterNetworkModel, controls
 
 from hydronet.water import checks, diagnostics, toolkit
 from hydronet.water.errors import AnalysisInputError, SimulationError
+from hydronet.water.hydraulics import pressure_change
 from hydronet.water.jsonify import at_time, num
 from hydronet.water.simulation import copy_model, make_settings, prepare, run
 from hydronet.water.standards import NATIONAL
@@ -76,6 +77,8 @@ def leak_scenario(
         leak_flow = leak_flow.where(scenario.link["status"][LEAK_PIPE] > 0, 0.0)
     drop = (baseline.node["pressure"][junctions] - scenario.node["pressure"][junctions]).loc[start_s:end_s]
     mean_drop = drop.mean()
+    change = pressure_change(baseline.node["pressure"][junctions].loc[start_s:end_s],
+                             scenario.node["pressure"][junctions].loc[start_s:end_s])
     return {
         "settings": {
             **settings.as_dict(), "kind": kind, "area_m2": area, "discharge_coeff": coefficient,
@@ -83,6 +86,7 @@ def leak_scenario(
                        "junction by a link opened and closed by time controls" if leak_column == LEAK_NODE
                        else "orifice leak q = Cd·A·√(2 g p): WNTR's leak model on the WNTR solver"),
             "leak_window_snapped_to_s": step,
+            "pressure_change": "each junction's minimum pressure during the leak, with the leak − without",
             "defaults": NATIONAL.used({"area_m2": area if kind == "leak" else None, "discharge_coeff": coefficient,
                                        "required_pressure_m": settings.required_pressure_m}
                                       | ({"break_area_m2": area} if kind == "main_break" else {})),
@@ -113,6 +117,8 @@ def leak_scenario(
             for node, value in mean_drop.sort_values(ascending=False).head(10).items()
         ],
         "leak_flow_series": [{**at_time(t), "flow_m3_s": num(value)} for t, value in leak_flow.items()],
+        "pressure_change": change,
+        "node_pressure_change_m": {row["node"]: row["change_m"] for row in change},
     }
 
 

@@ -42,6 +42,12 @@ class AnalysisSpec:
         With ``standards`` (a tenant's, from :func:`standards.defaults_from`) the defaults that come
         from the design standards are the tenant's instead of the national ones.
         """
+        return self.resolve(params, standards)[0]
+
+    def resolve(self, params: Mapping[str, Any] | None,
+                standards: Standards | None = None) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+        """``(values, defaults)``: the validated parameters, and for each parameter whose default comes
+        from the design standards the value used and where it came from (:func:`default_sources`)."""
         values = dict(params or {})
         given = set(values)
         validator = jsonschema.Draft202012Validator(self.parameters)
@@ -54,11 +60,11 @@ class AnalysisSpec:
                 values[key] = schema["default"]
             if schema.get("type") == "integer" and values.get(key) is not None:
                 values[key] = int(values[key])  # JSON Schema accepts 10.0 as an integer
-        if standards is not None:
-            for key, value in standard_defaults(self.name, standards).items():
-                if key in self.parameters["properties"] and key not in given:
-                    values[key] = value
-        return values
+        standards = standards or NATIONAL
+        for key, value in standard_defaults(self.name, standards, values).items():
+            if key in self.parameters["properties"] and key not in given:
+                values[key] = value
+        return values, default_sources(self.name, standards, values, given)
 
 
 def _schema(required: tuple[str, ...] = (), **properties: dict[str, Any]) -> dict[str, Any]:
@@ -89,7 +95,8 @@ def _duration(default: float | None, maximum: float) -> dict[str, Any]:
 
 
 _HEAD = NATIONAL.service_head_m
-_GB_HEAD = f" Default {_HEAD:g} m: GB 50013-2018 service head for {NATIONAL.storeys} storeys."
+_ORG = " Omit for the organisation's analysis default"
+_GB_HEAD = f"{_ORG} (national: {_HEAD:g} m, the GB 50013-2018 service head for {NATIONAL.storeys} storeys)."
 _THRESHOLD = _number("Minimum acceptable service pressure in metres." + _GB_HEAD, _HEAD, 0, 300)
 _REQUIRED = _number("Pressure-driven demand: pressure in metres giving a junction its full demand." + _GB_HEAD,
                     _HEAD, 0.01, 300)
@@ -128,7 +135,8 @@ _SPECS = (
         "(flowrate, velocity, headloss, status, setting).",
         _schema(("element", "variable"),
                 element={"type": "string", "description": "Node or link name, depending on the variable."},
-                variable=_VARIABLE, duration_h=_duration(None, 744), demand_model=_DEMAND_MODEL),
+                variable=_VARIABLE, duration_h=_duration(None, 744), demand_model=_DEMAND_MODEL,
+                required_pressure_m=_REQUIRED),
         uses_cache=True,
     ),
     AnalysisSpec(
@@ -197,21 +205,25 @@ _SPECS = (
         "fire_flow", fire_flow,
         "Add a fire demand at each candidate hydrant junction in turn and rank hydrants by junctions losing "
         "pressure, hydrant residual pressure and fire flow delivered." + _STOPS_EARLY,
-        _schema(fire_demand_m3_s=_number("Fire flow in m3/s; default 0.015 (15 L/s, GB 55036-2022 §3.0.3 / "
-                                         "GB 50974-2014 §7.2.8).", NATIONAL.fire_flow_l_s / 1000, 0.001, 10),
-                fire_duration_h=_number("Fire duration in hours (default 2 h).", NATIONAL.fire_duration_h, 0.25, 72),
+        _schema(fire_demand_m3_s=_number("Fire flow in m3/s." + _ORG + " (national: 0.015, 15 L/s, "
+                                         "GB 55036-2022 §3.0.3 / GB 50974-2014 §7.2.8).",
+                                         NATIONAL.fire_flow_l_s / 1000, 0.001, 10),
+                fire_duration_h=_number("Fire duration in hours." + _ORG + " (national: 2 h).",
+                                        NATIONAL.fire_duration_h, 0.25, 72),
                 fire_start_h=_number("Fire start in hours; omit to start at the peak hour (of the maximum day when "
                                      "the model's demands are the maximum day).", None, 0, 168),
                 duration_h=_duration(24.0, 168),
                 pressure_threshold_m=_number("Minimum residual pressure in metres at the hydrant and elsewhere during "
-                                             "the fire; default 10 m (0.10 MPa, GB 55036-2022 §3.0.3).",
+                                             "the fire." + _ORG
+                                             + " (national: 10 m, 0.10 MPa, GB 55036-2022 §3.0.3).",
                                              NATIONAL.fire_residual_pressure_m, 0, 300),
-                required_pressure_m=_number("Pressure-driven demand during the fire: full-demand pressure in metres.",
+                required_pressure_m=_number("Pressure-driven demand during the fire: full-demand pressure in "
+                                            "metres." + _ORG + " (the residual pressure).",
                                             NATIONAL.fire_residual_pressure_m, 0.01, 300),
                 demand_multiplier=_number("Maximum-day factor applied to the model's demands (1 = the model is the "
-                                          "maximum day).", NATIONAL.max_day_factor, 0, 10),
-                hydrant_normal_pressure_m=_number("Normal working pressure a hydrant needs outside a fire; default 14 m "
-                                                  "(0.14 MPa, GB 55036-2022 §3.0.3).",
+                                          "maximum day)." + _ORG + ".", NATIONAL.max_day_factor, 0, 10),
+                hydrant_normal_pressure_m=_number("Normal working pressure a hydrant needs outside a fire." + _ORG
+                                                  + " (national: 14 m, 0.14 MPa, GB 55036-2022 §3.0.3).",
                                                   NATIONAL.hydrant_normal_pressure_m, 0, 300),
                 hydrants=_names("Junction names to test; omit for every junction."),
                 max_hydrants=_number("Test at most this many hydrants; omit for all.", None, 1, 5000, kind="integer")),
@@ -224,13 +236,14 @@ _SPECS = (
         _schema(("junction",),
                 junction={"type": "string", "description": "Junction name where the leak is."},
                 kind={"type": "string", "enum": ["leak", "main_break"], "default": "leak",
-                      "description": "leak = a small opening (default 1 cm²); main_break = a burst main (default "
-                                     "50 cm²)."},
-                area_m2=_number("Opening area in m2; omit for the default of the kind.", None, 0.000001, 1.0),
+                      "description": "leak = a small opening (national default 1 cm²); main_break = a burst main "
+                                     "(national default 50 cm²); the organisation may set other sizes."},
+                area_m2=_number("Opening area in m2; omit for the organisation's default of the kind.", None, 0.000001,
+                                1.0),
                 start_h=_number("Leak start in hours.", 0.0, 0, 168),
                 end_h=_number("Leak end in hours; omit to leak until the end of the run.", None, 0, 168),
                 duration_h=_duration(24.0, 168),
-                discharge_coeff=_number("Orifice discharge coefficient (0.6 = sharp-edged orifice).",
+                discharge_coeff=_number("Orifice discharge coefficient (0.6 = sharp-edged orifice)." + _ORG + ".",
                                         NATIONAL.leak_discharge_coeff, 0.1, 1.0),
                 required_pressure_m=_REQUIRED,
                 engine={**_ENGINE, "description": "Solver: epanet = EPANET 2.3 emitter; wntr = WNTR's leak model and "
@@ -253,8 +266,12 @@ _SPECS = (
 ANALYSES: dict[str, AnalysisSpec] = {spec.name: spec for spec in _SPECS}
 
 
-def standard_defaults(kind: str, standards: Standards) -> dict[str, Any]:
-    """The parameters of analysis ``kind`` whose defaults come from the design standards, with ``standards``' values."""
+def standard_defaults(kind: str, standards: Standards, values: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The parameters of analysis ``kind`` whose defaults come from the design standards, with ``standards``' values.
+
+    ``values`` (the parameters given so far) decides defaults that depend on another parameter: a leak's
+    opening follows its ``kind``.
+    """
     head = standards.service_head_m
     if kind == "fire_flow":
         return {"fire_demand_m3_s": standards.fire_flow_l_s / 1000.0, "fire_duration_h": standards.fire_duration_h,
@@ -263,8 +280,47 @@ def standard_defaults(kind: str, standards: Standards) -> dict[str, Any]:
                 "demand_multiplier": standards.max_day_factor,
                 "hydrant_normal_pressure_m": standards.hydrant_normal_pressure_m}
     if kind == "leak_scenario":
-        return {"required_pressure_m": head, "discharge_coeff": standards.leak_discharge_coeff}
+        burst = (values or {}).get("kind") == "main_break"
+        return {"required_pressure_m": head, "discharge_coeff": standards.leak_discharge_coeff,
+                "area_m2": standards.break_area_m2 if burst else standards.leak_area_m2}
     return {"pressure_threshold_m": head, "required_pressure_m": head}
+
+
+# the entry of Standards.sources() that explains a parameter, where it is not the parameter's own name
+_SOURCE_OF = {("fire_flow", "pressure_threshold_m"): "fire_residual_pressure_m",
+              ("fire_flow", "required_pressure_m"): "fire_residual_pressure_m"}
+
+
+def default_sources(kind: str, standards: Standards, values: Mapping[str, Any],
+                    given: set[str]) -> dict[str, dict[str, Any]]:
+    """For each parameter of ``kind`` with a standard default: ``{value, origin, source}``.
+
+    ``origin`` is ``request`` when the request gave the value, ``tenant`` when the tenant's setting
+    changed the default from the national one (``basis`` then names the rule it was derived by), else
+    ``standard`` with the standard's clause as ``source``.
+    """
+    spec = ANALYSES[kind]
+    tenant = standard_defaults(kind, standards, values)
+    national = standard_defaults(kind, NATIONAL, values)
+    texts = standards.sources()
+    if kind == "fire_flow":
+        tenant["fire_start_h"] = national["fire_start_h"] = None
+    out: dict[str, dict[str, Any]] = {}
+    for name in tenant:
+        if name not in spec.parameters["properties"]:
+            continue
+        key = _SOURCE_OF.get((kind, name), name)
+        if name == "area_m2" and values.get("kind") == "main_break":
+            key = "break_area_m2"
+        text = texts[key]["source"]
+        value = values.get(name)
+        if name in given:
+            out[name] = {"value": value, "origin": "request", "source": "request"}
+        elif tenant[name] != national[name]:
+            out[name] = {"value": value, "origin": "tenant", "source": "tenant setting", "basis": text}
+        else:
+            out[name] = {"value": value, "origin": "standard", "source": text}
+    return out
 
 
 def run_analysis(
@@ -282,14 +338,15 @@ def run_analysis(
 
     Long analyses stop cooperatively (partial result, ``complete: false``); others raise
     :class:`AnalysisTimeout`. ``cache`` (one mapping per network) stores/reuses simulations.
-    ``standards`` replaces the national defaults (a tenant's settings); the result's
-    ``settings.defaults`` then names the tenant's values and their sources. ``runner`` evaluates a
+    ``standards`` replaces the national defaults (a tenant's settings). The result's
+    ``settings.defaults`` names, for each parameter with a standard default, the value used and
+    where it came from (the standard, the tenant's setting or the request). ``runner`` evaluates a
     long analysis' scenarios (see :mod:`hydronet.water.sweeps`); by default in this process.
     """
     spec = ANALYSES.get(name)
     if spec is None:
         raise AnalysisInputError(f"unknown analysis {name!r}; available: {', '.join(ANALYSES)}")
-    args = spec.validate(params, standards)
+    args, used = spec.resolve(params, standards)
     if spec.long:
         extra = {} if runner is None else {"runner": runner}
         result = spec.function(wn, **args, progress=progress, time_limit_s=time_limit_s, **extra)
@@ -297,8 +354,9 @@ def run_analysis(
         if spec.uses_cache:
             args["cache"] = cache
         result = run_with_timeout(spec.function, time_limit_s, wn, **args)
-    if standards is not None and isinstance(result.get("settings"), dict) and "defaults" in result["settings"]:
-        used = {key: args[key] for key in standard_defaults(name, standards) if key in args}
-        result["settings"]["defaults"] = standards.used(used)
-        result["settings"]["standards"] = standards.as_dict()
+    settings = result.get("settings")
+    if isinstance(settings, dict) and used:
+        settings["defaults"] = used
+        if standards is not None and standards != NATIONAL:
+            settings["standards"] = standards.as_dict()
     return result

@@ -20,7 +20,7 @@ from hydronet.models import AnalysisJob, Network
 from hydronet.water import jobs as analysis_jobs
 from hydronet.water import networks as service
 from hydronet.water.export import workbook_bytes
-from hydronet.water.findings import findings, next_steps
+from hydronet.water.findings import findings, next_steps, standards_of
 from hydronet.water.serialize import network_dict
 from hydronet.water.tables import kpis, settings_rows, tables
 
@@ -49,8 +49,9 @@ def job_dict(row: AnalysisJob) -> dict[str, Any]:
 def interpretation(kind: str, result: Any) -> dict[str, Any]:
     """How the browser shows a result: findings (most severe first), next analyses, key figures,
     element tables (worst first) and the run settings — labels in zh and en."""
-    items = findings(kind, result)
-    return {"findings": items, "next_steps": next_steps(kind, items), "kpis": kpis(kind, result),
+    standards = standards_of(result)
+    items = findings(kind, result, standards)
+    return {"findings": items, "next_steps": next_steps(kind, items, standards), "kpis": kpis(kind, result),
             "tables": tables(kind, result), "settings": settings_rows(result)}
 
 

@@ -52,7 +52,8 @@ class Standards:
                 "source": f"{GB50013}: minimum service head at the connection, {rule}; "
                           f"{self.storeys} storeys → {head:g} m"},
             "pressure_threshold_m": {
-                "value": head, "source": f"{GB50013}: service head for {self.storeys} storeys ({rule})"},
+                "value": head, "source": f"{GB50013}: service head for {self.storeys} storeys ({rule}); "
+                                        f"{self.storeys} storeys → {head:g} m"},
             "fire_demand_m3_s": {
                 "value": self.fire_flow_l_s / 1000.0,
                 "source": f"{GB55036}; {GB50974}: at least 15 L/s from the least favourable municipal hydrant"},
@@ -100,27 +101,87 @@ class Standards:
 
 NATIONAL = Standards()
 
-_LIMITS = {
-    "storeys": (1, 60), "fire_flow_l_s": (1, 500), "fire_residual_pressure_m": (0, 100), "fire_duration_h": (0.25, 24),
-    "hydrant_normal_pressure_m": (0, 100), "max_day_factor": (0.5, 3), "leak_area_m2": (1e-6, 1.0),
-    "leak_discharge_coeff": (0.1, 1.0), "break_area_m2": (1e-6, 1.0),
+
+@dataclass(frozen=True)
+class Field:
+    """One tenant-settable input: its limits, unit and labels (the settings form and the API use them)."""
+
+    name: str
+    low: float
+    high: float
+    unit: str
+    zh: str
+    en: str
+    integer: bool = False
+    low_open: bool = False  # the lower limit itself is not allowed (fire flow must be > 0)
+
+    def problem(self, value: Any) -> str | None:
+        """Why ``value`` cannot be stored, or None."""
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+            return "must be a number"
+        if self.integer and int(value) != value:
+            return "must be a whole number"
+        if (value <= self.low if self.low_open else value < self.low) or value > self.high:
+            low = f"greater than {self.low:g}" if self.low_open else f"at least {self.low:g}"
+            return f"must be {low} and at most {self.high:g}"
+        return None
+
+
+FIELDS: dict[str, Field] = {f.name: f for f in (
+    Field("storeys", 1, 40, "", "直接供水建筑层数", "Storeys supplied directly", integer=True),
+    Field("fire_flow_l_s", 0, 500, "L/s", "消防流量", "Fire flow", low_open=True),
+    Field("fire_residual_pressure_m", 0, 100, "m", "火灾时消火栓最低余压", "Hydrant residual pressure in a fire"),
+    Field("fire_duration_h", 0.25, 24, "h", "火灾延续时间", "Fire duration"),
+    Field("hydrant_normal_pressure_m", 0, 100, "m", "消火栓平时最低压力", "Hydrant normal working pressure"),
+    Field("max_day_factor", 0.5, 3, "", "最高日系数（乘以模型需水量）", "Maximum-day factor on the model's demands"),
+    Field("leak_area_m2", 1e-6, 1.0, "m²", "漏点默认孔口面积", "Default leak opening"),
+    Field("leak_discharge_coeff", 0.1, 1.0, "", "漏点流量系数", "Leak discharge coefficient"),
+    Field("break_area_m2", 1e-6, 1.0, "m²", "爆管默认孔口面积", "Default main-break opening"),
+)}
+# which tenant input each analysis parameter's default derives from (the source texts of Standards.sources)
+PARAMETER_INPUTS = {
+    "required_pressure_m": "storeys", "pressure_threshold_m": "storeys", "fire_demand_m3_s": "fire_flow_l_s",
+    "fire_residual_pressure_m": "fire_residual_pressure_m", "fire_duration_h": "fire_duration_h",
+    "hydrant_normal_pressure_m": "hydrant_normal_pressure_m", "demand_multiplier": "max_day_factor",
+    "area_m2": "leak_area_m2", "discharge_coeff": "leak_discharge_coeff", "break_area_m2": "break_area_m2",
 }
+
+
+def problems(tenant_settings: Mapping[str, Any]) -> dict[str, str]:
+    """Per-field reasons why ``tenant_settings`` cannot be stored (empty when they can)."""
+    out = {}
+    for key, value in tenant_settings.items():
+        field = FIELDS.get(key)
+        reason = f"unknown setting; known: {', '.join(FIELDS)}" if field is None else field.problem(value)
+        if reason:
+            out[key] = reason
+    return out
 
 
 def defaults_from(tenant_settings: Mapping[str, Any] | None) -> Standards:
     """The national defaults overridden by a tenant's settings (validated; unknown keys are refused)."""
     values = dict(tenant_settings or {})
-    unknown = sorted(set(values) - set(_LIMITS))
-    if unknown:
-        raise AnalysisInputError(f"unknown standard settings: {', '.join(unknown)}; known: {', '.join(_LIMITS)}")
-    clean: dict[str, Any] = {}
-    for key, value in values.items():
-        low, high = _LIMITS[key]
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
-            raise AnalysisInputError(f"{key} must be a number between {low:g} and {high:g}, got {value!r}")
-        if key == "storeys":
-            if int(value) != value:
-                raise AnalysisInputError(f"storeys must be a whole number, got {value!r}")
-            value = int(value)
-        clean[key] = value
+    wrong = problems(values)
+    if wrong:
+        raise AnalysisInputError("; ".join(f"{key}: {reason}" for key, reason in wrong.items()))
+    clean = {key: int(value) if FIELDS[key].integer else float(value) for key, value in values.items()}
     return replace(NATIONAL, **clean)
+
+
+def describe(standards: Standards) -> list[dict[str, Any]]:
+    """Each tenant-settable input with its value, the national default, limits, labels and the standard behind it.
+
+    What the settings form shows: ``changed`` is true where the tenant's value differs from the national one.
+    """
+    sources = NATIONAL.sources()
+    by_input: dict[str, str] = {}
+    for parameter, field in PARAMETER_INPUTS.items():
+        by_input.setdefault(field, sources[parameter]["source"])
+    rows = []
+    for name, field in FIELDS.items():
+        value, national = getattr(standards, name), getattr(NATIONAL, name)
+        rows.append({"name": name, "value": value, "national": national, "changed": value != national,
+                     "unit": field.unit, "label": {"zh": field.zh, "en": field.en},
+                     "minimum": field.low, "minimum_exclusive": field.low_open, "maximum": field.high,
+                     "integer": field.integer, "source": by_input.get(name, "")})
+    return rows

@@ -28,7 +28,7 @@ from sqlalchemy import delete, select, update
 from hydronet.kernel.db import db, utcnow
 from hydronet.kernel.jobs import notify, wait_for
 from hydronet.models import AnalysisJob, Network
-from hydronet.water import networks
+from hydronet.water import networks, tenant_defaults
 from hydronet.water.errors import WaterError
 from hydronet.water.jobstate import Heartbeat, JobCancelled, ProgressWriter, claim
 from hydronet.water.limits import Deadline, Progress
@@ -172,8 +172,10 @@ def run_chunk(app: Flask, chunk_id: uuid.UUID, tenant_id: uuid.UUID, attempt: in
     parent_id = parent.id
     try:
         with Heartbeat(app, chunk_id, tenant_id, attempt):
+            # the tenant's defaults fill what the parameters omit, as they did for the parent
             run_analysis(parent.kind, networks.model_of(network), parent.params,
-                         runner=ChunkRunner(app, chunk, parent_id), cache=networks.simulations(network))
+                         runner=ChunkRunner(app, chunk, parent_id), cache=networks.simulations(network),
+                         standards=tenant_defaults.load(tenant_id))
         return  # every chunk worked here stored its outcome
     except JobCancelled:
         db.session.rollback()

@@ -170,6 +170,15 @@ _COMPARED = (
 )
 
 
+def _pressure_change_table(result: dict[str, Any]) -> Table:
+    """Each junction's minimum pressure with and without the change, largest drop first."""
+    return table("pressure_change", "各节点压力变化", "Pressure change by junction", [
+        col("node", "节点", "Junction", kind="text"), col("baseline_m", "现状最低压力", "Baseline minimum", "m"),
+        col("scenario_m", "方案最低压力", "Scenario minimum", "m"),
+        col("change_m", "变化（方案 − 现状）", "Change (scenario − baseline)", "m"),
+    ], _sorted(_dicts(result.get("pressure_change")), "change_m", worst_low=True))
+
+
 def what_if_tables(result: dict[str, Any]) -> list[Table]:
     base, scenario, diff = (_dict(result.get(k)) for k in ("baseline", "scenario", "difference"))
     rows = []
@@ -189,6 +198,7 @@ def what_if_tables(result: dict[str, Any]) -> list[Table]:
             col("node", "节点", "Junction", kind="text"), col("min_pressure_m", "最低压力", "Minimum pressure", "m"),
             col("time_h", "出现时刻", "At", "h"),
         ], _sorted(low, "min_pressure_m", worst_low=True)),
+        _pressure_change_table(result),
         _tank_table(scenario.get("tanks")),
     ]
 
@@ -262,6 +272,7 @@ def leak_tables(result: dict[str, Any]) -> list[Table]:
         table("affected", "压力受影响节点", "Junctions affected", [
             col("node", "节点", "Junction", kind="text"), col("mean_pressure_drop_m", "平均压降", "Mean pressure drop", "m"),
         ], _sorted(_dicts(result.get("most_affected_junctions")), "mean_pressure_drop_m", worst_low=False)),
+        _pressure_change_table(result),
         table("leak_flow", "漏水量过程", "Leak flow over time", [
             col("time_h", "时刻", "Time", "h"), col("flow_l_s", "漏水量", "Leak flow", "L/s"),
         ], series),
@@ -377,27 +388,46 @@ SETTING_LABELS = {
     "engine": ("求解器", "Solver", None),
     "min_diameter_m": ("最小管径", "Minimum diameter", "m"),
     "fire_demand_m3_s": ("消防流量", "Fire flow", "m³/s"),
+    "fire_duration_h": ("火灾延续时间", "Fire duration", "h"),
+    "fire_start_h": ("起火时刻", "Fire start", "h"),
+    "fire_residual_pressure_m": ("消火栓最低余压", "Hydrant residual pressure", "m"),
+    "hydrant_normal_pressure_m": ("消火栓平时最低压力", "Hydrant normal pressure", "m"),
+    "demand_multiplier": ("需水量倍数", "Demand multiplier", None),
+    "area_m2": ("孔口面积", "Opening area", "m²"),
+    "discharge_coeff": ("流量系数", "Discharge coefficient", None),
+    "max_diameter_m": ("最大管径", "Maximum diameter", "m"),
+    "closure_start_h": ("关闭时刻", "Closure start", "h"),
+    "kind": ("类型", "Kind", None),
+    "method": ("方法", "Method", None),
+    "pressure_change": ("压力变化", "Pressure change", None),
 }
 _HIDDEN_SETTINGS = ("duration_s",)
 
 
 def settings_rows(result: Any) -> list[dict[str, Any]]:
-    """The run settings as ``{name, value, source}`` rows; sources when the analysis reports them.
+    """The run settings as ``{name, value, source, origin}`` rows; sources when the analysis reports them.
 
-    Accepts ``settings: {name: value, sources: {name: source}}`` and ``settings: {name: {value, source}}``.
+    Accepts ``settings: {name: value, sources: {name: source}}``, ``settings: {name: {value, source}}`` and
+    the analyses' ``settings.defaults: {name: {value, origin, source, basis?}}`` (the standard's clause, the
+    tenant's setting or the request).
     """
     settings = _dict(_dict(result).get("settings"))
     sources = _dict(settings.get("sources"))
+    defaults = _dict(settings.get("defaults"))
     rows = []
     for name, value in settings.items():
-        if name == "sources" or name in _HIDDEN_SETTINGS:
+        if name in ("sources", "defaults", "standards") or name in _HIDDEN_SETTINGS:
             continue
-        source = sources.get(name)
+        source, origin, basis = sources.get(name), None, None
+        used = _dict(defaults.get(name))
+        if used:
+            source, origin, basis = used.get("source"), used.get("origin"), used.get("basis")
         if isinstance(value, dict) and "value" in value:
             source = value.get("source", source)
             value = value.get("value")
         if isinstance(value, (dict, list)):
             value = str(value)
         zh, en, unit = SETTING_LABELS.get(name, (name, name, None))
-        rows.append({"name": name, "label": {"zh": zh, "en": en}, "unit": unit, "value": value, "source": source})
+        rows.append({"name": name, "label": {"zh": zh, "en": en}, "unit": unit, "value": value, "source": source,
+                     "origin": origin, "basis": basis})
     return rows

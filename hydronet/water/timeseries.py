@@ -9,6 +9,7 @@ from hydronet.water import checks
 from hydronet.water.errors import AnalysisInputError
 from hydronet.water.jsonify import at_time, num
 from hydronet.water.simulation import QUALITY_UNITS, Simulation, SimulationCache, cached_simulate, make_settings
+from hydronet.water.standards import NATIONAL
 
 NODE_VARIABLES = {"pressure": "m", "head": "m", "demand": "m3/s", "quality": "", "leak_demand": "m3/s"}
 LINK_VARIABLES = {"flowrate": "m3/s", "velocity": "m/s", "headloss": "", "status": "0=closed,1=open", "setting": ""}
@@ -22,11 +23,13 @@ def timeseries(
     duration_h: float | None = None,
     demand_model: str = "DD",
     cache: SimulationCache | None = None,
+    required_pressure_m: float = NATIONAL.service_head_m,
 ) -> dict[str, Any]:
     """``{"points": [{time_s, time_h, value}], unit, min/max/mean}`` for a node or link variable.
 
     ``source`` is a cached :class:`Simulation` (then ``duration_h``/``demand_model`` are ignored)
-    or a model, simulated with those settings (or taken from ``cache``).
+    or a model, simulated with those settings (or taken from ``cache``); under pressure-driven demand
+    ``required_pressure_m`` is the full-demand pressure, as in the hydraulic analysis the series belongs to.
     """
     variable = checks.choice("variable", variable, VARIABLES).lower()
     is_node = variable in NODE_VARIABLES
@@ -36,7 +39,8 @@ def timeseries(
         checks.element(source, element, "node" if is_node else "link")
         # Quality is solved only when asked for; otherwise the run is the hydraulic analysis's (shared via cache).
         quality = None if variable == "quality" else "NONE"
-        sim = cached_simulate(source, make_settings(source, duration_h, demand_model, quality=quality), cache)
+        settings = make_settings(source, duration_h, demand_model, required_pressure_m, quality=quality)
+        sim = cached_simulate(source, settings, cache)
     frames = sim.node if is_node else sim.link
     if variable not in frames:
         raise AnalysisInputError(f"{variable!r} is not available from the {sim.settings.engine} engine")

@@ -7,7 +7,7 @@ from wntr.network import WaterNetworkModel
 
 from hydronet.water import checks
 from hydronet.water.errors import AnalysisInputError
-from hydronet.water.hydraulics import indicators
+from hydronet.water.hydraulics import indicators, pressure_change
 from hydronet.water.jsonify import num
 from hydronet.water.scenarios import force_link_status, scenario_copy
 from hydronet.water.simulation import make_settings, prepare, run
@@ -39,6 +39,7 @@ def what_if(
     base_sim, scenario_sim = run(base_model, settings), run(model, settings)
     baseline = {**indicators(base_model, base_sim, pressure_threshold_m, top_n), "warnings": base_sim.warnings}
     scenario = {**indicators(model, scenario_sim, pressure_threshold_m, top_n), "warnings": scenario_sim.warnings}
+    change = pressure_change(base_sim.junction_frame("pressure"), scenario_sim.junction_frame("pressure"))
     return {
         "settings": {
             **settings.as_dict(), "pressure_threshold_m": pressure_threshold_m,
@@ -46,12 +47,15 @@ def what_if(
                       "forced pumps keep their state throughout (controls acting on them are removed)",
             "defaults": NATIONAL.used({"pressure_threshold_m": pressure_threshold_m,
                                        "required_pressure_m": settings.required_pressure_m}),
+            "pressure_change": "each junction's minimum pressure over the run, scenario − baseline",
         },
         "warnings": scenario_sim.warnings,
         "changes": changes,
         "baseline": baseline,
         "scenario": scenario,
         "difference": _difference(baseline, scenario),
+        "pressure_change": change,
+        "node_pressure_change_m": {row["node"]: row["change_m"] for row in change},
     }
 
 

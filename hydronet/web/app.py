@@ -32,6 +32,7 @@ from hydronet.mcp import server as mcp_server
 from hydronet.mcp.tools import tenant_mcp_tools
 from hydronet.tenants import admin_routes
 from hydronet.tenants import routes as tenant_routes
+from hydronet.water import defaults_routes as analysis_defaults_routes
 from hydronet.water import routes as water_routes
 from hydronet.water.brief import write_brief
 from hydronet.water.tools import TOOLS as WATER_TOOLS
@@ -58,6 +59,7 @@ BLUEPRINTS = (
     wechat_admin_routes.bp,   # /api/tenant/wechat
     water_routes.bp,          # /api/networks: EPANET networks, analyses, maps, time series
     water_routes.jobs_bp,     # /api/jobs: background analysis jobs
+    analysis_defaults_routes.bp,  # /api/tenant/analysis-defaults: a tenant's design defaults
     web_session.bp,           # /api/auth/web: browser sessions (httpOnly refresh cookie)
     ui.bp,                    # HTML pages of the browser UI
     openapi_routes.bp,        # /api/openapi.json: the OpenAPI document (generated from url_map)

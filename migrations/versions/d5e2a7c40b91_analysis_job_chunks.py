@@ -4,13 +4,13 @@ A long sweep queued on RQ is split into chunk rows (``parent_id`` set) that any 
 heartbeats and, when lost with its worker, runs again like any job; the parent aggregates them.
 
 Revision ID: d5e2a7c40b91
-Revises: e91a4c7b3d26
+Revises: d5a3f0c8b142
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "d5e2a7c40b91"
-down_revision = "e91a4c7b3d26"
+down_revision = "d5a3f0c8b142"
 branch_labels = None
 depends_on = None
 

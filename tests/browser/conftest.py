@@ -14,9 +14,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 import requests
@@ -93,7 +93,7 @@ def live_url(app, backends):
 @pytest.fixture(scope="session")
 def qwen_url(app, backends, fake_dashscope):
     """The app with a Qwen key, talking to the fake DashScope server of tests/fakes."""
-    from tests.conftest import QWEN_TEST_KEY
+    from tests.support.constants import QWEN_TEST_KEY
 
     env = {"ALIYUN_API_KEY": QWEN_TEST_KEY, "DASHSCOPE_HTTP_BASE_URL": fake_dashscope.url,
            "LLM_MAX_RETRIES": "0", "LLM_READ_TIMEOUT_S": "10"}

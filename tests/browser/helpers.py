@@ -7,7 +7,7 @@ from pathlib import Path
 
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
-from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support import expected_conditions as EC  # noqa: N812 (Selenium's own spelling)
 from selenium.webdriver.support.ui import WebDriverWait
 
 WAIT_S = 15
@@ -105,3 +105,25 @@ class Browser:
             "clip": {"x": 0, "y": 0, "width": size["width"], "height": min(size["height"], 6000), "scale": 1}})
         path.write_bytes(base64.b64decode(shot["data"]))
         return path
+
+    def assert_no_horizontal_clipping(self) -> None:
+        """At the current width nothing scrolls sideways and no part of the result view sticks out of it."""
+        overflow = self.js("return document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert overflow <= 1, f"the page scrolls sideways by {overflow}px at 1280 px"
+        clipped = self.js("""
+            const view = document.querySelector('[data-testid=result-view]');
+            const right = view.getBoundingClientRect().right + 1;
+            return [...view.querySelectorAll('.kpi, .finding, .result-chart, .map-wrap')]
+              .filter((el) => el.getBoundingClientRect().right > right).length;""")
+        assert clipped == 0
+
+    def run_analysis(self, kind: str, values: dict[str, str]) -> WebElement:
+        """On a network's page: choose the analysis, fill its form, run it and wait for its result view."""
+        self.js("const s = document.querySelector('[data-testid=analysis-kind]');"
+                "s.value = arguments[0]; s.dispatchEvent(new Event('change'));", kind)
+        for name, value in values.items():
+            field = self.find(f"input[name={name}]")
+            field.clear()
+            field.send_keys(value)
+        self.click("[data-testid=run-analysis]")
+        return self.wait(f"[data-testid=result-view][data-kind={kind}]", timeout=120)

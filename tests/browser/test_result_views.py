@@ -49,28 +49,6 @@ def _lowest_pressure_junction():
     return minimum.idxmin(), float(minimum.min())
 
 
-def _no_horizontal_clipping(browser):
-    overflow = browser.js("return document.documentElement.scrollWidth - document.documentElement.clientWidth")
-    assert overflow <= 1, f"the page scrolls sideways by {overflow}px at 1280 px"
-    clipped = browser.js("""
-        const view = document.querySelector('[data-testid=result-view]');
-        const right = view.getBoundingClientRect().right + 1;
-        return [...view.querySelectorAll('.kpi, .finding, .result-chart, .map-wrap')]
-          .filter((el) => el.getBoundingClientRect().right > right).length;""")
-    assert clipped == 0
-
-
-def _run(browser, kind, values):
-    browser.js("const s = document.querySelector('[data-testid=analysis-kind]');"
-               "s.value = arguments[0]; s.dispatchEvent(new Event('change'));", kind)
-    for name, value in values.items():
-        field = browser.find(f"input[name={name}]")
-        field.clear()
-        field.send_keys(value)
-    browser.click("[data-testid=run-analysis]")
-    return browser.wait(f"[data-testid=result-view][data-kind={kind}]", timeout=120)
-
-
 def test_hydraulic_view_from_the_assistants_link(browser, net3):
     network_id, _headers = net3
     node, lowest = _lowest_pressure_junction()
@@ -97,7 +75,7 @@ def test_hydraulic_view_from_the_assistants_link(browser, net3):
         timeout=60)
     labels = browser.js("return Chart.getChart(document.querySelector('.result-chart canvas')).data.datasets.map((d) => d.label)")
     assert labels[0] == node and len(labels) == 5
-    _no_horizontal_clipping(browser)
+    browser.assert_no_horizontal_clipping()
     browser.screenshot("result-hydraulic")
 
 
@@ -115,11 +93,11 @@ def test_each_analysis_has_its_own_view(browser, net3, kind):
         browser.wait_for(lambda d: d.execute_script("return document.querySelectorAll('select[name=junction] option').length") > 0,
                          timeout=30)
         browser.js("document.querySelector('select[name=junction]').value = '10'")
-    view = _run(browser, kind, values)
+    view = browser.run_analysis(kind, values)
     assert expected in view.text
     assert browser.find_all("[data-testid=kpis] .kpi", view)
     browser.wait(".result-map .legend span", timeout=30)
-    _no_horizontal_clipping(browser)
+    browser.assert_no_horizontal_clipping()
     if kind == "fire_flow":
         legend = browser.find(".result-map .legend").text
         assert "通过" in legend and "不通过" in legend
@@ -140,7 +118,7 @@ def test_export_and_print_page(browser, net3):
     browser.open(f"/networks/{network_id}")
     browser.ready()
     browser.wait("[data-testid=network-summary]", timeout=30)
-    view = _run(browser, "fire_flow", {"max_hydrants": "5"})
+    view = browser.run_analysis("fire_flow", {"max_hydrants": "5"})
     browser.find("[data-testid=export-xlsx]", view).click()
     deadline = time.time() + 30
     files = []
@@ -189,5 +167,5 @@ def test_the_view_reads_in_english(browser, net3):
     headers = [th.text for th in browser.find_all("[data-testid=table-junction_pressure] thead th", view)]
     assert headers[:2] == ["Junction", "Minimum pressure (m)"]
     assert not any(re.search(r"[\u4e00-\u9fff]", el.text) for el in browser.find_all(".kpi, .finding, thead th", view))
-    _no_horizontal_clipping(browser)
+    browser.assert_no_horizontal_clipping()
     browser.screenshot("result-hydraulic-en")

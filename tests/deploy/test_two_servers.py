@@ -22,8 +22,8 @@ from deploy_support import Gunicorn, Nginx, deploy_app, read_stream, request
 from prometheus_client.mmap_dict import MmapedDict
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import QWEN_TEST_KEY
 from tests.fakes.fake_dashscope import FakeReply
+from tests.support.constants import QWEN_TEST_KEY
 from tests.support.factories import PASSWORD
 
 pytestmark = [pytest.mark.deploy, pytest.mark.timeout(180)]  # the first test boots the stack
@@ -158,7 +158,7 @@ def test_a_suspension_and_a_plan_change_on_one_server_apply_on_the_other_at_once
 
 @pytest.mark.xfail(strict=True, reason="known defect (issue 21): through the two gunicorn servers each failed sign-in "
                    "is counted twice against the (account, address) limit — 5 failures answer 429, not 10; the Flask "
-                   "test client counts once (tests/test_login_limits.py)")
+                   "test client counts once (tests/auth/test_login_limits.py)")
 def test_the_login_rate_limit_is_global(stack):
     """RATELIMIT_LOGIN (10 failed sign-ins a minute per account and address) counts on both servers together."""
     email, _ = register(stack, stack.a.port)
@@ -185,7 +185,7 @@ def test_a_streamed_answer_arrives_through_nginx_chunk_by_chunk(stack, fake_dash
     assert "content-type: text/event-stream" in head and "content-encoding" not in head
     events = sse_events(data.split(b"\r\n\r\n", 1)[1])
     assert len(events) == len(arrivals)
-    deltas = [at for at, event in zip(arrivals, events) if event["type"] == "delta"]
+    deltas = [at for at, event in zip(arrivals, events, strict=True) if event["type"] == "delta"]
     assert len(deltas) == 5 and events[-1]["type"] == "done", events
     # The model produced the last chunk >= 1.2 s after the first; unbuffered, the first is already here.
     assert deltas[-1] - deltas[0] >= 0.8, [round(t - start, 2) for t in deltas]

@@ -155,7 +155,7 @@ class FakeDashScope:
         """The base URL to use as ``base_http_api_url`` / ``base_address``."""
         return f"http://{self.host}:{self.port}/api/v1"
 
-    def script(self, *items: Scripted) -> "FakeDashScope":
+    def script(self, *items: Scripted) -> FakeDashScope:
         """Queue responses for the next requests, in order."""
         with self._lock:
             self._script.extend(items)
@@ -181,7 +181,7 @@ class FakeDashScope:
 
     # -- lifecycle --------------------------------------------------------
 
-    def start(self) -> "FakeDashScope":
+    def start(self) -> FakeDashScope:
         """Serve on a daemon thread; returns once the port is bound."""
         ready = threading.Event()
         self._loop = asyncio.new_event_loop()
@@ -211,7 +211,7 @@ class FakeDashScope:
             self._thread.join(10)
             self._thread = None
 
-    def __enter__(self) -> "FakeDashScope":
+    def __enter__(self) -> FakeDashScope:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -297,7 +297,7 @@ class FakeDashScope:
             return await _send_json(writer, 200, plan.whole(rid))
         return await self._stream(plan, rid, writer)
 
-    async def _stream(self, plan: "_Plan", rid: str, writer: Any) -> bool:
+    async def _stream(self, plan: _Plan, rid: str, writer: Any) -> bool:
         writer.write(
             b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream;charset=UTF-8\r\n"
             b"Transfer-Encoding: chunked\r\nCache-Control: no-cache\r\n"
@@ -338,7 +338,7 @@ class _Plan:
     tail: FakeError | FakeDrop | None = None
 
     @classmethod
-    def build(cls, item: Scripted, body: dict[str, Any], fake: FakeDashScope) -> "_Plan":
+    def build(cls, item: Scripted, body: dict[str, Any], fake: FakeDashScope) -> _Plan:
         """Turn a scripted item (or the echo default) into a plan."""
         tail: FakeError | FakeDrop | None = None
         if isinstance(item, FakeToolCall):

@@ -78,7 +78,7 @@ class FakeMcpServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/mcp"
 
-    def __enter__(self) -> "FakeMcpServer":
+    def __enter__(self) -> FakeMcpServer:
         sock = socket.socket()
         sock.bind(("127.0.0.1", 0))
         self.port = sock.getsockname()[1]
@@ -100,7 +100,7 @@ class FakeMcpServer:
         self._thread.join(timeout=5)
 
 
-# --- pytest fixtures shared by tests/test_mcp*.py (import them into the test module) -----------------
+# --- pytest fixtures shared by tests/mcp/test_mcp*.py (registered by the root conftest's pytest_plugins) -----------------
 
 import pytest  # noqa: E402
 
@@ -118,7 +118,7 @@ def fake_mcp():
 def mcp_app(backends, app, fake_dashscope):
     """An app talking to the fake DashScope that may reach loopback MCP servers (MCP_ALLOW_PRIVATE)."""
     from hydronet.web.app import create_app
-    from tests.conftest import QWEN_TEST_KEY
+    from tests.support.constants import QWEN_TEST_KEY
 
     mapp = create_app(backends.app_config(
         ALIYUN_API_KEY=QWEN_TEST_KEY, DASHSCOPE_HTTP_BASE_URL=fake_dashscope.url, LLM_MAX_RETRIES=1,

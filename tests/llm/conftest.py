@@ -1,7 +1,8 @@
 """Fixtures for the model layer: a fake DashScope server and providers pointed at it."""
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 

@@ -15,16 +15,16 @@ import copy
 import importlib
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 TARGETS = {
     # the tables alone: the through-the-API case needs the app, and the role tests cover it
-    "hydronet/auth/permissions.py": ["tests/test_permissions_table.py", "-k", "not through_the_api"],
-    "hydronet/auth/tokens.py": ["tests/test_tokens.py", "tests/test_auth.py"],
+    "hydronet/auth/permissions.py": ["tests/auth/test_permissions_table.py", "-k", "not through_the_api"],
+    "hydronet/auth/tokens.py": ["tests/auth/test_tokens.py", "tests/auth/test_auth.py"],
 }
 
 

@@ -29,7 +29,7 @@ class Backends:
     dbname: str | None = None
     apps: list[Any] = field(default_factory=list)
     owner_url: str = ""
-    roles: "RoleDatabase | None" = None
+    roles: RoleDatabase | None = None
 
     @property
     def superuser_url(self) -> str:

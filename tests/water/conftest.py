@@ -3,16 +3,16 @@ from __future__ import annotations
 
 import copy
 import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 import wntr
 from wntr.network import WaterNetworkModel
 
+from tests.support.networks import LIBRARY
 from tests.water.reference import toolkit_run
-
-LIBRARY = Path(wntr.__file__).resolve().parent / "library" / "networks"
 
 TINY_INP = """\
 [TITLE]
@@ -45,11 +45,6 @@ Tiny network: a reservoir feeding two parallel pipes, then a single pipe and a s
 
 [END]
 """
-
-
-def library_text(name: str) -> str:
-    """The .inp text of a bundled network, read directly from the WNTR package."""
-    return (LIBRARY / f"{name}.inp").read_text(encoding="utf-8")
 
 
 def fresh_model(name: str) -> WaterNetworkModel:

@@ -1,6 +1,8 @@
 """Findings, key figures and tables read from real results, checked against WNTR/EPANET run directly."""
 from __future__ import annotations
 
+import pytest
+
 from hydronet.water.findings import findings, next_steps
 from hydronet.water.registry import run_analysis
 from hydronet.water.tables import kpis, tables
@@ -80,3 +82,37 @@ def test_findings_read_unknown_or_broken_results_without_failing():
               "warnings": [{"code": "negative_pressure", "message": "1 junctions have negative pressure",
                             "elements": ["J9"]}]}
     assert [f["code"] for f in findings("hydraulic", result)] == ["negative_pressure"]
+
+
+def test_thresholds_a_result_does_not_state_come_from_the_tenant_defaults_it_was_run_with():
+    """A compacted result without its threshold, and the suggested fire-flow test, follow the tenant's defaults."""
+    from hydronet.water import standards
+    from hydronet.water.findings import standards_of
+
+    tenant = standards.defaults_from({"storeys": 10, "fire_flow_l_s": 25, "fire_residual_pressure_m": 12})
+    result = run_analysis("hydraulic", fresh_model("Net3"), {}, standards=tenant)
+    assert standards_of(result) == tenant and standards_of({}) == standards.NATIONAL
+    stripped = {**result, "low_pressure": {k: v for k, v in result["low_pressure"].items() if k != "threshold_m"},
+                "settings": {"standards": result["settings"]["standards"]}}
+    low = _by_code(findings("hydraulic", stripped), "low_pressure")
+    assert low and "below the 44 m service pressure" in low[0]["message"]["en"]
+    steps = " ".join(s["en"] for s in next_steps("hydraulic", findings("hydraulic", result), standards_of(result)))
+    assert "25 L/s at ≥ 12 m residual" in steps
+    national = " ".join(s["en"] for s in next_steps("hydraulic", []))
+    assert "15 L/s at ≥ 10 m residual" in national
+    fire = {"settings": {"standards": result["settings"]["standards"]},
+            "ranking": [{"hydrant": "10", "passes": False, "hydrant_min_pressure_m": 8.0}]}
+    fails = _by_code(findings("fire_flow", fire), "hydrant_fails")
+    assert "needs ≥ 12 m" in fails[0]["message"]["en"] and "25 L/s" in fails[0]["message"]["en"]
+
+
+@pytest.mark.parametrize(("kind", "params"), [("what_if", {"close_pipes": ["60"], "duration_h": 12}),
+                                              ("leak_scenario", {"junction": "123", "duration_h": 6})])
+def test_what_if_and_leak_tables_list_each_junctions_pressure_change_largest_drop_first(kind, params):
+    result = run_analysis(kind, fresh_model("Net3"), params)
+    found = {t["key"]: t for t in tables(kind, result)}["pressure_change"]
+    rows = found["rows"]
+    assert len(rows) == len(result["node_pressure_change_m"]) == len(fresh_model("Net3").junction_name_list)
+    assert [r["change_m"] for r in rows] == sorted(r["change_m"] for r in rows) and rows[0]["change_m"] < 0
+    assert all(r["change_m"] == pytest.approx(r["scenario_m"] - r["baseline_m"], abs=2e-3) for r in rows)
+    assert {c["key"]: c["unit"] for c in found["columns"]}["change_m"] == "m"

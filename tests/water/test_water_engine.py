@@ -5,7 +5,8 @@ from WNTR's own WNTRSimulator, and from WNTR's EPANET 2.2 simulator where its fa
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pandas as pd
 import pytest

@@ -13,7 +13,8 @@ from hydronet.water.errors import AnalysisInputError, InpError
 from hydronet.water.hydraulics import hydraulic
 from hydronet.water.loader import bundled_network_names, content_hash, decode_inp, load_bundled, parse_inp
 from hydronet.water.summary import summary
-from tests.water.conftest import TINY_INP, fresh_model, library_text
+from tests.support.networks import library_text
+from tests.water.conftest import TINY_INP, fresh_model
 
 
 def test_net3_structure_matches_the_epanet_example() -> None:
@@ -64,7 +65,7 @@ def test_gb18030_upload_with_chinese_names_is_decoded() -> None:
     text = TINY_INP.replace("Tiny network", "小型管网")
     wn = parse_inp(text.encode("gb18030"))
     assert wn.num_junctions == 3
-    assert decode_inp("管网".encode("utf-8")) == "管网"
+    assert decode_inp("管网".encode()) == "管网"
 
 
 @pytest.mark.parametrize(("options", "units"), [("", "GPM"), ("[OPTIONS]\n Units LPS\n", "LPS")])

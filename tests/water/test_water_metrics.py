@@ -1,7 +1,7 @@
 """Water age, resilience metrics and topology, checked against WNTR and networkx directly."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import networkx as nx
 import numpy as np

@@ -4,7 +4,8 @@ from __future__ import annotations
 import json
 import math
 import xml.etree.ElementTree as ET
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import jsonschema
 import pytest

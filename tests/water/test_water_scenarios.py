@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pytest
@@ -171,6 +172,14 @@ def test_leak_matches_an_epanet_23_emitter(model: Callable, direct: Callable) ->
     assert result["lost_volume_m3"] == pytest.approx(float((flow.to_numpy()[:-1] * steps).sum()), rel=1e-3)
     assert "water_balance" not in {w["code"] for w in result["warnings"]}
     assert result["settings"]["method"].startswith("orifice leak")
+    # the analysis ran pressure-driven with 20 m required: so do both direct runs compared here
+    _, leaking = direct(wn, duration_h=12, demand_model="PDD", required_pressure_m=20, edit_project=emitter)
+    _, base = direct(wn, duration_h=12, demand_model="PDD", required_pressure_m=20)
+    junctions = wn.junction_name_list
+    expected = leaking.node["pressure"][junctions].min() - base.node["pressure"][junctions].min()
+    change = result["node_pressure_change_m"]
+    assert set(change) == set(junctions) and max(abs(change[j] - float(expected[j])) for j in junctions) < 1e-3
+    assert result["pressure_change"][0]["node"] == expected.idxmin()
 
 
 @requires_toolkit
@@ -223,6 +232,14 @@ def test_what_if_matches_a_direct_modified_run(model: Callable, direct: Callable
     assert result["difference"]["junctions_below_threshold"] == (
         result["scenario"]["low_pressure"]["junction_count"] - result["baseline"]["low_pressure"]["junction_count"])
     assert result["scenario"]["tanks"][0]["initial_level_m"] == 5.0
+    # each junction's change of minimum pressure, scenario − baseline, as the direct runs give it, largest drop first
+    expected = pressure.min() - base.node["pressure"][m.junction_name_list].min()
+    change = result["node_pressure_change_m"]
+    assert set(change) == set(m.junction_name_list)
+    assert max(abs(change[j] - float(expected[j])) for j in change) < 1e-3
+    rows = result["pressure_change"]
+    assert rows[0]["node"] == expected.idxmin() and [r["change_m"] for r in rows] == sorted(r["change_m"] for r in rows)
+    assert rows[0]["baseline_m"] == pytest.approx(float(base.node["pressure"][rows[0]["node"]].min()), abs=1e-3)
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [

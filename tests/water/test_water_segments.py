@@ -1,7 +1,8 @@
 """Segment criticality and the standards' defaults."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 import wntr
@@ -73,7 +74,8 @@ def test_tenant_defaults_are_validated() -> None:
     """A tenant may change the inputs; unknown keys and out-of-range values are refused."""
     tenant = standards.defaults_from({"storeys": 4, "fire_flow_l_s": 25, "fire_duration_h": 3})
     assert tenant.service_head_m == 20.0 and tenant.fire_flow_l_s == 25 and standards.NATIONAL.storeys == 6
-    for bad in ({"storeys": 0}, {"storeys": 2.5}, {"colour": 1}, {"fire_flow_l_s": "lots"}):
+    for bad in ({"storeys": 0}, {"storeys": 41}, {"storeys": 2.5}, {"colour": 1}, {"fire_flow_l_s": "lots"},
+                {"fire_flow_l_s": 0}, {"fire_duration_h": 0.1}):
         with pytest.raises(AnalysisInputError):
             standards.defaults_from(bad)
 
@@ -95,26 +97,35 @@ def test_tenant_standards_replace_the_national_defaults(model: Callable) -> None
     tenant = standards.defaults_from({"storeys": 3, "fire_flow_l_s": 25})
     hydraulic = run_analysis("hydraulic", model("Net1"), {"duration_h": 6, "demand_model": "PDD"}, standards=tenant)
     assert hydraulic["settings"]["required_pressure_m"] == 16.0
-    assert "3 storeys → 16 m" in hydraulic["settings"]["defaults"]["required_pressure_m"]["source"]
+    used = hydraulic["settings"]["defaults"]["required_pressure_m"]
+    assert used["value"] == 16.0 and used["origin"] == "tenant" and used["source"] == "tenant setting"
+    assert "3 storeys → 16 m" in used["basis"] and used["basis"].startswith("GB 50013-2018")
     assert hydraulic["settings"]["standards"]["storeys"] == 3
     given = run_analysis("hydraulic", model("Net1"), {"duration_h": 6, "pressure_threshold_m": 30},
                          standards=tenant)
     assert given["settings"]["pressure_threshold_m"] == 30
-    assert "pressure_threshold_m" not in given["settings"]["defaults"]
+    assert given["settings"]["defaults"]["pressure_threshold_m"] == {"value": 30, "origin": "request",
+                                                                     "source": "request"}
     fire = run_analysis("fire_flow", model("Net1"), {"duration_h": 6, "max_hydrants": 1}, standards=tenant)
     assert fire["settings"]["fire_demand_m3_s"] == 0.025
     assert fire["settings"]["defaults"]["fire_demand_m3_s"]["value"] == 0.025
+    assert fire["settings"]["defaults"]["fire_demand_m3_s"]["origin"] == "tenant"
+    # the tenant kept the national residual pressure: the standard is named
+    residual = fire["settings"]["defaults"]["pressure_threshold_m"]
+    assert residual["origin"] == "standard" and "GB 55036-2022" in residual["source"] and residual["value"] == 10.0
     national = run_analysis("hydraulic", model("Net1"), {"duration_h": 6})
     assert national["settings"]["pressure_threshold_m"] == 28.0 and "standards" not in national["settings"]
+    assert national["settings"]["defaults"]["pressure_threshold_m"]["origin"] == "standard"
+    assert national["settings"]["defaults"]["pressure_threshold_m"]["source"].startswith("GB 50013-2018")
 
 
-def test_fire_flow_flags_hydrants_below_normal_pressure(model: Callable, direct: Callable) -> None:
-    """Hydrants under 14 m (0.14 MPa) without a fire, during the fire window, are named in a warning."""
-    wn = model("Net3")
-    result = fire_flow(wn, duration_h=24, hydrants=["20", "40", "50", "123"], fire_start_h=10)
-    _, base = direct(wn, duration_h=24, demand_model="PDD", required_pressure_m=10)
-    window = base.node["pressure"][["20", "40", "50", "123"]].loc[10 * 3600:12 * 3600 - 1].min()
-    weak = sorted(window.index[window < 14])
-    assert result["hydrants_below_normal_pressure"] == weak
-    flagged = {w["code"]: w for w in result["warnings"]}
-    assert weak and flagged["hydrant_normal_pressure"]["elements"] == weak
+def test_a_tenant_leak_size_is_the_default_of_its_kind(model: Callable) -> None:
+    """The leak opening follows the tenant's leak or main-break size, and says so."""
+    tenant = standards.defaults_from({"leak_area_m2": 2e-4})
+    leak = run_analysis("leak_scenario", model("Net1"), {"junction": "10", "duration_h": 6}, standards=tenant)
+    assert leak["area_m2"] == 2e-4 and leak["settings"]["defaults"]["area_m2"]["origin"] == "tenant"
+    burst = run_analysis("leak_scenario", model("Net1"), {"junction": "10", "duration_h": 6, "kind": "main_break"},
+                         standards=tenant)
+    assert burst["area_m2"] == standards.NATIONAL.break_area_m2
+    assert burst["settings"]["defaults"]["area_m2"]["origin"] == "standard"
+    assert "main break" in burst["settings"]["defaults"]["area_m2"]["source"]

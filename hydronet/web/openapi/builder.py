@@ -3,7 +3,7 @@
 Paths, methods, tags (one per blueprint), summaries (view docstrings) and security (the attributes
 `security.auth.require` leaves on a view) come from the code itself; request and response schemas come
 from the registry in this package.  An /api endpoint without a registry entry is left out of the
-document, which makes `tests/test_openapi.py` fail naming it.
+document, which makes `tests/web/test_openapi.py` fail naming it.
 """
 from __future__ import annotations
 

@@ -4,9 +4,22 @@ from __future__ import annotations
 from hydronet.water.jobs import MAP_VALUES
 from hydronet.water.networks import NAME_MAX
 from hydronet.water.registry import ANALYSES
+from hydronet.water.standards import FIELDS as DEFAULT_FIELDS
 from hydronet.water.timeseries import VARIABLES
 from hydronet.web.openapi.ops import Op, bounded_int, q
-from hydronet.web.openapi.schemas import BOOL, OBJ, STR, array, envelope, obj, ref, string
+from hydronet.web.openapi.schemas import (
+                    BOOL,
+                    NUM,
+                    OBJ,
+                    STR,
+                    TIMESTAMP,
+                    array,
+                    envelope,
+                    nullable,
+                    obj,
+                    ref,
+                    string,
+)
 
 NETWORK = envelope({"network": ref("Network")})
 JOB = envelope({"job": ref("Job")})
@@ -29,7 +42,38 @@ REPORT = envelope({"network": ref("Network"), "kind": STR, "params": OBJ, "resul
                    "findings": array(OBJ), "next_steps": array(OBJ), "kpis": array(OBJ), "tables": array(OBJ),
                    "settings": array(OBJ)})
 
+
+
+def _default_input(name: str) -> dict:
+    """One tenant-settable analysis input: a number within its limits, or null for the national default."""
+    field = DEFAULT_FIELDS[name]
+    schema: dict = {"type": "integer" if field.integer else "number", "maximum": field.high,
+                    "description": f"{field.en}" + (f" ({field.unit})" if field.unit else "")}
+    schema["exclusiveMinimum" if field.low_open else "minimum"] = field.low
+    return {"anyOf": [schema, {"type": "null"}], "description": schema["description"]}
+
+
+ANALYSIS_DEFAULTS = envelope({"analysis_defaults": obj({
+    "fields": array(obj({"name": STR, "value": NUM, "national": NUM, "changed": BOOL, "unit": STR, "label": OBJ,
+                         "minimum": NUM, "minimum_exclusive": BOOL, "maximum": NUM, "integer": BOOL,
+                         "source": STR})),
+    "overrides": OBJ, "service_head_m": NUM, "updated_at": nullable(TIMESTAMP), "updated_by": nullable(STR),
+}, "all")})
+
 NETWORKS: dict[str, Op] = {
+    "analysis_defaults.get_defaults": Op(
+        ok={200: ANALYSIS_DEFAULTS},
+        description="The design inputs the tenant's analyses default to: each with the tenant's value, the national "
+                    "default, its limits and the standard it comes from (GB 50013-2018, GB 55036-2022, …)."),
+    "analysis_defaults.put_defaults": Op(
+        ok={200: ANALYSIS_DEFAULTS},
+        body=obj({name: _default_input(name) for name in DEFAULT_FIELDS}, additional=False),
+        errors=(422,),
+        description="Replace the tenant's inputs (tenant:update): an input omitted or null is the national default "
+                    "again. Out-of-range values answer 422 naming each field. Audited as "
+                    "tenant.analysis_defaults.update. Every analysis then takes the parameters a request omits from "
+                    "these inputs, and its settings.defaults name each value's origin (standard, tenant, request)."),
+
     "networks.list_networks": Op(ok={200: envelope({"networks": array(ref("Network"))})},
                                  query=(q("limit", bounded_int(1, 1000, 200), "how many, newest first"),)),
     "networks.upload_network": Op(

@@ -33,7 +33,7 @@ export class NetworkMap {
    * Show a FeatureCollection.  Nodes are coloured by their value (low = red); when only links
    * carry values (velocity) the links are coloured instead, high = red.  `unit` labels the legend.
    */
-  setData(collection, { valueLabel = "", unit = "", highIsBad = false, categories = null } = {}) {
+  setData(collection, { valueLabel = "", unit = "", highIsBad = false, categories = null, marks = null } = {}) {
     const features = (collection && collection.features) || [];
     this.features = {
       nodes: features.filter((f) => f.geometry && f.geometry.type === "Point"),
@@ -47,6 +47,9 @@ export class NetworkMap {
     // nodes: {name: color}, links: {name: color}} colours named elements instead of a value scale.
     this.highIsBad = highIsBad;
     this.categories = categories;
+    // marks: {links|nodes: {name: color}, legend: [{color, label}]} picks out a few elements (closed pipes, the leak)
+    // on top of a value scale.
+    this.marks = marks;
     this.bounds = this.computeBounds();
     this.view = { scale: 1, dx: 0, dy: 0 };
     this.renderLegend();
@@ -107,7 +110,8 @@ export class NetworkMap {
       ctx.beginPath();
       pts.forEach(([x, y], i) => (i ? ctx.lineTo(x, y) : ctx.moveTo(x, y)));
       const { type, value, name } = link.properties;
-      const category = this.categories && this.categories.links && this.categories.links[name];
+      const category = (this.categories && this.categories.links && this.categories.links[name])
+        || (this.marks && this.marks.links && this.marks.links[name]);
       if (category) {
         ctx.strokeStyle = category;
         ctx.lineWidth = 4;
@@ -133,14 +137,15 @@ export class NetworkMap {
       const fraction = !this.linkMode && typeof p.value === "number" ? this.fraction(p.value) : NaN;
       const category = this.categories && this.categories.nodes && this.categories.nodes[p.name];
       if (this.categories && !category && p.type === "Junction") continue;  // only the named nodes (and sources) matter
+      const mark = this.marks && this.marks.nodes && this.marks.nodes[p.name];
       ctx.fillStyle = category || (Number.isNaN(fraction) ? "#b0bec5" : colorAt(this.highIsBad ? 1 - fraction : fraction));
-      ctx.strokeStyle = "#1d2733";
-      ctx.lineWidth = 0.8;
+      ctx.strokeStyle = mark || "#1d2733";
+      ctx.lineWidth = mark ? 3 : 0.8;
       ctx.beginPath();
       if (p.type === "Tank") ctx.rect(x - 6, y - 6, 12, 12);
       else if (p.type === "Reservoir") {
         ctx.moveTo(x, y - 7); ctx.lineTo(x + 7, y + 6); ctx.lineTo(x - 7, y + 6); ctx.closePath();
-      } else ctx.arc(x, y, category ? 6 : 4.5, 0, Math.PI * 2);
+      } else ctx.arc(x, y, category || mark ? 7 : 4.5, 0, Math.PI * 2);
       ctx.fill();
       ctx.stroke();
       this.screen.push({ x, y, node });
@@ -155,11 +160,7 @@ export class NetworkMap {
   renderLegend() {
     this.legend.replaceChildren();
     if (this.categories) {
-      for (const item of this.categories.legend || []) {
-        this.legend.append(h("span", { class: "swatch-item" }, h("span", { class: "swatch", "data-color": item.color }), h("span", { text: item.label })));
-      }
-      // Swatch colours through CSSOM (CSP forbids style attributes).
-      this.legend.querySelectorAll(".swatch").forEach((el) => { el.style.background = el.dataset.color; });
+      this.appendSwatches(this.categories.legend || []);
       this.legend.append(h("span", { class: "muted", i18n: "net.map_shapes" }));
       return;
     }
@@ -174,8 +175,17 @@ export class NetworkMap {
       ctx.fillRect(x, 0, 1, 10);
     }
     this.legend.append(h("span", { text: this.valueLabel }), h("span", { text: formatValue(this.range[0]) }), bar,
-      h("span", { text: `${formatValue(this.range[1])} ${this.unit}` }),
-      h("span", { class: "muted", i18n: "net.map_shapes" }));
+      h("span", { text: `${formatValue(this.range[1])} ${this.unit}` }));
+    this.appendSwatches((this.marks && this.marks.legend) || []);
+    this.legend.append(h("span", { class: "muted", i18n: "net.map_shapes" }));
+  }
+
+  appendSwatches(items) {
+    for (const item of items) {
+      const swatch = h("span", { class: "swatch" });
+      swatch.style.background = item.color;  // through CSSOM: CSP forbids style attributes
+      this.legend.append(h("span", { class: "swatch-item" }, swatch, h("span", { text: item.label })));
+    }
   }
 
   nearest(px, py) {

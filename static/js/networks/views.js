@@ -7,7 +7,7 @@ import { api, download } from "../core/api.js";
 import { drawChart } from "../core/charts.js";
 import { dataTable, formatCell } from "../core/datatable.js";
 import { errorText, h, mount } from "../core/dom.js";
-import { getLang, t } from "../core/i18n.js";
+import { getLang, has, t } from "../core/i18n.js";
 import { NetworkMap } from "./map.js";
 
 const WORST_SERIES = 5;
@@ -142,8 +142,8 @@ function overlayFor(kind, result, params) {
   if (kind === "hydraulic") return { ...nodes(result.node_min_pressure_m), label: t("view.map_min_pressure"), unit: "m" };
   if (kind === "water_age") return { ...nodes(result.node_mean_age_h), label: t("view.mean_age"), unit: "h", highIsBad: true };
   if (kind === "leak_scenario") {
-    const values = Object.fromEntries((result.most_affected_junctions || []).map((j) => [j.node, j.mean_pressure_drop_m]));
-    return { ...nodes(values), label: t("view.map_pressure_drop"), unit: "m", highIsBad: true };
+    return { ...nodes(result.node_pressure_change_m || {}), label: t("view.map_pressure_change"), unit: "m",
+      marks: { nodes: { [result.junction]: "#1d2733" }, legend: [{ color: "#1d2733", label: t("view.map_leak_at", { node: result.junction || "" }) }] } };
   }
   if (kind === "pipe_criticality") return { linkValues: result.link_junctions_impacted || {}, label: t("view.junctions_impacted"), unit: "" };
   if (kind === "fire_flow") {
@@ -151,12 +151,10 @@ function overlayFor(kind, result, params) {
     return { categories: { nodes: colours, legend: [{ color: GREEN, label: t("view.pass") }, { color: RED, label: t("view.fail") }] } };
   }
   if (kind === "what_if") {
-    const low = (((result.scenario || {}).low_pressure || {}).junctions || []).map((j) => j.node);
     const closed = (params && params.close_pipes) || [];
-    return { categories: {
-      nodes: Object.fromEntries(low.map((n) => [n, RED])), links: Object.fromEntries(closed.map((p) => [p, "#1d2733"])),
-      legend: [{ color: RED, label: t("view.map_scenario_low") }, ...(closed.length ? [{ color: "#1d2733", label: t("view.map_closed") }] : [])],
-    } };
+    return { ...nodes(result.node_pressure_change_m || {}), label: t("view.map_pressure_change"), unit: "m",
+      marks: { links: Object.fromEntries(closed.map((p) => [p, "#1d2733"])),
+        legend: closed.length ? [{ color: "#1d2733", label: t("view.map_closed") }] : [] } };
   }
   if (kind === "topology") {
     return { categories: {
@@ -193,7 +191,8 @@ function mapSection(kind, result, networkId, params) {
       ...collection, features,
       node_value_range: overlay.nodeValues ? rangeOf(overlay.nodeValues) : null,
       link_value_range: overlay.linkValues ? rangeOf(overlay.linkValues) : null,
-    }, { valueLabel: overlay.label || "", unit: overlay.unit || "", highIsBad: Boolean(overlay.highIsBad), categories: overlay.categories || null });
+    }, { valueLabel: overlay.label || "", unit: overlay.unit || "", highIsBad: Boolean(overlay.highIsBad), categories: overlay.categories || null,
+      marks: overlay.marks || null });
   }).catch((err) => mount(state, h("p", { class: "form-error", text: errorText(err) })));
   return h("section", { class: "result-map", id: "result-map", "data-testid": "result-map" },
     h("h4", { i18n: "view.map" }), state, map.el, map.legend);
@@ -207,7 +206,16 @@ function settingsTable(settings) {
       h("tbody", {}, settings.map((s) => h("tr", {},
         h("th", { scope: "row", text: L(s.label) + (s.unit ? ` (${s.unit})` : "") }),
         h("td", { text: formatCell(s.value, typeof s.value === "number" ? "number" : "text") }),
-        hasSource ? h("td", { class: "muted", text: s.source ? t(`source.${s.source}`) : "—" }) : null))))));
+        hasSource ? h("td", { class: "muted small", text: sourceText(s), title: s.basis || "", "data-origin": s.origin || "" }) : null))))));
+}
+
+/** Where a setting's value came from: the standard's clause, the tenant's setting or this run's parameters. */
+function sourceText(s) {
+  if (!s.source) return "—";
+  if (s.origin === "tenant") return t("source.tenant");
+  if (s.origin === "request") return t("source.request");
+  if (s.origin === "standard") return s.source;
+  return has(`source.${s.source}`) ? t(`source.${s.source}`) : s.source;
 }
 
 function toolbar({ kind, network, jobId, params }) {
