@@ -90,6 +90,16 @@ def evaluate(r: dict[str, Any]) -> list[Target]:
                         f"upload+simulate rounds meanwhile (upload {h['busy_upload_s_mean']} s, simulate "
                         f"{h['busy_simulate_s_mean']} s on average), stream errors {h['busy']['errors']}, "
                         f"busy-client errors {h['busy_errors'] or 0}") if h else ""))
+    sweep = r.get("i_sweep")
+    if sweep and sweep.get("measured"):
+        runs = sweep["runs"]
+        out.append(_target("i", f"{sweep['network']} full pipe criticality, 2 workers ÷ 1 worker", sweep["ratio"], "≤ 0.6",
+                           None if sweep["ratio"] is None else sweep["ratio"] <= 0.6 and sweep["same_result"],
+                           f"{runs['2']['seconds']} s vs {runs['1']['seconds']} s for {sweep['pipes']} pipes; same result "
+                           f"{sweep['same_result']}; failed scenarios {runs['1']['scenarios_failed']}"))
+    elif sweep:
+        out.append(_target("i", "Net6 full pipe criticality, 2 workers ÷ 1 worker", None, "≤ 0.6", None,
+                           f"not measured: {sweep['reason']}"))
     return out
 
 
@@ -236,4 +246,15 @@ def markdown(r: dict[str, Any]) -> str:
         lines += ["", f"Busy clients: {h['busy_clients']}, {h['busy_rounds']} upload + 24 h simulation rounds "
                   f"(upload {h['busy_upload_s_mean']} s, simulation {h['busy_simulate_s_mean']} s on average); "
                   f"errors {h['busy_errors'] or 'none'}.", ""]
+    sweep = r.get("i_sweep")
+    if sweep and sweep.get("measured"):
+        lines += ["## (i) Net6 pipe criticality on RQ workers", "",
+                  f"`pipe_criticality` {sweep['params']} over {sweep['pipes']} pipes, chunks of {sweep['chunk_scenarios']} "
+                  "scenarios; from the POST to the job's `done`.", "",
+                  "| workers | seconds | pipes analysed | scenarios failed | complete | load 1 min before / after |",
+                  "|---|---|---|---|---|---|"]
+        for n, run in sweep["runs"].items():
+            lines.append(f"| {n} | {run['seconds']} | {run['pipes_analysed']} | {run['scenarios_failed']} | "
+                         f"{run['complete']} | {run['load_1min_before']} / {run['load_1min_after']} |")
+        lines += ["", f"Both runs gave the same result: {sweep['same_result']}.", ""]
     return "\n".join(lines)

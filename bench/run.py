@@ -1,8 +1,9 @@
-"""Run the whole bench in one go: databases, servers, phases (a)–(h), bench/RESULTS.md + bench/results.json.
+"""Run the whole bench in one go: databases, servers, phases (a)–(i), bench/RESULTS.md + bench/results.json.
 
 Called by bench/run.sh (which starts PostgreSQL/Redis and installs wrk).
 ``--quick`` shortens every load for debugging; ``--reuse-db`` keeps the
-seeded databases of the previous run; ``--only b,c`` runs some phases;
+seeded databases of the previous run; ``--only b,c`` runs some phases (i, the
+Net6 sweep with 1 and 2 workers, takes most of an hour and runs only when named);
 ``--candidate DIR`` also serves HydroNet from another work tree (a prototype
 of a product change) and measures it beside the current one — interleaved
 for (b) and (c), right after for (d) and (e).
@@ -23,7 +24,7 @@ from typing import Any
 
 import redis
 
-from bench import busy, engine, phases, report, seed
+from bench import busy, engine, phases, report, seed, sweep
 from bench.inproc import InProcessApp, request_costs
 from bench.services import SERVERS, CpuMeter, fake_upstream, free_port, gunicorn, wait_quiet
 from bench.sse_load import Profile
@@ -91,6 +92,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--candidate-env", action="append", default=[],
                    help="KEY=VALUE for the candidate only (without --candidate: this tree with these settings)")
     p.add_argument("--results", type=Path, default=BENCH, help="where RESULTS.md and results.json go")
+    p.add_argument("--sweep-pipes", type=int, default=None,
+                   help="(i) analyse only this many pipes of Net6 (debugging; the target is for every pipe)")
     return p.parse_args(argv)
 
 
@@ -193,7 +196,9 @@ class Bench:
         if "g" in self.only:  # in the bench process alone, before any server competes for the cores
             print("(g) criticality per scenario vs the bare toolkit solve (Net3) …", flush=True)
             self.results["g_engine"] = engine.measure("Net3", rounds=3 if self.args.quick else 9)
-        if not self.only - {"g"}:
+        if "i" in self.only:  # its own database: no seeding, no fake upstream
+            self._sweep()
+        if not self.only - {"g", "i"}:
             return
         self.prepare_data()
         with fake_upstream(free_port(), API_KEY, OUT / "fake_upstream.log") as fake_url:
@@ -222,6 +227,20 @@ class Bench:
                             self.results["f_water" if name == "hydronet" else "f_water_candidate"] = phases.water(
                                 base, self.tokens[self.data.count_user], self.d.water_runs)
             inproc.close()
+
+    def _sweep(self) -> None:
+        """(i) Net6 full pipe criticality with 1 and 2 RQ workers (the API on gunicorn queues it), own database."""
+        print("(i) creating and migrating bench_sweep …", flush=True)
+        database_url = sweep.prepare({"SECRET_KEY": SECRET, "JWT_SECRET_KEY": JWT_SECRET,
+                                      "ADMIN_PASSWORD": "Bench-Admin-2026!"})
+        # long enough for one worker to finish the whole sweep (the job's time limit and its lost-job check)
+        env = {**hydronet_env(self.redis_url, "http://127.0.0.1:9/api/v1"), "DATABASE_URL": database_url,
+               "ALIYUN_API_KEY": "", "ANALYSIS_TIMEOUT_S": "14400", "RATELIMIT_ENABLED": "false", **self.extra}
+        pipes = self.args.sweep_pipes or (300 if self.args.quick else None)
+        with ExitStack() as stack:
+            base = stack.enter_context(gunicorn("app_saas:app", env, free_port(), OUT / "hydronet_i.log",
+                                                "/api/health", self.args.workers))
+            self.results["i_sweep"] = sweep.measure(base, env, self.redis_url, OUT, max_pipes=pipes)
 
     def _all_users(self) -> list[str]:
         data = self.data

@@ -81,15 +81,21 @@ def _run(conn, *statements: str, params: Any = None) -> None:
 def create_databases() -> None:
     """(Re)create both databases and the owner/app roles of bench_hydronet."""
     admin = _connect("postgres")
-    _run(admin,
-         f"DROP DATABASE IF EXISTS {HYDRONET_DB} WITH (FORCE)",
-         f"DROP DATABASE IF EXISTS {BASELINE_DB} WITH (FORCE)")
+    _run(admin, f"DROP DATABASE IF EXISTS {BASELINE_DB} WITH (FORCE)", f"CREATE DATABASE {BASELINE_DB}")
+    admin.close()
+    create_owned_database(HYDRONET_DB)
+
+
+def create_owned_database(name: str) -> None:
+    """(Re)create database ``name`` owned by the owner role, the app role granted as deploy/install.sh does."""
+    admin = _connect("postgres")
+    _run(admin, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
     for role, extra in ((OWNER_ROLE, "BYPASSRLS"), (APP_ROLE, "NOBYPASSRLS NOINHERIT")):
         _run(admin, f"DO $$BEGIN CREATE ROLE {role} LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END$$",
              f"ALTER ROLE {role} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE {extra}")
-    _run(admin, f"CREATE DATABASE {HYDRONET_DB} OWNER {OWNER_ROLE}", f"CREATE DATABASE {BASELINE_DB}")
+    _run(admin, f"CREATE DATABASE {name} OWNER {OWNER_ROLE}")
     admin.close()
-    conn = _connect(HYDRONET_DB)
+    conn = _connect(name)
     _run(conn,
          f"ALTER SCHEMA public OWNER TO {OWNER_ROLE}",
          f"GRANT USAGE ON SCHEMA public TO {APP_ROLE}",
@@ -99,9 +105,9 @@ def create_databases() -> None:
     conn.close()
 
 
-def migrate(env: dict[str, str]) -> str:
+def migrate(env: dict[str, str], db: str = HYDRONET_DB) -> str:
     """Run the deployment guide's ``python init_database.py`` as the owner role; returns its output."""
-    run_env = {**os.environ, **env, "DATABASE_URL": url(HYDRONET_DB, OWNER_ROLE), "LOG_LEVEL": "WARNING"}
+    run_env = {**os.environ, **env, "DATABASE_URL": url(db, OWNER_ROLE), "LOG_LEVEL": "WARNING"}
     done = subprocess.run([sys.executable, "init_database.py"], cwd=ROOT, env=run_env, capture_output=True,
                           text=True, timeout=180)
     if done.returncode != 0:

@@ -139,6 +139,9 @@ class Settings:
     # processes per gevent web worker that parse uploads and run inline analyses off its event loop
     # (hydronet.kernel.cpu); 0 runs them in the worker itself
     CPU_POOL_PROCESSES: int = 1
+    # a sweep run by an RQ worker is split into chunks of this many scenarios that any worker takes
+    # (0: one job in one process)
+    SWEEP_CHUNK_SCENARIOS: int = 100
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

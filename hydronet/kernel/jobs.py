@@ -102,6 +102,35 @@ def queue_depth(app: Flask) -> int:
         return -1
 
 
+def _topic_key(topic: str) -> str:
+    return f"hydronet:jobs:notice:{topic}"
+
+
+def notify(topic: str) -> None:
+    """Wake one waiter of ``topic`` (see wait_for); nothing in thread mode."""
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    if uses_threads(app):
+        return
+    conn = _redis_queue(app).connection
+    key = _topic_key(topic)
+    pipe = conn.pipeline()
+    pipe.rpush(key, "1")
+    pipe.expire(key, 3600)
+    pipe.execute()
+
+
+def wait_for(topic: str, timeout_s: float) -> bool:
+    """Block until ``topic`` is notified or ``timeout_s`` passes (a Redis BLPOP, no polling); True when notified.
+
+    Notices are counted: one sent before the wait starts is not lost.
+    """
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    if uses_threads(app):
+        threading.Event().wait(timeout_s)
+        return False
+    return _redis_queue(app).connection.blpop([_topic_key(topic)], timeout=max(timeout_s, 0.01)) is not None
+
+
 def _run_in_app(app: Flask, name: str, kwargs: dict[str, Any]) -> None:
     with app.app_context():
         try:

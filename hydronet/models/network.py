@@ -42,6 +42,9 @@ class AnalysisJob(IdMixin, TenantOwnedMixin, Base):
     # stamped by the process running the job; a running job whose stamp is stale lost its worker
     heartbeat_at: Mapped[datetime | None] = mapped_column()
     attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    # a chunk of a sweep split over workers: params hold its scenarios, the parent aggregates
+    parent_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("analysis_jobs.id", ondelete="CASCADE"), index=True)
 
 
 class AnalysisDefaults(IdMixin, TenantOwnedMixin, Base):

@@ -16,7 +16,7 @@ from hydronet.water import checks
 from hydronet.water.errors import AnalysisInputError
 from hydronet.water.jsonify import num
 from hydronet.water.limits import Deadline, Progress
-from hydronet.water.scenarios import Sweep, impact, run_each, sweep_warnings
+from hydronet.water.scenarios import Runner, Sweep, impact, run_each, sweep_warnings
 from hydronet.water.simulation import make_settings
 from hydronet.water.standards import NATIONAL
 from hydronet.water.toolkit import Changes
@@ -41,6 +41,7 @@ def pipe_criticality(
     pipes: list[str] | None = None,
     progress: Progress | None = None,
     time_limit_s: float | None = None,
+    runner: Runner = run_each,
 ) -> dict[str, Any]:
     """Rank pipes by junctions (and population) pushed below ``pressure_threshold_m`` when closed.
 
@@ -82,7 +83,7 @@ def pipe_criticality(
                 "warning_codes": sorted({w["code"] for w in scenario.warnings}),
             }
 
-        outcome = run_each(candidates, close, progress, Deadline(time_limit_s))
+        outcome = runner(candidates, close, progress, Deadline(time_limit_s))
     ranking = sorted(outcome.pop("rows"), key=lambda row: (-row["junctions_impacted"], -row["population_impacted"],
                                                            row["demand_served_fraction"] or 0.0, row["pipe"]))
     unbalanced = [row["pipe"] for row in ranking if "water_balance" in row["warning_codes"]]

@@ -12,7 +12,7 @@ from hydronet.water.diagnostics import finding
 from hydronet.water.errors import AnalysisInputError
 from hydronet.water.jsonify import at_time, num
 from hydronet.water.limits import Deadline, Progress
-from hydronet.water.scenarios import Sweep, impact, run_each, sweep_warnings
+from hydronet.water.scenarios import Runner, Sweep, impact, run_each, sweep_warnings
 from hydronet.water.simulation import make_settings, prepare
 from hydronet.water.standards import NATIONAL
 from hydronet.water.toolkit import Changes, Timed
@@ -32,6 +32,7 @@ def fire_flow(
     max_hydrants: int | None = None,
     progress: Progress | None = None,
     time_limit_s: float | None = None,
+    runner: Runner = run_each,
 ) -> dict[str, Any]:
     """Rank hydrant junctions by junctions pushed below the threshold while fighting a fire (PDD).
 
@@ -73,7 +74,7 @@ def fire_flow(
                 "warning_codes": sorted({w["code"] for w in scenario.warnings}),
             }
 
-        outcome = run_each(candidates, fight_fire, progress, Deadline(time_limit_s))
+        outcome = runner(candidates, fight_fire, progress, Deadline(time_limit_s))
     ranking = sorted(outcome.pop("rows"), key=lambda row: (row["passes"], -row["junctions_impacted"],
                                                            row["hydrant_min_pressure_m"] or 0.0, row["hydrant"]))
     chosen = {"fire_demand_m3_s": demand, "fire_duration_h": fire_duration_h, "fire_start_h": fire_start_h,

@@ -11,32 +11,35 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import threading
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Any, Mapping
 
 import wntr
-from flask import Flask, current_app
+from flask import current_app
 from sqlalchemy import select, update
 
 from hydronet.kernel import cpu
+from hydronet.kernel import audit
+from hydronet.kernel.audit import AuditActor
 from hydronet.kernel.db import db, utcnow
-from hydronet.kernel.errors import ApiError, Forbidden, NotFound, ServiceUnavailable, ValidationError
-from hydronet.kernel.jobs import enqueue, is_pending, job, sweeper
+from hydronet.kernel.errors import ApiError, Conflict, Forbidden, NotFound, ServiceUnavailable, ValidationError
+from hydronet.kernel.jobs import enqueue, is_pending, job, sweeper, uses_threads
 from hydronet.kernel.lookup import get_or_404
 from hydronet.kernel.store import get_store
 from hydronet.kernel.tenancy import all_tenants, bind_tenant
 from hydronet.models import AnalysisJob, Network
 from hydronet.tenants import usage
-from hydronet.water import networks, tenant_defaults, toolkit
+from hydronet.water import networks, sweeps, tenant_defaults, toolkit
 from hydronet.water.errors import AnalysisInputError, AnalysisTimeout, InpError, SimulationError, WaterError
 from hydronet.water.geojson import map_geojson
+from hydronet.water.jobstate import ACTIVE, Heartbeat, JobCancelled, ProgressWriter, claim
 from hydronet.water.jsonify import series_map
 from hydronet.water.limits import Progress, run_with_timeout
 from hydronet.water.plots import render_map, render_timeseries
 from hydronet.water.registry import ANALYSES, AnalysisSpec, run_analysis
+from hydronet.water.scenarios import Runner
 from hydronet.water.simulation import cached_simulate, make_settings
 from hydronet.water.standards import Standards
 
@@ -49,8 +52,6 @@ INLINE_LIMIT_S = 60.0  # a web worker waits at most this long; ?async=true runs 
 LOST_AFTER_S = 300.0  # a job still queued this long after its time limit was lost
 MAX_ATTEMPTS = 2  # a job whose worker died is run once more, then failed
 LOST_REASON = "the analysis was lost twice with the worker running it (killed or stopped); run it again"
-PROGRESS_STEP = 0.05
-PROGRESS_INTERVAL_S = 1.0
 # the solver is part of a result's identity: results of another engine are never served from the cache
 _ENGINE = f"epanet-{toolkit.VERSION}" if toolkit.AVAILABLE else "epanet-2.2"
 _KEY_VERSION = f"analysis:v3:wntr-{wntr.__version__}:{_ENGINE}"
@@ -145,10 +146,11 @@ def resolve(network: Network, kind: str, params: Mapping[str, Any] | None) -> tu
 
 
 def analyse(network: Network, kind: str, params: Mapping[str, Any] | None, *, time_limit_s: float | None,
-            progress: Progress | None = None) -> tuple[dict[str, Any], bool]:
+            progress: Progress | None = None, runner: Runner | None = None) -> tuple[dict[str, Any], bool]:
     """``(result, cached)`` of one analysis; raises WaterError (AnalysisInputError for bad params).
 
     Parameters the request omits take the tenant's analysis defaults (REST, jobs and the assistant alike).
+    ``runner`` evaluates a sweep's scenarios (:mod:`hydronet.water.sweeps`); by default in this process.
     """
     standards, key = resolve(network, kind, params)
     hit = _cached(key)
@@ -164,7 +166,8 @@ def analyse(network: Network, kind: str, params: Mapping[str, Any] | None, *, ti
             raise AnalysisTimeout(f"analysis did not finish within {time_limit_s:g} s", seconds=exc.seconds) from None
     else:  # a job reporting progress runs where it is (an RQ worker, or the embedded job thread)
         result = run_analysis(kind, networks.model_of(network), params, progress=progress,
-                              time_limit_s=time_limit_s, cache=networks.simulations(network), standards=standards)
+                              time_limit_s=time_limit_s, cache=networks.simulations(network), standards=standards,
+                              runner=runner)
     _remember(key, result)
     return result, False
 
@@ -345,25 +348,6 @@ def _map_values(network: Network, value: str, duration_h: float | None, *, user_
 # -- the background job -------------------------------------------------------------------------
 
 
-class _ProgressWriter:
-    """Writes a job's progress to the database, at most every 5 % or every second."""
-
-    def __init__(self, job_id: uuid.UUID, tenant_id: uuid.UUID) -> None:
-        self.job_id, self.tenant_id = job_id, tenant_id
-        self.last_value, self.last_time = 0.0, time.monotonic()
-
-    def __call__(self, done: int, total: int) -> None:
-        value = min(done / total, 1.0) if total else 1.0
-        now = time.monotonic()
-        if value - self.last_value < PROGRESS_STEP and now - self.last_time < PROGRESS_INTERVAL_S:
-            return
-        self.last_value, self.last_time = value, now
-        db.session.execute(update(AnalysisJob).where(AnalysisJob.id == self.job_id,
-                                                     AnalysisJob.tenant_id == self.tenant_id)
-                           .values(progress=round(value, 4)).execution_options(synchronize_session=False))
-        db.session.commit()
-
-
 @job(JOB_NAME)
 def run_job(job_id: str, tenant_id: str) -> None:
     """Run a queued analysis job (inside an app context, in an RQ worker or a thread).
@@ -375,28 +359,29 @@ def run_job(job_id: str, tenant_id: str) -> None:
     """
     tid, jid = uuid.UUID(tenant_id), uuid.UUID(job_id)
     bind_tenant(db.session, tid)
-    claimed = db.session.execute(
-        update(AnalysisJob).where(AnalysisJob.id == jid, AnalysisJob.tenant_id == tid, AnalysisJob.status == "queued")
-        .values(status="running", heartbeat_at=utcnow(), attempts=AnalysisJob.attempts + 1, progress=0.0)
-        .execution_options(synchronize_session=False)).rowcount
-    db.session.commit()
-    if not claimed:
-        return  # deleted with its network, delivered twice, or taken by another worker
+    if not claim(jid, tid):
+        return  # deleted with its network, delivered twice, cancelled, or taken by another worker
     row = db.session.get(AnalysisJob, jid, populate_existing=True)
     if row is None:
         return
     attempt = row.attempts
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if row.parent_id is not None:
+        sweeps.run_chunk(app, jid, tid, attempt)
+        return
     network = db.session.get(Network, row.network_id)
     if network is None:
         _finish(row, error="the network was deleted")
         db.session.commit()
         return
-    heartbeat = _Heartbeat(current_app._get_current_object(), jid, tid, attempt)  # type: ignore[attr-defined]
+    heartbeat = Heartbeat(app, jid, tid, attempt)
     started = time.perf_counter()
     outcome: dict[str, Any] = {}
     try:
         outcome["result"], _hit = analyse(network, row.kind, row.params, time_limit_s=job_time_limit(),
-                                          progress=_ProgressWriter(row.id, tid))
+                                          progress=ProgressWriter(row.id, tid, attempt), runner=_runner(row))
+    except JobCancelled:
+        outcome["cancelled"] = True
     except WaterError as exc:
         outcome["error"] = exc.message
     except Exception:
@@ -405,9 +390,20 @@ def run_job(job_id: str, tenant_id: str) -> None:
     finally:
         heartbeat.stop()
     try:
-        db.session.rollback()  # nothing pending; reloads the row (gone if its network was deleted meanwhile)
+        db.session.rollback()  # nothing pending
+        # the row as it is now (cancelled, taken over, or gone with its network): sessions keep objects
+        # across commits (expire_on_commit off), and the progress writer committed since it was loaded
+        row = db.session.get(AnalysisJob, jid, populate_existing=True)
+        if row is None:
+            return
+        if row.status == "cancelled" and row.attempts == attempt:
+            _meter(network, row.user_id, row.kind, started, "cancelled")
+            db.session.commit()
+            return
         if row.status != "running" or row.attempts != attempt:
             log.warning("analysis job %s was taken over (lost heartbeat): this run's outcome is dropped", job_id)
+            return
+        if outcome.pop("cancelled", False):  # stopped by a progress write that found it no longer running
             return
         _finish(row, **outcome)
         _meter(network, row.user_id, row.kind, started, "error" if "error" in outcome else "ok")
@@ -417,39 +413,45 @@ def run_job(job_id: str, tenant_id: str) -> None:
         log.warning("analysis job %s could not store its outcome (deleted meanwhile?)", job_id, exc_info=True)
 
 
-class _Heartbeat:
-    """Stamps a running job's ``heartbeat_at`` every JOB_HEARTBEAT_S from a thread of its own."""
+def _runner(row: AnalysisJob) -> Runner | None:
+    """How a job evaluates a sweep: split into chunks over the RQ workers, or (threads, or chunking off) here."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    size = int(app.config.get("SWEEP_CHUNK_SCENARIOS") or 0)
+    if size <= 0 or uses_threads(app) or not spec_for(row.kind).long:
+        return None
+    return sweeps.Distributed(app, row, size, _enqueue)
 
-    def __init__(self, app: Flask, job_id: uuid.UUID, tenant_id: uuid.UUID, attempt: int) -> None:
-        self.app, self.job_id, self.tenant_id, self.attempt = app, job_id, tenant_id, attempt
-        self.every = float(app.config["JOB_HEARTBEAT_S"])
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True, name=f"job-heartbeat-{job_id}")
-        self._thread.start()
 
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(self.every + 5)
+def cancel_job(actor: AuditActor, tenant_id: uuid.UUID, job_id: str) -> AnalysisJob:
+    """Cancel a queued or running job of the tenant (audited); its chunks not yet started are dropped.
 
-    def _run(self) -> None:
-        with self.app.app_context():
-            try:
-                while not self._stop.wait(self.every):
-                    self._beat()
-            finally:
-                db.session.remove()
-
-    def _beat(self) -> None:
-        try:
-            bind_tenant(db.session, self.tenant_id)
-            db.session.execute(
-                update(AnalysisJob).where(AnalysisJob.id == self.job_id, AnalysisJob.tenant_id == self.tenant_id,
-                                          AnalysisJob.status == "running", AnalysisJob.attempts == self.attempt)
-                .values(heartbeat_at=utcnow()).execution_options(synchronize_session=False))
-            db.session.commit()
-        except Exception:
-            db.session.rollback()
-            log.warning("analysis job %s: heartbeat not stored", self.job_id, exc_info=True)
+    A running job stops at its next progress write (within about a second); the job ends ``cancelled``.
+    409 ``job_finished`` when it had already finished.
+    """
+    row = get_or_404(AnalysisJob, job_id, "Job", tenant_id=tenant_id)
+    if row.parent_id is not None:
+        raise NotFound("Job not found")
+    now = utcnow()
+    won = db.session.execute(
+        update(AnalysisJob).where(AnalysisJob.id == row.id, AnalysisJob.tenant_id == tenant_id,
+                                  AnalysisJob.status.in_(ACTIVE))
+        .values(status="cancelled", finished_at=now).execution_options(synchronize_session=False)).rowcount
+    if not won:
+        db.session.rollback()
+        raise Conflict(f"The job has already finished ({row.status})", code="job_finished", job_status=row.status)
+    db.session.execute(
+        update(AnalysisJob).where(AnalysisJob.parent_id == row.id, AnalysisJob.tenant_id == tenant_id,
+                                  AnalysisJob.status.in_(ACTIVE))
+        .values(status="cancelled", finished_at=now).execution_options(synchronize_session=False))
+    audit.record(actor, "analysis.cancel", target_type="analysis_job", target_id=row.id,
+                 details={"kind": row.kind, "network_id": str(row.network_id)})
+    db.session.commit()
+    db.session.refresh(row)
+    try:
+        sweeps.wake(row.id)
+    except Exception:  # the parent also looks every few seconds
+        log.warning("could not wake cancelled job %s", row.id, exc_info=True)
+    return row
 
 
 def _aware(moment: datetime | None) -> datetime | None:

@@ -15,6 +15,7 @@ from hydronet.water.leak import leak_scenario
 from hydronet.water.limits import Progress, run_with_timeout
 from hydronet.water.quality import water_age
 from hydronet.water.resilience import resilience
+from hydronet.water.scenarios import Runner
 from hydronet.water.segments import segment_criticality
 from hydronet.water.simulation import SimulationCache
 from hydronet.water.standards import NATIONAL, Standards
@@ -331,6 +332,7 @@ def run_analysis(
     time_limit_s: float | None = None,
     cache: SimulationCache | None = None,
     standards: Standards | None = None,
+    runner: Runner | None = None,
 ) -> dict[str, Any]:
     """Validate ``params`` against the analysis schema and run it within ``time_limit_s``.
 
@@ -338,14 +340,16 @@ def run_analysis(
     :class:`AnalysisTimeout`. ``cache`` (one mapping per network) stores/reuses simulations.
     ``standards`` replaces the national defaults (a tenant's settings). The result's
     ``settings.defaults`` names, for each parameter with a standard default, the value used and
-    where it came from (the standard, the tenant's setting or the request).
+    where it came from (the standard, the tenant's setting or the request). ``runner`` evaluates a
+    long analysis' scenarios (see :mod:`hydronet.water.sweeps`); by default in this process.
     """
     spec = ANALYSES.get(name)
     if spec is None:
         raise AnalysisInputError(f"unknown analysis {name!r}; available: {', '.join(ANALYSES)}")
     args, used = spec.resolve(params, standards)
     if spec.long:
-        result = spec.function(wn, **args, progress=progress, time_limit_s=time_limit_s)
+        extra = {} if runner is None else {"runner": runner}
+        result = spec.function(wn, **args, progress=progress, time_limit_s=time_limit_s, **extra)
     else:
         if spec.uses_cache:
             args["cache"] = cache

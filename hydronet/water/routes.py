@@ -56,7 +56,7 @@ COMPUTES = (503, 504)  # a busy or slow solver
 
 
 def job_dict(row: AnalysisJob) -> dict[str, Any]:
-    """An analysis job: status queued|running|done|failed, progress 0..1, result when done."""
+    """An analysis job: status queued|running|done|failed|cancelled, progress 0..1, result when done."""
     body: dict[str, Any] = {
         "id": str(row.id), "network_id": str(row.network_id), "kind": row.kind, "params": row.params or {},
         "status": row.status, "progress": row.progress, "created_at": iso(row.created_at),
@@ -325,3 +325,14 @@ def map_picture(network_id: str, fmt: str, query: MapQuery):
 def get_job(job_id: str):
     """An analysis job: ``{job: {id, network_id, kind, status, progress, result?, error?, ...}}``."""
     return ok(job=job_dict(analysis_jobs.get_job(current_principal().tenant.id, job_id)))
+
+
+@jobs_bp.post("/<job_id>/cancel")
+@require("analyses:run")
+@contract(ok={200: JobAnswer}, errors=(409,),
+          description="Cancel a queued or running job (a sweep's chunks not started are dropped); 409 job_finished "
+                      "when it had already finished. Audited.")
+def cancel_job(job_id: str):
+    """Cancel a queued or running job: ``{job}`` with status ``cancelled``; 409 ``job_finished`` when it had finished."""
+    row = analysis_jobs.cancel_job(current_actor(), current_principal().tenant.id, job_id)
+    return ok(job=job_dict(row))

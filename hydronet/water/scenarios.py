@@ -93,6 +93,10 @@ def run_each(
     }
 
 
+# how a sweep evaluates its scenarios: run_each in this process, or hydronet.water.sweeps over the job queue
+Runner = Callable[[list[str], Callable[[str], dict[str, Any]], Progress | None, Deadline], dict[str, Any]]
+
+
 def sweep_warnings(outcome: dict[str, Any], what: str) -> list[dict[str, Any]]:
     """Warnings for a sweep that did not analyse every scenario: cut short, or scenarios that failed."""
     out = []

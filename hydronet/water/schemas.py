@@ -64,7 +64,7 @@ class Job(Resource):
     network_id: Id
     kind: str
     params: Object
-    status: Literal["queued", "running", "done", "failed"]
+    status: Literal["queued", "running", "done", "failed", "cancelled"]
     progress: Annotated[float, Field(ge=0, le=1)]
     created_at: When | None
     finished_at: When | None

@@ -18,7 +18,7 @@ from hydronet.water import checks
 from hydronet.water.errors import AnalysisInputError
 from hydronet.water.jsonify import num
 from hydronet.water.limits import Deadline, Progress
-from hydronet.water.scenarios import MAX_LISTED, Sweep, impact, run_each, sweep_warnings
+from hydronet.water.scenarios import MAX_LISTED, Runner, Sweep, impact, run_each, sweep_warnings
 from hydronet.water.simulation import make_settings
 from hydronet.water.standards import NATIONAL
 from hydronet.water.toolkit import Changes
@@ -40,6 +40,7 @@ def segment_criticality(
     max_segments: int | None = None,
     progress: Progress | None = None,
     time_limit_s: float | None = None,
+    runner: Runner = run_each,
 ) -> dict[str, Any]:
     """Rank valve segments by the harm done when each is isolated (all its links closed), largest first.
 
@@ -92,7 +93,7 @@ def segment_criticality(
                 "warning_codes": sorted({w["code"] for w in scenario.warnings}),
             }
 
-        outcome = run_each([str(seg) for seg in order], isolate, progress, Deadline(time_limit_s))
+        outcome = runner([str(seg) for seg in order], isolate, progress, Deadline(time_limit_s))
     ranking = sorted(outcome.pop("rows"), key=lambda row: (-row["junctions_impacted"],
                                                            -(row["demand_unserved_fraction"] or 0.0), row["segment"]))
     return {

@@ -237,17 +237,18 @@ class Project:
         with self._lock:
             if self.closed:
                 raise SimulationError("the EPANET project is closed")
-            undo = self._apply(changes or Changes())
+            undo: list[tuple[Any, ...]] = []
             try:
+                # inside the try: a change EPANET refuses fails this scenario, not the sweep
+                self._apply(changes or Changes(), undo)
                 return self._run(changes or Changes(), full, window_start_s, window_end_s)
             except RuntimeError as exc:
                 raise SimulationError(f"EPANET failed: {exc}") from exc
             finally:
                 self._restore(undo)
 
-    def _apply(self, changes: Changes) -> list[tuple[Any, ...]]:
-        """Apply the scenario; return what to undo, most recent last."""
-        undo: list[tuple[Any, ...]] = []
+    def _apply(self, changes: Changes, undo: list[tuple[Any, ...]]) -> None:
+        """Apply the scenario, appending to ``undo`` what restores the project (most recent last)."""
         forced = list(changes.close_links) + list(changes.open_links)
         self._set_controls(forced, False)
         undo.append(("controls", forced))
@@ -257,7 +258,9 @@ class Project:
             tk.setlinkvalue(self.ph, index, tk.INITSTATUS, 1)
         for name in changes.close_links:
             index = self._link_index[name] + 1
-            if changes.closure_start_s <= 0:
+            if self.link_type[index - 1] == tk.CVPIPE:
+                self._close_check_valve(name, index, changes.closure_start_s, undo)
+            elif changes.closure_start_s <= 0:
                 undo.append(("link", index, tk.INITSTATUS, tk.getlinkvalue(self.ph, index, tk.INITSTATUS)))
                 tk.setlinkvalue(self.ph, index, tk.INITSTATUS, 0)
             else:
@@ -284,7 +287,21 @@ class Project:
             index = self._node_index[name] + 1
             undo.append(("node", index, tk.EMITTER, tk.getnodevalue(self.ph, index, tk.EMITTER)))
             tk.setnodevalue(self.ph, index, tk.EMITTER, float(coefficient) * LPS)
-        return undo
+
+    def _close_check_valve(self, name: str, index: int, start_s: int, undo: list[tuple[Any, ...]]) -> None:
+        """Close a pipe with a check valve for the whole run.
+
+        EPANET refuses any status change or control on a CV pipe (error 207). A closed pipe passes
+        no flow either way, so for a closure from the start the link becomes an ordinary pipe
+        (``EN_setlinktype``, which keeps its index and data) with a closed initial status. A closure
+        after a warm-up cannot be expressed: the valve must keep acting until then.
+        """
+        if start_s > 0:
+            raise SimulationError(f"pipe {name} has a check valve: EPANET 2.3 cannot close it after a warm-up "
+                                  "(error 207); analyse it with closure_start_h 0")
+        tk.setlinktype(self.ph, index, tk.PIPE, tk.UNCONDITIONAL)
+        undo.append(("link_type", index, tk.CVPIPE))
+        tk.setlinkvalue(self.ph, index, tk.INITSTATUS, 0)
 
     def _restore(self, undo: list[tuple[Any, ...]]) -> None:
         for entry in reversed(undo):
@@ -293,6 +310,9 @@ class Project:
                 self._set_controls(entry[1], True)
             elif kind == "link":
                 tk.setlinkvalue(self.ph, *entry[1:])
+            elif kind == "link_type":  # back to a CV pipe, open (its initial status before the closure)
+                tk.setlinkvalue(self.ph, entry[1], tk.INITSTATUS, 1)
+                tk.setlinktype(self.ph, entry[1], entry[2], tk.UNCONDITIONAL)
             elif kind == "node":
                 tk.setnodevalue(self.ph, *entry[1:])
             elif kind == "control":

@@ -17,6 +17,7 @@ from hydronet.kernel.db import db, utcnow
 from hydronet.kernel.tenancy import all_tenants, bind_tenant
 from hydronet.models import AnalysisJob, UsageRecord
 from hydronet.water import jobs as analysis_jobs
+from hydronet.water.jobstate import Heartbeat
 from tests.support.constants import ROOT
 from tests.support.networks import import_example, wait_for_job
 
@@ -95,7 +96,7 @@ def test_the_heartbeat_is_stamped_while_running(app, client, member, two_tenants
     old = utcnow() - timedelta(minutes=5)
     job_id = _job_row(app, tenant.id, nid, status="running", attempts=1, heartbeat_at=old)
     monkeypatch.setitem(app.config, "JOB_HEARTBEAT_S", 0.05)
-    beat = analysis_jobs._Heartbeat(app, job_id, tenant.id, 1)
+    beat = Heartbeat(app, job_id, tenant.id, 1)
     time.sleep(0.4)
     beat.stop()
     with app.app_context(), all_tenants(db.session):

@@ -150,7 +150,7 @@ def test_progress_writes_are_throttled_and_lost_jobs_fail(app, client, member, t
 
     from hydronet.kernel.db import utcnow
     from hydronet.kernel.tenancy import bind_tenant
-    from hydronet.water.jobs import _ProgressWriter
+    from hydronet.water.jobstate import ProgressWriter
 
     _user, headers = member
     nid = import_example(client, headers, "Net1")["id"]
@@ -162,7 +162,7 @@ def test_progress_writes_are_throttled_and_lost_jobs_fail(app, client, member, t
         db.session.add(row)
         db.session.commit()
         job_id = row.id
-        writer = _ProgressWriter(job_id, tenant.id)
+        writer = ProgressWriter(job_id, tenant.id)
         writer(1, 100)
         db.session.expire_all()
         assert db.session.get(AnalysisJob, job_id).progress == 0.0  # below the 5 % step, within the second
