@@ -12,9 +12,10 @@ Used by the bench (phase c) and by the guard tests in tests/web/test_query_count
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 import redis.connection
 from sqlalchemy import event

@@ -114,7 +114,7 @@ class LoadSampler:
         while not self._stop.wait(every_s):
             self.samples.append(round(os.getloadavg()[0], 2))
 
-    def __enter__(self) -> "LoadSampler":
+    def __enter__(self) -> LoadSampler:
         self._thread.start()
         return self
 
@@ -205,7 +205,7 @@ class Bench:
             self.fake_base = fake_url.rsplit("/api/v1", 1)[0]
             inproc = InProcessApp(inproc_config(self.redis_url, fake_url))
             users = self._all_users()
-            self.tokens = dict(zip(users, inproc.tokens(users)))
+            self.tokens = dict(zip(users, inproc.tokens(users), strict=True))
             env = hydronet_env(self.redis_url, fake_url, **self.extra)
             if self.only & {"a", "b", "c", "d", "h"}:
                 with ExitStack() as stack:

@@ -56,7 +56,7 @@ class Dataset:
         path.write_text(json.dumps(asdict(self), indent=1))
 
     @classmethod
-    def load(cls, path: Path) -> "Dataset":
+    def load(cls, path: Path) -> Dataset:
         return cls(**json.loads(path.read_text()))
 
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import functools
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from flask_jwt_extended import get_jwt, verify_jwt_in_request
 

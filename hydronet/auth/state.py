@@ -12,7 +12,8 @@ carry the keys authentication will read next; `fetch` then finds them known.
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from flask import Flask, g, has_request_context, request
 from flask_jwt_extended import decode_token
@@ -72,7 +73,7 @@ def fetch(keys: Sequence[str]) -> dict[str, str | None]:
     request, later reads fail at once instead of waiting for more timeouts.
     """
     if not has_request_context():
-        return dict(zip(keys, get_store().mget(list(keys))))
+        return dict(zip(keys, get_store().mget(list(keys)), strict=True))
     failed = g.get(_STORE_DOWN)
     if failed is not None:
         raise failed
@@ -80,7 +81,7 @@ def fetch(keys: Sequence[str]) -> dict[str, str | None]:
     missing = [k for k in keys if k not in known]
     if missing:
         try:
-            known.update(zip(missing, get_store().mget(missing)))
+            known.update(zip(missing, get_store().mget(missing), strict=True))
         except Exception as exc:
             g.setdefault(_STORE_DOWN, exc)
             raise
@@ -120,7 +121,7 @@ def take_wanted() -> list[str]:
 
 def remember(keys: Sequence[str], values: Sequence[str | None]) -> None:
     """Values fetched along with another round trip, for `fetch` to read."""
-    g.setdefault(_FETCHED, {}).update(zip(keys, values))
+    g.setdefault(_FETCHED, {}).update(zip(keys, values, strict=True))
 
 
 # --- rate-limit windows ------------------------------------------------------------

@@ -19,7 +19,8 @@ import hashlib
 import hmac
 import secrets
 import uuid
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 

@@ -6,8 +6,8 @@ built-in tools every tenant gets (the water analyses) and per-tenant sources
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Callable, Iterable
 
 from flask import Flask, current_app
 

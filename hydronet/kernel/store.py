@@ -9,8 +9,9 @@ from __future__ import annotations
 import abc
 import threading
 import time
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Iterator, Sequence, cast
+from typing import cast
 
 import redis
 from flask import current_app

@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import uuid
 import weakref
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 from sqlalchemy import Delete, Insert, Select, Table, Update, bindparam, event, text
 from sqlalchemy.engine import Result
@@ -238,7 +239,7 @@ def guard_engine(engine) -> None:
         record.info.pop(_FLUSHING, None)
 
 
-_GUARDED_ENGINES: "weakref.WeakSet" = weakref.WeakSet()
+_GUARDED_ENGINES: weakref.WeakSet = weakref.WeakSet()
 
 
 def _tenant_tables(stmt: Any) -> set[str]:
@@ -253,7 +254,7 @@ def _tenant_mappers():
 _TID, _ALL = "hn_rls_tid", "hn_rls_all"
 _RLS_SQL = f"SELECT set_config('app.tenant_id', %({_TID})s, true), set_config('app.all_tenants', %({_ALL})s, true)"
 _PENDING = "hydronet_rls_pending"  # DBAPI connection info: settings not sent yet
-_PIGGYBACK_ENGINES: "weakref.WeakSet" = weakref.WeakSet()  # engines install_engine() prepared
+_PIGGYBACK_ENGINES: weakref.WeakSet = weakref.WeakSet()  # engines install_engine() prepared
 
 
 def install_engine(engine) -> None:

@@ -7,7 +7,8 @@ arguments JSON).  Intermediate chunks say ``finish_reason: "null"``.
 from __future__ import annotations
 
 import uuid
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from hydronet.llm.base import Completion, ToolCall, Usage
 from hydronet.llm.tokens import count_message_tokens, count_tokens

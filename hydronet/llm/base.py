@@ -6,8 +6,9 @@ exactly one :class:`Completion`.  Errors are raised as
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator, Protocol, TypedDict, Union, runtime_checkable
+from typing import Any, Protocol, TypedDict, Union, runtime_checkable
 
 
 class ToolCall(TypedDict):

@@ -7,7 +7,8 @@ call that asked for it (DashScope rejects that with InvalidParameter).
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from hydronet.llm.tokens import MESSAGE_OVERHEAD, count_tokens, message_text
 

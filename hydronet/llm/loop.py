@@ -11,8 +11,9 @@ or call ``state.settle()`` before reading an interrupted state.
 from __future__ import annotations
 
 import time
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Generator, Iterator
+from typing import Any
 
 from hydronet.llm.base import Completion, LLMProvider, TextDelta, Usage, assistant_message
 from hydronet.llm.tokens import count_message_tokens, count_tokens

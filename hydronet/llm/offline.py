@@ -15,7 +15,8 @@ import json
 import re
 import time
 import uuid
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from hydronet.llm.base import Completion, LLMEvent, StreamingProvider, TextDelta, ToolCall, Usage
 from hydronet.llm.tokens import has_cjk

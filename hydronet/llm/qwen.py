@@ -27,7 +27,8 @@ import platform
 import random
 import threading
 import time
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import dashscope
 import requests

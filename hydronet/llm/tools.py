@@ -10,8 +10,9 @@ import functools
 import json
 import logging
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import jsonschema
 
@@ -97,13 +98,13 @@ class ToolRegistry:
         self._tools[tool.name] = tool
         return tool
 
-    def copy(self) -> "ToolRegistry":
+    def copy(self) -> ToolRegistry:
         """An independent registry with the same (already checked) tools."""
         clone = ToolRegistry()
         clone._tools = dict(self._tools)
         return clone
 
-    def merged(self, other: "ToolRegistry") -> "ToolRegistry":
+    def merged(self, other: ToolRegistry) -> ToolRegistry:
         """A new registry holding this registry's tools and ``other``'s."""
         result = ToolRegistry(self._tools.values())
         for tool in other:

@@ -13,7 +13,8 @@ from __future__ import annotations
 import os
 import sys
 import threading
-from typing import Any, Awaitable, Callable, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import anyio
 

@@ -17,8 +17,9 @@ import ipaddress
 import logging
 import re
 import socket
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 import anyio
@@ -49,7 +50,7 @@ class EgressPolicy:
     allowed_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = field(default=())
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> "EgressPolicy":
+    def from_config(cls, config: Mapping[str, Any]) -> EgressPolicy:
         """The policy from MCP_ALLOW_PRIVATE and MCP_ALLOWED_HOSTS (hostnames, IPs or CIDR networks)."""
         hosts: set[str] = set()
         networks = []

@@ -16,9 +16,9 @@ from __future__ import annotations
 import hashlib
 import time as clock
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Callable
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -125,7 +125,7 @@ def reserve_chat(tenant: Tenant, estimated_tokens: int) -> Reservation:
     for _attempt in range(3):
         status, idx, used = store.reserve(keys, [wanted[q] for q in names], lims, ttls, hold_id, deadline)
         if status == 1:
-            return Reservation(tenant.id, dict(zip(names, keys)), dict(wanted), hold_id)
+            return Reservation(tenant.id, dict(zip(names, keys, strict=True)), dict(wanted), hold_id)
         if status == 2:
             q = names[idx]
             store.seed(keys[idx], used_from_db(tenant.id, q, *bounds[q]), ttls[idx], float(cfg["QUOTA_RECONCILE_S"]))

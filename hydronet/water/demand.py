@@ -1,7 +1,7 @@
 """Expected (full) junction demand from base demands, patterns and the multiplier."""
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd

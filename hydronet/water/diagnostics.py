@@ -13,7 +13,8 @@ nowhere. EPANET 2.2 does this when a tank at its minimum level keeps delivering.
 """
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import networkx as nx
 import numpy as np

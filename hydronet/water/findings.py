@@ -13,7 +13,8 @@ severity is ``critical`` > ``warning`` > ``info``; lists are ranked most severe 
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from hydronet.water.errors import AnalysisInputError
 from hydronet.water.standards import FIELDS, NATIONAL, Standards, defaults_from

@@ -1,7 +1,8 @@
 """A GeoJSON-like description of the network for drawing in the browser."""
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from wntr.network import WaterNetworkModel
 

@@ -13,15 +13,15 @@ import json
 import logging
 import time
 import uuid
+from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
-from typing import Any, Mapping
+from typing import Any
 
 import wntr
 from flask import current_app
 from sqlalchemy import select, update
 
-from hydronet.kernel import cpu
-from hydronet.kernel import audit
+from hydronet.kernel import audit, cpu
 from hydronet.kernel.audit import AuditActor
 from hydronet.kernel.db import db, utcnow
 from hydronet.kernel.errors import ApiError, Conflict, Forbidden, NotFound, ServiceUnavailable, ValidationError

@@ -11,8 +11,9 @@ import math
 import threading
 import uuid
 from collections import OrderedDict
+from collections.abc import Callable, Iterator, MutableMapping
 from pathlib import PurePath
-from typing import Any, Callable, Generic, Iterator, MutableMapping, TypeVar
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import delete as sql_delete
 from sqlalchemy import func, select

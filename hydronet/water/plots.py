@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import io
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import matplotlib
 
@@ -83,8 +84,8 @@ def _draw_links(ax: Axes, wn: WaterNetworkModel, values: Mapping[str, float | No
     if not known:
         ax.add_collection(LineCollection(segments, colors="#8a8a8a", linewidths=1.0, zorder=1))
         return None
-    plain = [segment for segment, value in zip(segments, colours) if value is None]
-    valued = [segment for segment, value in zip(segments, colours) if value is not None]
+    plain = [segment for segment, value in zip(segments, colours, strict=True) if value is None]
+    valued = [segment for segment, value in zip(segments, colours, strict=True) if value is not None]
     grey = LineCollection(plain, colors="#c8c8c8", linewidths=0.8, zorder=1)
     coloured = LineCollection(valued, cmap=cmap, linewidths=2.0, zorder=2)
     coloured.set_array([float(v) for v in known])

@@ -1,8 +1,9 @@
 """The analysis catalogue: name → function, JSON schema of its parameters, and job class."""
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import jsonschema
 from wntr.network import WaterNetworkModel

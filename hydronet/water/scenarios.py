@@ -6,8 +6,9 @@ the toolkit) each scenario is a modified copy of the model run through WNTR.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd

@@ -10,9 +10,10 @@ import copy
 import math
 import pickle
 import tempfile
+from collections.abc import MutableMapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, MutableMapping
+from typing import Any
 
 import pandas as pd
 import wntr

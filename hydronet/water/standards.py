@@ -6,8 +6,9 @@ Every analysis takes its defaults from here and lists the ones it used, with the
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
-from typing import Any, Mapping
+from typing import Any
 
 from hydronet.water.errors import AnalysisInputError
 

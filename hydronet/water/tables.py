@@ -9,7 +9,8 @@ A table: ``{key, title: {zh, en}, columns: [{key, label: {zh, en}, unit, type}],
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from hydronet.water.findings import fmt, when
 

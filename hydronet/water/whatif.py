@@ -1,7 +1,8 @@
 """What-if scenarios: closed pipes, scaled demand, forced pumps and tank levels vs the baseline."""
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from wntr.network import WaterNetworkModel
 
@@ -100,7 +101,7 @@ def _difference(baseline: dict[str, Any], scenario: dict[str, Any]) -> dict[str,
     levels = ("min_level_m", "max_level_m", "final_level_m")
     out["tanks"] = [
         {"tank": old["tank"], **{key: _minus(new[key], old[key]) for key in levels}}
-        for old, new in zip(baseline["tanks"], scenario["tanks"])
+        for old, new in zip(baseline["tanks"], scenario["tanks"], strict=True)
     ]
     return out
 

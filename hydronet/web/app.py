@@ -4,8 +4,9 @@ tools, error handlers and CLI commands — and nothing else.  The only module th
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from flask import Flask
 from sqlalchemy.orm import Session

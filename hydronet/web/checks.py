@@ -7,9 +7,10 @@ unexpected error is itself a failed check.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Literal
+from typing import Literal
 
 import requests
 from alembic.migration import MigrationContext

@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import hmac
 import ipaddress
-from typing import Iterable
+from collections.abc import Iterable
 
 from flask import Blueprint, Response, abort, current_app, request
 from flask.blueprints import BlueprintSetupState

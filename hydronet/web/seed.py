@@ -6,8 +6,9 @@ with DEBUG on, or when SEED_DEMO=true (the embedded quick start, scripts/dev.sh)
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from sqlalchemy import select
 

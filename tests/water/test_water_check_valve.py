@@ -2,7 +2,7 @@
 closure must be modelled another way and must never abort the sweep. Net6's LINK-1828 is such a pipe."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import pytest
