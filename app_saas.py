@@ -3,6 +3,7 @@
 `gunicorn -c gunicorn_config.py app_saas:app` in production;
 `python app_saas.py` for the development server on 0.0.0.0:5000 (PORT overrides).
 """
+
 from __future__ import annotations
 
 import os

@@ -5,6 +5,7 @@ Run: ``gunicorn -c gunicorn_config.py app_saas:app``.  Every setting has a
 (deploy/nginx/hydronet.conf) on a small host.  Command-line options given to
 gunicorn still win over this file (the systemd unit passes ``--bind``).
 """
+
 from __future__ import annotations
 
 import multiprocessing
@@ -71,8 +72,9 @@ CPUS = multiprocessing.cpu_count()
 # --- sockets ---------------------------------------------------------------
 # The guide runs the app on :5000; PORT (the dev server's variable) is honoured
 # when GUNICORN_BIND is absent.  Behind nginx bind to loopback only.
-bind = [part.strip() for part in env_str(
-    "GUNICORN_BIND", f"127.0.0.1:{env_str('PORT', '5000')}").split(",") if part.strip()]
+bind = [
+    part.strip() for part in env_str("GUNICORN_BIND", f"127.0.0.1:{env_str('PORT', '5000')}").split(",") if part.strip()
+]
 backlog = env_int("GUNICORN_BACKLOG", 2048)
 chdir = str(PROJECT_DIR)
 
@@ -130,8 +132,7 @@ preload_app = env_bool("GUNICORN_PRELOAD_APP", False)
 # Which peers may set X-Forwarded-Proto & co.  nginx on the same host connects
 # from loopback.  The client address itself comes from X-Forwarded-For via
 # the app's ProxyFix (PROXY_COUNT), not from gunicorn.
-forwarded_allow_ips = env_str(
-    "GUNICORN_FORWARDED_ALLOW_IPS", env_str("FORWARDED_ALLOW_IPS", "127.0.0.1,::1"))
+forwarded_allow_ips = env_str("GUNICORN_FORWARDED_ALLOW_IPS", env_str("FORWARDED_ALLOW_IPS", "127.0.0.1,::1"))
 limit_request_line = env_int("GUNICORN_LIMIT_REQUEST_LINE", 8190)
 
 # --- logging ---------------------------------------------------------------
@@ -144,8 +145,7 @@ loglevel = env_str("GUNICORN_LOG_LEVEL", "info")
 # status, bytes, duration in seconds, referrer, user agent, worker pid.
 access_log_format = env_str(
     "GUNICORN_ACCESS_LOG_FORMAT",
-    '%({x-forwarded-for}i)s %(h)s %(t)s "%(r)s" %(s)s %(b)s %(L)ss '
-    'rid=%({x-request-id}i)s "%(f)s" "%(a)s" %(p)s',
+    '%({x-forwarded-for}i)s %(h)s %(t)s "%(r)s" %(s)s %(b)s %(L)ss rid=%({x-request-id}i)s "%(f)s" "%(a)s" %(p)s',
 )
 capture_output = env_bool("GUNICORN_CAPTURE_OUTPUT", False)
 
@@ -153,7 +153,8 @@ capture_output = env_bool("GUNICORN_CAPTURE_OUTPUT", False)
 proc_name = env_str("GUNICORN_PROC_NAME", "hydronet")
 pidfile = os.environ.get("GUNICORN_PIDFILE") or None
 worker_tmp_dir = os.environ.get("GUNICORN_WORKER_TMP_DIR") or (
-    "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None)
+    "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
+)
 # gunicorn >= 25 opens a control socket for `gunicornc` at one fixed path
 # per user by default; two instances on one host (hydronet@5000, @5001)
 # would fight over it.  Off unless a per-instance path is given (the systemd
@@ -267,8 +268,12 @@ def when_ready(server):
     """Log the effective shape once the sockets are bound."""
     server.log.info(
         "hydronet ready: %s worker(s) of %s, %s connections each, timeout %ss, graceful %ss",
-        workers, worker_class, worker_connections if IS_GEVENT else threads,
-        timeout, graceful_timeout)
+        workers,
+        worker_class,
+        worker_connections if IS_GEVENT else threads,
+        timeout,
+        graceful_timeout,
+    )
 
 
 def post_worker_init(worker):

@@ -4,6 +4,7 @@ Idempotent: a second run changes nothing.  `ADMIN_PASSWORD` (or --admin-password
 sets the platform admin's password on first creation.  The demo account (published
 password) is created only with DEBUG on or SEED_DEMO=true.
 """
+
 from __future__ import annotations
 
 import argparse

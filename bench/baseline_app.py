@@ -9,6 +9,7 @@ bench.baseline_app:app`` (same worker class, workers and psycogreen patch).
 
 Settings: ``BASELINE_DATABASE_URL`` and ``JWT_SECRET_KEY`` from the environment.
 """
+
 from __future__ import annotations
 
 import os
@@ -69,10 +70,22 @@ def create_app() -> Flask:
             .order_by(Conversation.updated_at.desc(), Conversation.id.desc())
             .limit(20)
         ).scalars()
-        return {"success": True, "conversations": [
-            {"id": str(c.id), "title": c.title, "archived": False, "channel": "web", "message_count": 0,
-             "created_at": c.created_at.isoformat(), "updated_at": c.updated_at.isoformat()} for c in rows
-        ], "next_cursor": None}
+        return {
+            "success": True,
+            "conversations": [
+                {
+                    "id": str(c.id),
+                    "title": c.title,
+                    "archived": False,
+                    "channel": "web",
+                    "message_count": 0,
+                    "created_at": c.created_at.isoformat(),
+                    "updated_at": c.updated_at.isoformat(),
+                }
+                for c in rows
+            ],
+            "next_cursor": None,
+        }
 
     return app
 

@@ -7,6 +7,7 @@ every time, so nothing comes from a cache), then deletes it. The same 200 conver
 with the servers otherwise idle and while both clients are busy (arrivals spread over the same
 seconds), the two conditions alternating. Target: TTFT p99 busy ≤ 1.5 × TTFT p99 quiet.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -46,15 +47,20 @@ class BusyClient(threading.Thread):
 
     def _round(self, http: requests.Session, i: int) -> dict[str, float]:
         started = time.perf_counter()
-        resp = http.post(f"{self.base}/api/networks", headers=self.headers, timeout=300,
-                         files={"file": (f"net6-{self.number}-{i}.inp", self.text)})
+        resp = http.post(
+            f"{self.base}/api/networks",
+            headers=self.headers,
+            timeout=300,
+            files={"file": (f"net6-{self.number}-{i}.inp", self.text)},
+        )
         if resp.status_code != 201:
             raise RuntimeError(f"upload answered {resp.status_code}: {resp.text[:60]}")
         network = resp.json()["network"]["id"]
         uploaded = time.perf_counter()
         body = {"params": {"duration_h": 24, "required_pressure_m": round(20 + (time.time() % 1) + self.number, 4)}}
-        resp = http.post(f"{self.base}/api/networks/{network}/analyses/hydraulic", json=body, headers=self.headers,
-                         timeout=300)
+        resp = http.post(
+            f"{self.base}/api/networks/{network}/analyses/hydraulic", json=body, headers=self.headers, timeout=300
+        )
         simulated = time.perf_counter()
         http.delete(f"{self.base}/api/networks/{network}", headers=self.headers, timeout=60)
         if resp.status_code != 200:
@@ -62,8 +68,15 @@ class BusyClient(threading.Thread):
         return {"upload_s": uploaded - started, "simulate_s": simulated - uploaded}
 
 
-def streams_beside_busy_clients(base: str, pairs: list[tuple[str, str]], busy_tokens: list[str], fake_base: str,
-                                spread_s: float, profile: Profile, rounds: int = 2) -> dict[str, Any]:
+def streams_beside_busy_clients(
+    base: str,
+    pairs: list[tuple[str, str]],
+    busy_tokens: list[str],
+    fake_base: str,
+    spread_s: float,
+    profile: Profile,
+    rounds: int = 2,
+) -> dict[str, Any]:
     """TTFT of the same streams on quiet servers and beside the busy clients, alternating ``rounds`` times.
 
     Quiet and busy runs take turns (quiet, busy, busy, quiet, …) so that a change in the rest of
@@ -83,8 +96,11 @@ def streams_beside_busy_clients(base: str, pairs: list[tuple[str, str]], busy_to
             for client in clients:
                 client.start()
             time.sleep(3)  # both clients in the middle of their loops before the first stream starts
-        streams = asyncio.run(run_streams(base, pairs, spread_s=spread_s, profile=profile,
-                                          tag_prefix=f"h{condition[0]}{n}-{int(time.time())}"))
+        streams = asyncio.run(
+            run_streams(
+                base, pairs, spread_s=spread_s, profile=profile, tag_prefix=f"h{condition[0]}{n}-{int(time.time())}"
+            )
+        )
         if condition == "busy":
             for client in clients:
                 client.stop.set()
@@ -99,14 +115,24 @@ def streams_beside_busy_clients(base: str, pairs: list[tuple[str, str]], busy_to
     busy = analyse(got["busy"]["streams"], got["busy"]["timings"])
     p99 = lambda x: x["ttft_ms"]["p99"]  # noqa: E731
     return {
-        "streams": len(pairs), "rounds": rounds, "order": order, "busy_clients": UPLOADERS, "quiet": quiet,
-        "busy": busy, "busy_rounds": len(rounds_done),
-        "busy_upload_s_mean": (round(sum(r["upload_s"] for r in rounds_done) / len(rounds_done), 3)
-                               if rounds_done else None),
-        "busy_simulate_s_mean": (round(sum(r["simulate_s"] for r in rounds_done) / len(rounds_done), 3)
-                                 if rounds_done else None),
+        "streams": len(pairs),
+        "rounds": rounds,
+        "order": order,
+        "busy_clients": UPLOADERS,
+        "quiet": quiet,
+        "busy": busy,
+        "busy_rounds": len(rounds_done),
+        "busy_upload_s_mean": (
+            round(sum(r["upload_s"] for r in rounds_done) / len(rounds_done), 3) if rounds_done else None
+        ),
+        "busy_simulate_s_mean": (
+            round(sum(r["simulate_s"] for r in rounds_done) / len(rounds_done), 3) if rounds_done else None
+        ),
         "busy_errors": errors,
         "ratio_p99": round(p99(busy) / p99(quiet), 3) if p99(quiet) and p99(busy) else None,
-        "ratio_p50": (round(busy["ttft_ms"]["p50"] / quiet["ttft_ms"]["p50"], 3)
-                      if quiet["ttft_ms"]["p50"] and busy["ttft_ms"]["p50"] else None),
+        "ratio_p50": (
+            round(busy["ttft_ms"]["p50"] / quiet["ttft_ms"]["p50"], 3)
+            if quiet["ttft_ms"]["p50"] and busy["ttft_ms"]["p50"]
+            else None
+        ),
     }

@@ -10,6 +10,7 @@ Used by the bench (phase c) and by the guard tests in tests/web/test_query_count
   and RQ alike, since all of them use redis-py connections.  Connection
   set-up (HELLO, CLIENT SETINFO) counts too, so warm the pools first.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -58,15 +59,18 @@ def _first_words(statement: str, n: int = 6) -> str:
     words = statement.split()
     flat = " ".join(words)
     if words and words[0].upper() == "SELECT" and " FROM " in flat.upper():
-        table = flat[flat.upper().index(" FROM ") + 6:].split()[0]
+        table = flat[flat.upper().index(" FROM ") + 6 :].split()[0]
         return f"SELECT … FROM {table.lower()}"
     return " ".join(words[:n])
 
 
 def _redis_commands(packed: Any) -> str:
     """Command names in a packed RESP request (a pipeline holds several)."""
-    raw = packed if isinstance(packed, (bytes, bytearray)) else b"".join(
-        p.encode() if isinstance(p, str) else bytes(p) for p in packed)
+    raw = (
+        packed
+        if isinstance(packed, (bytes, bytearray))
+        else b"".join(p.encode() if isinstance(p, str) else bytes(p) for p in packed)
+    )
     names, parts = [], raw.split(b"\r\n")
     for i, part in enumerate(parts):
         if part.startswith(b"*") and i + 2 < len(parts):

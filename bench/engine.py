@@ -16,6 +16,7 @@ on a fresh model ("cold", opening the project and computing populations) is repo
 Both are timed in alternating rounds and the best round of each is kept, in process CPU time
 (steadier than wall time on a shared machine) and in wall time.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -46,8 +47,10 @@ def bare_scenarios(project: Project, pipes: list[str]) -> None:
     ph, n = project.ph, len(project.node_names)
     pressure_buffer, demand_buffer = tk.doubleArray(n), tk.doubleArray(n)
     # numpy views of the binding's C arrays (reading them element by element through SWIG is slow)
-    pressure, demand = (np.ctypeslib.as_array((ctypes.c_double * n).from_address(int(buffer.this)))
-                        for buffer in (pressure_buffer, demand_buffer))
+    pressure, demand = (
+        np.ctypeslib.as_array((ctypes.c_double * n).from_address(int(buffer.this)))
+        for buffer in (pressure_buffer, demand_buffer)
+    )
     junctions, tanks, report = project.junctions, project.tanks, project.report_step_s
     for name in pipes:
         index = tk.getlinkindex(ph, name)
@@ -81,20 +84,27 @@ def measure(network: str = "Net3", rounds: int = 9) -> dict[str, Any]:
     times: dict[str, dict[str, list[float]]] = {"bare": {"cpu": [], "wall": []}, "criticality": {"cpu": [], "wall": []}}
     with Project(wn, 24 * 3600, "PDD", REQUIRED_M, 0.0, "NONE") as project:
         bare_scenarios(project, pipes)  # warm-up
-        runs = {"bare": lambda: bare_scenarios(project, pipes),
-                "criticality": lambda: pipe_criticality(wn, duration_h=24, pipes=pipes)}
+        runs = {
+            "bare": lambda: bare_scenarios(project, pipes),
+            "criticality": lambda: pipe_criticality(wn, duration_h=24, pipes=pipes),
+        }
         for i in range(rounds):
-            for name in (("bare", "criticality") if i % 2 == 0 else ("criticality", "bare")):
+            for name in ("bare", "criticality") if i % 2 == 0 else ("criticality", "bare"):
                 cpu, wall = time.process_time(), time.perf_counter()
                 runs[name]()
                 times[name]["cpu"].append((time.process_time() - cpu) / len(pipes))
                 times[name]["wall"].append((time.perf_counter() - wall) / len(pipes))
     best = {name: {kind: min(values) for kind, values in kinds.items()} for name, kinds in times.items()}
-    median = {name: {kind: sorted(values)[len(values) // 2] for kind, values in kinds.items()}
-              for name, kinds in times.items()}
+    median = {
+        name: {kind: sorted(values)[len(values) // 2] for kind, values in kinds.items()}
+        for name, kinds in times.items()
+    }
     ms = lambda seconds: round(seconds * 1000, 3)  # noqa: E731
     return {
-        "network": network, "pipes": len(pipes), "rounds": rounds, "duration_h": 24,
+        "network": network,
+        "pipes": len(pipes),
+        "rounds": rounds,
+        "duration_h": 24,
         "bare_ms": {"cpu": ms(best["bare"]["cpu"]), "wall": ms(best["bare"]["wall"])},
         "criticality_ms": {"cpu": ms(best["criticality"]["cpu"]), "wall": ms(best["criticality"]["wall"])},
         "ratio": round(best["criticality"]["cpu"] / best["bare"]["cpu"], 3),

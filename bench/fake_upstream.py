@@ -17,6 +17,7 @@ subtracts from what the client saw to get HydroNet's overhead;
 
 Run: ``python -m bench.fake_upstream --port 18589``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,8 +30,10 @@ from typing import Any
 
 from tests.fakes.fake_dashscope import FakeDashScope, FakeReply, Scripted, _last_user_text, _send_json
 
-TAG = re.compile(r"\[bench id=(?P<id>[\w.-]+)(?: first_ms=(?P<first>[\d.]+))?"
-                 r"(?: chunks=(?P<chunks>\d+))?(?: every_ms=(?P<every>[\d.]+))?\]")
+TAG = re.compile(
+    r"\[bench id=(?P<id>[\w.-]+)(?: first_ms=(?P<first>[\d.]+))?"
+    r"(?: chunks=(?P<chunks>\d+))?(?: every_ms=(?P<every>[\d.]+))?\]"
+)
 TIMINGS_PATH = "/__bench/timings"
 
 
@@ -82,7 +85,9 @@ class TimedFakeDashScope(FakeDashScope):
         if tag is None:
             return await super()._handle(method, path, headers, raw, writer)
         timing = self.timings[tag["id"]] = Timing(arrival)
-        streamed = headers.get("x-dashscope-sse", "").lower() == "enable" or "text/event-stream" in headers.get("accept", "")
+        streamed = headers.get("x-dashscope-sse", "").lower() == "enable" or "text/event-stream" in headers.get(
+            "accept", ""
+        )
         try:
             return await super()._handle(method, path, headers, raw, _TimedWriter(writer, timing, streamed))
         finally:

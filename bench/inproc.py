@@ -4,6 +4,7 @@ Counting happens here, with Flask's test client against the same PostgreSQL
 database (as the RLS-bound app role), Redis and fake upstream as the
 gunicorn under load — deterministic numbers, free of the other load.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -14,7 +15,9 @@ from flask import Flask
 from bench.counting import Counts, counting
 
 
-def tag_message(tag: str, first_ms: float = 0, chunks: int = 4, every_ms: float = 0, text: str = "请总结一下管网压力") -> str:
+def tag_message(
+    tag: str, first_ms: float = 0, chunks: int = 4, every_ms: float = 0, text: str = "请总结一下管网压力"
+) -> str:
     """A chat message whose bench tag sets the fake upstream's behaviour (see bench/fake_upstream.py)."""
     return f"[bench id={tag} first_ms={first_ms:g} chunks={chunks} every_ms={every_ms:g}] {text}"
 
@@ -49,8 +52,9 @@ class InProcessApp:
         with self.app.app_context():
             return db.engine
 
-    def measure(self, method: str, path: str, token: str, body: dict[str, Any] | None = None,
-                *, expect: int = 200) -> Counts:
+    def measure(
+        self, method: str, path: str, token: str, body: dict[str, Any] | None = None, *, expect: int = 200
+    ) -> Counts:
         """SQL statements and Redis round trips of one request (the body is read to the end)."""
         headers = {"Authorization": f"Bearer {token}"}
         with counting(self._engine()) as counts:
@@ -80,8 +84,10 @@ def request_costs(inproc: InProcessApp, data: Any, tokens: dict[str, str]) -> di
     def cost(name: str, method: str, path: str, user: str, body_of=None, repeat: int = 1) -> list[Counts]:
         for i in range(2):
             inproc.measure(method, path, tokens[user], body_of(f"{name}-warm{i}") if body_of else None)
-        runs = [inproc.measure(method, path, tokens[user], body_of(f"{name}-{i}") if body_of else None)
-                for i in range(repeat)]
+        runs = [
+            inproc.measure(method, path, tokens[user], body_of(f"{name}-{i}") if body_of else None)
+            for i in range(repeat)
+        ]
         out[name] = runs[-1].as_dict()
         out[name]["all_runs"] = [(c.sql_statements, c.redis_round_trips) for c in runs]
         return runs
@@ -90,8 +96,14 @@ def request_costs(inproc: InProcessApp, data: Any, tokens: dict[str, str]) -> di
     cost("list_1_conversation", "GET", "/api/chat/conversations", data.list_small_user)
     turn_path = f"/api/chat/conversations/{data.count_conversation}/messages"
     cost("turn", "POST", turn_path, data.count_user, lambda tag: {"message": tag_message(tag)}, repeat=10)
-    cost("turn_streamed", "POST", turn_path, data.count_user,
-         lambda tag: {"message": tag_message(tag), "stream": True}, repeat=3)
+    cost(
+        "turn_streamed",
+        "POST",
+        turn_path,
+        data.count_user,
+        lambda tag: {"message": tag_message(tag), "stream": True},
+        repeat=3,
+    )
     for label, ids in data.history.items():
         cost(f"history_{label}", "GET", f"/api/chat/conversations/{ids['conversation']}/messages", ids["user"])
     turns = out["turn"]["all_runs"]

@@ -1,4 +1,5 @@
 """The measurements (a)–(f); each takes running servers and returns a JSON-ready dict."""
+
 from __future__ import annotations
 
 import asyncio
@@ -32,9 +33,14 @@ class Durations:
     water_runs: int = 11
 
 
-def listing(bases: dict[str, str], tokens: list[str], d: Durations, rounds: int = 5,
-            path: str = "/api/chat/conversations", meters: dict[str, CpuMeter] | None = None
-            ) -> dict[str, dict[str, Any]]:
+def listing(
+    bases: dict[str, str],
+    tokens: list[str],
+    d: Durations,
+    rounds: int = 5,
+    path: str = "/api/chat/conversations",
+    meters: dict[str, CpuMeter] | None = None,
+) -> dict[str, dict[str, Any]]:
     """(a)/(b): wrk on the conversation listing of each server in ``bases``, interleaved.
 
     The machine is shared, so its load drifts: the servers take turns in
@@ -50,7 +56,7 @@ def listing(bases: dict[str, str], tokens: list[str], d: Durations, rounds: int 
     cpu_s = {name: 0.0 for name in bases}
     order = list(bases)
     for i in range(rounds):
-        for name in (order if i % 2 == 0 else order[::-1]):
+        for name in order if i % 2 == 0 else order[::-1]:
             meter = meters.get(name)
             before = meter.snapshot() if meter else {}
             runs[name].append(run_wrk(bases[name] + path, tokens, seconds=d.wrk_s / rounds, connections=d.connections))
@@ -71,15 +77,32 @@ def _combine(runs: list[dict[str, Any]]) -> dict[str, Any]:
     # latency: the rounds' percentiles weighted by their request counts (a round without a request has none)
     weight = {id(r): r["requests"] for r in runs}
     total = sum(weight.values()) or 1
-    latency = {k: round(sum(r["latency_ms"][k] * weight[id(r)] for r in runs) / total, 2) for k in runs[0]["latency_ms"]}
+    latency = {
+        k: round(sum(r["latency_ms"][k] * weight[id(r)] for r in runs) / total, 2) for k in runs[0]["latency_ms"]
+    }
     latency["max"] = max(r["latency_ms"]["max"] for r in runs)
-    return {"connections": runs[0]["connections"], "seconds": round(seconds, 2), "requests": requests_,
-            "rps": round(requests_ / seconds, 1), "errors": errors, "error_count": sum(errors.values()),
-            "latency_ms": latency, "rounds_rps": [r["rps"] for r in runs]}
+    return {
+        "connections": runs[0]["connections"],
+        "seconds": round(seconds, 2),
+        "requests": requests_,
+        "rps": round(requests_ / seconds, 1),
+        "errors": errors,
+        "error_count": sum(errors.values()),
+        "latency_ms": latency,
+        "rounds_rps": [r["rps"] for r in runs],
+    }
 
 
-def turns(bases: dict[str, str], token: str, conversation: str, fake_base: str, n: int, warmup: int = 10,
-          block: int = 10, meters: dict[str, CpuMeter] | None = None) -> dict[str, dict[str, Any]]:
+def turns(
+    bases: dict[str, str],
+    token: str,
+    conversation: str,
+    fake_base: str,
+    n: int,
+    warmup: int = 10,
+    block: int = 10,
+    meters: dict[str, CpuMeter] | None = None,
+) -> dict[str, dict[str, Any]]:
     """(c): serial non-streamed turns with an instant upstream; overhead = end-to-end − upstream's own time.
 
     With several servers (a candidate build) they take turns in blocks of ``block`` turns.
@@ -87,8 +110,10 @@ def turns(bases: dict[str, str], token: str, conversation: str, fake_base: str, 
     prefix = f"c{int(time.time())}"
     e2e: dict[str, dict[str, float]] = {name: {} for name in bases}
     failures: dict[str, dict[int, int]] = {name: {} for name in bases}
-    conns = {name: http.client.HTTPConnection(urlsplit(b).hostname, urlsplit(b).port, timeout=30)
-             for name, b in bases.items()}
+    conns = {
+        name: http.client.HTTPConnection(urlsplit(b).hostname, urlsplit(b).port, timeout=30)
+        for name, b in bases.items()
+    }
     path = f"/api/chat/conversations/{conversation}/messages"
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     meters = meters or {}
@@ -131,8 +156,15 @@ def turns(bases: dict[str, str], token: str, conversation: str, fake_base: str, 
     return out
 
 
-def streams(base: str, pairs_for: Callable[[int], list[tuple[str, str]]], fake_base: str, steps: list[int],
-            d: Durations, profile: Profile, meter: CpuMeter | None = None) -> dict[str, Any]:
+def streams(
+    base: str,
+    pairs_for: Callable[[int], list[tuple[str, str]]],
+    fake_base: str,
+    steps: list[int],
+    d: Durations,
+    profile: Profile,
+    meter: CpuMeter | None = None,
+) -> dict[str, Any]:
     """(d): steps of simultaneous streams until the first step with errors (or the last step)."""
     # every worker loads the tokenizer and opens its pools on its first turns: not part of a step
     asyncio.run(run_streams(base, pairs_for(steps[0])[:8], spread_s=0.5, profile=Profile(0, 2, 0), tag_prefix="dwarm"))
@@ -141,23 +173,41 @@ def streams(base: str, pairs_for: Callable[[int], list[tuple[str, str]]], fake_b
     for step in steps:
         started = time.monotonic()
         before = meter.snapshot() if meter else {}
-        got = asyncio.run(run_streams(base, pairs_for(step), spread_s=d.stream_spread_s, profile=profile,
-                                      tag_prefix=f"d{step}-{int(time.time())}"))
-        step_result = {"step": step, **analyse(got, asyncio.run(fake_timings(fake_base, clear=True))),
-                       "seconds": round(time.monotonic() - started, 1)}
+        got = asyncio.run(
+            run_streams(
+                base,
+                pairs_for(step),
+                spread_s=d.stream_spread_s,
+                profile=profile,
+                tag_prefix=f"d{step}-{int(time.time())}",
+            )
+        )
+        step_result = {
+            "step": step,
+            **analyse(got, asyncio.run(fake_timings(fake_base, clear=True))),
+            "seconds": round(time.monotonic() - started, 1),
+        }
         if meter:
             step_result["server_cpu_ms_per_stream"] = round(meter.seconds(before, meter.snapshot()) * 1000 / step, 2)
         results.append(step_result)
-        print(f"  (d) {step} streams: {step_result['errors']} errors, peak {step_result['peak_concurrent']}, "
-              f"TTFT overhead p50 {step_result['ttft_overhead_ms']['p50']} ms p99 "
-              f"{step_result['ttft_overhead_ms']['p99']} ms", flush=True)
+        print(
+            f"  (d) {step} streams: {step_result['errors']} errors, peak {step_result['peak_concurrent']}, "
+            f"TTFT overhead p50 {step_result['ttft_overhead_ms']['p50']} ms p99 "
+            f"{step_result['ttft_overhead_ms']['p99']} ms",
+            flush=True,
+        )
         if step_result["errors"]:
             break
         time.sleep(2)  # let the last persists and keep-alive connections settle
     clean = [r for r in results if r["errors"] == 0]
     return {
-        "profile": {"first_ms": profile.first_ms, "chunks": profile.chunks, "every_ms": profile.every_ms,
-                    "stream_seconds": profile.seconds, "arrivals_spread_s": d.stream_spread_s},
+        "profile": {
+            "first_ms": profile.first_ms,
+            "chunks": profile.chunks,
+            "every_ms": profile.every_ms,
+            "stream_seconds": profile.seconds,
+            "arrivals_spread_s": d.stream_spread_s,
+        },
         "steps": results,
         "max_clean_streams": max((r["step"] for r in clean), default=0),
         "max_clean_peak_concurrent": max((r["peak_concurrent"] for r in clean), default=0),
@@ -175,7 +225,7 @@ def history(base: str, pages: dict[str, tuple[str, str]], d: Durations, rounds: 
         run_wrk(base + path, [token], seconds=1, connections=4, threads=1)
     order = list(pages)
     for i in range(rounds):
-        for name in (order if i % 2 == 0 else order[::-1]):
+        for name in order if i % 2 == 0 else order[::-1]:
             token, path = pages[name]
             runs[name].append(run_wrk(base + path, [token], seconds=d.history_s / rounds, connections=4, threads=1))
     return {name: _combine(r) for name, r in runs.items()}
@@ -214,12 +264,19 @@ def water(base: str, token: str, runs: int) -> dict[str, Any]:
         ours = [_time_hydronet_water(text) for _ in range(runs)]  # for reading the gap, not the target
     median = lambda xs: sorted(xs)[len(xs) // 2]  # noqa: E731
     wntr_s = median(raw)
-    return {"measured": True, "api_s": round(median(api), 3), "api_runs_s": [round(x, 3) for x in api],
-            "direct": {"wntr_s": round(wntr_s, 3), "hydronet_water_s": round(median(ours), 3),
-                       "wntr_runs_s": [round(x, 3) for x in raw],
-                       "what": "parse Net3.inp + EpanetSimulator.run_sim, 168 h, hydraulics only (quality NONE); "
-                               "and hydronet.water.hydraulics.hydraulic"},
-            "ratio": round(median(api) / wntr_s, 3)}
+    return {
+        "measured": True,
+        "api_s": round(median(api), 3),
+        "api_runs_s": [round(x, 3) for x in api],
+        "direct": {
+            "wntr_s": round(wntr_s, 3),
+            "hydronet_water_s": round(median(ours), 3),
+            "wntr_runs_s": [round(x, 3) for x in raw],
+            "what": "parse Net3.inp + EpanetSimulator.run_sim, 168 h, hydraulics only (quality NONE); "
+            "and hydronet.water.hydraulics.hydraulic",
+        },
+        "ratio": round(median(api) / wntr_s, 3),
+    }
 
 
 def _time_api(http: requests.Session, base: str, network_id: str, headers: dict[str, str], i: int) -> float | str:
@@ -272,8 +329,9 @@ def _find_id(body: dict[str, Any], key: str) -> str:
     return str(inner["id"])
 
 
-def _await_job(base: str, resp: requests.Response, headers: dict[str, str], http: requests.Session,
-               timeout_s: float = 600) -> requests.Response:
+def _await_job(
+    base: str, resp: requests.Response, headers: dict[str, str], http: requests.Session, timeout_s: float = 600
+) -> requests.Response:
     """Follow a 202 job answer (``job.url``/``job.id``/``Location``) until it finishes."""
     if resp.status_code != 202:
         return resp

@@ -8,6 +8,7 @@ Uses the bench's database (as the RLS-bound app role), Redis database 12 and
 its own fake upstream, so nothing of the load phases is needed.  Prints the
 mean wall and CPU time per request, then the cProfile table.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -70,9 +71,12 @@ def main() -> None:
                 once()
             walls.append((time.perf_counter() - wall) * 1000 / 25)
             cpus.append((time.process_time() - cpu) * 1000 / 25)
-        print(f"{args.what}: {len(walls) * 25} requests, per request: wall median {statistics.median(walls):.2f} "
-              f"(min {min(walls):.2f}) ms, CPU of this process median {statistics.median(cpus):.2f} "
-              f"(min {min(cpus):.2f}) ms", flush=True)
+        print(
+            f"{args.what}: {len(walls) * 25} requests, per request: wall median {statistics.median(walls):.2f} "
+            f"(min {min(walls):.2f}) ms, CPU of this process median {statistics.median(cpus):.2f} "
+            f"(min {min(cpus):.2f}) ms",
+            flush=True,
+        )
         if args.no_profile:
             inproc.close()
             return

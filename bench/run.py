@@ -8,6 +8,7 @@ Net6 sweep with 1 and 2 workers, takes most of an hour and runs only when named)
 of a product change) and measures it beside the current one — interleaved
 for (b) and (c), right after for (d) and (e).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,12 +39,25 @@ JWT_SECRET = "bench-jwt-secret-0123456789-abcdefghijklmnopqrstuv"
 
 def machine() -> dict[str, Any]:
     """nproc, memory, CPU model, load, date."""
-    cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
-                if ln.startswith("model name")), platform.processor())
-    mem_kb = int(next(ln.split()[1] for ln in Path("/proc/meminfo").read_text().splitlines() if ln.startswith("MemTotal")))
-    return {"nproc": os.cpu_count(), "memory_gib": round(mem_kb / 1048576, 1), "cpu": cpu,
-            "python": platform.python_version(), "loadavg_start": list(os.getloadavg()),
-            "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
+    cpu = next(
+        (
+            ln.split(":", 1)[1].strip()
+            for ln in Path("/proc/cpuinfo").read_text().splitlines()
+            if ln.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    mem_kb = int(
+        next(ln.split()[1] for ln in Path("/proc/meminfo").read_text().splitlines() if ln.startswith("MemTotal"))
+    )
+    return {
+        "nproc": os.cpu_count(),
+        "memory_gib": round(mem_kb / 1048576, 1),
+        "cpu": cpu,
+        "python": platform.python_version(),
+        "loadavg_start": list(os.getloadavg()),
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    }
 
 
 def hydronet_env(redis_url: str, fake_url: str, **extra: str) -> dict[str, str]:
@@ -89,11 +103,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--every-ms", type=float, default=500, help="upstream interval between chunks (d)")
     p.add_argument("--extra-env", action="append", default=[], help="KEY=VALUE for HydroNet's gunicorn")
     p.add_argument("--candidate", type=Path, help="another work tree to measure beside this one")
-    p.add_argument("--candidate-env", action="append", default=[],
-                   help="KEY=VALUE for the candidate only (without --candidate: this tree with these settings)")
+    p.add_argument(
+        "--candidate-env",
+        action="append",
+        default=[],
+        help="KEY=VALUE for the candidate only (without --candidate: this tree with these settings)",
+    )
     p.add_argument("--results", type=Path, default=BENCH, help="where RESULTS.md and results.json go")
-    p.add_argument("--sweep-pipes", type=int, default=None,
-                   help="(i) analyse only this many pipes of Net6 (debugging; the target is for every pipe)")
+    p.add_argument(
+        "--sweep-pipes",
+        type=int,
+        default=None,
+        help="(i) analyse only this many pipes of Net6 (debugging; the target is for every pipe)",
+    )
     return p.parse_args(argv)
 
 
@@ -131,17 +153,20 @@ class Bench:
         self.steps = [int(s) for s in args.stream_steps.split(",")]
         self.d = phases.Durations()
         if args.quick:
-            self.d = phases.Durations(wrk_s=5, wrk_warmup_s=1, turns=30, history_s=6, stream_spread_s=3,
-                                      water_runs=1)
+            self.d = phases.Durations(wrk_s=5, wrk_warmup_s=1, turns=30, history_s=6, stream_spread_s=3, water_runs=1)
         self.redis_url = f"redis://127.0.0.1:6379/{args.redis_db}"
         self.extra = dict(kv.split("=", 1) for kv in args.extra_env)
         self.candidate_env = dict(kv.split("=", 1) for kv in args.candidate_env)
         if self.candidate_env and not args.candidate:
             args.candidate = BENCH.parent
-        self.results: dict[str, Any] = {"machine": machine(), "quick": args.quick, "phases_run": sorted(self.only),
-                                        "extra_env": self.extra,
-                                        "candidate": str(args.candidate) if args.candidate else None,
-                                        "candidate_env": dict(kv.split("=", 1) for kv in args.candidate_env)}
+        self.results: dict[str, Any] = {
+            "machine": machine(),
+            "quick": args.quick,
+            "phases_run": sorted(self.only),
+            "extra_env": self.extra,
+            "candidate": str(args.candidate) if args.candidate else None,
+            "candidate_env": dict(kv.split("=", 1) for kv in args.candidate_env),
+        }
         self.data = seed.Dataset()
         self.tokens: dict[str, str] = {}
 
@@ -158,18 +183,30 @@ class Bench:
             self.data = seed.seed(self.steps)
             self.data.seed_seconds["total_with_migration"] = round(time.perf_counter() - t0, 2)
             self.data.save(dataset_file)
-            print(f"  seeded in {self.data.seed_seconds['total_with_migration']} s ({self.data.seed_seconds})",
-                  flush=True)
+            print(
+                f"  seeded in {self.data.seed_seconds['total_with_migration']} s ({self.data.seed_seconds})", flush=True
+            )
         self.results["seed_seconds"] = self.data.seed_seconds
 
     def servers(self, stack: ExitStack, env: dict[str, str], tag: str) -> dict[str, str]:
         """HydroNet (and the candidate) under gunicorn; name -> base URL."""
-        bases = {"hydronet": stack.enter_context(gunicorn(
-            "app_saas:app", env, free_port(), OUT / f"hydronet{tag}.log", "/api/health", self.args.workers))}
+        bases = {
+            "hydronet": stack.enter_context(
+                gunicorn("app_saas:app", env, free_port(), OUT / f"hydronet{tag}.log", "/api/health", self.args.workers)
+            )
+        }
         if self.args.candidate:
-            bases["candidate"] = stack.enter_context(gunicorn(
-                "app_saas:app", {**env, **self.candidate_env}, free_port(), OUT / f"candidate{tag}.log", "/api/health",
-                self.args.workers, root=self.args.candidate.resolve()))
+            bases["candidate"] = stack.enter_context(
+                gunicorn(
+                    "app_saas:app",
+                    {**env, **self.candidate_env},
+                    free_port(),
+                    OUT / f"candidate{tag}.log",
+                    "/api/health",
+                    self.args.workers,
+                    root=self.args.candidate.resolve(),
+                )
+            )
         return bases
 
     def run(self) -> None:
@@ -225,28 +262,39 @@ class Bench:
                             print(f"(f) Net3 168 h ({name}) …", flush=True)
                             wait_quiet(SERVERS[base])  # the workers done with (e)'s load
                             self.results["f_water" if name == "hydronet" else "f_water_candidate"] = phases.water(
-                                base, self.tokens[self.data.count_user], self.d.water_runs)
+                                base, self.tokens[self.data.count_user], self.d.water_runs
+                            )
             inproc.close()
 
     def _sweep(self) -> None:
         """(i) Net6 full pipe criticality with 1 and 2 RQ workers (the API on gunicorn queues it), own database."""
         print("(i) creating and migrating bench_sweep …", flush=True)
-        database_url = sweep.prepare({"SECRET_KEY": SECRET, "JWT_SECRET_KEY": JWT_SECRET,
-                                      "ADMIN_PASSWORD": "Bench-Admin-2026!"})
+        database_url = sweep.prepare(
+            {"SECRET_KEY": SECRET, "JWT_SECRET_KEY": JWT_SECRET, "ADMIN_PASSWORD": "Bench-Admin-2026!"}
+        )
         # long enough for one worker to finish the whole sweep (the job's time limit and its lost-job check)
-        env = {**hydronet_env(self.redis_url, "http://127.0.0.1:9/api/v1"), "DATABASE_URL": database_url,
-               "ALIYUN_API_KEY": "", "ANALYSIS_TIMEOUT_S": "14400", "RATELIMIT_ENABLED": "false", **self.extra}
+        env = {
+            **hydronet_env(self.redis_url, "http://127.0.0.1:9/api/v1"),
+            "DATABASE_URL": database_url,
+            "ALIYUN_API_KEY": "",
+            "ANALYSIS_TIMEOUT_S": "14400",
+            "RATELIMIT_ENABLED": "false",
+            **self.extra,
+        }
         pipes = self.args.sweep_pipes or (300 if self.args.quick else None)
         with ExitStack() as stack:
-            base = stack.enter_context(gunicorn("app_saas:app", env, free_port(), OUT / "hydronet_i.log",
-                                                "/api/health", self.args.workers))
+            base = stack.enter_context(
+                gunicorn("app_saas:app", env, free_port(), OUT / "hydronet_i.log", "/api/health", self.args.workers)
+            )
             self.results["i_sweep"] = sweep.measure(base, env, self.redis_url, OUT, max_pipes=pipes)
 
     def _all_users(self) -> list[str]:
         data = self.data
-        return ([*data.list_users, data.list_small_user, data.turn_user, data.count_user]
-                + [h["user"] for h in data.history.values()]
-                + [u for s in data.streams.values() for u in s["users"]])
+        return (
+            [*data.list_users, data.list_small_user, data.turn_user, data.count_user]
+            + [h["user"] for h in data.history.values()]
+            + [u for s in data.streams.values() for u in s["users"]]
+        )
 
     def _listing(self, bases: dict[str, str]) -> None:
         if not self.only & {"a", "b"}:
@@ -257,17 +305,25 @@ class Bench:
         with ExitStack() as stack:
             servers = {}
             if "a" in self.only:
-                env = {"BASELINE_DATABASE_URL": seed.url(seed.BASELINE_DB, driver=True), "JWT_SECRET_KEY": JWT_SECRET,
-                       "HYDRONET_ENV_FILE": "/dev/null"}
-                servers["a"] = stack.enter_context(gunicorn("bench.baseline_app:app", env, free_port(),
-                                                            OUT / "baseline.log", "/health", self.args.workers))
+                env = {
+                    "BASELINE_DATABASE_URL": seed.url(seed.BASELINE_DB, driver=True),
+                    "JWT_SECRET_KEY": JWT_SECRET,
+                    "HYDRONET_ENV_FILE": "/dev/null",
+                }
+                servers["a"] = stack.enter_context(
+                    gunicorn(
+                        "bench.baseline_app:app", env, free_port(), OUT / "baseline.log", "/health", self.args.workers
+                    )
+                )
             if "b" in self.only:
                 servers["b"] = bases["hydronet"]
                 if "candidate" in bases:
                     servers["b_candidate"] = bases["candidate"]
             print(f"(a)/(b) listing, interleaved: {', '.join(servers)} …", flush=True)
-            meters = {name: CpuMeter(base, seed.BASELINE_DB if name == "a" else seed.HYDRONET_DB)
-                      for name, base in servers.items()}
+            meters = {
+                name: CpuMeter(base, seed.BASELINE_DB if name == "a" else seed.HYDRONET_DB)
+                for name, base in servers.items()
+            }
             got = phases.listing(servers, tokens, self.d, meters=meters)
         for name, value in got.items():
             self.results[{"a": "a_baseline", "b": "b_listing"}.get(name, "b_listing_candidate")] = value
@@ -281,8 +337,14 @@ class Bench:
         log = OUT / "hydronet.log"
         boots = worker_boots(log)
         meters = {name: CpuMeter(base, seed.HYDRONET_DB) for name, base in bases.items()}
-        got = phases.turns(bases, self.tokens[self.data.turn_user], self.data.turn_conversation, self.fake_base,
-                           self.d.turns, meters=meters)
+        got = phases.turns(
+            bases,
+            self.tokens[self.data.turn_user],
+            self.data.turn_conversation,
+            self.fake_base,
+            self.d.turns,
+            meters=meters,
+        )
         self.results["c_turns"] = got["hydronet"]
         self.results["c_turns"]["worker_boots"] = worker_boots(log) - boots
         if "candidate" in got:
@@ -304,8 +366,9 @@ class Bench:
             log = OUT / f"{name}.log"
             boots = worker_boots(log)
             key = "d_streams" if name == "hydronet" else "d_streams_candidate"
-            self.results[key] = phases.streams(base, pairs_for, self.fake_base, self.steps, self.d, profile,
-                                               CpuMeter(base, seed.HYDRONET_DB))
+            self.results[key] = phases.streams(
+                base, pairs_for, self.fake_base, self.steps, self.d, profile, CpuMeter(base, seed.HYDRONET_DB)
+            )
             self.results[key]["worker_boots"] = worker_boots(log) - boots
 
     def _busy(self, bases: dict[str, str]) -> None:
@@ -313,14 +376,23 @@ class Bench:
             return
         step = min((n for n in self.steps if n >= busy.STREAMS), default=max(self.steps))
         s = self.data.streams[str(step)]
-        pairs = [(self.tokens[s["users"][i % len(s["users"])]], conv)
-                 for i, conv in enumerate(s["conversations"][: busy.STREAMS])]
-        print(f"(h) {len(pairs)} streams, quiet then beside {busy.UPLOADERS} clients uploading and simulating Net6 …",
-              flush=True)
+        pairs = [
+            (self.tokens[s["users"][i % len(s["users"])]], conv)
+            for i, conv in enumerate(s["conversations"][: busy.STREAMS])
+        ]
+        print(
+            f"(h) {len(pairs)} streams, quiet then beside {busy.UPLOADERS} clients uploading and simulating Net6 …",
+            flush=True,
+        )
         wait_quiet(SERVERS[bases["hydronet"]])
         self.results["h_busy"] = busy.streams_beside_busy_clients(
-            bases["hydronet"], pairs, [self.tokens[self.data.count_user], self.tokens[self.data.turn_user]],
-            self.fake_base, self.d.stream_spread_s, Profile(self.args.first_ms, self.args.chunks, self.args.every_ms))
+            bases["hydronet"],
+            pairs,
+            [self.tokens[self.data.count_user], self.tokens[self.data.turn_user]],
+            self.fake_base,
+            self.d.stream_spread_s,
+            Profile(self.args.first_ms, self.args.chunks, self.args.every_ms),
+        )
 
     def _history(self, bases: dict[str, str]) -> None:
         if "e" not in self.only:
@@ -329,7 +401,8 @@ class Bench:
         for name, base in bases.items():
             print(f"(e) history pages ({name}) …", flush=True)
             self.results["e_history" if name == "hydronet" else "e_history_candidate"] = phases.history(
-                base, pages, self.d)
+                base, pages, self.d
+            )
 
 
 def _history_pages(data: seed.Dataset, tokens: dict[str, str]) -> dict[str, tuple[str, str]]:
@@ -343,8 +416,11 @@ def _history_pages(data: seed.Dataset, tokens: dict[str, str]) -> dict[str, tupl
     with conn.cursor() as cur:
         for label, ids in data.history.items():
             size = seed.HISTORY_SIZES[label]
-            cur.execute("SELECT created_at, id FROM messages WHERE conversation_id = %s"
-                        " ORDER BY created_at, id OFFSET %s LIMIT 1", (ids["conversation"], math.floor(size * 0.9)))
+            cur.execute(
+                "SELECT created_at, id FROM messages WHERE conversation_id = %s"
+                " ORDER BY created_at, id OFFSET %s LIMIT 1",
+                (ids["conversation"], math.floor(size * 0.9)),
+            )
             ts, row_id = cur.fetchone()
             path = f"/api/chat/conversations/{ids['conversation']}/messages"
             pages[f"{label}_shallow"] = (tokens[ids["user"]], path)

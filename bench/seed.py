@@ -7,6 +7,7 @@ minimal baseline app.  Rows are generated server-side with
 ``INSERT … SELECT … generate_series`` (no row crosses the socket), ids are
 time-ordered UUIDv7 like the app's own, and everything is ANALYZEd.
 """
+
 from __future__ import annotations
 
 import json
@@ -33,8 +34,10 @@ STREAMS_PER_USER = 5  # keeps every user under the default 300 requests/minute
 HISTORY_SIZES = {"1k": 1_000, "1m": 1_000_000}
 
 # A UUIDv7 from a timestamp expression and a row number (same layout as hydronet.kernel.db_base.uuid7).
-UUID7 = ("(lpad(to_hex((extract(epoch from {ts}) * 1000)::bigint), 12, '0') || '7' "
-         "|| substr(md5({n}::text || '{salt}'), 1, 3) || '8' || substr(md5({n}::text || '{salt}'), 4, 15))::uuid")
+UUID7 = (
+    "(lpad(to_hex((extract(epoch from {ts}) * 1000)::bigint), 12, '0') || '7' "
+    "|| substr(md5({n}::text || '{salt}'), 1, 3) || '8' || substr(md5({n}::text || '{salt}'), 4, 15))::uuid"
+)
 
 
 @dataclass
@@ -91,25 +94,31 @@ def create_owned_database(name: str) -> None:
     admin = _connect("postgres")
     _run(admin, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
     for role, extra in ((OWNER_ROLE, "BYPASSRLS"), (APP_ROLE, "NOBYPASSRLS NOINHERIT")):
-        _run(admin, f"DO $$BEGIN CREATE ROLE {role} LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END$$",
-             f"ALTER ROLE {role} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE {extra}")
+        _run(
+            admin,
+            f"DO $$BEGIN CREATE ROLE {role} LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END$$",
+            f"ALTER ROLE {role} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE {extra}",
+        )
     _run(admin, f"CREATE DATABASE {name} OWNER {OWNER_ROLE}")
     admin.close()
     conn = _connect(name)
-    _run(conn,
-         f"ALTER SCHEMA public OWNER TO {OWNER_ROLE}",
-         f"GRANT USAGE ON SCHEMA public TO {APP_ROLE}",
-         f"ALTER DEFAULT PRIVILEGES FOR ROLE {OWNER_ROLE} IN SCHEMA public "
-         f"GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {APP_ROLE}",
-         f"ALTER DEFAULT PRIVILEGES FOR ROLE {OWNER_ROLE} IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO {APP_ROLE}")
+    _run(
+        conn,
+        f"ALTER SCHEMA public OWNER TO {OWNER_ROLE}",
+        f"GRANT USAGE ON SCHEMA public TO {APP_ROLE}",
+        f"ALTER DEFAULT PRIVILEGES FOR ROLE {OWNER_ROLE} IN SCHEMA public "
+        f"GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {APP_ROLE}",
+        f"ALTER DEFAULT PRIVILEGES FOR ROLE {OWNER_ROLE} IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO {APP_ROLE}",
+    )
     conn.close()
 
 
 def migrate(env: dict[str, str], db: str = HYDRONET_DB) -> str:
     """Run the deployment guide's ``python init_database.py`` as the owner role; returns its output."""
     run_env = {**os.environ, **env, "DATABASE_URL": url(db, OWNER_ROLE), "LOG_LEVEL": "WARNING"}
-    done = subprocess.run([sys.executable, "init_database.py"], cwd=ROOT, env=run_env, capture_output=True,
-                          text=True, timeout=180)
+    done = subprocess.run(
+        [sys.executable, "init_database.py"], cwd=ROOT, env=run_env, capture_output=True, text=True, timeout=180
+    )
     if done.returncode != 0:
         raise RuntimeError(f"init_database.py failed:\n{done.stdout}\n{done.stderr}")
     return done.stdout
@@ -119,7 +128,8 @@ def _tenant(cur, slug: str, plan: str = "enterprise") -> str:
     cur.execute(
         "INSERT INTO tenants (id, created_at, updated_at, name, slug, plan, status, settings, quota_overrides, is_platform)"
         " VALUES (gen_random_uuid(), now(), now(), %s, %s, %s, 'active', '{}', '{}', false) RETURNING id",
-        (f"Bench {slug}", slug, plan))
+        (f"Bench {slug}", slug, plan),
+    )
     return str(cur.fetchone()[0])
 
 
@@ -130,7 +140,8 @@ def _users(cur, tenant: str, prefix: str, count: int) -> list[str]:
         " SELECT " + UUID7.format(ts="clock_timestamp()", n="n", salt=prefix) + ", now(), now(), %s,"
         " %s || n || '@bench.example.com', NULL, 'Bench ' || n, 'member', false, true, 1, false"
         " FROM generate_series(1, %s) AS n ORDER BY n RETURNING id",
-        (tenant, prefix, count))
+        (tenant, prefix, count),
+    )
     return [str(r[0]) for r in cur.fetchall()]
 
 
@@ -142,7 +153,8 @@ def _conversations(cur, tenant: str, users: list[str], count: int, salt: str, me
         " 'Bench conversation ' || n, false, 'web', %s"
         " FROM generate_series(1, %s) AS n, LATERAL (SELECT now() - interval '30 days' + n * interval '1 second' AS ts) t"
         " ORDER BY n RETURNING id",
-        (tenant, users, len(users), messages, count))
+        (tenant, users, len(users), messages, count),
+    )
     return [str(r[0]) for r in cur.fetchall()]
 
 
@@ -159,7 +171,8 @@ def _messages(cur, tenant: str, user: str, conversation: str, count: int, salt: 
         " CASE WHEN n %% 2 = 0 THEN 'qwen-turbo' END, '{}'"
         " FROM generate_series(1, %s) AS n,"
         " LATERAL (SELECT now() - interval '1 minute' - (%s - n) * interval '1 second' AS ts) t",
-        (tenant, conversation, user, count, count))
+        (tenant, conversation, user, count, count),
+    )
 
 
 def seed(stream_steps: list[int]) -> Dataset:
@@ -211,12 +224,15 @@ def _seed_baseline(data: Dataset) -> None:
     with conn.cursor() as cur:
         cur.execute(
             "CREATE TABLE conversations (id uuid PRIMARY KEY, tenant_id uuid NOT NULL, user_id uuid NOT NULL,"
-            " title varchar(200) NOT NULL, updated_at timestamptz NOT NULL, created_at timestamptz NOT NULL)")
+            " title varchar(200) NOT NULL, updated_at timestamptz NOT NULL, created_at timestamptz NOT NULL)"
+        )
         cur.execute("CREATE INDEX ix_listing ON conversations (tenant_id, user_id, updated_at, id)")
         source = _connect(HYDRONET_DB)
         with source.cursor() as src:
-            src.execute("SELECT id, tenant_id, user_id, title, updated_at, created_at FROM conversations"
-                        " WHERE tenant_id = %s", (data.list_tenant,))
+            src.execute(
+                "SELECT id, tenant_id, user_id, title, updated_at, created_at FROM conversations WHERE tenant_id = %s",
+                (data.list_tenant,),
+            )
             rows = src.fetchall()
         source.close()
         from psycopg2.extras import execute_values

@@ -1,4 +1,5 @@
 """Processes the bench starts — the fake upstream and gunicorn — and stops again, always; quiet_gc."""
+
 from __future__ import annotations
 
 import gc
@@ -56,8 +57,9 @@ class Process:
     def __init__(self, name: str, cmd: list[str], env: dict[str, str], log: Path, cwd: Path = ROOT) -> None:
         self.name, self.log = name, log
         self._log = log.open("wb")
-        self.popen = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=self._log, stderr=subprocess.STDOUT,
-                                      start_new_session=True)
+        self.popen = subprocess.Popen(
+            cmd, cwd=cwd, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
+        )
 
     def alive(self) -> bool:
         return self.popen.poll() is None
@@ -94,7 +96,7 @@ def _proc_stat(pid: str) -> list[str] | None:
         raw = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
-    return raw[raw.rindex(")") + 2:].split()  # fields after "(comm)": state is [0], pgrp [2], utime [11]
+    return raw[raw.rindex(")") + 2 :].split()  # fields after "(comm)": state is [0], pgrp [2], utime [11]
 
 
 def _ticks(pid: int) -> int | None:
@@ -104,8 +106,11 @@ def _ticks(pid: int) -> int | None:
 
 def _group_pids(pgid: int) -> list[int]:
     """The processes of one process group (a server started by `Process`)."""
-    return [int(entry) for entry in os.listdir("/proc")
-            if entry.isdigit() and (fields := _proc_stat(entry)) and int(fields[2]) == pgid]
+    return [
+        int(entry)
+        for entry in os.listdir("/proc")
+        if entry.isdigit() and (fields := _proc_stat(entry)) and int(fields[2]) == pgid
+    ]
 
 
 def _group_ticks(pgid: int) -> int:
@@ -148,8 +153,9 @@ class CpuMeter:
         pids = _group_pids(self.pgid)
         conn = psycopg2.connect(f"postgresql://postgres@127.0.0.1:5432/{self.dbname}")
         with conn.cursor() as cur:
-            cur.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
-                        (self.dbname,))
+            cur.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", (self.dbname,)
+            )
             pids += [row[0] for row in cur.fetchall()]
         conn.close()
         return pids
@@ -182,8 +188,12 @@ def wait_http(proc: Process, url: str, timeout_s: float = 60.0) -> None:
 @contextmanager
 def fake_upstream(port: int, api_key: str, log: Path) -> Iterator[str]:
     """The timed fake DashScope server; yields its base URL (…/api/v1)."""
-    proc = Process("fake upstream", [sys.executable, "-m", "bench.fake_upstream", "--port", str(port),
-                                     "--api-key", api_key], {**os.environ, "PYTHONPATH": str(ROOT)}, log)
+    proc = Process(
+        "fake upstream",
+        [sys.executable, "-m", "bench.fake_upstream", "--port", str(port), "--api-key", api_key],
+        {**os.environ, "PYTHONPATH": str(ROOT)},
+        log,
+    )
     try:
         deadline = time.monotonic() + 20
         while True:
@@ -200,11 +210,17 @@ def fake_upstream(port: int, api_key: str, log: Path) -> Iterator[str]:
 
 
 @contextmanager
-def gunicorn(app_spec: str, env: dict[str, str], port: int, log: Path, health_path: str,
-             workers: int = 2, root: Path = ROOT) -> Iterator[str]:
+def gunicorn(
+    app_spec: str, env: dict[str, str], port: int, log: Path, health_path: str, workers: int = 2, root: Path = ROOT
+) -> Iterator[str]:
     """``gunicorn -c gunicorn_config.py <app_spec>`` in ``root`` on loopback with ``env``; yields the base URL."""
-    full_env = {**os.environ, **env, "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": str(workers),
-                "PYTHONPATH": str(root)}
+    full_env = {
+        **os.environ,
+        **env,
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
+        "GUNICORN_WORKERS": str(workers),
+        "PYTHONPATH": str(root),
+    }
     cmd = [sys.executable, "-m", "gunicorn", "-c", str(root / "gunicorn_config.py"), app_spec]
     proc = Process(f"gunicorn {app_spec} ({root})", cmd, full_env, log, cwd=root)
     base = f"http://127.0.0.1:{port}"

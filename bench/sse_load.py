@@ -14,6 +14,7 @@ Standalone::
 
 (``pairs.txt``: one ``<access token> <conversation id>`` per line; one stream per line.)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -61,8 +62,9 @@ class Profile:
         return (self.first_ms + self.chunks * self.every_ms) / 1000
 
 
-async def _one(session: aiohttp.ClientSession, url: str, token: str, tag: str, profile: Profile,
-               delay_s: float, deadline_s: float) -> Stream:
+async def _one(
+    session: aiohttp.ClientSession, url: str, token: str, tag: str, profile: Profile, delay_s: float, deadline_s: float
+) -> Stream:
     await asyncio.sleep(delay_s)
     result = Stream(tag=tag, start=time.monotonic())
     body = {"message": tag_message(tag, profile.first_ms, profile.chunks, profile.every_ms), "stream": True}
@@ -97,16 +99,30 @@ async def _one(session: aiohttp.ClientSession, url: str, token: str, tag: str, p
     return result
 
 
-async def run_streams(base_url: str, pairs: list[tuple[str, str]], *, spread_s: float, profile: Profile,
-                      tag_prefix: str, slack_s: float = 30.0) -> list[Stream]:
+async def run_streams(
+    base_url: str,
+    pairs: list[tuple[str, str]],
+    *,
+    spread_s: float,
+    profile: Profile,
+    tag_prefix: str,
+    slack_s: float = 30.0,
+) -> list[Stream]:
     """One stream per (token, conversation) pair, starts spread evenly over ``spread_s``."""
     connector = aiohttp.TCPConnector(limit=0, force_close=True)
     timeout = aiohttp.ClientTimeout(total=None, sock_connect=10)
     deadline_s = profile.seconds + slack_s
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
         tasks = [
-            _one(session, f"{base_url}/api/chat/conversations/{conversation}/messages", token,
-                 f"{tag_prefix}-{i}", profile, spread_s * i / max(1, len(pairs)), deadline_s)
+            _one(
+                session,
+                f"{base_url}/api/chat/conversations/{conversation}/messages",
+                token,
+                f"{tag_prefix}-{i}",
+                profile,
+                spread_s * i / max(1, len(pairs)),
+                deadline_s,
+            )
             for i, (token, conversation) in enumerate(pairs)
         ]
         with quiet_gc():  # the client's own collector must not delay the first tokens it times
@@ -176,8 +192,13 @@ def main(argv: list[str] | None = None) -> None:
     profile = Profile(args.first_ms, args.chunks, args.every_ms)
 
     async def go() -> dict[str, Any]:
-        streams = await run_streams(args.url, pairs, spread_s=args.spread, profile=profile,  # type: ignore[arg-type]
-                                    tag_prefix=f"cli{int(time.time())}")
+        streams = await run_streams(
+            args.url,
+            pairs,
+            spread_s=args.spread,
+            profile=profile,  # type: ignore[arg-type]
+            tag_prefix=f"cli{int(time.time())}",
+        )
         return {**analyse(streams, await fake_timings(args.fake)), "raw": [asdict(s) for s in streams[:5]]}
 
     print(json.dumps(asyncio.run(go()), indent=1))

@@ -1,4 +1,5 @@
 """Percentiles and summaries of latency samples (milliseconds)."""
+
 from __future__ import annotations
 
 import math

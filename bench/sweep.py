@@ -8,6 +8,7 @@ on the bench's PostgreSQL and Redis — what an operator starts on each worker h
 split into chunks (SWEEP_CHUNK_SCENARIOS); with one worker the parent works every chunk itself.
 The result cache is emptied between runs so that both compute. Target: 2 workers ≤ 0.6 × 1 worker.
 """
+
 from __future__ import annotations
 
 import os
@@ -35,8 +36,11 @@ def prepare(secrets: dict[str, str]) -> str:
 
 def register(http: requests.Session, base: str) -> str:
     """A new organisation on the enterprise plan (no quota in the way of a long sweep); its owner's token."""
-    resp = http.post(f"{base}/api/auth/register", timeout=60, json={
-        "email": "sweep@bench.example.com", "password": "Sweep-Bench-2026!x", "tenant_name": "bench-sweep"})
+    resp = http.post(
+        f"{base}/api/auth/register",
+        timeout=60,
+        json={"email": "sweep@bench.example.com", "password": "Sweep-Bench-2026!x", "tenant_name": "bench-sweep"},
+    )
     resp.raise_for_status()
     conn = seed._connect(SWEEP_DB)
     seed._run(conn, "UPDATE tenants SET plan = 'enterprise' WHERE id = %s", params=(resp.json()["tenant"]["id"],))
@@ -44,8 +48,14 @@ def register(http: requests.Session, base: str) -> str:
     return resp.json()["access_token"]
 
 
-def measure(base: str, env: dict[str, str], redis_url: str, out: Path, workers: tuple[int, ...] = (2, 1),
-            max_pipes: int | None = None) -> dict[str, Any]:
+def measure(
+    base: str,
+    env: dict[str, str],
+    redis_url: str,
+    out: Path,
+    workers: tuple[int, ...] = (2, 1),
+    max_pipes: int | None = None,
+) -> dict[str, Any]:
     """Seconds of the Net6 sweep with each number of workers, and whether the results agree."""
     http = requests.Session()
     headers = {"Authorization": f"Bearer {register(http, base)}"}
@@ -59,14 +69,25 @@ def measure(base: str, env: dict[str, str], redis_url: str, out: Path, workers: 
     for n in workers:
         _forget_results(redis_url)
         print(f"(i) Net6 criticality with {n} worker(s) …", flush=True)
-        procs = [Process(f"worker {i}", [sys.executable, "-m", "flask", "--app", "app_saas:app", "hydronet", "worker"],
-                         {**os.environ, **env}, out / f"sweep_worker_{n}_{i}.log") for i in range(n)]
+        procs = [
+            Process(
+                f"worker {i}",
+                [sys.executable, "-m", "flask", "--app", "app_saas:app", "hydronet", "worker"],
+                {**os.environ, **env},
+                out / f"sweep_worker_{n}_{i}.log",
+            )
+            for i in range(n)
+        ]
         try:
             time.sleep(3)  # the workers have registered with the queue
             load_before = os.getloadavg()[0]
             started = time.perf_counter()
-            resp = http.post(f"{base}/api/networks/{network_id}/analyses/pipe_criticality", json={"params": params},
-                             headers=headers, timeout=60)
+            resp = http.post(
+                f"{base}/api/networks/{network_id}/analyses/pipe_criticality",
+                json={"params": params},
+                headers=headers,
+                timeout=60,
+            )
             if resp.status_code != 202:
                 return {"measured": False, "reason": f"analysis answered {resp.status_code}: {resp.text[:200]}"}
             job = _wait(http, base, resp.json()["job"]["id"], headers)
@@ -78,15 +99,26 @@ def measure(base: str, env: dict[str, str], redis_url: str, out: Path, workers: 
             return {"measured": False, "reason": f"the job ended {job['status']}: {job.get('error')}"}
         result = job["result"]
         results.append(result)
-        runs[str(n)] = {"seconds": round(took, 1), "pipes_analysed": result["analysed"],
-                        "scenarios_failed": len(result["failed"]), "complete": result["complete"],
-                        "load_1min_before": round(load_before, 2), "load_1min_after": round(os.getloadavg()[0], 2)}
+        runs[str(n)] = {
+            "seconds": round(took, 1),
+            "pipes_analysed": result["analysed"],
+            "scenarios_failed": len(result["failed"]),
+            "complete": result["complete"],
+            "load_1min_before": round(load_before, 2),
+            "load_1min_after": round(os.getloadavg()[0], 2),
+        }
         print(f"    {n} worker(s): {runs[str(n)]}", flush=True)
     one, two = runs.get("1"), runs.get("2")
-    return {"measured": True, "network": "Net6", "params": params, "pipes": results[0]["pipes_considered"],
-            "chunk_scenarios": int(env.get("SWEEP_CHUNK_SCENARIOS", 100)), "runs": runs,
-            "same_result": all(r == results[0] for r in results),
-            "ratio": round(two["seconds"] / one["seconds"], 3) if one and two else None}
+    return {
+        "measured": True,
+        "network": "Net6",
+        "params": params,
+        "pipes": results[0]["pipes_considered"],
+        "chunk_scenarios": int(env.get("SWEEP_CHUNK_SCENARIOS", 100)),
+        "runs": runs,
+        "same_result": all(r == results[0] for r in results),
+        "ratio": round(two["seconds"] / one["seconds"], 3) if one and two else None,
+    }
 
 
 def _forget_results(redis_url: str) -> None:

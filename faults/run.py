@@ -20,6 +20,7 @@ turns acknowledged but not stored (lost), stored twice (duplicated), streams
 that ended with neither ``done`` nor ``error`` while the connection held,
 500s, the quota counters against the usage aggregates, stuck jobs.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -78,23 +79,38 @@ def create_database() -> None:
     admin.close()
     conn = _admin(DB)
     with conn.cursor() as cur:
-        for sql in (f"ALTER SCHEMA public OWNER TO {OWNER}", f"GRANT USAGE ON SCHEMA public TO {APP}",
-                    f"ALTER DEFAULT PRIVILEGES FOR ROLE {OWNER} IN SCHEMA public "
-                    f"GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {APP}",
-                    f"ALTER DEFAULT PRIVILEGES FOR ROLE {OWNER} IN SCHEMA public "
-                    f"GRANT USAGE, SELECT ON SEQUENCES TO {APP}"):
+        for sql in (
+            f"ALTER SCHEMA public OWNER TO {OWNER}",
+            f"GRANT USAGE ON SCHEMA public TO {APP}",
+            f"ALTER DEFAULT PRIVILEGES FOR ROLE {OWNER} IN SCHEMA public "
+            f"GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {APP}",
+            f"ALTER DEFAULT PRIVILEGES FOR ROLE {OWNER} IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO {APP}",
+        ):
             cur.execute(sql)
     conn.close()
 
 
 def app_env(redis_url: str, fake_url: str, quick: bool) -> dict[str, str]:
     return {
-        "DATABASE_URL": pg_url(DB, APP), "DATABASE_OWNER_URL": pg_url(DB, OWNER), "REDIS_URL": redis_url,
-        "SECRET_KEY": SECRET, "JWT_SECRET_KEY": JWT_SECRET, "DEBUG": "false", "HYDRONET_ENV_FILE": "/dev/null",
-        "ALIYUN_API_KEY": API_KEY, "DASHSCOPE_HTTP_BASE_URL": fake_url, "LOG_LEVEL": "WARNING", "LOG_JSON": "false",
-        "PROXY_COUNT": "0", "RATELIMIT_REGISTER": "100 per minute", "ADMIN_PASSWORD": secrets.token_urlsafe(16),
+        "DATABASE_URL": pg_url(DB, APP),
+        "DATABASE_OWNER_URL": pg_url(DB, OWNER),
+        "REDIS_URL": redis_url,
+        "SECRET_KEY": SECRET,
+        "JWT_SECRET_KEY": JWT_SECRET,
+        "DEBUG": "false",
+        "HYDRONET_ENV_FILE": "/dev/null",
+        "ALIYUN_API_KEY": API_KEY,
+        "DASHSCOPE_HTTP_BASE_URL": fake_url,
+        "LOG_LEVEL": "WARNING",
+        "LOG_JSON": "false",
+        "PROXY_COUNT": "0",
+        "RATELIMIT_REGISTER": "100 per minute",
+        "ADMIN_PASSWORD": secrets.token_urlsafe(16),
         # short enough that the run sees them act: a turn lost with its worker, a job lost with its worker
-        "QUOTA_HOLD_S": "15", "QUOTA_RECONCILE_S": "30", "JOB_HEARTBEAT_S": "2", "JOB_STALE_S": "10",
+        "QUOTA_HOLD_S": "15",
+        "QUOTA_RECONCILE_S": "30",
+        "JOB_HEARTBEAT_S": "2",
+        "JOB_STALE_S": "10",
         "ANALYSIS_TIMEOUT_S": "10" if quick else "40",
     }
 
@@ -103,8 +119,9 @@ def migrate(env: dict[str, str]) -> None:
     import subprocess
 
     run_env = {**os.environ, **env, "DATABASE_URL": pg_url(DB, OWNER)}
-    done = subprocess.run([sys.executable, "init_database.py"], cwd=ROOT, env=run_env, capture_output=True,
-                          text=True, timeout=180)
+    done = subprocess.run(
+        [sys.executable, "init_database.py"], cwd=ROOT, env=run_env, capture_output=True, text=True, timeout=180
+    )
     if done.returncode:
         raise RuntimeError(f"init_database.py failed:\n{done.stdout}\n{done.stderr}")
 
@@ -117,8 +134,12 @@ class RedisServer:
 
     def start(self) -> None:
         OUT.mkdir(exist_ok=True)
-        self.proc = Process("redis", ["redis-server", "--bind", "127.0.0.1", "--port", str(self.port), "--save", "",
-                                      "--appendonly", "no"], dict(os.environ), OUT / "redis.log")
+        self.proc = Process(
+            "redis",
+            ["redis-server", "--bind", "127.0.0.1", "--port", str(self.port), "--save", "", "--appendonly", "no"],
+            dict(os.environ),
+            OUT / "redis.log",
+        )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             try:
@@ -147,7 +168,7 @@ def children(pid: int) -> list[int]:
             raw = Path(f"/proc/{entry}/stat").read_text()
         except OSError:
             continue
-        fields = raw[raw.rindex(")") + 2:].split()
+        fields = raw[raw.rindex(")") + 2 :].split()
         if int(fields[1]) == pid and fields[0] != "Z":
             out.append(int(entry))
     return out
@@ -158,7 +179,7 @@ def alive(pid: int) -> bool:
         raw = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return False
-    return raw[raw.rindex(")") + 2:].split()[0] != "Z"
+    return raw[raw.rindex(")") + 2 :].split()[0] != "Z"
 
 
 # -- clients ---------------------------------------------------------------------------------------
@@ -222,32 +243,49 @@ class Clients:
                 if kind == "list":
                     resp = session.get(f"{self.base}/api/chat/conversations", headers=headers, timeout=(3, 20))
                     self._record(Outcome(kind, started, time.monotonic(), _answer(resp)))
-                    resp = session.get(f"{self.base}/api/chat/conversations/{conv}/messages?limit=20",
-                                       headers=headers, timeout=(3, 20))
+                    resp = session.get(
+                        f"{self.base}/api/chat/conversations/{conv}/messages?limit=20", headers=headers, timeout=(3, 20)
+                    )
                     self._record(Outcome(kind, started, time.monotonic(), _answer(resp)))
                     time.sleep(0.5)  # all clients share one account per tenant: stay under its rate limit
                     continue
                 tag = f"f{i}-{n}-{uuid.uuid4().hex[:6]}"
                 if kind == "json":
                     text = f"[bench id={tag} first_ms=50 chunks=3 every_ms=100] 压力多少？"
-                    resp = session.post(f"{self.base}/api/chat/conversations/{conv}/messages", headers=headers,
-                                        json={"message": text}, timeout=(3, 60))
+                    resp = session.post(
+                        f"{self.base}/api/chat/conversations/{conv}/messages",
+                        headers=headers,
+                        json={"message": text},
+                        timeout=(3, 60),
+                    )
                     body = _json(resp)
                     reply = (body.get("reply") or {}).get("id", "") if resp.status_code == 200 else ""
-                    self._record(Outcome(kind, started, time.monotonic(), _answer(resp), tag, reply,
-                                         acked=bool(reply)))
+                    self._record(Outcome(kind, started, time.monotonic(), _answer(resp), tag, reply, acked=bool(reply)))
                 else:
                     self._stream(session, headers, conv, tag, started)
             except requests.RequestException as exc:
-                self._record(Outcome(kind, started, time.monotonic(), "connection lost", locals().get("tag", ""),
-                                     terminal=isinstance(exc, requests.ConnectionError)))
+                self._record(
+                    Outcome(
+                        kind,
+                        started,
+                        time.monotonic(),
+                        "connection lost",
+                        locals().get("tag", ""),
+                        terminal=isinstance(exc, requests.ConnectionError),
+                    )
+                )
                 time.sleep(0.2)
             time.sleep(0.05)
 
     def _stream(self, session: requests.Session, headers: dict, conv: str, tag: str, started: float) -> None:
         text = f"[bench id={tag} first_ms=100 chunks=8 every_ms=150] 讲讲管网"
-        with session.post(f"{self.base}/api/chat/conversations/{conv}/messages", headers=headers,
-                          json={"message": text, "stream": True}, timeout=(3, 60), stream=True) as resp:
+        with session.post(
+            f"{self.base}/api/chat/conversations/{conv}/messages",
+            headers=headers,
+            json={"message": text, "stream": True},
+            timeout=(3, 60),
+            stream=True,
+        ) as resp:
             if resp.status_code != 200 or "text/event-stream" not in resp.headers.get("Content-Type", ""):
                 self._record(Outcome("sse", started, time.monotonic(), _answer(resp), tag))
                 return
@@ -310,8 +348,11 @@ def health_recovery(base: str, since: float, limit_s: float = 30.0) -> float | N
 
 def register(base: str, name: str) -> Tenant:
     email = f"{name.lower().replace(' ', '-')}-{uuid.uuid4().hex[:6]}@faults.example.com"
-    resp = requests.post(f"{base}/api/auth/register", json={"email": email, "password": "Faults-Pass-2026!",
-                                                            "tenant_name": name}, timeout=30)
+    resp = requests.post(
+        f"{base}/api/auth/register",
+        json={"email": email, "password": "Faults-Pass-2026!", "tenant_name": name},
+        timeout=30,
+    )
     if resp.status_code != 201:
         raise RuntimeError(f"registration refused: {resp.status_code} {resp.text[:300]}")
     body = resp.json()
@@ -329,8 +370,11 @@ def terminate_backends() -> int:
     """pg_terminate_backend on every backend of the suite's own database (and of no other)."""
     conn = _admin()
     with conn.cursor() as cur:
-        cur.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                    "WHERE datname = %s AND pid <> pg_backend_pid()", (DB,))
+        cur.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = %s AND pid <> pg_backend_pid()",
+            (DB,),
+        )
         killed = cur.fetchone()[0]
     conn.close()
     return int(killed)
@@ -349,18 +393,31 @@ def job_state(job_id: str) -> tuple[str, int, float]:
 def start_gunicorn(env: dict[str, str]) -> tuple[Process, str]:
     """gunicorn with the production config (2 workers) on a free loopback port, once it answers."""
     port = free_port()
-    full_env = {**os.environ, **env, "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": "2",
-                "PYTHONPATH": str(ROOT)}
-    proc = Process("gunicorn", [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn_config.py"),
-                                "app_saas:app"], full_env, OUT / "gunicorn.log")
+    full_env = {
+        **os.environ,
+        **env,
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
+        "GUNICORN_WORKERS": "2",
+        "PYTHONPATH": str(ROOT),
+    }
+    proc = Process(
+        "gunicorn",
+        [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn_config.py"), "app_saas:app"],
+        full_env,
+        OUT / "gunicorn.log",
+    )
     base = f"http://127.0.0.1:{port}"
     wait_http(proc, base + "/api/health")
     return proc, base
 
 
 def start_worker(env: dict[str, str]) -> Process:
-    return Process("rq worker", [sys.executable, "-m", "flask", "--app", "app_saas:app", "hydronet", "worker"],
-                   {**os.environ, **env, "PYTHONPATH": str(ROOT)}, OUT / "worker.log")
+    return Process(
+        "rq worker",
+        [sys.executable, "-m", "flask", "--app", "app_saas:app", "hydronet", "worker"],
+        {**os.environ, **env, "PYTHONPATH": str(ROOT)},
+        OUT / "worker.log",
+    )
 
 
 def truth(tenants: list[Tenant], redis_url: str) -> list[dict[str, Any]]:
@@ -372,8 +429,11 @@ def truth(tenants: list[Tenant], redis_url: str) -> list[dict[str, Any]]:
     rows = []
     for t in tenants:
         with conn.cursor() as cur:
-            cur.execute("SELECT coalesce(sum(messages), 0), coalesce(sum(input_tokens + output_tokens), 0) "
-                        "FROM usage_daily WHERE tenant_id = %s AND day = %s", (t.id, day.date()))
+            cur.execute(
+                "SELECT coalesce(sum(messages), 0), coalesce(sum(input_tokens + output_tokens), 0) "
+                "FROM usage_daily WHERE tenant_id = %s AND day = %s",
+                (t.id, day.date()),
+            )
             db_messages, db_tokens = (int(v) for v in cur.fetchone())
             cur.execute("SELECT count(*) FROM messages WHERE tenant_id = %s AND role = 'assistant'", (t.id,))
             answers = int(cur.fetchone()[0])
@@ -384,8 +444,16 @@ def truth(tenants: list[Tenant], redis_url: str) -> list[dict[str, Any]]:
             live = [h for h, until in store.zrange(key + ":hz", 0, -1, withscores=True) if until > now_ms]
             held = sum(int(store.hget(key + ":hh", h) or 0) for h in live)
             counters[quota] = {"committed": None if committed is None else int(committed), "held": held}
-        rows.append({"tenant": t.id, "db_messages": db_messages, "db_tokens": db_tokens, "stored_answers": answers,
-                     "counter_messages": counters["messages_per_day"], "counter_tokens": counters["tokens_per_month"]})
+        rows.append(
+            {
+                "tenant": t.id,
+                "db_messages": db_messages,
+                "db_tokens": db_tokens,
+                "stored_answers": answers,
+                "counter_messages": counters["messages_per_day"],
+                "counter_tokens": counters["tokens_per_month"],
+            }
+        )
     conn.close()
     return rows
 
@@ -394,8 +462,10 @@ def turn_audit(outcomes: list[Outcome]) -> dict[str, Any]:
     """Acknowledged turns that were not stored, turns stored twice, streams that ended silently."""
     conn = _admin(DB)
     with conn.cursor() as cur:
-        cur.execute("SELECT substring(content from 'id=([^ \\]]+)'), count(*) FROM messages "
-                    "WHERE role = 'user' AND content LIKE '[bench id=%%' GROUP BY 1")
+        cur.execute(
+            "SELECT substring(content from 'id=([^ \\]]+)'), count(*) FROM messages "
+            "WHERE role = 'user' AND content LIKE '[bench id=%%' GROUP BY 1"
+        )
         stored_tags = dict(cur.fetchall())
         cur.execute("SELECT id::text FROM messages WHERE role = 'assistant'")
         reply_ids = {r[0] for r in cur.fetchall()}
@@ -405,17 +475,25 @@ def turn_audit(outcomes: list[Outcome]) -> dict[str, Any]:
     lost = [o.tag for o in acked if o.reply_id not in reply_ids]
     duplicated = [tag for tag, n in stored_tags.items() if n > 1]
     unacked_stored = [o.tag for o in turns if not o.acked and stored_tags.get(o.tag)]
-    return {"turns_sent": len(turns), "turns_acknowledged": len(acked), "lost": lost, "duplicated": duplicated,
-            "stored_but_not_acknowledged": unacked_stored,
-            "streams_without_terminal_event": sum(1 for o in turns if not o.terminal),
-            "answers_500": sum(1 for o in outcomes if o.answer.startswith("500"))}
+    return {
+        "turns_sent": len(turns),
+        "turns_acknowledged": len(acked),
+        "lost": lost,
+        "duplicated": duplicated,
+        "stored_but_not_acknowledged": unacked_stored,
+        "streams_without_terminal_event": sum(1 for o in turns if not o.terminal),
+        "answers_500": sum(1 for o in outcomes if o.answer.startswith("500")),
+    }
 
 
 def run(quick: bool) -> dict[str, Any]:
     OUT.mkdir(exist_ok=True)
     window = 6.0 if quick else 15.0
-    results: dict[str, Any] = {"mode": "quick" if quick else "full", "faults": [],
-                               "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
+    results: dict[str, Any] = {
+        "mode": "quick" if quick else "full",
+        "faults": [],
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    }
     t0 = time.monotonic()
     with ExitStack() as stack:
         redis_server = RedisServer(free_port())
@@ -444,8 +522,12 @@ def run(quick: bool) -> dict[str, Any]:
         set_plan([t.id for t in tenants], "pro")
         conversations = []
         for i in range(4 if quick else 8):  # client i works in tenant i % 2
-            resp = requests.post(f"{base}/api/chat/conversations", json={"title": f"faults {i}"}, timeout=10,
-                                 headers={"Authorization": f"Bearer {tenants[i % 2].token}"})
+            resp = requests.post(
+                f"{base}/api/chat/conversations",
+                json={"title": f"faults {i}"},
+                timeout=10,
+                headers={"Authorization": f"Bearer {tenants[i % 2].token}"},
+            )
             resp.raise_for_status()
             conversations.append(resp.json()["conversation"]["id"])
         headers0 = {"Authorization": f"Bearer {tenants[0].token}"}
@@ -464,8 +546,11 @@ def run(quick: bool) -> dict[str, Any]:
             time.sleep(max(0.0, result.injected_at + window - time.monotonic()))
             result.window_end = time.monotonic()
             with clients.lock:
-                seen = [o.answer for o in clients.outcomes
-                        if o.ended >= result.injected_at and o.started <= result.window_end]
+                seen = [
+                    o.answer
+                    for o in clients.outcomes
+                    if o.ended >= result.injected_at and o.started <= result.window_end
+                ]
             result.answers = dict(Counter(seen).most_common())
             results["faults"].append(result)
 
@@ -478,10 +563,12 @@ def run(quick: bool) -> dict[str, Any]:
         restarted = time.monotonic()
         r.health_recovery_s = health_recovery(base, restarted)
         with clients.lock:  # streams open when Redis died that finished while it was down (stored, then told)
-            during = Counter(o.answer for o in clients.outcomes if o.kind == "sse" and o.answer.startswith("sse")
-                             and o.started < r.injected_at < o.ended <= restarted)
-        r.notes = {"down_s": down_s, "recovery_measured_from": "restart",
-                   "streams_ending_during_outage": dict(during)}
+            during = Counter(
+                o.answer
+                for o in clients.outcomes
+                if o.kind == "sse" and o.answer.startswith("sse") and o.started < r.injected_at < o.ended <= restarted
+            )
+        r.notes = {"down_s": down_s, "recovery_measured_from": "restart", "streams_ending_during_outage": dict(during)}
         observe(r)
 
         # 2. every backend of the app's database terminated
@@ -503,8 +590,12 @@ def run(quick: bool) -> dict[str, Any]:
 
         # 4. the RQ worker SIGKILLed mid-job; its horse must die with it; the job must not stay running
         r = FaultResult("rq", 0.0)
-        resp = requests.post(f"{base}/api/networks/{network_id}/analyses/fire_flow", headers=headers0,
-                             json={"params": {"duration_h": 24}}, timeout=30)
+        resp = requests.post(
+            f"{base}/api/networks/{network_id}/analyses/fire_flow",
+            headers=headers0,
+            json={"params": {"duration_h": 24}},
+            timeout=30,
+        )
         resp.raise_for_status()
         job_id = resp.json()["job"]["id"]
         deadline = time.monotonic() + 30
@@ -536,10 +627,17 @@ def run(quick: bool) -> dict[str, Any]:
                 finished_s = round(time.monotonic() - r.injected_at, 1)
                 break
             time.sleep(0.5)
-        r.notes = {"job_status_at_kill": state_before[0], "progress_at_kill": round(state_before[2], 3),
-                   "horses_at_kill": len(horses), "orphan_horses": len(orphans),
-                   "claimed_again_after_s": requeued_s, "finished_after_s": finished_s,
-                   "final_status": final[0], "attempts": final[1], "stuck_jobs": 0 if finished_s is not None else 1}
+        r.notes = {
+            "job_status_at_kill": state_before[0],
+            "progress_at_kill": round(state_before[2], 3),
+            "horses_at_kill": len(horses),
+            "orphan_horses": len(orphans),
+            "claimed_again_after_s": requeued_s,
+            "finished_after_s": finished_s,
+            "final_status": final[0],
+            "attempts": final[1],
+            "stuck_jobs": 0 if finished_s is not None else 1,
+        }
         observe(r)
 
         clients.join()
@@ -550,9 +648,12 @@ def run(quick: bool) -> dict[str, Any]:
         since_kill = time.monotonic() - results["faults"][2].injected_at
         time.sleep(max(0.0, max(float(env["QUOTA_HOLD_S"]), float(env["QUOTA_RECONCILE_S"])) + 1 - since_kill))
         for i, t in enumerate(tenants):
-            requests.post(f"{base}/api/chat/conversations/{conversations[i]}/messages",
-                          headers={"Authorization": f"Bearer {t.token}"},
-                          json={"message": f"[bench id=settle-{i} first_ms=10 chunks=1 every_ms=10] ok"}, timeout=30)
+            requests.post(
+                f"{base}/api/chat/conversations/{conversations[i]}/messages",
+                headers={"Authorization": f"Bearer {t.token}"},
+                json={"message": f"[bench id=settle-{i} first_ms=10 chunks=1 every_ms=10] ok"},
+                timeout=30,
+            )
         results["counters"] = truth(tenants, redis_url)
         results["turns"] = turn_audit(clients.outcomes)
         results["requests"] = len(clients.outcomes)
@@ -570,26 +671,51 @@ def verdicts(res: dict[str, Any]) -> list[tuple[str, bool, str]]:
     checks = []
     for f in res["faults"]:
         rec = f["health_recovery_s"]
-        checks.append((f"/api/health 200 again after `{f['name']}` within {HEALTH_LIMIT_S:.0f} s",
-                       rec is not None and rec < HEALTH_LIMIT_S, f"{rec} s"))
+        checks.append(
+            (
+                f"/api/health 200 again after `{f['name']}` within {HEALTH_LIMIT_S:.0f} s",
+                rec is not None and rec < HEALTH_LIMIT_S,
+                f"{rec} s",
+            )
+        )
     checks.append(("no acknowledged turn lost", not turns["lost"], str(len(turns["lost"]))))
     checks.append(("no turn stored twice", not turns["duplicated"], str(len(turns["duplicated"]))))
-    checks.append(("every stream that kept its connection ended with done or error",
-                   turns["streams_without_terminal_event"] == 0, str(turns["streams_without_terminal_event"])))
+    checks.append(
+        (
+            "every stream that kept its connection ended with done or error",
+            turns["streams_without_terminal_event"] == 0,
+            str(turns["streams_without_terminal_event"]),
+        )
+    )
     checks.append(("no 500", turns["answers_500"] == 0, str(turns["answers_500"])))
     for c in res["counters"]:
         m = c["counter_messages"]
         counted = (m["committed"] or 0) + m["held"] if m["committed"] is not None else c["db_messages"]
-        checks.append((f"tenant {c['tenant'][:8]}…: message counter equals the usage aggregates",
-                       counted == c["db_messages"], f"{counted} vs {c['db_messages']}"))
+        checks.append(
+            (
+                f"tenant {c['tenant'][:8]}…: message counter equals the usage aggregates",
+                counted == c["db_messages"],
+                f"{counted} vs {c['db_messages']}",
+            )
+        )
         k = c["counter_tokens"]
         tokens = (k["committed"] or 0) + k["held"] if k["committed"] is not None else c["db_tokens"]
-        checks.append((f"tenant {c['tenant'][:8]}…: token counter equals the usage aggregates",
-                       tokens == c["db_tokens"], f"{tokens} vs {c['db_tokens']}"))
+        checks.append(
+            (
+                f"tenant {c['tenant'][:8]}…: token counter equals the usage aggregates",
+                tokens == c["db_tokens"],
+                f"{tokens} vs {c['db_tokens']}",
+            )
+        )
     rq = next(f for f in res["faults"] if f["name"] == "rq")["notes"]
     checks.append(("the killed worker's horse died with it", rq["orphan_horses"] == 0, str(rq["orphan_horses"])))
-    checks.append(("no job stuck running (finished within a minute + its run)", rq["stuck_jobs"] == 0,
-                   f"{rq['final_status']} after {rq['finished_after_s']} s, attempts {rq['attempts']}"))
+    checks.append(
+        (
+            "no job stuck running (finished within a minute + its run)",
+            rq["stuck_jobs"] == 0,
+            f"{rq['final_status']} after {rq['finished_after_s']} s, attempts {rq['attempts']}",
+        )
+    )
     return checks
 
 
@@ -611,31 +737,45 @@ def write_report(res: dict[str, Any]) -> bool:
         "|---|---|---|",
     ]
     lines += [f"| {name} | {'✅' if passed else '❌'} | {value} |" for name, passed, value in checks]
-    lines += ["", "## Per fault", "",
-              "| fault | health 200 after | answers seen during the window | notes |", "|---|---|---|---|"]
+    lines += [
+        "",
+        "## Per fault",
+        "",
+        "| fault | health 200 after | answers seen during the window | notes |",
+        "|---|---|---|---|",
+    ]
     for f in res["faults"]:
         answers = ", ".join(f"{k}: {v}" for k, v in f["answers"].items())
         notes = ", ".join(f"{k}={v}" for k, v in f["notes"].items())
         lines.append(f"| {f['name']} | {f['health_recovery_s']} s | {answers} | {notes} |")
     t = res["turns"]
-    lines += ["", "## Turns", "",
-              f"- sent {t['turns_sent']}, acknowledged (`200` or `done`) {t['turns_acknowledged']}",
-              f"- acknowledged but not stored (lost): {len(t['lost'])} {t['lost'][:5]}",
-              f"- stored twice: {len(t['duplicated'])} {t['duplicated'][:5]}",
-              f"- stored without acknowledgement (the connection died after the commit, e.g. with a killed "
-              f"gunicorn worker; the answer is in the conversation): {len(t['stored_but_not_acknowledged'])}",
-              f"- streams without `done`/`error` while the connection held: {t['streams_without_terminal_event']}",
-              "", "## Quota counters against the usage aggregates", "",
-              "Counters are Redis's (committed + live holds); the aggregates are PostgreSQL's usage_daily (the "
-              "truth).  *At the end*: right after the clients stopped.  *Settled*: after QUOTA_HOLD_S and "
-              "QUOTA_RECONCILE_S have passed since the last fault and one more turn per tenant (the verdicts).", "",
-              "| when | tenant | messages: counter | messages: aggregates | tokens: counter | tokens: aggregates |",
-              "|---|---|---|---|---|---|"]
+    lines += [
+        "",
+        "## Turns",
+        "",
+        f"- sent {t['turns_sent']}, acknowledged (`200` or `done`) {t['turns_acknowledged']}",
+        f"- acknowledged but not stored (lost): {len(t['lost'])} {t['lost'][:5]}",
+        f"- stored twice: {len(t['duplicated'])} {t['duplicated'][:5]}",
+        f"- stored without acknowledgement (the connection died after the commit, e.g. with a killed "
+        f"gunicorn worker; the answer is in the conversation): {len(t['stored_but_not_acknowledged'])}",
+        f"- streams without `done`/`error` while the connection held: {t['streams_without_terminal_event']}",
+        "",
+        "## Quota counters against the usage aggregates",
+        "",
+        "Counters are Redis's (committed + live holds); the aggregates are PostgreSQL's usage_daily (the "
+        "truth).  *At the end*: right after the clients stopped.  *Settled*: after QUOTA_HOLD_S and "
+        "QUOTA_RECONCILE_S have passed since the last fault and one more turn per tenant (the verdicts).",
+        "",
+        "| when | tenant | messages: counter | messages: aggregates | tokens: counter | tokens: aggregates |",
+        "|---|---|---|---|---|---|",
+    ]
     for when, rows in (("at the end", res["counters_at_end"]), ("settled", res["counters"])):
         for c in rows:
             m, k = c["counter_messages"], c["counter_tokens"]
-            lines.append(f"| {when} | {c['tenant'][:8]}… | {m['committed']} + {m['held']} | {c['db_messages']} | "
-                         f"{k['committed']} + {k['held']} | {c['db_tokens']} |")
+            lines.append(
+                f"| {when} | {c['tenant'][:8]}… | {m['committed']} + {m['held']} | {c['db_messages']} | "
+                f"{k['committed']} + {k['held']} | {c['db_tokens']} |"
+            )
     lines += ["", "## All answers", "", ", ".join(f"{k}: {v}" for k, v in res["answers_total"].items()), ""]
     (HERE / "RESULTS.md").write_text("\n".join(lines))
     return ok

@@ -6,6 +6,7 @@ its ``app.config`` key), its annotation its type, its default the only default.
 else reads ``app.config``.  With DEBUG off, a missing or weak secret stops the
 app with a message naming the variable.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -41,7 +42,6 @@ MIN_SECRET_LENGTH = 32
 
 class ConfigError(RuntimeError):
     """Raised when the configuration cannot run the app safely."""
-
 
 
 # Older or alternative names still read (documented in .env.example): new name ← old names.
@@ -165,8 +165,13 @@ class Settings:
         cfg["SQLALCHEMY_DATABASE_URI"] = normalize_database_url(db_url)
         cfg["DATABASE_OWNER_URL"] = normalize_database_url(self.DATABASE_OWNER_URL) if self.DATABASE_OWNER_URL else ""
         cfg["MAX_CONTENT_LENGTH"] = self.MAX_UPLOAD_MB * 1024 * 1024
-        for name in ("JWT_PREVIOUS_SECRET_KEYS", "CORS_ORIGINS", "SECRETS_ENCRYPTION_KEYS", "MCP_ALLOWED_HOSTS",
-                     "METRICS_ALLOW"):
+        for name in (
+            "JWT_PREVIOUS_SECRET_KEYS",
+            "CORS_ORIGINS",
+            "SECRETS_ENCRYPTION_KEYS",
+            "MCP_ALLOWED_HOSTS",
+            "METRICS_ALLOW",
+        ):
             cfg[name] = list(cfg[name])
         return cfg
 
@@ -205,8 +210,9 @@ def build_config(overrides: Mapping[str, Any] | None = None, env: Mapping[str, s
     """
     overrides = dict(overrides or {})
     names = {f.name for f in dataclasses.fields(Settings)}
-    settings = dataclasses.replace(Settings.from_env(env), **{k: _coerce(k, v) for k, v in overrides.items()
-                                                               if k in names})
+    settings = dataclasses.replace(
+        Settings.from_env(env), **{k: _coerce(k, v) for k, v in overrides.items() if k in names}
+    )
     cfg = settings.flask_config()
     cfg.update({k: v for k, v in overrides.items() if k not in names})
     validate_settings(cfg)
@@ -225,9 +231,9 @@ def normalize_database_url(url: str) -> str:
     """Map the guide's ``postgresql://`` (and ``postgres://``) to the psycopg2 driver."""
     url = url.strip()
     if url.startswith("postgres://"):
-        url = "postgresql://" + url[len("postgres://"):]
+        url = "postgresql://" + url[len("postgres://") :]
     if url.startswith("postgresql://"):
-        url = "postgresql+psycopg2://" + url[len("postgresql://"):]
+        url = "postgresql+psycopg2://" + url[len("postgresql://") :]
     return url
 
 

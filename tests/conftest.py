@@ -8,6 +8,7 @@ Backends come from the environment:
   unset → in-process store.
 - HYDRONET_REQUIRE_SERVICES=1 (CI) makes a missing or unreachable backend an error.
 """
+
 from __future__ import annotations
 
 import os
@@ -118,8 +119,6 @@ def pytest_report_header(config):
     return [f"hydronet backends: database={db.split('@')[-1]} store={redis}"]
 
 
-
-
 @pytest.fixture(scope="session")
 def fake_dashscope():
     """A fake DashScope server (real SDK wire format) for the whole session."""
@@ -134,10 +133,15 @@ def qwen_app(backends, app, fake_dashscope):
     """The app configured with a Qwen key, talking to the fake DashScope server."""
     from hydronet.web.app import create_app
 
-    qapp = create_app(backends.app_config(
-        ALIYUN_API_KEY=QWEN_TEST_KEY, DASHSCOPE_HTTP_BASE_URL=fake_dashscope.url,
-        LLM_MAX_RETRIES=1, LLM_READ_TIMEOUT_S=5, LLM_TOTAL_TIMEOUT_S=20,
-    ))
+    qapp = create_app(
+        backends.app_config(
+            ALIYUN_API_KEY=QWEN_TEST_KEY,
+            DASHSCOPE_HTTP_BASE_URL=fake_dashscope.url,
+            LLM_MAX_RETRIES=1,
+            LLM_READ_TIMEOUT_S=5,
+            LLM_TOTAL_TIMEOUT_S=20,
+        )
+    )
     backends.apps.append(qapp)
     return qapp
 

@@ -1,4 +1,5 @@
 """Settings: URL normalisation, refusing weak secrets, embedded defaults."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -50,8 +51,15 @@ def test_require_services_refuses_sqlite():
 
 
 def test_settings_are_frozen_and_typed_from_their_env_names():
-    s = Settings.from_env({"QWEN_MODEL": "qwen-max", "MAX_UPLOAD_MB": "5", "SSE_HEARTBEAT_S": "2.5",
-                           "WECHAT_ENABLED": "yes", "CORS_ORIGINS": "https://a.cn, https://b.cn"})
+    s = Settings.from_env(
+        {
+            "QWEN_MODEL": "qwen-max",
+            "MAX_UPLOAD_MB": "5",
+            "SSE_HEARTBEAT_S": "2.5",
+            "WECHAT_ENABLED": "yes",
+            "CORS_ORIGINS": "https://a.cn, https://b.cn",
+        }
+    )
     assert (s.QWEN_MODEL, s.MAX_UPLOAD_MB, s.SSE_HEARTBEAT_S, s.WECHAT_ENABLED) == ("qwen-max", 5, 2.5, True)
     assert s.CORS_ORIGINS == ("https://a.cn", "https://b.cn")
     with pytest.raises(dataclasses.FrozenInstanceError):
@@ -72,8 +80,15 @@ def test_old_names_still_read_and_the_new_name_wins():
 
 
 def test_overrides_replace_settings_and_what_derives_from_them():
-    cfg = build_config({"DEBUG": True, "DATABASE_URL": "postgresql://u@h/d", "MAX_UPLOAD_MB": "1",
-                        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 1}}, env={})
+    cfg = build_config(
+        {
+            "DEBUG": True,
+            "DATABASE_URL": "postgresql://u@h/d",
+            "MAX_UPLOAD_MB": "1",
+            "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 1},
+        },
+        env={},
+    )
     assert cfg["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg2://u@h/d"
     assert cfg["MAX_CONTENT_LENGTH"] == 1024 * 1024
     assert cfg["SQLALCHEMY_ENGINE_OPTIONS"] == {"pool_size": 1}
@@ -82,6 +97,9 @@ def test_overrides_replace_settings_and_what_derives_from_them():
 def test_env_example_documents_every_setting():
     text = (Path(__file__).resolve().parent.parent / ".env.example").read_text(encoding="utf-8")
     documented = {line.lstrip("# ").split("=", 1)[0].strip() for line in text.splitlines() if "=" in line}
-    missing = [f.name for f in dataclasses.fields(Settings)
-               if f.name not in documented and not (set(ALIASES.get(f.name, ())) & documented)]
+    missing = [
+        f.name
+        for f in dataclasses.fields(Settings)
+        if f.name not in documented and not (set(ALIASES.get(f.name, ())) & documented)
+    ]
     assert missing == []

@@ -1,4 +1,5 @@
 """Sign-up, sign-in, token refresh, sign-out and password changes."""
+
 from __future__ import annotations
 
 import hashlib
@@ -26,7 +27,7 @@ from hydronet.models.tenant import SYNTHETIC_DOMAIN
 
 log = logging.getLogger(__name__)
 
-LOCK_THRESHOLD = 5          # failures (per account and address) before backoff starts
+LOCK_THRESHOLD = 5  # failures (per account and address) before backoff starts
 LOCK_MAX_SECONDS = 15 * 60  # backoff never exceeds this: a victim is never locked out for long
 FAIL_WINDOW_SECONDS = 30 * 60
 DEFAULT_ADMIN_PASSWORD = "HydroNet@2025"
@@ -83,14 +84,20 @@ def register(email: str, password: str, tenant_name: str, name: str, meta: Reque
     db.session.flush()
     bind_tenant(db.session, tenant.id)
     user = User(
-        tenant_id=tenant.id, email=email, name=name or email.split("@")[0], role="owner",
-        password_hash=passwords.hash_password(password), last_login_at=utcnow(),
+        tenant_id=tenant.id,
+        email=email,
+        name=name or email.split("@")[0],
+        role="owner",
+        password_hash=passwords.hash_password(password),
+        last_login_at=utcnow(),
     )
     user.tenant = tenant
     db.session.add(user)
     db.session.flush()
     actor = Actor(user=user, tenant=tenant, meta=meta)
-    audit.record(actor, "tenant.create", target_type="tenant", target_id=tenant.id, details={"name": tenant_name, "plan": "free"})
+    audit.record(
+        actor, "tenant.create", target_type="tenant", target_id=tenant.id, details={"name": tenant_name, "plan": "free"}
+    )
     audit.record(actor, "auth.register", target_type="user", target_id=user.id, details={"email": user.email})
     db.session.commit()
     return user, tokens.issue_tokens(user, fresh=True)
@@ -185,8 +192,12 @@ def change_password(actor: Actor, old_password: str, new_password: str) -> dict[
     user = actor.user
     assert user is not None
     if not passwords.verify_password(user.password_hash, old_password):
-        raise ApiError("The current password is incorrect", code="invalid_old_password", status=400,
-                       fields={"old_password": "is incorrect"})
+        raise ApiError(
+            "The current password is incorrect",
+            code="invalid_old_password",
+            status=400,
+            fields={"old_password": "is incorrect"},
+        )
     problem = passwords.password_problem(new_password, user.email)
     if problem:
         raise ValidationError({"new_password": problem})
@@ -229,8 +240,13 @@ def redeem_token(token: str, new_password: str, meta: RequestMeta) -> tuple[User
     user.invite_token_hash = None
     user.invite_expires_at = None
     user.last_login_at = utcnow()
-    audit.record(Actor(user=user, tenant=user.tenant, meta=meta), "auth.password_set", target_type="user",
-                 target_id=user.id, tenant_id=user.tenant_id)
+    audit.record(
+        Actor(user=user, tenant=user.tenant, meta=meta),
+        "auth.password_set",
+        target_type="user",
+        target_id=user.id,
+        tenant_id=user.tenant_id,
+    )
     db.session.commit()
     return user, tokens.issue_tokens(user, fresh=True)
 

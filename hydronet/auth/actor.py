@@ -1,4 +1,5 @@
 """The actor of a service call: who, in which tenant, from where."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -3,6 +3,7 @@
 Keys are shown once when created (tenants/apikeys.py) and stored as SHA-256
 hashes; a request presents one as ``Authorization: Bearer hn_…``.
 """
+
 from __future__ import annotations
 
 import hashlib

@@ -21,6 +21,7 @@ query for their tools; adding, changing or removing a server tombstones it.
 Secrets (password and invitation hashes) are never cached: columns left out
 of a snapshot load from the database on first access.
 """
+
 from __future__ import annotations
 
 import functools
@@ -108,6 +109,7 @@ def _revive(session: Session, model: type[M], data: dict[str, Any]) -> M:
 
 # --- reading -------------------------------------------------------------
 
+
 def snapshot_keys(claims: dict[str, Any]) -> list[str]:
     """The cache keys of an access token's user and tenant (fetched with its revocation keys)."""
     if claims.get("type") != "access" or not claims.get("sub") or not claims.get("tid"):
@@ -174,6 +176,7 @@ def _fill(items: list[tuple[str, str]]) -> None:
 
 # --- invalidation ----------------------------------------------------------
 
+
 def _tombstone(keys: list[str]) -> None:
     if not keys or not has_app_context():
         return
@@ -198,8 +201,11 @@ def install(session_factory) -> None:
         for obj in list(session.new) + list(session.dirty) + list(session.deleted):
             if isinstance(obj, McpServer):  # added, removed, enabled or disabled: the count may change
                 session.info.setdefault(_PENDING, set()).add(MCP_KEY + str(obj.tenant_id))
-            elif isinstance(obj, (User, Tenant)) and obj not in session.new and (
-                    obj in session.deleted or session.is_modified(obj)):
+            elif (
+                isinstance(obj, (User, Tenant))
+                and obj not in session.new
+                and (obj in session.deleted or session.is_modified(obj))
+            ):
                 prefix = USER_KEY if isinstance(obj, User) else TENANT_KEY
                 session.info.setdefault(_PENDING, set()).add(prefix + str(obj.id))
 

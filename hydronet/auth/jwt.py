@@ -1,4 +1,5 @@
 """flask-jwt-extended: the JWT manager, pinned algorithm, key rotation, revocation check, JSON errors."""
+
 from __future__ import annotations
 
 import hashlib

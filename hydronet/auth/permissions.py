@@ -4,6 +4,7 @@ Tenant roles are owner > admin > member > viewer.  The platform (system)
 administrator additionally holds ``platform:admin``.  API keys carry scopes
 that narrow their creator's permissions (see SCOPES).
 """
+
 from __future__ import annotations
 
 PERMISSIONS: dict[str, str] = {
@@ -25,7 +26,14 @@ PERMISSIONS: dict[str, str] = {
 
 _VIEWER = {"tenant:read", "usage:read", "chat:read", "networks:read"}
 _MEMBER = _VIEWER | {"chat:write", "networks:write", "analyses:run"}
-_ADMIN = _MEMBER | {"tenant:update", "users:read", "users:manage", "apikeys:manage", "audit:read", "integrations:manage"}
+_ADMIN = _MEMBER | {
+    "tenant:update",
+    "users:read",
+    "users:manage",
+    "apikeys:manage",
+    "audit:read",
+    "integrations:manage",
+}
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "viewer": frozenset(_VIEWER),

@@ -5,6 +5,7 @@ API key).  `require(permission)` resolves the caller to a :class:`Principal`,
 refuses disabled users and suspended tenants, binds the database session to
 the caller's tenant (see tenancy.py) and checks the permission table.
 """
+
 from __future__ import annotations
 
 import functools

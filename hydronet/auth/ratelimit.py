@@ -6,6 +6,7 @@ subject, anonymous requests by client address (ProxyFix has applied
 X-Forwarded-For).  When Redis is unreachable flask-limiter falls back to
 per-process in-memory limits (RATELIMIT_IN_MEMORY_FALLBACK_ENABLED) and logs it.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -110,5 +111,9 @@ def exempt_from_default() -> bool:
     return not request.path.startswith("/api") or request.path == "/api/health"
 
 
-limiter = Limiter(key_func=client_key, headers_enabled=True, default_limits=[default_api_limit],
-                  default_limits_exempt_when=exempt_from_default)
+limiter = Limiter(
+    key_func=client_key,
+    headers_enabled=True,
+    default_limits=[default_api_limit],
+    default_limits_exempt_when=exempt_from_default,
+)

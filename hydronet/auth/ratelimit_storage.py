@@ -13,6 +13,7 @@ from its result.  Registered with limits under the ``hydronet+redis://``
 scheme (limits' documented way to add a storage); everything else is the
 stock `limits.storage.RedisStorage`.
 """
+
 from __future__ import annotations
 
 import time
@@ -116,5 +117,5 @@ class PipelinedRedisStorage(RedisStorage):
 def storage_uri(redis_url: str) -> str:
     """The flask-limiter storage URI for a Redis URL (``memory://`` without one)."""
     if redis_url.startswith("redis://"):
-        return SCHEME + redis_url[len("redis"):]
+        return SCHEME + redis_url[len("redis") :]
     return redis_url or "memory://"

@@ -1,4 +1,5 @@
 """/api/auth: register, login, refresh, logout, me, change-password."""
+
 from __future__ import annotations
 
 from flask import Blueprint, current_app, request
@@ -56,10 +57,11 @@ def register(body: RegisterBody):
 # Failures only, under fixed scopes: /api/auth/web/login runs this view, so both sign-in routes
 # draw on the same two counters.
 _failures_per_account_and_address = limiter.shared_limit(
-    _login_limit, scope="login-failures:account-address", key_func=login_account_address_key,
-    deduct_when=login_failed)
+    _login_limit, scope="login-failures:account-address", key_func=login_account_address_key, deduct_when=login_failed
+)
 _failures_per_address = limiter.shared_limit(
-    _login_address_limit, scope="login-failures:address", key_func=login_address_key, deduct_when=login_failed)
+    _login_address_limit, scope="login-failures:address", key_func=login_address_key, deduct_when=login_failed
+)
 
 
 @bp.post("/login")
@@ -69,14 +71,24 @@ _failures_per_address = limiter.shared_limit(
 def login(body: LoginBody):
     """Sign in with email and password."""
     user, pair = auth_service.login(body.email, body.password, request_meta())
-    return ok(**pair, user=user_dict(user), tenant=tenant_dict(user.tenant),
-              password_change_required=user.password_change_required)
+    return ok(
+        **pair,
+        user=user_dict(user),
+        tenant=tenant_dict(user.tenant),
+        password_change_required=user.password_change_required,
+    )
 
 
 @bp.post("/refresh")
-@contract(body=RefreshTokenBody, body_required=False, ok={200: Session}, errors=(401, 403), parse_input=False,
-          description="The refresh token goes in the body or as `Authorization: Bearer <refresh token>`; "
-                      "it rotates on every use and a reused one revokes its family.")
+@contract(
+    body=RefreshTokenBody,
+    body_required=False,
+    ok={200: Session},
+    errors=(401, 403),
+    parse_input=False,
+    description="The refresh token goes in the body or as `Authorization: Bearer <refresh token>`; "
+    "it rotates on every use and a reused one revokes its family.",
+)
 def refresh():
     """Exchange a refresh token (in the body or the Authorization header) for a new pair."""
     body = request.get_json(silent=True) or {}

@@ -1,4 +1,5 @@
 """Contracts of /api/auth and /api/auth/web: request bodies and the answers' users, tenants and sessions."""
+
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
@@ -9,12 +10,18 @@ from hydronet.auth.passwords import MAX_LENGTH, MIN_LENGTH
 from hydronet.kernel.contracts import Answer, Body, Email, Id, Object, OneOf, Resource, Secret, Text, When
 from hydronet.models import ROLES
 
-NewPassword = Annotated[str, Secret({"minLength": MIN_LENGTH, "maxLength": MAX_LENGTH},  # auth.passwords checks
-                                    description="not a common password, not the email")]
+NewPassword = Annotated[
+    str,
+    Secret(
+        {"minLength": MIN_LENGTH, "maxLength": MAX_LENGTH},  # auth.passwords checks
+        description="not a common password, not the email",
+    ),
+]
 Password = Annotated[str, Text(1024, min_len=1, strip=False)]
 
 
 # --- resources ---------------------------------------------------------------------------------------
+
 
 class Tenant(Resource):
     id: Id
@@ -56,6 +63,7 @@ class ApiKey(Resource):
 
 # --- request bodies ----------------------------------------------------------------------------------
 
+
 class RegisterBody(Body):
     email: Email
     password: NewPassword
@@ -91,6 +99,7 @@ class ResetPasswordBody(Body):
 
 
 # --- answers -----------------------------------------------------------------------------------------
+
 
 class Session(Answer):
     access_token: str
@@ -143,6 +152,10 @@ class WebPasswordChanged(_WebSession):
     message: str
 
 
-CSRF_HEADER_PARAMETER = {"name": "X-CSRF-Token", "in": "header", "required": False, "schema": {"type": "string"},
-               "description": "the csrf_token of the last session answer (double-submit with the hn_csrf cookie)"}
-
+CSRF_HEADER_PARAMETER = {
+    "name": "X-CSRF-Token",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string"},
+    "description": "the csrf_token of the last session answer (double-submit with the hn_csrf cookie)",
+}

@@ -22,6 +22,7 @@ pins the library surface they rely on and fails when flask-jwt-extended
 changes it; remove this module (use `JWTManager` and drop the call in
 `auth/jwt.py`) rather than patch around such a change.
 """
+
 from __future__ import annotations
 
 import time

@@ -10,6 +10,7 @@ teardown, so no value leaks into the next request.
 `want` lets the first Redis round trip of a request (the rate limiter's hit)
 carry the keys authentication will read next; `fetch` then finds them known.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -42,6 +43,7 @@ def forget(_exc: BaseException | None = None) -> None:
 
 # --- the credential ------------------------------------------------------------
 
+
 def bearer_token() -> str | None:
     """The credential of ``Authorization: Bearer <credential>``, or None."""
     if _BEARER not in g:
@@ -65,6 +67,7 @@ def token_claims(is_api_key: bool) -> dict[str, Any] | None:
 
 
 # --- shared-store reads of this request -------------------------------------------
+
 
 def fetch(keys: Sequence[str]) -> dict[str, str | None]:
     """Values of ``keys`` in one round trip, remembered for the rest of the request.
@@ -126,6 +129,7 @@ def remember(keys: Sequence[str], values: Sequence[str | None]) -> None:
 
 # --- rate-limit windows ------------------------------------------------------------
 
+
 def remember_window(key: tuple, window: tuple[float, int]) -> None:
     """A rate-limit window read along with its hit, for the headers written later."""
     g.setdefault(_WINDOWS, {})[key] = window
@@ -137,6 +141,7 @@ def take_window(key: tuple) -> tuple[float, int] | None:
 
 
 # --- the caller --------------------------------------------------------------------
+
 
 def set_principal(principal: Any) -> None:
     """The authenticated caller of this request (auth.principal.authenticate)."""

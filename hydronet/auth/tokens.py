@@ -7,6 +7,7 @@ on one worker or server is seen by all:
 - the user's ``token_version`` claim must match the database (password change,
   deactivation and "log out everywhere" bump it).
 """
+
 from __future__ import annotations
 
 import time

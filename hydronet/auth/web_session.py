@@ -13,6 +13,7 @@ Sign-in, registration, password change and reset reuse the JSON endpoints of
 ``auth.py`` (same validation, rate limits — counted per endpoint — login backoff and
 audit entries) and move the refresh token out of the answer into the cookie.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -52,8 +53,10 @@ bp = Blueprint("web_session", __name__, url_prefix="/api/auth/web")
 REFRESH_COOKIE = "hn_refresh"
 CSRF_COOKIE = "hn_csrf"
 CSRF_HEADER = "X-CSRF-Token"
-COOKIE_NOTE = ("The refresh token is set as the httpOnly cookie `hn_refresh` (path /api/auth/web) and never "
-               "appears in the body; `hn_csrf` carries the CSRF token.")
+COOKIE_NOTE = (
+    "The refresh token is set as the httpOnly cookie `hn_refresh` (path /api/auth/web) and never "
+    "appears in the body; `hn_csrf` carries the CSRF token."
+)
 
 
 class CsrfFailed(ApiError):
@@ -90,16 +93,21 @@ def _session_response(body: dict[str, Any], status: int, refresh_token: str, fam
     resp.headers["Cache-Control"] = "no-store"
     max_age = current_app.config["JWT_REFRESH_TOKEN_DAYS"] * 86400
     secure = request.is_secure
-    resp.set_cookie(REFRESH_COOKIE, refresh_token, max_age=max_age, path=bp.url_prefix, secure=secure,
-                    httponly=True, samesite="Strict")
-    resp.set_cookie(CSRF_COOKIE, csrf, max_age=max_age, path="/", secure=secure, httponly=False,
-                    samesite="Strict")
+    resp.set_cookie(
+        REFRESH_COOKIE,
+        refresh_token,
+        max_age=max_age,
+        path=bp.url_prefix,
+        secure=secure,
+        httponly=True,
+        samesite="Strict",
+    )
+    resp.set_cookie(CSRF_COOKIE, csrf, max_age=max_age, path="/", secure=secure, httponly=False, samesite="Strict")
     return resp
 
 
 def _clear_cookies(resp: Response) -> Response:
-    resp.delete_cookie(REFRESH_COOKIE, path=bp.url_prefix, secure=request.is_secure, httponly=True,
-                       samesite="Strict")
+    resp.delete_cookie(REFRESH_COOKIE, path=bp.url_prefix, secure=request.is_secure, httponly=True, samesite="Strict")
     resp.delete_cookie(CSRF_COOKIE, path="/", secure=request.is_secure, samesite="Strict")
     return resp
 
@@ -143,16 +151,26 @@ def reset_password():
 
 
 @bp.route("/change-password", methods=["PUT", "POST"])
-@contract(body=ChangePasswordBody, ok={200: WebPasswordChanged}, same_auth_as="auth.change_password",
-          description=COOKIE_NOTE, parse_input=False)
+@contract(
+    body=ChangePasswordBody,
+    ok={200: WebPasswordChanged},
+    same_auth_as="auth.change_password",
+    description=COOKIE_NOTE,
+    parse_input=False,
+)
 def change_password():
     """Change one's password (fresh access token); the other sessions end, this one continues."""
     return _as_cookie_session(auth.change_password)
 
 
 @bp.post("/refresh")
-@contract(ok={200: WebSession}, headers=(CSRF_HEADER_PARAMETER,), errors=(401, 403), security=("refreshCookie",),
-          description="Needs the `hn_refresh` cookie and the X-CSRF-Token header. " + COOKIE_NOTE)
+@contract(
+    ok={200: WebSession},
+    headers=(CSRF_HEADER_PARAMETER,),
+    errors=(401, 403),
+    security=("refreshCookie",),
+    description="Needs the `hn_refresh` cookie and the X-CSRF-Token header. " + COOKIE_NOTE,
+)
 def refresh():
     """A new access token from the cookie (rotating it); needs the CSRF header."""
     raw = request.cookies.get(REFRESH_COOKIE)
@@ -168,15 +186,23 @@ def refresh():
         user, pair = auth_service.refresh(payload)
     except ApiError as err:
         return _failure(err)
-    body = {"success": True, **{k: v for k, v in pair.items() if k != "refresh_token"},
-            "user": user_dict(user), "tenant": tenant_dict(user.tenant)}
+    body = {
+        "success": True,
+        **{k: v for k, v in pair.items() if k != "refresh_token"},
+        "user": user_dict(user),
+        "tenant": tenant_dict(user.tenant),
+    }
     return _session_response(body, 200, pair["refresh_token"], payload["fam"])
 
 
 @bp.post("/logout")
-@contract(ok={200: Notice}, headers=(CSRF_HEADER_PARAMETER,), errors=(403,),
-          description="Ends the browser session named by the `hn_refresh` cookie (X-CSRF-Token required when "
-                      "there is one) and clears the cookies; without a cookie it just answers 200.")
+@contract(
+    ok={200: Notice},
+    headers=(CSRF_HEADER_PARAMETER,),
+    errors=(403,),
+    description="Ends the browser session named by the `hn_refresh` cookie (X-CSRF-Token required when "
+    "there is one) and clears the cookies; without a cookie it just answers 200.",
+)
 def logout():
     """Revoke this browser session (its refresh family and every access token of it) and clear the cookies."""
     raw = request.cookies.get(REFRESH_COOKIE)

@@ -4,6 +4,7 @@ The tools are wired explicitly by the composition root (web/app.py):
 built-in tools every tenant gets (the water analyses) and per-tenant sources
 (each tenant's MCP servers).  Chat knows tools only through this registry.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
@@ -31,8 +32,13 @@ class ToolCatalog:
     per_tenant: tuple[TenantTools, ...]
 
 
-def init_tools(app: Flask, *, builtin: Iterable[Tool], per_tenant: Iterable[TenantTools] = (),
-               offline_brief: BriefWriter | None = None) -> None:
+def init_tools(
+    app: Flask,
+    *,
+    builtin: Iterable[Tool],
+    per_tenant: Iterable[TenantTools] = (),
+    offline_brief: BriefWriter | None = None,
+) -> None:
     """Declare the tools this app's assistant offers, and who writes the offline assistant's note on their results."""
     app.extensions[_TOOLS] = ToolCatalog(ToolRegistry(list(builtin)), tuple(per_tenant))
     app.extensions[_BRIEF] = offline_brief

@@ -1,4 +1,5 @@
 """Conversations and their message history, private to their user inside the tenant."""
+
 from __future__ import annotations
 
 import functools
@@ -25,7 +26,9 @@ TITLE_MAX = 200
 def get_own(user: User, conversation_id: str) -> Conversation:
     """The caller's conversation, or 404 (also for other users' and tenants' ids)."""
     conv = db.session.execute(
-        select(Conversation).where(Conversation.id == parse_id(conversation_id, "Conversation"), Conversation.user_id == user.id)
+        select(Conversation).where(
+            Conversation.id == parse_id(conversation_id, "Conversation"), Conversation.user_id == user.id
+        )
     ).scalar_one_or_none()
     if conv is None:
         raise NotFound("Conversation not found")
@@ -35,18 +38,28 @@ def get_own(user: User, conversation_id: str) -> Conversation:
 def create(actor: Actor, title: str | None, channel: str = "web") -> Conversation:
     """Start a conversation (counted against the plan's conversation quota)."""
     assert actor.user is not None and actor.tenant is not None
-    quotas.check_count(actor.tenant, "conversations", lambda: db.session.execute(
-        select(func.count(Conversation.id)).where(Conversation.tenant_id == actor.tenant.id)
-    ).scalar_one())
-    conv = Conversation(tenant_id=actor.tenant.id, user_id=actor.user.id, title=(title or "").strip()[:TITLE_MAX],
-                        channel=channel, updated_at=utcnow())
+    quotas.check_count(
+        actor.tenant,
+        "conversations",
+        lambda: db.session.execute(
+            select(func.count(Conversation.id)).where(Conversation.tenant_id == actor.tenant.id)
+        ).scalar_one(),
+    )
+    conv = Conversation(
+        tenant_id=actor.tenant.id,
+        user_id=actor.user.id,
+        title=(title or "").strip()[:TITLE_MAX],
+        channel=channel,
+        updated_at=utcnow(),
+    )
     db.session.add(conv)
     db.session.commit()
     return conv
 
 
-def list_own(user: User, *, limit: int, cursor: str | None, archived: bool | None, query: str | None
-             ) -> tuple[list[Listed], str | None]:
+def list_own(
+    user: User, *, limit: int, cursor: str | None, archived: bool | None, query: str | None
+) -> tuple[list[Listed], str | None]:
     """The caller's conversations, most recently active first (keyset pagination).
 
     The listing is the API's most frequent read: a Core statement (one per
@@ -80,8 +93,9 @@ class Listed(NamedTuple):
 @functools.cache
 def _listing(archived: bool | None, search: bool, continued: bool) -> Select:
     c = Conversation.__table__.c
-    stmt = (tenancy.scoped(select(*(c[name] for name in Listed._fields)), Conversation.__table__)
-            .where(c.user_id == bindparam("uid")))
+    stmt = tenancy.scoped(select(*(c[name] for name in Listed._fields)), Conversation.__table__).where(
+        c.user_id == bindparam("uid")
+    )
     if archived is not None:
         stmt = stmt.where(c.archived.is_(archived))
     if search:
@@ -102,9 +116,7 @@ def update(conv: Conversation, title: str | None, archived: bool | None) -> Conv
 
 def remove(conv: Conversation) -> None:
     """Delete a conversation and its messages."""
-    db.session.execute(
-        delete(Message).where(Message.conversation_id == conv.id, Message.tenant_id == conv.tenant_id)
-    )
+    db.session.execute(delete(Message).where(Message.conversation_id == conv.id, Message.tenant_id == conv.tenant_id))
     db.session.delete(conv)
     db.session.commit()
 
@@ -119,12 +131,16 @@ def messages_page(conv: Conversation, *, limit: int, cursor: str | None) -> tupl
 
 def latest_messages(conv: Conversation, limit: int) -> list[Message]:
     """The newest ``limit`` messages, returned oldest first."""
-    rows = db.session.execute(
-        select(Message)
-        .where(Message.conversation_id == conv.id, Message.tenant_id == conv.tenant_id)
-        .order_by(Message.created_at.desc(), Message.id.desc())
-        .limit(limit)
-    ).scalars().all()
+    rows = (
+        db.session.execute(
+            select(Message)
+            .where(Message.conversation_id == conv.id, Message.tenant_id == conv.tenant_id)
+            .order_by(Message.created_at.desc(), Message.id.desc())
+            .limit(limit)
+        )
+        .scalars()
+        .all()
+    )
     return list(reversed(rows))
 
 
@@ -141,10 +157,12 @@ def latest_for_model(conv: Conversation, limit: int) -> list[Any]:
 
 def _latest_for_model():
     m = Message.__table__.c
-    return (tenancy.scoped(select(m.role, m.content, m.metadata.label("meta")), Message.__table__)
-            .where(m.conversation_id == bindparam("cid"))
-            .order_by(m.created_at.desc(), m.id.desc())
-            .limit(bindparam("n")))
+    return (
+        tenancy.scoped(select(m.role, m.content, m.metadata.label("meta")), Message.__table__)
+        .where(m.conversation_id == bindparam("cid"))
+        .order_by(m.created_at.desc(), m.id.desc())
+        .limit(bindparam("n"))
+    )
 
 
 _LATEST_FOR_MODEL = _latest_for_model()
@@ -186,10 +204,12 @@ def _turn_update(retitle: bool):
     values: dict[str, Any] = {"message_count": c.message_count + bindparam("added"), "updated_at": bindparam("now")}
     if retitle:
         values["title"] = case((c.title == "", bindparam("new_title")), else_=c.title)
-    return (tenancy.scoped(update_rows(Conversation.__table__), Conversation.__table__)
-            .where(c.id == bindparam("cid"))
-            .values(values)
-            .returning(c.message_count, c.updated_at, c.title))
+    return (
+        tenancy.scoped(update_rows(Conversation.__table__), Conversation.__table__)
+        .where(c.id == bindparam("cid"))
+        .values(values)
+        .returning(c.message_count, c.updated_at, c.title)
+    )
 
 
 _TURN_UPDATE = {False: _turn_update(False), True: _turn_update(True)}  # built once: hot path

@@ -1,4 +1,5 @@
 """/api/chat: conversations, message history, and chat turns (JSON or SSE)."""
+
 from __future__ import annotations
 
 from flask import Blueprint, current_app, request
@@ -48,8 +49,9 @@ def list_conversations(query: ConversationsQuery):
     """The caller's conversations, newest first; ``limit``, ``cursor``, ``archived``, ``q``."""
     raw = query.archived
     archived = False if raw is None else None if raw in ("", "all") else raw.lower() in ("1", "true", "yes")
-    rows, cursor = conv_service.list_own(current_principal().user, limit=query.limit, cursor=query.cursor,
-                                         archived=archived, query=query.q)
+    rows, cursor = conv_service.list_own(
+        current_principal().user, limit=query.limit, cursor=query.cursor, archived=archived, query=query.q
+    )
     return ok(conversations=[conversation_dict(c) for c in rows], next_cursor=cursor)
 
 
@@ -95,8 +97,14 @@ def list_messages(conversation_id: str, query: MessagesQuery):
 @bp.post("/conversations/<conversation_id>/messages")
 @limiter.limit(chat_rate_limit, key_func=tenant_key, per_method=True)
 @require("chat:write")
-@contract(body=SendMessageBody, ok={200: Turn}, also={200: {"text/event-stream": ServerSentEvent}},
-          models=(ChatEvent,), errors=(502, 503, 504), description=SEND_MESSAGE_NOTE)
+@contract(
+    body=SendMessageBody,
+    ok={200: Turn},
+    also={200: {"text/event-stream": ServerSentEvent}},
+    models=(ChatEvent,),
+    errors=(502, 503, 504),
+    description=SEND_MESSAGE_NOTE,
+)
 def send_message(conversation_id: str, body: SendMessageBody):
     """One chat turn: JSON answer, or SSE with ``"stream": true`` / ``Accept: text/event-stream``."""
     p = current_principal()
@@ -107,5 +115,9 @@ def send_message(conversation_id: str, body: SendMessageBody):
         return stream_turn(current_app._get_current_object(), prep)  # type: ignore[attr-defined]
     user_msg, reply, state = turns.complete(prep)
     # persist() updated this same object (the session's identity map): no need to read it again
-    return ok(message=message_dict(user_msg), reply=message_dict(reply), usage=dict(state.usage),
-              conversation=conversation_dict(conv))
+    return ok(
+        message=message_dict(user_msg),
+        reply=message_dict(reply),
+        usage=dict(state.usage),
+        conversation=conversation_dict(conv),
+    )

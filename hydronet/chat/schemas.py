@@ -1,4 +1,5 @@
 """Contracts of /api/chat: conversations, messages and a chat turn (JSON or server-sent events)."""
+
 from __future__ import annotations
 
 from typing import Annotated, Any
@@ -25,6 +26,7 @@ Cursor = Annotated[str | None, Field(description="opaque cursor from the previou
 
 
 # --- resources ---------------------------------------------------------------------------------------
+
 
 class Conversation(Resource):
     id: Id
@@ -61,14 +63,17 @@ class ServerSentEvent(Resource):
     """One server-sent event: start, text deltas, tool calls and results, then done (with the stored messages)
     or error; `: heartbeat` comments keep the connection open while the model is quiet."""
 
-    data: str = Field(description="a ChatEvent as JSON", json_schema_extra={
-        "contentMediaType": JSON, "contentSchema": {"$ref": "#/components/schemas/ChatEvent"}})
+    data: str = Field(
+        description="a ChatEvent as JSON",
+        json_schema_extra={"contentMediaType": JSON, "contentSchema": {"$ref": "#/components/schemas/ChatEvent"}},
+    )
     event: str | None = None
     id: str | None = None
     retry: int | None = None
 
 
 # --- requests ----------------------------------------------------------------------------------------
+
 
 class NewConversationBody(Body):
     title: Annotated[str, Text(TITLE_MAX)] | None = None
@@ -83,16 +88,23 @@ class SendMessageBody(Body):
     # Read as sent: turns.validate_text checks the text (also for WeChat), after the conversation is found.
     model_config = ConfigDict(json_schema_extra={"required": ["message"]})
 
-    message: Annotated[Any, AsSent({"type": "string", "minLength": 1, "description":
-                                    "the user's message (CHAT_MAX_MESSAGE_CHARS at most)"})] = None
+    message: Annotated[
+        Any,
+        AsSent(
+            {"type": "string", "minLength": 1, "description": "the user's message (CHAT_MAX_MESSAGE_CHARS at most)"}
+        ),
+    ] = None
     stream: Annotated[Any, AsSent({"type": "boolean", "description": "answer as server-sent events"})] = None
 
 
 class ConversationsQuery(Query):
     limit: Annotated[int, QueryInt(1, 100, "page size")] = 20
     cursor: Cursor = None
-    archived: Annotated[str | None, WithJsonSchema({"type": "string", "enum": ["false", "true", "all"]}),
-                        Field(description="default: not archived")] = None
+    archived: Annotated[
+        str | None,
+        WithJsonSchema({"type": "string", "enum": ["false", "true", "all"]}),
+        Field(description="default: not archived"),
+    ] = None
     q: Annotated[str | None, QueryText(100, "search in titles")] = None
 
 
@@ -106,6 +118,7 @@ class MessagesQuery(Query):
 
 
 # --- answers -----------------------------------------------------------------------------------------
+
 
 class ConversationAnswer(Answer):
     conversation: Conversation
@@ -134,7 +147,7 @@ class Turn(Answer):
 
 
 SEND_MESSAGE_NOTE = (
-    "With `\"stream\": true` or `Accept: text/event-stream` the answer is an SSE stream; 429 `quota_exceeded` "
+    'With `"stream": true` or `Accept: text/event-stream` the answer is an SSE stream; 429 `quota_exceeded` '
     "when a plan quota is used up (nothing is stored); 404 `conversation_deleted` (the SSE `error` event's code "
     "too) when the conversation was deleted while the model answered (the answer is not kept, its usage is); "
     "503 `store_unavailable` or `database_unavailable` with Retry-After. A stored turn is always acknowledged "

@@ -6,6 +6,7 @@ and sends a comment heartbeat while the model is quiet.  When the client goes
 away the generator is closed: the producer stops at the next event, stores
 what was generated (marked interrupted) and counts its tokens.
 """
+
 from __future__ import annotations
 
 import json
@@ -87,8 +88,14 @@ def _produce_in_context(prep: turns.PreparedTurn, out: queue.Queue, stop: thread
         log.exception("streamed turn could not be stored")
         out.put(error_event(exc))
         return
-    out.put({"type": "done", "message": message_dict(reply), "user_message": message_dict(user_msg),
-             "usage": dict(state.usage)})
+    out.put(
+        {
+            "type": "done",
+            "message": message_dict(reply),
+            "user_message": message_dict(user_msg),
+            "usage": dict(state.usage),
+        }
+    )
 
 
 def error_event(exc: Exception) -> dict[str, Any]:

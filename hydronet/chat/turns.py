@@ -5,6 +5,7 @@ with no database connection held while the model streams, then persisted in
 one transaction: the user message, the answer, the usage records and the
 daily aggregates — or nothing at all when the model call failed.
 """
+
 from __future__ import annotations
 
 import logging
@@ -84,10 +85,16 @@ def prepare(user: User, tenant: Tenant, conv: Conversation, text: str) -> Prepar
     reservation = quotas.reserve_chat(tenant, estimate)
     try:
         prepared = PreparedTurn(
-            tenant_id=tenant.id, user_id=user.id, conversation_id=conv.id, text=text,
+            tenant_id=tenant.id,
+            user_id=user.id,
+            conversation_id=conv.id,
+            text=text,
             model=default_model(tenant, cfg["QWEN_MODEL"]) if cfg["ALIYUN_API_KEY"] else "offline",
-            messages=messages, registry=assistant.tools_for(tenant), reservation=reservation,
-            api_key=cfg["ALIYUN_API_KEY"] or None, retitle=not conv.title,
+            messages=messages,
+            registry=assistant.tools_for(tenant),
+            reservation=reservation,
+            api_key=cfg["ALIYUN_API_KEY"] or None,
+            retitle=not conv.title,
         )
         db.session.commit()  # return the connection to the pool while the model works
     except Exception:
@@ -98,10 +105,18 @@ def prepare(user: User, tenant: Tenant, conv: Conversation, text: str) -> Prepar
 
 def run(prep: PreparedTurn, state: TurnState) -> Iterator[dict[str, Any]]:
     """The turn's events (delta, tool_call, tool_result, final); LLM errors propagate."""
-    ctx = ToolContext(tenant_id=str(prep.tenant_id), user_id=str(prep.user_id),
-                      conversation_id=str(prep.conversation_id))
-    events = run_turn(assistant.provider(), model=prep.model, messages=prep.messages, registry=prep.registry,
-                      ctx=ctx, api_key=prep.api_key, state=state)
+    ctx = ToolContext(
+        tenant_id=str(prep.tenant_id), user_id=str(prep.user_id), conversation_id=str(prep.conversation_id)
+    )
+    events = run_turn(
+        assistant.provider(),
+        model=prep.model,
+        messages=prep.messages,
+        registry=prep.registry,
+        ctx=ctx,
+        api_key=prep.api_key,
+        state=state,
+    )
     try:
         for event in events:
             if event["type"] == "tool_result":
@@ -148,8 +163,9 @@ def persist(prep: PreparedTurn, state: TurnState) -> tuple[Message, Message]:
         committing = False
         try:
             bind_tenant(db.session, prep.tenant_id)
-            if not conversations.record_turn(prep.conversation_id, added=2,
-                                             title=conversations.title_from(prep.text) if prep.retitle else None):
+            if not conversations.record_turn(
+                prep.conversation_id, added=2, title=conversations.title_from(prep.text) if prep.retitle else None
+            ):
                 raise ConversationDeleted()
             user_msg, reply = _message_rows(prep, state)
             tenancy.execute(db.session, _MESSAGE_INSERT, [_column_keys(user_msg), _column_keys(reply)])
@@ -196,8 +212,11 @@ def _settle(prep: PreparedTurn, state: TurnState) -> None:
     try:
         prep.reservation.settle(state.usage["input_tokens"] + state.usage["output_tokens"])
     except Exception as exc:
-        log.warning("quota settlement of a stored turn deferred (%s): the hold lapses and the counter is "
-                    "reconciled from the usage aggregates", type(exc).__name__)
+        log.warning(
+            "quota settlement of a stored turn deferred (%s): the hold lapses and the counter is "
+            "reconciled from the usage aggregates",
+            type(exc).__name__,
+        )
     try:
         _observe(state)
     except Exception:
@@ -229,13 +248,29 @@ def _message_rows(prep: PreparedTurn, state: TurnState) -> tuple[dict[str, Any],
         meta["offline"] = True
     if state.interrupted:
         meta["interrupted"] = True
-    common = {"tenant_id": prep.tenant_id, "conversation_id": prep.conversation_id,
-              "user_id": prep.user_id}
-    user_msg = {**common, "id": uuid7(), "role": "user", "content": prep.text, "model": None,
-                "input_tokens": 0, "output_tokens": 0, "meta": {}, "created_at": prep.user_created_at}
-    reply = {**common, "id": uuid7(), "role": "assistant", "content": state.content,
-             "model": state.model or prep.model, "input_tokens": state.usage["input_tokens"],
-             "output_tokens": state.usage["output_tokens"], "meta": meta, "created_at": utcnow()}
+    common = {"tenant_id": prep.tenant_id, "conversation_id": prep.conversation_id, "user_id": prep.user_id}
+    user_msg = {
+        **common,
+        "id": uuid7(),
+        "role": "user",
+        "content": prep.text,
+        "model": None,
+        "input_tokens": 0,
+        "output_tokens": 0,
+        "meta": {},
+        "created_at": prep.user_created_at,
+    }
+    reply = {
+        **common,
+        "id": uuid7(),
+        "role": "assistant",
+        "content": state.content,
+        "model": state.model or prep.model,
+        "input_tokens": state.usage["input_tokens"],
+        "output_tokens": state.usage["output_tokens"],
+        "meta": meta,
+        "created_at": utcnow(),
+    }
     return user_msg, reply
 
 
@@ -251,8 +286,14 @@ def fail(prep: PreparedTurn, state: TurnState, code: str) -> None:
         return
     try:  # a zero-cost record keeps the model error rate visible to operators
         bind_tenant(db.session, prep.tenant_id)
-        usage.meter(prep.tenant_id, prep.user_id, kind="chat", model=prep.model, conversation_id=prep.conversation_id,
-                    status="error")
+        usage.meter(
+            prep.tenant_id,
+            prep.user_id,
+            kind="chat",
+            model=prep.model,
+            conversation_id=prep.conversation_id,
+            status="error",
+        )
         db.session.commit()
     except Exception:
         db.session.rollback()
@@ -262,18 +303,32 @@ def fail(prep: PreparedTurn, state: TurnState, code: str) -> None:
 def _usage_events(prep: PreparedTurn, state: TurnState) -> list[dict[str, Any]]:
     """One usage event per model call (the first carries the message) and per tool run."""
     events = [
-        usage.event(kind="chat", model=call["model"], conversation_id=prep.conversation_id,
-                    input_tokens=call["input_tokens"], output_tokens=call["output_tokens"],
-                    latency_ms=call["latency_ms"], messages=1 if i == 0 else 0,
-                    status="interrupted" if state.interrupted and i == len(state.calls) - 1 else "ok")
+        usage.event(
+            kind="chat",
+            model=call["model"],
+            conversation_id=prep.conversation_id,
+            input_tokens=call["input_tokens"],
+            output_tokens=call["output_tokens"],
+            latency_ms=call["latency_ms"],
+            messages=1 if i == 0 else 0,
+            status="interrupted" if state.interrupted and i == len(state.calls) - 1 else "ok",
+        )
         for i, call in enumerate(state.calls)
     ]
     if not state.calls:
-        events.append(usage.event(kind="chat", model=prep.model, conversation_id=prep.conversation_id,
-                                  messages=1, status="interrupted"))
+        events.append(
+            usage.event(
+                kind="chat", model=prep.model, conversation_id=prep.conversation_id, messages=1, status="interrupted"
+            )
+        )
     events.extend(
-        usage.event(kind="tool", tool=call["name"], conversation_id=prep.conversation_id,
-                    latency_ms=call.get("duration_ms") or 0, status="error" if call.get("is_error") else "ok")
+        usage.event(
+            kind="tool",
+            tool=call["name"],
+            conversation_id=prep.conversation_id,
+            latency_ms=call.get("duration_ms") or 0,
+            status="error" if call.get("is_error") else "ok",
+        )
         for call in state.tool_calls
     )
     return events
@@ -281,8 +336,15 @@ def _usage_events(prep: PreparedTurn, state: TurnState) -> list[dict[str, Any]]:
 
 def _ui_tool_calls(state: TurnState) -> list[dict[str, Any]]:
     return [
-        {"id": c["id"], "name": c["name"], "arguments": c["arguments"], "result": c["result"],
-         "full_result": c.get("full_result"), "is_error": c["is_error"], "duration_ms": c["duration_ms"]}
+        {
+            "id": c["id"],
+            "name": c["name"],
+            "arguments": c["arguments"],
+            "result": c["result"],
+            "full_result": c.get("full_result"),
+            "is_error": c["is_error"],
+            "duration_ms": c["duration_ms"],
+        }
         for c in state.tool_calls
     ]
 

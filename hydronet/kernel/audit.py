@@ -5,6 +5,7 @@ tenant can be verified and old entries archived (tenants/audit_archive.py)
 without breaking it, because the hash of the last archived entry is kept as
 the chain's anchor.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -105,9 +106,7 @@ REDACTED = "[redacted]"
 def sanitize(details: Any) -> Any:
     """Drop secrets from audit details, recursively, by key name."""
     if isinstance(details, dict):
-        return {
-            k: (REDACTED if _SECRET_KEY_RE.search(str(k)) else sanitize(v)) for k, v in details.items()
-        }
+        return {k: (REDACTED if _SECRET_KEY_RE.search(str(k)) else sanitize(v)) for k, v in details.items()}
     if isinstance(details, (list, tuple)):
         return [sanitize(v) for v in details]
     if isinstance(details, (str, int, float, bool)) or details is None:
@@ -176,8 +175,14 @@ def record(
     return entry
 
 
-def _entry(actor: AuditActor, action: str, tid: uuid.UUID | None, target_type: str | None, target_id: Any,
-           details: dict[str, Any] | None) -> AuditLog:
+def _entry(
+    actor: AuditActor,
+    action: str,
+    tid: uuid.UUID | None,
+    target_type: str | None,
+    target_id: Any,
+    details: dict[str, Any] | None,
+) -> AuditLog:
     entry = AuditLog(
         tenant_id=tid,
         actor_id=actor.user.id if actor.user else None,

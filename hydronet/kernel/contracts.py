@@ -6,6 +6,7 @@ turning pydantic's errors into one 422 naming each invalid field, and the OpenAP
 (``web/openapi``) is generated from the same models.  Field types below carry both the check and
 its JSON Schema; their messages are the API's per-field messages.
 """
+
 from __future__ import annotations
 
 import functools
@@ -44,6 +45,7 @@ EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 
 
 # --- models -----------------------------------------------------------------------------------------
+
 
 class Body(BaseModel):
     """A JSON request body: values must already have their JSON type (no "5" for 5), unknown keys ignored."""
@@ -100,6 +102,7 @@ class Error(Resource):
 
 # --- field types: ``Annotated[str, Text(120)]`` -------------------------------------------------------
 
+
 def _fail(code: str, message: str) -> PydanticCustomError:
     return PydanticCustomError(code, message)
 
@@ -118,10 +121,16 @@ class Text(_Group):
     """A string with length limits (stripped first unless ``strip=False``); ``schema`` documents rules a
     service checks with its own message (a ``pattern``, a ``format``)."""
 
-    def __init__(self, max_len: int = 200, *, min_len: int = 0, strip: bool = True, description: str | None = None,
-                 **schema: Any) -> None:
-        self.max_len, self.min_len, self.strip, self.description, self.schema = \
-            max_len, min_len, strip, description, schema
+    def __init__(
+        self, max_len: int = 200, *, min_len: int = 0, strip: bool = True, description: str | None = None, **schema: Any
+    ) -> None:
+        self.max_len, self.min_len, self.strip, self.description, self.schema = (
+            max_len,
+            min_len,
+            strip,
+            description,
+            schema,
+        )
 
     def parts(self) -> Iterator[object]:
         yield StringConstraints(strip_whitespace=self.strip, max_length=self.max_len, min_length=self.min_len or None)
@@ -132,8 +141,9 @@ class Text(_Group):
 class OneOf(_Group):
     """A string from a fixed set (``message``: the refusal, when it is not "must be one of: …")."""
 
-    def __init__(self, choices: tuple[str, ...] | list[str], *, description: str | None = None,
-                 message: str | None = None) -> None:
+    def __init__(
+        self, choices: tuple[str, ...] | list[str], *, description: str | None = None, message: str | None = None
+    ) -> None:
         self.choices, self.description = tuple(choices), description
         self.message = message or f"must be one of: {', '.join(self.choices)}"
 
@@ -155,8 +165,12 @@ def _email(value: str) -> str:
     return value.lower()
 
 
-Email = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=254), AfterValidator(_email),
-                  Field(json_schema_extra={"format": "email"})]
+Email = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=254),
+    AfterValidator(_email),
+    Field(json_schema_extra={"format": "email"}),
+]
 
 
 def _present_string(value: Any) -> Any:
@@ -255,7 +269,7 @@ class QueryText(_Group):
         self.max_len, self.description = max_len, description
 
     def clip(self, raw: Any) -> Any:
-        return (raw.strip()[:self.max_len] or None) if isinstance(raw, str) else raw
+        return (raw.strip()[: self.max_len] or None) if isinstance(raw, str) else raw
 
     def parts(self) -> Iterator[object]:
         yield BeforeValidator(self.clip)  # longer text is cut, not refused: the schema's maxLength is advice
@@ -266,8 +280,9 @@ def _blank_is_none(raw: Any) -> Any:
     return None if raw == "" else raw
 
 
-QueryUuid = Annotated[uuid.UUID | None, BeforeValidator(_blank_is_none),
-                      WithJsonSchema({"type": "string", "format": "uuid"})]
+QueryUuid = Annotated[
+    uuid.UUID | None, BeforeValidator(_blank_is_none), WithJsonSchema({"type": "string", "format": "uuid"})
+]
 """An optional UUID query parameter (empty: None; else "must be a UUID")."""
 
 # Types of answer fields (documentation).
@@ -357,6 +372,7 @@ def parse_query(model: type[M]) -> M:
 
 # --- the contract of a view -------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Contract:
     """What a view accepts and answers; read by the OpenAPI builder."""
@@ -421,6 +437,7 @@ def contract_of(view: Callable[..., Any]) -> Contract | None:
 
 # --- models → OpenAPI -------------------------------------------------------------------------------
 
+
 class _OpenApiSchema(GenerateJsonSchema):
     """JSON Schema as OpenAPI 3.1 shows it: no generated per-field titles."""
 
@@ -431,8 +448,11 @@ class _OpenApiSchema(GenerateJsonSchema):
         """A ``None`` default of a field whose documented type refuses null (``AsSent``) is left out."""
         out = super().default_schema(schema)
         kind = out.get("type")
-        if out.get("default", 0) is None and kind is not None and "null" not in (kind if isinstance(kind, list)
-                                                                                 else [kind]):
+        if (
+            out.get("default", 0) is None
+            and kind is not None
+            and "null" not in (kind if isinstance(kind, list) else [kind])
+        ):
             del out["default"]
         return out
 
@@ -440,8 +460,9 @@ class _OpenApiSchema(GenerateJsonSchema):
 REF_TEMPLATE = "#/components/schemas/{model}"
 
 
-def openapi_schemas(models: list[tuple[type[BaseModel], Literal["validation", "serialization"]]]
-                    ) -> tuple[dict[tuple[Any, str], Schema], dict[str, Schema]]:
+def openapi_schemas(
+    models: list[tuple[type[BaseModel], Literal["validation", "serialization"]]],
+) -> tuple[dict[tuple[Any, str], Schema], dict[str, Schema]]:
     """(``$ref`` of each (model, mode), component schemas) for ``models`` and every model they use."""
     unique = list(dict.fromkeys(models))
     refs, top = models_json_schema(unique, ref_template=REF_TEMPLATE, schema_generator=_OpenApiSchema)

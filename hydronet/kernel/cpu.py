@@ -19,6 +19,7 @@ returning picklable values; the modules named in ``preload`` are imported once b
 so that the first call does not pay for them.
 The pool's processes run at a lower priority (``POOL_NICENESS``) than the web workers.
 """
+
 from __future__ import annotations
 
 import logging

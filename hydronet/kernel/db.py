@@ -3,6 +3,7 @@
 Every model derives from :class:`Base`; rows owned by a tenant also mix in
 :class:`TenantOwnedMixin`, which kernel/tenancy.py uses to scope every query.
 """
+
 from __future__ import annotations
 
 import os

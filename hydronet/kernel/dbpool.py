@@ -16,6 +16,7 @@ the request again would repeat (a statement that wrote, a model call): the
 web layer retries a request whose connection died only when nothing was
 (web/db_retry.py).
 """
+
 from __future__ import annotations
 
 import re

@@ -5,6 +5,7 @@ with its duration and the request id; only the statement text (shortened) is
 logged, never its parameters, which may carry passwords, tokens or user text.
 SLOW_QUERY_MS = 0 logs every statement; a negative value logs none.
 """
+
 from __future__ import annotations
 
 import logging
@@ -61,8 +62,14 @@ def _attach(app: Flask, engine: Engine) -> None:
 
         SLOW_QUERIES.inc()
         request_id = g.get("request_id", "-") if has_app_context() else "-"
-        log.warning("slow query %.1f ms (threshold %s ms) rid=%s: %s", elapsed_ms, threshold, request_id,
-                    shorten(statement), extra={"request_id": request_id, "duration_ms": round(elapsed_ms, 1)})
+        log.warning(
+            "slow query %.1f ms (threshold %s ms) rid=%s: %s",
+            elapsed_ms,
+            threshold,
+            request_id,
+            shorten(statement),
+            extra={"request_id": request_id, "duration_ms": round(elapsed_ms, 1)},
+        )
 
     event.listen(engine, "before_cursor_execute", before)
     event.listen(engine, "after_cursor_execute", after)

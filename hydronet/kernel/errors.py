@@ -3,6 +3,7 @@
 web/errors.py turns them (and every HTTPException under /api) into the one
 JSON error shape ``{"success": false, "error": {"code": ..., "message": ..., ...}}``.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -108,4 +109,3 @@ class StoreUnavailable(ServiceUnavailable):
 
     def __init__(self, message: str | None = None) -> None:
         super().__init__(message, headers={"Retry-After": "5"})
-

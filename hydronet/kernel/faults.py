@@ -1,4 +1,5 @@
 """Which failures mean a backing service is unavailable (503, retry later) rather than a bug (500)."""
+
 from __future__ import annotations
 
 import redis

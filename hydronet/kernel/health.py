@@ -1,4 +1,5 @@
 """Can this instance reach what it needs? The database and the shared store, each checked cheaply."""
+
 from __future__ import annotations
 
 import logging

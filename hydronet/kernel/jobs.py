@@ -8,6 +8,7 @@ arguments must be JSON-friendly (ids, not ORM objects).  Job functions
 register when their modules are imported, which building the app does
 (web/app.py imports every domain).
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -80,8 +81,15 @@ def enqueue(name: str, *, timeout_s: int = 600, key: str | None = None, **kwargs
     if uses_threads(app):
         threading.Thread(target=_run_in_app, args=(app, name, kwargs), daemon=True, name=f"job-{name}").start()
         return job_id
-    _redis_queue(app).enqueue("hydronet.kernel.jobs.execute", name, kwargs, job_id=job_id, job_timeout=timeout_s,
-                              result_ttl=3600, failure_ttl=86400)
+    _redis_queue(app).enqueue(
+        "hydronet.kernel.jobs.execute",
+        name,
+        kwargs,
+        job_id=job_id,
+        job_timeout=timeout_s,
+        result_ttl=3600,
+        failure_ttl=86400,
+    )
     return job_id
 
 

@@ -1,4 +1,5 @@
 """The app's JSON provider: hostile nesting is a malformed body, not a crash."""
+
 from __future__ import annotations
 
 from datetime import datetime, timezone

@@ -1,4 +1,5 @@
 """Structured logs: one JSON object per line, each carrying the request id."""
+
 from __future__ import annotations
 
 import json
@@ -46,7 +47,9 @@ def configure_logging(level: str, as_json: bool) -> None:
     handler._hydronet = True  # type: ignore[attr-defined]
     handler.addFilter(RequestIdFilter())
     handler.setFormatter(
-        JsonFormatter() if as_json else logging.Formatter("%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s")
+        JsonFormatter()
+        if as_json
+        else logging.Formatter("%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s")
     )
     root.addHandler(handler)
     root.setLevel(level.upper())

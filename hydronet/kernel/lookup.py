@@ -1,4 +1,5 @@
 """Rows by the id a client sent: a malformed id and an unknown (or another tenant's) id are both 404."""
+
 from __future__ import annotations
 
 import uuid

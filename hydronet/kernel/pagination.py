@@ -1,4 +1,5 @@
 """Keyset pagination: opaque cursors over (timestamp, id), stable under inserts."""
+
 from __future__ import annotations
 
 import base64

@@ -1,4 +1,5 @@
 """The two JSON response shapes: ``{"success": true, ...}`` and the one error shape."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -13,8 +14,9 @@ def ok(status: int = 200, **body: Any) -> Response:
     return resp
 
 
-def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None,
-                   **extra: Any) -> Response:
+def error_response(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None, **extra: Any
+) -> Response:
     """An error response: ``{"success": false, "error": {"code", "message", ...extra}}``."""
     resp = jsonify({"success": False, "error": {"code": code, "message": message, **extra}})
     resp.status_code = status

@@ -6,6 +6,7 @@ Without configured keys a key is derived from SECRET_KEY (so embedded mode
 works); production sets its own keys and rotates them with
 `flask hydronet reencrypt-secrets`.
 """
+
 from __future__ import annotations
 
 import base64
@@ -45,7 +46,7 @@ def decrypt(token: str) -> str:
     if not token.startswith(PREFIX):
         raise SecretDecryptError("value is not an encrypted secret")
     try:
-        return _fernet().decrypt(token[len(PREFIX):].encode()).decode()
+        return _fernet().decrypt(token[len(PREFIX) :].encode()).decode()
     except InvalidToken:
         raise SecretDecryptError("no configured key decrypts this secret") from None
 
@@ -54,7 +55,7 @@ def rotate(token: str) -> str:
     """Re-encrypt a stored value with the newest key."""
     if not token:
         return ""
-    return PREFIX + _fernet().rotate(token[len(PREFIX):].encode()).decode()
+    return PREFIX + _fernet().rotate(token[len(PREFIX) :].encode()).decode()
 
 
 def encrypt_json(value: Any) -> str:

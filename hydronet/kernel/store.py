@@ -4,6 +4,7 @@ Both implement the same small interface (get/set/delete/incr, atomic
 multi-counter reservation, locks).  Anything two workers must agree on goes
 through here; nothing billable lives only here.
 """
+
 from __future__ import annotations
 
 import abc
@@ -114,8 +115,15 @@ class Store(abc.ABC):
     def ttl(self, key: str) -> float | None: ...
     @abc.abstractmethod
     def ping(self) -> bool: ...
-    def reserve(self, keys: Sequence[str], amounts: Sequence[int], limits: Sequence[int], ttls: Sequence[int],
-                hold_id: str, deadline: float) -> tuple[int, int, int]:
+    def reserve(
+        self,
+        keys: Sequence[str],
+        amounts: Sequence[int],
+        limits: Sequence[int],
+        ttls: Sequence[int],
+        hold_id: str,
+        deadline: float,
+    ) -> tuple[int, int, int]:
         """Atomically hold amounts on counters until ``deadline`` (epoch s) unless one would pass its limit.
 
         Limits of -1 are none.  Returns (status, index, used): status 1 held, 0 refused by counter

@@ -17,6 +17,7 @@ bound tenant — the caller never passes a tenant id.  `guard_engine()` refuses
 any other Core statement that touches a tenant table, so a forgotten filter is
 an error on SQLite as on PostgreSQL.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -137,8 +138,10 @@ def _set_rls_all(session: AnySession, on: bool) -> None:
 def _set_rls_tenant(session: AnySession, tenant_id: uuid.UUID | None) -> None:
     """Move the RLS tenant of the open transaction and close its escape (PostgreSQL only, see _CONNECTED)."""
     value = "" if tenant_id is None else str(tenant_id)
-    session.execute(text("SELECT set_config('app.tenant_id', :tid, true), set_config('app.all_tenants', 'off', true)"),
-                    {"tid": value})
+    session.execute(
+        text("SELECT set_config('app.tenant_id', :tid, true), set_config('app.all_tenants', 'off', true)"),
+        {"tid": value},
+    )
 
 
 _INSTALLED: set[int] = set()

@@ -2,6 +2,7 @@
 
 Typed fields and per-field 422s come from the pydantic models of ``kernel.contracts``.
 """
+
 from __future__ import annotations
 
 from typing import Any

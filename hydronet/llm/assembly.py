@@ -4,6 +4,7 @@ With ``incremental_output=True`` each chunk carries only new text; tool calls
 arrive as fragments keyed by ``index`` (id and name first, then pieces of the
 arguments JSON).  Intermediate chunks say ``finish_reason: "null"``.
 """
+
 from __future__ import annotations
 
 import uuid

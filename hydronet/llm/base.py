@@ -4,6 +4,7 @@ A provider streams :class:`TextDelta` events as text arrives and ends with
 exactly one :class:`Completion`.  Errors are raised as
 :class:`hydronet.llm.errors.LLMError` subclasses, possibly after some deltas.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator

@@ -5,6 +5,7 @@ answer, or an assistant message carrying ``tool_calls`` together with all of
 its ``role: tool`` results — so the model never sees a tool result without the
 call that asked for it (DashScope rejects that with InvalidParameter).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -43,7 +44,9 @@ def _message_tokens(message: dict[str, Any], counter: Callable[[str], int]) -> i
 
 def _clean(message: dict[str, Any]) -> dict[str, Any]:
     """Only the keys the model API understands, with content never None."""
-    out: dict[str, Any] = {k: message[k] for k in ("role", "content", "tool_calls", "tool_call_id", "name") if k in message}
+    out: dict[str, Any] = {
+        k: message[k] for k in ("role", "content", "tool_calls", "tool_call_id", "name") if k in message
+    }
     if out.get("content") is None:
         out["content"] = ""
     if out.get("role") != "tool":

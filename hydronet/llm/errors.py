@@ -3,6 +3,7 @@
 Client-facing messages are fixed texts: the upstream code and message (with any
 key redacted) go to the log at WARNING and stay on the exception's attributes.
 """
+
 from __future__ import annotations
 
 import logging

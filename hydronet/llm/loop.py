@@ -8,6 +8,7 @@ so far, the tool records, and the usage of every model call made — estimated
 locally for a call cut short.  Close the generator (``contextlib.closing``)
 or call ``state.settle()`` before reading an interrupted state.
 """
+
 from __future__ import annotations
 
 import time
@@ -54,7 +55,13 @@ class TurnState:
 
     def _begin_call(self, model: str, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None) -> None:
         self.rounds += 1
-        self._inflight = {"model": model, "messages": messages, "tools": tools, "text": [], "started": time.perf_counter()}
+        self._inflight = {
+            "model": model,
+            "messages": messages,
+            "tools": tools,
+            "text": [],
+            "started": time.perf_counter(),
+        }
 
     def _add_text(self, text: str) -> None:
         self.content += text
@@ -145,7 +152,12 @@ def run_turn(
                         "round": state.rounds,
                     }
                 )
-                reply = {"role": "tool", "content": outcome.model_content(), "tool_call_id": call["id"], "name": call["name"]}
+                reply = {
+                    "role": "tool",
+                    "content": outcome.model_content(),
+                    "tool_call_id": call["id"],
+                    "name": call["name"],
+                }
                 conversation.append(reply)
                 state.messages.append(reply)
                 yield {

@@ -9,6 +9,7 @@ network, then a note on what those tools returned.  The note is written by a
 brief); without one, a plain list of the figures.  Offline answers cost no
 model tokens, so they report zero usage.
 """
+
 from __future__ import annotations
 
 import json
@@ -69,8 +70,9 @@ class OfflineProvider(StreamingProvider):
         )
 
 
-def plan_reply(messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None,
-               brief: BriefWriter | None = None) -> tuple[str, list[ToolCall]]:
+def plan_reply(
+    messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None, brief: BriefWriter | None = None
+) -> tuple[str, list[ToolCall]]:
     """The offline answer text and tool calls for this conversation state."""
     start, question = _last_user(messages)
     zh = has_cjk(question) or not question
@@ -175,7 +177,11 @@ def _canned(question: str, zh: bool, tools_offered: bool) -> str:
             f"{LABEL_ZH}当前系统未配置通义千问 API 密钥（ALIYUN_API_KEY），这是离线助手的固定回复，未经大模型分析。\n\n"
             f"您的问题：「{q}」\n\n在离线模式下：{hint}\n- 管理员配置 ALIYUN_API_KEY 后，即可由通义千问进行完整的对话与分析。"
         )
-    hint = "\n- Try “analyse the pressure in my network”: I will run the hydraulic tools and summarise the results." if tools_offered else ""
+    hint = (
+        "\n- Try “analyse the pressure in my network”: I will run the hydraulic tools and summarise the results."
+        if tools_offered
+        else ""
+    )
     return (
         f"{LABEL_EN} No Qwen API key (ALIYUN_API_KEY) is configured, so this is a fixed offline reply, "
         f"not an analysis by the language model.\n\nYou asked: “{q}”\n\nIn offline mode:{hint}\n"
@@ -230,7 +236,9 @@ def _analysis(results: list[tuple[str, Any]], zh: bool) -> str:
             lines.append(f"- **{head}**{colon}" + ", ".join(f"{_key(p)} = {_fmt(v)}" for p, v in lowest))
         lines += [f"- {p}: {_fmt(v)}" for p, v in leaves if (p, v) not in lowest][: _MAX_LINES - len(lines)]
         title = f"**{name}**" + (" 结果：" if zh else " results:")
-        sections.append(title + "\n" + ("\n".join(lines) if lines else ("- （无数值结果）" if zh else "- (no numbers)")))
+        sections.append(
+            title + "\n" + ("\n".join(lines) if lines else ("- （无数值结果）" if zh else "- (no numbers)"))
+        )
     return _label(zh) + intro + "\n\n" + "\n\n".join(sections)
 
 

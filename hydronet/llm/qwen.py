@@ -18,6 +18,7 @@ Facts from the SDK 2.0.2 source this module relies on:
   ``uname -p`` until the result is cached; under gevent a burst of first calls
   would fork once per greenlet, so the constructor warms that cache.
 """
+
 from __future__ import annotations
 
 import email.utils

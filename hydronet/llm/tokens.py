@@ -5,6 +5,7 @@ needs no network.  If it cannot be loaded, :func:`estimate_tokens` counts one
 token per CJK character and one per four other characters, which is close for
 Qwen on Chinese and English text.
 """
+
 from __future__ import annotations
 
 import functools

@@ -4,6 +4,7 @@ A tool handler receives a :class:`ToolContext` (who is asking, in which tenant)
 and the validated arguments, and returns a :class:`ToolOutput`: a compact dict
 for the model and, optionally, the full result kept for the UI.
 """
+
 from __future__ import annotations
 
 import functools
@@ -156,7 +157,6 @@ class ToolRegistry:
         except ToolError as exc:
             return ToolOutcome(name, args, {"error": str(exc)}, None, True, _ms(started))
         except Exception as exc:  # a broken tool must not break the conversation
-
             logging.getLogger(__name__).exception("tool %s failed", name)
             return ToolOutcome(name, args, {"error": f"tool failed: {type(exc).__name__}"}, None, True, _ms(started))
 

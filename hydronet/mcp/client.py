@@ -7,6 +7,7 @@ event loop (runner.py) under one deadline.  Failures come back as
 the URL is not allowed, the host is unreachable, TLS failed, the server
 refused the credentials, it is not an MCP server, it failed, or it timed out.
 """
+
 from __future__ import annotations
 
 import ssl
@@ -103,8 +104,9 @@ def list_tools(endpoint: Endpoint, policy: EgressPolicy) -> list[RemoteTool]:
         cursor: str | None = None
         for _page in range(50):
             page = await client.list_tools(cursor=cursor)
-            tools += [RemoteTool(t.name, t.description or t.title or "", dict(t.input_schema or {}))
-                      for t in page.tools]
+            tools += [
+                RemoteTool(t.name, t.description or t.title or "", dict(t.input_schema or {})) for t in page.tools
+            ]
             cursor = page.next_cursor
             if not cursor:
                 break
@@ -144,11 +146,19 @@ async def _session(endpoint: Endpoint, policy: EgressPolicy, work: Callable[[Cli
     probe = _Probe()
     try:
         with anyio.fail_after(endpoint.timeout_s):
-            async with httpx2.AsyncClient(transport=transport, headers=dict(endpoint.headers), trust_env=False,
-                                          timeout=httpx2.Timeout(endpoint.timeout_s), follow_redirects=False,
-                                          event_hooks={"response": [probe.record]}) as http:
-                async with Client(streamable_http_client(endpoint.url, http_client=http), client_info=client_info,
-                                  read_timeout_seconds=endpoint.timeout_s) as client:
+            async with httpx2.AsyncClient(
+                transport=transport,
+                headers=dict(endpoint.headers),
+                trust_env=False,
+                timeout=httpx2.Timeout(endpoint.timeout_s),
+                follow_redirects=False,
+                event_hooks={"response": [probe.record]},
+            ) as http:
+                async with Client(
+                    streamable_http_client(endpoint.url, http_client=http),
+                    client_info=client_info,
+                    read_timeout_seconds=endpoint.timeout_s,
+                ) as client:
                     return await work(client)
     except Exception as exc:
         raise classify(exc, probe.responses, transport.backend.refused, endpoint.timeout_s) from exc
@@ -169,8 +179,9 @@ def _leaves(exc: BaseException) -> Iterator[BaseException]:
         stack.extend(e for e in (current.__cause__, current.__context__) if e is not None)
 
 
-def classify(exc: BaseException, responses: list[tuple[int, str]], refused: str | None,
-             timeout_s: float) -> McpClientError:
+def classify(
+    exc: BaseException, responses: list[tuple[int, str]], refused: str | None, timeout_s: float
+) -> McpClientError:
     """Turn whatever the SDK/httpx2 raised into one McpClientError."""
     from mcp.shared.exceptions import MCPError
 
@@ -193,8 +204,11 @@ def classify(exc: BaseException, responses: list[tuple[int, str]], refused: str 
         return McpClientError("mcp_unreachable", str(cause) or type(cause).__name__)
     if any(s >= 500 for s in statuses):
         return McpClientError("mcp_server_error", f"HTTP {max(statuses)}")
-    odd = [f"HTTP {s} {c or 'no content type'}" for s, c in responses
-           if s >= 300 or not (c.startswith("application/json") or c.startswith("text/event-stream"))]
+    odd = [
+        f"HTTP {s} {c or 'no content type'}"
+        for s, c in responses
+        if s >= 300 or not (c.startswith("application/json") or c.startswith("text/event-stream"))
+    ]
     if odd:
         return McpClientError("mcp_not_mcp_server", odd[0])
     mcp_error = next((e for e in leaves if isinstance(e, MCPError)), None)

@@ -6,6 +6,7 @@ Tool calls run through the same :class:`ToolRegistry` as chat, inside an app
 context whose database session is bound to the caller's tenant, and each
 call is metered like a chat tool run.
 """
+
 from __future__ import annotations
 
 import logging
@@ -28,8 +29,9 @@ from hydronet.mcp.runner import RunnerTimeout, run_async
 from hydronet.tenants import usage
 
 log = logging.getLogger(__name__)
-INSTRUCTIONS = ("HydroNet analyses the EPANET water networks of your organisation. "
-                "Call list_networks first to find a network_id.")
+INSTRUCTIONS = (
+    "HydroNet analyses the EPANET water networks of your organisation. Call list_networks first to find a network_id."
+)
 
 
 @dataclass(frozen=True)
@@ -80,8 +82,14 @@ def build_server(caller: Caller, registry: ToolRegistry, version: str) -> Server
         tool = registry.get(name)
         return tool.parameters if tool else None
 
-    return Server("hydronet", version=version, instructions=INSTRUCTIONS, on_list_tools=on_list_tools,
-                  on_call_tool=on_call_tool, get_tool_input_schema=input_schema)
+    return Server(
+        "hydronet",
+        version=version,
+        instructions=INSTRUCTIONS,
+        on_list_tools=on_list_tools,
+        on_call_tool=on_call_tool,
+        get_tool_input_schema=input_schema,
+    )
 
 
 def run_tool(caller: Caller, registry: ToolRegistry, name: str, arguments: dict[str, Any]) -> ToolOutcome:
@@ -93,8 +101,14 @@ def run_tool(caller: Caller, registry: ToolRegistry, name: str, arguments: dict[
         _commit_or_rollback()  # what the tool did, as chat turns do after each tool
         if name in registry:
             try:
-                usage.meter(caller.tenant_id, caller.user_id, kind="tool", tool=name, latency_ms=outcome.duration_ms,
-                            status="error" if outcome.is_error else "ok")
+                usage.meter(
+                    caller.tenant_id,
+                    caller.user_id,
+                    kind="tool",
+                    tool=name,
+                    latency_ms=outcome.duration_ms,
+                    status="error" if outcome.is_error else "ok",
+                )
                 db.session.commit()
             except Exception:
                 db.session.rollback()

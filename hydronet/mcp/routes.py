@@ -1,4 +1,5 @@
 """/api/tenant/mcp-servers: a tenant's MCP servers (owners and admins)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -23,16 +24,28 @@ def server_dict(s: McpServer) -> dict[str, Any]:
     tools = s.tools_cache
     headers = service.masked_headers(s)
     return {
-        "id": str(s.id), "name": s.name, "url": s.url, "headers": headers or {}, "headers_unreadable": headers is None,
+        "id": str(s.id),
+        "name": s.name,
+        "url": s.url,
+        "headers": headers or {},
+        "headers_unreadable": headers is None,
         "enabled": s.enabled,
-        "allowed_tools": s.allowed_tools, "timeout_s": s.timeout_s,
-        "tools": None if tools is None else [
-            {"name": t.get("name"), "chat_name": tool_name(s.name, str(t.get("name"))),
-             "description": t.get("description") or "",
-             "allowed": s.allowed_tools is None or t.get("name") in s.allowed_tools}
+        "allowed_tools": s.allowed_tools,
+        "timeout_s": s.timeout_s,
+        "tools": None
+        if tools is None
+        else [
+            {
+                "name": t.get("name"),
+                "chat_name": tool_name(s.name, str(t.get("name"))),
+                "description": t.get("description") or "",
+                "allowed": s.allowed_tools is None or t.get("name") in s.allowed_tools,
+            }
             for t in tools
         ],
-        "last_tested_at": iso(s.last_tested_at), "last_error": s.last_error, "created_at": iso(s.created_at),
+        "last_tested_at": iso(s.last_tested_at),
+        "last_error": s.last_error,
+        "created_at": iso(s.created_at),
     }
 
 

@@ -8,6 +8,7 @@ collide, while a real thread (gevent's thread pool) keeps the loop private and
 the waiting greenlet cooperative.  The caller waits at most ``timeout`` (plus a
 short grace for the coroutine's own cancellation to unwind).
 """
+
 from __future__ import annotations
 
 import os

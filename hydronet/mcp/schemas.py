@@ -1,4 +1,5 @@
 """Contracts of /api/tenant/mcp-servers: a tenant's MCP servers and their tools."""
+
 from __future__ import annotations
 
 from typing import Annotated, Any
@@ -47,11 +48,26 @@ def _seconds(value: Any) -> Any:
 
 
 Name = Annotated[str, Text(64, min_len=1)]
-Url = Annotated[str, Text(1000, min_len=1, format="uri", pattern="^https?://",  # mcp.ssrf checks the URL
-                          description="the server's streamable-HTTP URL")]
-Headers = Annotated[Object, WithJsonSchema({  # mcp.servers checks names and values
-    "type": "object", "additionalProperties": {"type": ["string", "null"]},
-    "description": "sent on every call; null removes a header, the masked value keeps it"})]
+Url = Annotated[
+    str,
+    Text(
+        1000,
+        min_len=1,
+        format="uri",
+        pattern="^https?://",  # mcp.ssrf checks the URL
+        description="the server's streamable-HTTP URL",
+    ),
+]
+Headers = Annotated[
+    Object,
+    WithJsonSchema(
+        {  # mcp.servers checks names and values
+            "type": "object",
+            "additionalProperties": {"type": ["string", "null"]},
+            "description": "sent on every call; null removes a header, the masked value keeps it",
+        }
+    ),
+]
 Seconds = Annotated[float, BeforeValidator(_seconds), Field(description="seconds")]
 
 
@@ -85,5 +101,7 @@ class ServerTested(Answer):
     tools: list[McpTool]
 
 
-TEST_NOTE = ("Failures name how the connection failed: mcp_url_not_allowed (422), mcp_unreachable, mcp_tls_error, "
-             "mcp_auth_refused, mcp_not_mcp_server, mcp_server_error (502), mcp_timeout (504).")
+TEST_NOTE = (
+    "Failures name how the connection failed: mcp_url_not_allowed (422), mcp_unreachable, mcp_tls_error, "
+    "mcp_auth_refused, mcp_not_mcp_server, mcp_server_error (502), mcp_timeout (504)."
+)

@@ -11,6 +11,7 @@ shape for refusals.  (An a2wsgi mount was the alternative: it runs one
 long-lived loop thread per process, created before gunicorn forks and never
 given the ASGI lifespan the SDK's session manager needs.)
 """
+
 from __future__ import annotations
 
 import math
@@ -47,15 +48,24 @@ def mcp_endpoint() -> Response:
 
     principal = authenticate(fresh=False, allow_api_key=True)
     if "networks:read" not in principal.permissions:
-        raise Forbidden("MCP access needs the 'networks:read' permission (API key scope 'mcp')",
-                        permission="networks:read")
+        raise Forbidden(
+            "MCP access needs the 'networks:read' permission (API key scope 'mcp')", permission="networks:read"
+        )
     enforce_plan_limit(principal)
-    caller = Caller(app=current_app._get_current_object(), tenant_id=principal.tenant.id,  # type: ignore[attr-defined]
-                    user_id=principal.user.id, permissions=principal.permissions)
+    caller = Caller(
+        app=current_app._get_current_object(),
+        tenant_id=principal.tenant.id,  # type: ignore[attr-defined]
+        user_id=principal.user.id,
+        permissions=principal.permissions,
+    )
     body = request.get_data(cache=False)
     db.session.commit()  # tools run on another thread with their own session: release this connection first
-    status, headers, payload = answer(caller, build_scope(request.environ), body,
-                                      timeout=float(current_app.config["ANALYSIS_TIMEOUT_S"]) + ENDPOINT_GRACE_S)
+    status, headers, payload = answer(
+        caller,
+        build_scope(request.environ),
+        body,
+        timeout=float(current_app.config["ANALYSIS_TIMEOUT_S"]) + ENDPOINT_GRACE_S,
+    )
     return Response(payload, status=status, headers=headers)
 
 

@@ -4,6 +4,7 @@ Header values (bearer tokens, API keys) are encrypted at rest and leave this
 module only masked.  URLs pass the SSRF guard's static checks here; the
 authoritative check happens at connect time (hydronet/mcp/ssrf.py).
 """
+
 from __future__ import annotations
 
 import re
@@ -28,11 +29,25 @@ from hydronet.tenants import quotas
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
 HEADER_NAME_RE = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$")
-RESERVED_HEADERS = frozenset({
-    "host", "content-length", "content-type", "transfer-encoding", "connection", "keep-alive", "te", "trailer",
-    "upgrade", "accept", "accept-encoding", "proxy-authorization", "mcp-protocol-version", "mcp-session-id",
-    "last-event-id",
-})
+RESERVED_HEADERS = frozenset(
+    {
+        "host",
+        "content-length",
+        "content-type",
+        "transfer-encoding",
+        "connection",
+        "keep-alive",
+        "te",
+        "trailer",
+        "upgrade",
+        "accept",
+        "accept-encoding",
+        "proxy-authorization",
+        "mcp-protocol-version",
+        "mcp-session-id",
+        "last-event-id",
+    }
+)
 MAX_HEADERS = 20
 MAX_HEADER_VALUE = 4096
 TIMEOUT_RANGE = (1.0, 120.0)
@@ -109,8 +124,13 @@ def create(actor: Actor, values: ServerChanges) -> McpServer:
     assert actor.tenant is not None
     if values.name is UNSET or values.url is UNSET:
         raise ValidationError({k: "is required" for k in ("name", "url") if getattr(values, k) is UNSET})
-    quotas.check_count(actor.tenant, "mcp_servers", lambda: db.session.execute(
-        select(func.count(McpServer.id)).where(McpServer.tenant_id == actor.tenant.id)).scalar_one())
+    quotas.check_count(
+        actor.tenant,
+        "mcp_servers",
+        lambda: db.session.execute(
+            select(func.count(McpServer.id)).where(McpServer.tenant_id == actor.tenant.id)
+        ).scalar_one(),
+    )
     server = McpServer(tenant_id=actor.tenant.id, headers_encrypted="", enabled=True, timeout_s=20.0)
     _apply(server, values, policy=egress_policy())
     db.session.add(server)
@@ -126,16 +146,26 @@ def update(actor: Actor, server: McpServer, values: ServerChanges) -> McpServer:
     if not changed:
         return server
     _flush_unique(server)
-    audit.record(actor, "mcp.update", target_type="mcp_server", target_id=server.id,
-                 details={**_audit_details(server), "changed": sorted(changed)})
+    audit.record(
+        actor,
+        "mcp.update",
+        target_type="mcp_server",
+        target_id=server.id,
+        details={**_audit_details(server), "changed": sorted(changed)},
+    )
     db.session.commit()
     return server
 
 
 def delete(actor: Actor, server: McpServer) -> None:
     """Remove a server; its tools disappear from the next chat turn."""
-    audit.record(actor, "mcp.delete", target_type="mcp_server", target_id=server.id,
-                 details={"name": server.name, "url": _safe_url(server.url)})
+    audit.record(
+        actor,
+        "mcp.delete",
+        target_type="mcp_server",
+        target_id=server.id,
+        details={"name": server.name, "url": _safe_url(server.url)},
+    )
     db.session.delete(server)
     db.session.commit()
 
@@ -257,6 +287,11 @@ def _safe_url(url: str) -> str:
 
 
 def _audit_details(server: McpServer) -> dict[str, Any]:
-    return {"name": server.name, "url": _safe_url(server.url), "enabled": server.enabled,
-            "allowed_tools": server.allowed_tools, "timeout_s": server.timeout_s,
-            "header_names": sorted(decrypt_headers(server, strict=False))}
+    return {
+        "name": server.name,
+        "url": _safe_url(server.url),
+        "enabled": server.enabled,
+        "allowed_tools": server.allowed_tools,
+        "timeout_s": server.timeout_s,
+        "header_names": sorted(decrypt_headers(server, strict=False)),
+    }

@@ -8,6 +8,7 @@ error — becomes a tool result the model reads, never an HTTP error; every
 call is audited with its server, tool, duration and outcome (the chat turn
 meters it with the turn's other tools).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -44,7 +45,7 @@ def tool_name(server_name: str, remote_name: str, taken: set[str] | None = None)
     if len(base) <= MAX_NAME and base not in (taken or set()):
         return base
     digest = hashlib.sha256(f"{server_name}\0{remote_name}".encode()).hexdigest()[:8]
-    return f"{base[:MAX_NAME - 9]}_{digest}"
+    return f"{base[: MAX_NAME - 9]}_{digest}"
 
 
 def tool_parameters(schema: Any) -> dict[str, Any] | None:
@@ -71,9 +72,13 @@ def tenant_mcp_tools(tenant: Tenant) -> list[Tool]:
     known = cache.cached_mcp_count(tenant.id)  # fetched with the caller's token checks: no extra trip
     if known == 0:
         return []
-    servers = list(db.session.execute(
-        select(McpServer).where(McpServer.tenant_id == tenant.id, McpServer.enabled.is_(True))
-        .order_by(McpServer.created_at)).scalars())
+    servers = list(
+        db.session.execute(
+            select(McpServer)
+            .where(McpServer.tenant_id == tenant.id, McpServer.enabled.is_(True))
+            .order_by(McpServer.created_at)
+        ).scalars()
+    )
     if known is None:
         cache.fill_mcp_count(tenant.id, len(servers))
     if limit > 0:
@@ -116,12 +121,14 @@ def _as_tool(server: McpServer, remote: dict[str, Any], policy: EgressPolicy, ta
         return None
     description = f"[MCP server {server.name}] {remote.get('description') or remote_name}"[:MAX_DESCRIPTION]
     handler = _handler(server.id, server.name, remote_name, endpoint_for(server), policy)
-    return Tool(name=tool_name(server.name, remote_name, taken), description=description, parameters=params,
-                handler=handler)
+    return Tool(
+        name=tool_name(server.name, remote_name, taken), description=description, parameters=params, handler=handler
+    )
 
 
-def _handler(server_id: uuid.UUID, server_name: str, remote_name: str, endpoint: Endpoint,
-             policy: EgressPolicy) -> Callable[[ToolContext, dict[str, Any]], ToolOutput]:
+def _handler(
+    server_id: uuid.UUID, server_name: str, remote_name: str, endpoint: Endpoint, policy: EgressPolicy
+) -> Callable[[ToolContext, dict[str, Any]], ToolOutput]:
     """A tool handler calling ``remote_name`` on the server; failures become ToolErrors for the model."""
 
     def handle(ctx: ToolContext, args: dict[str, Any]) -> ToolOutput:
@@ -146,16 +153,27 @@ def _for_model(result: CallResult) -> dict[str, Any]:
     return {"result": result.text}
 
 
-def _audit(ctx: ToolContext, server_id: uuid.UUID, server_name: str, remote_name: str, started: float,
-           outcome: str, error_code: str | None) -> None:
+def _audit(
+    ctx: ToolContext,
+    server_id: uuid.UUID,
+    server_name: str,
+    remote_name: str,
+    started: float,
+    outcome: str,
+    error_code: str | None,
+) -> None:
     """Record the call in the tenant's audit log, in its own short transaction (never fails the tool)."""
     try:
         tenant = db.session.get(Tenant, uuid.UUID(ctx.tenant_id))
         user = db.session.get(User, uuid.UUID(ctx.user_id)) if ctx.user_id else None
         actor = Actor(user=user, tenant=tenant, meta=RequestMeta(user_agent="hydronet-chat"))
-        details = {"server": server_name, "tool": remote_name, "outcome": outcome,
-                   "duration_ms": round((time.perf_counter() - started) * 1000, 1),
-                   "conversation_id": ctx.conversation_id}
+        details = {
+            "server": server_name,
+            "tool": remote_name,
+            "outcome": outcome,
+            "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+            "conversation_id": ctx.conversation_id,
+        }
         if error_code:
             details["error_code"] = error_code
         audit.record(actor, "mcp.tool_call", target_type="mcp_server", target_id=server_id, details=details)

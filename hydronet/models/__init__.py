@@ -2,6 +2,7 @@
 
 The audit trail's tables live with it in kernel/audit.py.
 """
+
 from hydronet.kernel.audit import AuditAnchor, AuditLog
 from hydronet.models.apikey import ApiKey
 from hydronet.models.chat import Conversation, Message
@@ -11,8 +12,23 @@ from hydronet.models.tenant import PLANS, ROLES, TENANT_STATUSES, Tenant, User
 from hydronet.models.usage import UsageDaily, UsageRecord
 
 __all__ = [
-    "AnalysisDefaults", "AnalysisJob", "ApiKey", "AuditAnchor", "AuditLog", "Conversation", "McpServer", "Message",
+    "AnalysisDefaults",
+    "AnalysisJob",
+    "ApiKey",
+    "AuditAnchor",
+    "AuditLog",
+    "Conversation",
+    "McpServer",
+    "Message",
     "Network",
-    "PLANS", "ROLES", "TENANT_STATUSES", "Tenant", "UsageDaily", "UsageRecord",
-    "User", "WechatAccount", "WechatBindCode", "WechatFollower",
+    "PLANS",
+    "ROLES",
+    "TENANT_STATUSES",
+    "Tenant",
+    "UsageDaily",
+    "UsageRecord",
+    "User",
+    "WechatAccount",
+    "WechatBindCode",
+    "WechatFollower",
 ]

@@ -1,4 +1,5 @@
 """Tenant API keys for scripts: shown once, stored hashed."""
+
 from __future__ import annotations
 
 import uuid

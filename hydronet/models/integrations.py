@@ -1,4 +1,5 @@
 """Tenant integrations: MCP servers and WeChat official accounts."""
+
 from __future__ import annotations
 
 import uuid

@@ -1,4 +1,5 @@
 """Water networks (EPANET models) and analysis jobs."""
+
 from __future__ import annotations
 
 import uuid
@@ -44,7 +45,8 @@ class AnalysisJob(IdMixin, TenantOwnedMixin, Base):
     attempts: Mapped[int] = mapped_column(default=0, server_default="0")
     # a chunk of a sweep split over workers: params hold its scenarios, the parent aggregates
     parent_id: Mapped[uuid.UUID | None] = mapped_column(
-        Uuid, ForeignKey("analysis_jobs.id", ondelete="CASCADE"), index=True)
+        Uuid, ForeignKey("analysis_jobs.id", ondelete="CASCADE"), index=True
+    )
 
 
 class AnalysisDefaults(IdMixin, TenantOwnedMixin, Base):

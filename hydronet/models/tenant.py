@@ -1,4 +1,5 @@
 """Tenants (organisations) and their users."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -11,7 +12,9 @@ from hydronet.kernel.db import Base, IdMixin, TenantOwnedMixin, utcnow
 PLANS = ("free", "basic", "pro", "enterprise")
 TENANT_STATUSES = ("active", "trial", "suspended", "cancelled")
 BLOCKED_STATUSES = ("suspended", "cancelled")  # a tenant in one of these cannot be used
-SYNTHETIC_DOMAIN = "wechat.hydronet.local"  # the placeholder email domain of WeChat followers' users (refused for people)
+SYNTHETIC_DOMAIN = (
+    "wechat.hydronet.local"  # the placeholder email domain of WeChat followers' users (refused for people)
+)
 ROLES = ("owner", "admin", "member", "viewer")
 
 

@@ -1,4 +1,5 @@
 """Metered usage: one record per model call or tool run, plus daily aggregates."""
+
 from __future__ import annotations
 
 import uuid

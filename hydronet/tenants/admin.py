@@ -4,6 +4,7 @@ Every function here crosses tenants on purpose, through the explicit
 `all_tenants` escape; callers are platform-admin routes only, and every
 change is audited in the same transaction.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -44,23 +45,51 @@ def list_tenants(query: str | None, status: str | None, limit: int, offset: int)
         if status:
             stmt = stmt.where(Tenant.status == status)
         total = db.session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
-        tenants = db.session.execute(stmt.order_by(Tenant.created_at.desc()).limit(limit).offset(offset)).scalars().all()
+        tenants = (
+            db.session.execute(stmt.order_by(Tenant.created_at.desc()).limit(limit).offset(offset)).scalars().all()
+        )
         ids = [t.id for t in tenants]
-        users = dict(db.session.execute(
-            select(User.tenant_id, func.count(User.id)).where(User.tenant_id.in_(ids)).group_by(User.tenant_id)
-        ).all()) if ids else {}
+        users = (
+            dict(
+                db.session.execute(
+                    select(User.tenant_id, func.count(User.id)).where(User.tenant_id.in_(ids)).group_by(User.tenant_id)
+                ).all()
+            )
+            if ids
+            else {}
+        )
         start, _end = quotas.period_bounds("tokens_per_month")
-        month = {r[0]: r for r in db.session.execute(
-            select(UsageDaily.tenant_id, func.sum(UsageDaily.messages),
-                   func.sum(UsageDaily.input_tokens + UsageDaily.output_tokens), func.sum(UsageDaily.cost_cny))
-            .where(UsageDaily.tenant_id.in_(ids), UsageDaily.day >= start.date()).group_by(UsageDaily.tenant_id)
-        ).all()} if ids else {}
+        month = (
+            {
+                r[0]: r
+                for r in db.session.execute(
+                    select(
+                        UsageDaily.tenant_id,
+                        func.sum(UsageDaily.messages),
+                        func.sum(UsageDaily.input_tokens + UsageDaily.output_tokens),
+                        func.sum(UsageDaily.cost_cny),
+                    )
+                    .where(UsageDaily.tenant_id.in_(ids), UsageDaily.day >= start.date())
+                    .group_by(UsageDaily.tenant_id)
+                ).all()
+            }
+            if ids
+            else {}
+        )
     rows = []
     for t in tenants:
         m = month.get(t.id)
-        rows.append({"tenant": t, "users": int(users.get(t.id, 0)),
-                     "usage_this_month": {"messages": int(m[1] or 0) if m else 0, "tokens": int(m[2] or 0) if m else 0,
-                                          "cost_cny": float(m[3] or 0) if m else 0.0}})
+        rows.append(
+            {
+                "tenant": t,
+                "users": int(users.get(t.id, 0)),
+                "usage_this_month": {
+                    "messages": int(m[1] or 0) if m else 0,
+                    "tokens": int(m[2] or 0) if m else 0,
+                    "cost_cny": float(m[3] or 0) if m else 0.0,
+                },
+            }
+        )
     return rows, int(total)
 
 
@@ -74,8 +103,14 @@ def create_tenant(actor: Actor, name: str, plan: str, slug: str | None) -> Tenan
         tenant = Tenant(name=name, slug=slug or unique_slug(name), plan=plan, status="active")
         db.session.add(tenant)
         db.session.flush()
-        audit.record(actor, "tenant.create", target_type="tenant", target_id=tenant.id, tenant_id=tenant.id,
-                     details={"name": name, "plan": plan, "by_platform_admin": True})
+        audit.record(
+            actor,
+            "tenant.create",
+            target_type="tenant",
+            target_id=tenant.id,
+            tenant_id=tenant.id,
+            details={"name": name, "plan": plan, "by_platform_admin": True},
+        )
         db.session.commit()
     return tenant
 
@@ -85,8 +120,12 @@ def _validate_quotas(values: dict[str, Any]) -> dict[str, Any]:
     for name, value in values.items():
         if name == "models":
             known = {m for p in PLAN_DEFAULTS.values() for m in p["models"]}
-            if value is not None and (not isinstance(value, list) or not value
-                                      or not all(isinstance(m, str) for m in value) or not set(value) <= known):
+            if value is not None and (
+                not isinstance(value, list)
+                or not value
+                or not all(isinstance(m, str) for m in value)
+                or not set(value) <= known
+            ):
                 raise ValidationError({"quotas.models": f"must be a non-empty list from {sorted(known)}"})
         elif name not in QUOTA_NAMES:
             raise ValidationError({f"quotas.{name}": f"unknown quota; known: {', '.join(QUOTA_NAMES)}, models"})
@@ -96,8 +135,16 @@ def _validate_quotas(values: dict[str, Any]) -> dict[str, Any]:
     return clean
 
 
-def update_tenant(actor: Actor, tenant: Tenant, *, plan: str | None, quotas_in: dict[str, Any] | None,
-                  status: str | None, reason: str | None, name: str | None) -> Tenant:
+def update_tenant(
+    actor: Actor,
+    tenant: Tenant,
+    *,
+    plan: str | None,
+    quotas_in: dict[str, Any] | None,
+    status: str | None,
+    reason: str | None,
+    name: str | None,
+) -> Tenant:
     """Change plan, quota overrides, status (with a reason) or name; one audit entry per kind of change."""
     overrides = _validate_quotas(quotas_in) if quotas_in is not None else None
     if plan is not None and plan not in PLANS:
@@ -109,12 +156,24 @@ def update_tenant(actor: Actor, tenant: Tenant, *, plan: str | None, quotas_in: 
     with all_tenants(db.session):
         tenant = db.session.merge(tenant)
         if name is not None and name != tenant.name:
-            audit.record(actor, "tenant.update", target_type="tenant", target_id=tenant.id, tenant_id=tenant.id,
-                         details={"name": {"from": tenant.name, "to": name}})
+            audit.record(
+                actor,
+                "tenant.update",
+                target_type="tenant",
+                target_id=tenant.id,
+                tenant_id=tenant.id,
+                details={"name": {"from": tenant.name, "to": name}},
+            )
             tenant.name = name
         if plan is not None and plan != tenant.plan:
-            audit.record(actor, "tenant.plan_change", target_type="tenant", target_id=tenant.id, tenant_id=tenant.id,
-                         details={"from": tenant.plan, "to": plan})
+            audit.record(
+                actor,
+                "tenant.plan_change",
+                target_type="tenant",
+                target_id=tenant.id,
+                tenant_id=tenant.id,
+                details={"from": tenant.plan, "to": plan},
+            )
             tenant.plan = plan
         if overrides is not None:
             merged = dict(tenant.quota_overrides or {})
@@ -123,13 +182,25 @@ def update_tenant(actor: Actor, tenant: Tenant, *, plan: str | None, quotas_in: 
                     merged.pop(k, None)
                 else:
                     merged[k] = v
-            audit.record(actor, "tenant.quota_change", target_type="tenant", target_id=tenant.id, tenant_id=tenant.id,
-                         details={"overrides": overrides})
+            audit.record(
+                actor,
+                "tenant.quota_change",
+                target_type="tenant",
+                target_id=tenant.id,
+                tenant_id=tenant.id,
+                details={"overrides": overrides},
+            )
             tenant.quota_overrides = merged
         if status is not None and status != tenant.status:
             action = "tenant.suspend" if status in BLOCKED_STATUSES else "tenant.reactivate"
-            audit.record(actor, action, target_type="tenant", target_id=tenant.id, tenant_id=tenant.id,
-                         details={"from": tenant.status, "to": status, "reason": reason})
+            audit.record(
+                actor,
+                action,
+                target_type="tenant",
+                target_id=tenant.id,
+                tenant_id=tenant.id,
+                details={"from": tenant.status, "to": status, "reason": reason},
+            )
             tenant.status = status
             tenant.status_reason = reason if status in BLOCKED_STATUSES else None
         db.session.commit()
@@ -163,8 +234,14 @@ def set_user_active(actor: Actor, user: User, active: bool) -> User:
         if user.is_active != active:
             user.is_active = active
             user.token_version += 1
-            audit.record(actor, "user.deactivate" if not active else "user.reactivate", target_type="user",
-                         target_id=user.id, tenant_id=user.tenant_id, details={"email": user.email, "by_platform_admin": True})
+            audit.record(
+                actor,
+                "user.deactivate" if not active else "user.reactivate",
+                target_type="user",
+                target_id=user.id,
+                tenant_id=user.tenant_id,
+                details={"email": user.email, "by_platform_admin": True},
+            )
             db.session.commit()
     return user
 
@@ -181,8 +258,14 @@ def force_password_reset(actor: Actor, user: User) -> str:
         user.token_version += 1
         user.invite_token_hash = hashlib.sha256(token.encode()).hexdigest()
         user.invite_expires_at = utcnow() + RESET_TTL
-        audit.record(actor, "user.password_reset_forced", target_type="user", target_id=user.id,
-                     tenant_id=user.tenant_id, details={"email": user.email})
+        audit.record(
+            actor,
+            "user.password_reset_forced",
+            target_type="user",
+            target_id=user.id,
+            tenant_id=user.tenant_id,
+            details={"email": user.email},
+        )
         db.session.commit()
     return token
 
@@ -194,13 +277,19 @@ def stats() -> dict[str, Any]:
     with all_tenants(db.session):
         by_status = dict(db.session.execute(select(Tenant.status, func.count(Tenant.id)).group_by(Tenant.status)).all())
         users = db.session.execute(select(func.count(User.id))).scalar_one()
-        row = db.session.execute(select(func.coalesce(func.sum(UsageDaily.messages), 0),
-                                        func.coalesce(func.sum(UsageDaily.input_tokens + UsageDaily.output_tokens), 0))
-                                 .where(UsageDaily.day == today)).one()
-        calls = dict(db.session.execute(
-            select(UsageRecord.status, func.count(UsageRecord.id))
-            .where(UsageRecord.kind == "chat", UsageRecord.created_at >= since).group_by(UsageRecord.status)
-        ).all())
+        row = db.session.execute(
+            select(
+                func.coalesce(func.sum(UsageDaily.messages), 0),
+                func.coalesce(func.sum(UsageDaily.input_tokens + UsageDaily.output_tokens), 0),
+            ).where(UsageDaily.day == today)
+        ).one()
+        calls = dict(
+            db.session.execute(
+                select(UsageRecord.status, func.count(UsageRecord.id))
+                .where(UsageRecord.kind == "chat", UsageRecord.created_at >= since)
+                .group_by(UsageRecord.status)
+            ).all()
+        )
     total_calls = sum(calls.values())
     errors = sum(v for k, v in calls.items() if k not in ("ok", "interrupted"))
     return {
@@ -211,4 +300,3 @@ def stats() -> dict[str, Any]:
         "model_calls_24h": total_calls,
         "model_error_rate_24h": round(errors / total_calls, 4) if total_calls else 0.0,
     }
-

@@ -1,4 +1,5 @@
 """/api/admin: the platform operator's API (platform admins only, every call audited)."""
+
 from __future__ import annotations
 
 import functools
@@ -53,8 +54,13 @@ def platform_admin(view: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         resp = view(*args, **kwargs)
         if request.method == "GET":
-            audit.record(current_actor(), "admin.read", target_type="endpoint", target_id=request.endpoint,
-                         details={"path": request.path, "query": request.args.to_dict()})
+            audit.record(
+                current_actor(),
+                "admin.read",
+                target_type="endpoint",
+                target_id=request.endpoint,
+                details={"path": request.path, "query": request.args.to_dict()},
+            )
             db.session.commit()
         return resp
 
@@ -68,8 +74,12 @@ def platform_admin(view: Callable[..., Any]) -> Callable[..., Any]:
 def list_tenants(query: TenantSearch):
     """Tenants with search (?q), ?status, paging (?limit, ?offset) and a usage summary."""
     rows, total = admin_service.list_tenants(query.q, query.status or None, query.limit, query.offset)
-    return ok(total=total, tenants=[{**tenant_dict(r["tenant"]), "users": r["users"],
-                                     "usage_this_month": r["usage_this_month"]} for r in rows])
+    return ok(
+        total=total,
+        tenants=[
+            {**tenant_dict(r["tenant"]), "users": r["users"], "usage_this_month": r["usage_this_month"]} for r in rows
+        ],
+    )
 
 
 @bp.post("/tenants")
@@ -95,9 +105,15 @@ def get_tenant(tenant_id: str):
 @contract(body=AdminTenantBody, ok={200: TenantAndQuotas})
 def update_tenant(tenant_id: str, body: AdminTenantBody):
     """Change plan, quota overrides, status (suspending needs a reason) or name."""
-    tenant = admin_service.update_tenant(current_actor(), admin_service.get_tenant(tenant_id), plan=body.plan,
-                                         quotas_in=body.quotas, status=body.status, reason=body.reason,
-                                         name=body.name)
+    tenant = admin_service.update_tenant(
+        current_actor(),
+        admin_service.get_tenant(tenant_id),
+        plan=body.plan,
+        quotas_in=body.quotas,
+        status=body.status,
+        reason=body.reason,
+        name=body.name,
+    )
     return ok(tenant=tenant_dict(tenant), quotas=effective_quotas(tenant))
 
 
@@ -152,10 +168,14 @@ def stats():
 def health():
     """Dependencies, versions and the job queue."""
     deps = check_dependencies()
-    return ok(dependencies=deps, version=current_app.config["VERSION"],
-              assistant="qwen" if current_app.config["ALIYUN_API_KEY"] else "offline",
-              store=current_app.extensions["hydronet_store"].kind,
-              database=db.engine.dialect.name, job_queue_depth=queue_depth(current_app))
+    return ok(
+        dependencies=deps,
+        version=current_app.config["VERSION"],
+        assistant="qwen" if current_app.config["ALIYUN_API_KEY"] else "offline",
+        store=current_app.extensions["hydronet_store"].kind,
+        database=db.engine.dialect.name,
+        job_queue_depth=queue_depth(current_app),
+    )
 
 
 @bp.get("/audit-logs")
@@ -173,5 +193,3 @@ def verify_audit(query: ChainQuery):
     """Verify a tenant's hash chain (?tenant_id; none = the platform chain)."""
     tenant_id = admin_service.get_tenant(query.tenant_id).id if query.tenant_id else None
     return ok(tenant_id=str(tenant_id) if tenant_id else None, **audit_archive.verify_chain(tenant_id))
-
-

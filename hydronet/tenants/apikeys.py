@@ -1,4 +1,5 @@
 """Managing a tenant's API keys: created by owners/admins within the plan's quota, listed, revoked."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -24,16 +25,32 @@ def create(actor: Actor, name: str, scopes: list[str], expires_at: datetime | No
         raise ValidationError({"scopes": f"choose one or more of: {', '.join(sorted(SCOPES))}"})
     if expires_at is not None and expires_at <= utcnow():
         raise ValidationError({"expires_at": "must be in the future"})
-    quotas.check_count(actor.tenant, "api_keys", lambda: db.session.execute(
-        select(func.count(ApiKey.id)).where(ApiKey.tenant_id == actor.tenant.id, ApiKey.revoked_at.is_(None))
-    ).scalar_one())
+    quotas.check_count(
+        actor.tenant,
+        "api_keys",
+        lambda: db.session.execute(
+            select(func.count(ApiKey.id)).where(ApiKey.tenant_id == actor.tenant.id, ApiKey.revoked_at.is_(None))
+        ).scalar_one(),
+    )
     prefix, raw = new_key()
-    key = ApiKey(tenant_id=actor.tenant.id, user_id=actor.user.id, name=name, prefix=prefix, key_hash=key_hash(raw),
-                 scopes=sorted(set(scopes)), expires_at=expires_at)
+    key = ApiKey(
+        tenant_id=actor.tenant.id,
+        user_id=actor.user.id,
+        name=name,
+        prefix=prefix,
+        key_hash=key_hash(raw),
+        scopes=sorted(set(scopes)),
+        expires_at=expires_at,
+    )
     db.session.add(key)
     db.session.flush()
-    audit.record(actor, "api_key.create", target_type="api_key", target_id=key.id,
-                 details={"name": name, "scopes": key.scopes, "prefix": prefix})
+    audit.record(
+        actor,
+        "api_key.create",
+        target_type="api_key",
+        target_id=key.id,
+        details={"name": name, "scopes": key.scopes, "prefix": prefix},
+    )
     db.session.commit()
     return key, raw
 

@@ -1,4 +1,5 @@
 """Verifying audit chains and archiving old entries without breaking them."""
+
 from __future__ import annotations
 
 import gzip
@@ -40,7 +41,12 @@ def _verify(tenant_id: uuid.UUID | None) -> dict[str, Any]:
             return {
                 "valid": False,
                 "checked": checked,
-                "first_broken": {"id": entry.id, "action": entry.action, "created_at": iso(entry.created_at), "reason": problem},
+                "first_broken": {
+                    "id": entry.id,
+                    "action": entry.action,
+                    "created_at": iso(entry.created_at),
+                    "reason": problem,
+                },
             }
         expected_prev = entry.hash
         checked += 1
@@ -55,9 +61,9 @@ def archive_before(cutoff: datetime, directory: Path) -> dict[str, Any]:
 
 def _archive(cutoff: datetime, directory: Path) -> dict[str, Any]:
     directory.mkdir(parents=True, exist_ok=True)
-    tenants = db.session.execute(
-        select(AuditLog.tenant_id).where(AuditLog.created_at < cutoff).distinct()
-    ).scalars().all()
+    tenants = (
+        db.session.execute(select(AuditLog.tenant_id).where(AuditLog.created_at < cutoff).distinct()).scalars().all()
+    )
     stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
     total = 0
     files: list[str] = []
@@ -69,7 +75,9 @@ def _archive(cutoff: datetime, directory: Path) -> dict[str, Any]:
         with gzip.open(path, "wt", encoding="utf-8") as fh:
             for e in rows:
                 fh.write(json.dumps(entry_dict(e), ensure_ascii=False, default=str) + "\n")
-        anchor = db.session.get(AuditAnchor, tenant_key(tid)) or AuditAnchor(tenant_key=tenant_key(tid), archived_count=0)
+        anchor = db.session.get(AuditAnchor, tenant_key(tid)) or AuditAnchor(
+            tenant_key=tenant_key(tid), archived_count=0
+        )
         anchor.last_archived_id = rows[-1].id
         anchor.last_hash = rows[-1].hash
         anchor.archived_count = (anchor.archived_count or 0) + len(rows)
@@ -84,9 +92,18 @@ def _archive(cutoff: datetime, directory: Path) -> dict[str, Any]:
 
 def entry_dict(e: AuditLog) -> dict[str, Any]:
     return {
-        "id": e.id, "tenant_id": e.tenant_id, "actor_id": e.actor_id, "actor_email": e.actor_email,
-        "action": e.action, "target_type": e.target_type, "target_id": e.target_id, "ip": e.ip,
-        "user_agent": e.user_agent, "request_id": e.request_id, "details": e.details,
-        "created_at": e.created_at.isoformat(), "prev_hash": e.prev_hash, "hash": e.hash,
+        "id": e.id,
+        "tenant_id": e.tenant_id,
+        "actor_id": e.actor_id,
+        "actor_email": e.actor_email,
+        "action": e.action,
+        "target_type": e.target_type,
+        "target_id": e.target_id,
+        "ip": e.ip,
+        "user_agent": e.user_agent,
+        "request_id": e.request_id,
+        "details": e.details,
+        "created_at": e.created_at.isoformat(),
+        "prev_hash": e.prev_hash,
+        "hash": e.hash,
     }
-

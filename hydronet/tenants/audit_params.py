@@ -1,4 +1,5 @@
 """Audit-log filters and answers shared by the tenant and admin endpoints."""
+
 from __future__ import annotations
 
 import uuid
@@ -15,8 +16,13 @@ def parse_filter(query: AuditQuery, tenant_id: uuid.UUID | None, all_tenants: bo
     if all_tenants:
         tenant_id = query.tenant_id if isinstance(query, AdminAuditQuery) else None
     return audit_query.AuditFilter(
-        tenant_id=tenant_id, all_tenants=all_tenants, user_id=query.user_id, action=query.action,
-        since=query.since, until=query.until, exclude_actions=query.exclude_action,
+        tenant_id=tenant_id,
+        all_tenants=all_tenants,
+        user_id=query.user_id,
+        action=query.action,
+        since=query.since,
+        until=query.until,
+        exclude_actions=query.exclude_action,
     )
 
 

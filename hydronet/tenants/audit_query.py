@@ -1,4 +1,5 @@
 """Reading the audit log: filters, keyset pagination by id, CSV export."""
+
 from __future__ import annotations
 
 import csv
@@ -21,8 +22,20 @@ from hydronet.kernel.tenancy import all_tenants, bind_tenant
 from hydronet.models import ApiKey, McpServer, Network, Tenant, User
 from hydronet.tenants.audit_archive import entry_dict
 
-CSV_COLUMNS = ("id", "created_at", "tenant_id", "actor_id", "actor_email", "action", "target_type", "target_id",
-               "ip", "user_agent", "request_id", "details")
+CSV_COLUMNS = (
+    "id",
+    "created_at",
+    "tenant_id",
+    "actor_id",
+    "actor_email",
+    "action",
+    "target_type",
+    "target_id",
+    "ip",
+    "user_agent",
+    "request_id",
+    "details",
+)
 
 
 @dataclass
@@ -130,8 +143,13 @@ def _cell(value: Any) -> str:
 
 
 # target_type → (model, the column that names it for a reader)
-_NAMED_TARGETS = {"user": (User, User.email), "network": (Network, Network.name), "tenant": (Tenant, Tenant.name),
-                  "api_key": (ApiKey, ApiKey.name), "mcp_server": (McpServer, McpServer.name)}
+_NAMED_TARGETS = {
+    "user": (User, User.email),
+    "network": (Network, Network.name),
+    "tenant": (Tenant, Tenant.name),
+    "api_key": (ApiKey, ApiKey.name),
+    "mcp_server": (McpServer, McpServer.name),
+}
 
 
 def target_names(entries: list[AuditLog], f: AuditFilter) -> dict[tuple[str, str], str]:

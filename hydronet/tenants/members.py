@@ -1,4 +1,5 @@
 """A tenant's profile and its users, as managed by the tenant's owners and admins."""
+
 from __future__ import annotations
 
 import hashlib
@@ -79,8 +80,13 @@ def create_user(actor: Actor, email: str, name: str, role: str, password: str | 
         user.invite_expires_at = utcnow() + INVITE_TTL
     db.session.add(user)
     db.session.flush()
-    audit.record(actor, "user.create", target_type="user", target_id=user.id,
-                 details={"email": user.email, "role": role, "invited": invite is not None})
+    audit.record(
+        actor,
+        "user.create",
+        target_type="user",
+        target_id=user.id,
+        details={"email": user.email, "role": role, "invited": invite is not None},
+    )
     db.session.commit()
     return user, invite
 
@@ -89,7 +95,9 @@ def _guard_last_owner(user: User) -> None:
     if user.role != "owner":
         return
     owners = db.session.execute(
-        select(func.count(User.id)).where(User.role == "owner", User.is_active.is_(True), User.tenant_id == user.tenant_id)
+        select(func.count(User.id)).where(
+            User.role == "owner", User.is_active.is_(True), User.tenant_id == user.tenant_id
+        )
     ).scalar_one()
     if owners <= 1:
         raise ApiError("The last owner cannot be demoted or removed", code="last_owner", status=409)
@@ -109,7 +117,9 @@ def change_role(actor: Actor, user: User, role: str) -> User:
     previous = user.role
     user.role = role
     user.token_version += 1  # tokens carry no role, but sessions restart with the new rights
-    audit.record(actor, "user.role_change", target_type="user", target_id=user.id, details={"from": previous, "to": role})
+    audit.record(
+        actor, "user.role_change", target_type="user", target_id=user.id, details={"from": previous, "to": role}
+    )
     db.session.commit()
     return user
 
@@ -136,4 +146,6 @@ def seat_filter():
 
 def count_active_users(tenant_id: uuid.UUID) -> int:
     """Seats used in a tenant (for the users quota); followers of its WeChat account are free."""
-    return db.session.execute(select(func.count(User.id)).where(User.tenant_id == tenant_id, *seat_filter())).scalar_one()
+    return db.session.execute(
+        select(func.count(User.id)).where(User.tenant_id == tenant_id, *seat_filter())
+    ).scalar_one()

@@ -1,4 +1,5 @@
 """Plans and their quota defaults; a tenant's effective quotas."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -21,24 +22,51 @@ QUOTA_NAMES = (
 
 PLAN_DEFAULTS: dict[str, dict[str, Any]] = {
     "free": {
-        "messages_per_day": 50, "tokens_per_month": 200_000, "users": 3, "conversations": 100,
-        "networks": 3, "mcp_servers": 0, "api_keys": 2, "storage_mb": 20, "requests_per_minute": 60,
+        "messages_per_day": 50,
+        "tokens_per_month": 200_000,
+        "users": 3,
+        "conversations": 100,
+        "networks": 3,
+        "mcp_servers": 0,
+        "api_keys": 2,
+        "storage_mb": 20,
+        "requests_per_minute": 60,
         "models": ["qwen-turbo"],
     },
     "basic": {
-        "messages_per_day": 500, "tokens_per_month": 2_000_000, "users": 10, "conversations": 1000,
-        "networks": 20, "mcp_servers": 2, "api_keys": 5, "storage_mb": 200, "requests_per_minute": 120,
+        "messages_per_day": 500,
+        "tokens_per_month": 2_000_000,
+        "users": 10,
+        "conversations": 1000,
+        "networks": 20,
+        "mcp_servers": 2,
+        "api_keys": 5,
+        "storage_mb": 200,
+        "requests_per_minute": 120,
         "models": ["qwen-turbo", "qwen-plus"],
     },
     "pro": {
-        "messages_per_day": 5000, "tokens_per_month": 20_000_000, "users": 50, "conversations": 20_000,
-        "networks": 200, "mcp_servers": 10, "api_keys": 20, "storage_mb": 2000, "requests_per_minute": 600,
+        "messages_per_day": 5000,
+        "tokens_per_month": 20_000_000,
+        "users": 50,
+        "conversations": 20_000,
+        "networks": 200,
+        "mcp_servers": 10,
+        "api_keys": 20,
+        "storage_mb": 2000,
+        "requests_per_minute": 600,
         "models": ["qwen-turbo", "qwen-plus", "qwen-max"],
     },
     "enterprise": {
-        "messages_per_day": UNLIMITED, "tokens_per_month": UNLIMITED, "users": UNLIMITED,
-        "conversations": UNLIMITED, "networks": UNLIMITED, "mcp_servers": 50, "api_keys": 100,
-        "storage_mb": 50_000, "requests_per_minute": 3000,
+        "messages_per_day": UNLIMITED,
+        "tokens_per_month": UNLIMITED,
+        "users": UNLIMITED,
+        "conversations": UNLIMITED,
+        "networks": UNLIMITED,
+        "mcp_servers": 50,
+        "api_keys": 100,
+        "storage_mb": 50_000,
+        "requests_per_minute": 3000,
         "models": ["qwen-turbo", "qwen-plus", "qwen-max", "qwen-long"],
     },
 }

@@ -11,6 +11,7 @@ aggregates, and every counter is set from them again every QUOTA_RECONCILE_S
 Count quotas (users, networks, …) are counted in the database under a
 transaction-scoped advisory lock, so racing creations cannot pass the limit.
 """
+
 from __future__ import annotations
 
 import hashlib

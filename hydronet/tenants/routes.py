@@ -1,4 +1,5 @@
 """/api/tenant: the caller's organisation, its users and usage."""
+
 from __future__ import annotations
 
 from flask import Blueprint
@@ -39,8 +40,7 @@ bp = Blueprint("tenant", __name__, url_prefix="/api/tenant")
 def info():
     """The caller's tenant with its plan, quotas and the caller's role."""
     p = current_principal()
-    return ok(tenant=tenant_dict(p.tenant), quotas=effective_quotas(p.tenant), role=p.user.role,
-              user=user_dict(p.user))
+    return ok(tenant=tenant_dict(p.tenant), quotas=effective_quotas(p.tenant), role=p.user.role, user=user_dict(p.user))
 
 
 @bp.patch("")
@@ -86,8 +86,9 @@ def list_users():
 @contract(body=CreateUserBody, ok={201: UserCreated}, errors=(409,))
 def create_user(body: CreateUserBody):
     """Add a user with an initial password, or get a one-time invitation link."""
-    user, invite = tenant_service.create_user(current_actor(), body.email, body.name or "", body.role or "member",
-                                              body.password)
+    user, invite = tenant_service.create_user(
+        current_actor(), body.email, body.name or "", body.role or "member", body.password
+    )
     body = {"user": user_dict(user)}
     if invite:
         body["invitation"] = {"token": invite, "accept_url": f"/accept-invite?token={invite}", "expires_in_days": 7}

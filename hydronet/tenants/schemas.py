@@ -1,4 +1,5 @@
 """Contracts of /api/tenant and /api/admin: request bodies, query filters, quotas, usage and audit entries."""
+
 from __future__ import annotations
 
 from typing import Annotated, Any
@@ -32,6 +33,7 @@ MAX_EXCLUDED = 10
 
 
 # --- resources ---------------------------------------------------------------------------------------
+
 
 class Quotas(Resource):
     """Effective quotas: plan defaults with overrides (-1 = unlimited)."""
@@ -133,12 +135,20 @@ class BrokenLink(Resource):
 Role = Annotated[str, OneOf(ROLES)]
 Plan = Annotated[str, Text(20, enum=list(PLANS))]  # admin.update_tenant names an unknown plan
 Status = Annotated[str, Text(20, enum=list(TENANT_STATUSES))]
-SETTINGS_DOC = {"type": "object", "properties": {key: {"type": "string"} for key in TENANT_SETTING_KEYS},
-                "description": "allowed keys: " + ", ".join(TENANT_SETTING_KEYS)}
-QUOTAS_DOC = {"type": "object", "additionalProperties": False,  # the admin service names unknown quotas
-              "properties": {**{name: {"type": ["integer", "null"]} for name in QUOTA_NAMES},
-                             "models": {"type": ["array", "null"], "items": {"type": "string"}}},
-              "description": "Per-tenant overrides of plan quotas: an integer ≥ 0, -1 for unlimited, null to remove"}
+SETTINGS_DOC = {
+    "type": "object",
+    "properties": {key: {"type": "string"} for key in TENANT_SETTING_KEYS},
+    "description": "allowed keys: " + ", ".join(TENANT_SETTING_KEYS),
+}
+QUOTAS_DOC = {
+    "type": "object",
+    "additionalProperties": False,  # the admin service names unknown quotas
+    "properties": {
+        **{name: {"type": ["integer", "null"]} for name in QUOTA_NAMES},
+        "models": {"type": ["array", "null"], "items": {"type": "string"}},
+    },
+    "description": "Per-tenant overrides of plan quotas: an integer ≥ 0, -1 for unlimited, null to remove",
+}
 
 
 class TenantUpdateBody(Body):
@@ -150,8 +160,18 @@ class CreateUserBody(Body):
     email: Email
     name: Annotated[str, Text(120)] | None = None
     role: Role | None = None
-    password: Annotated[str, WithJsonSchema({"type": "string", "description": "initial password (not a common one, "
-                                             "not the email); omitted → an invitation link"})] | None = None
+    password: (
+        Annotated[
+            str,
+            WithJsonSchema(
+                {
+                    "type": "string",
+                    "description": "initial password (not a common one, not the email); omitted → an invitation link",
+                }
+            ),
+        ]
+        | None
+    ) = None
 
 
 class UpdateUserBody(Body):
@@ -188,6 +208,7 @@ class ActiveBody(Body):
 
 # --- query strings -----------------------------------------------------------------------------------
 
+
 def _excluded(raw: Any) -> Any:
     if not isinstance(raw, str):
         return raw
@@ -200,13 +221,14 @@ def _excluded(raw: Any) -> Any:
 class AuditQuery(Query):
     user_id: QueryUuid = Field(None, description="only entries by this user")
     action: Annotated[str | None, QueryText(80, description="an action, or a prefix ending in '*' (user.*)")] = None
-    exclude_action: Annotated[tuple[str, ...], BeforeValidator(_excluded), WithJsonSchema(
-        {"type": "string", "maxLength": 900})] = Field(
-        (), description="actions to leave out, comma-separated (admin.read hides page views)")
+    exclude_action: Annotated[
+        tuple[str, ...], BeforeValidator(_excluded), WithJsonSchema({"type": "string", "maxLength": 900})
+    ] = Field((), description="actions to leave out, comma-separated (admin.read hides page views)")
     since: Timestamp | None = Field(None, description="entries at or after this time")
     until: Timestamp | None = Field(None, description="entries before this time")
-    format: Annotated[str, OneOf(("json", "csv"), message="must be json or csv",
-                                 description="csv exports the whole filtered log")] = "json"
+    format: Annotated[
+        str, OneOf(("json", "csv"), message="must be json or csv", description="csv exports the whole filtered log")
+    ] = "json"
     limit: Annotated[int, QueryInt(1, 200, "page size (json)")] = 50
     cursor: str | None = Field(None, description="next_cursor of the previous page (an entry id)")
 
@@ -235,6 +257,7 @@ class ChainQuery(Query):
 
 
 # --- answers -----------------------------------------------------------------------------------------
+
 
 class TenantInfo(Answer):
     tenant: Tenant

@@ -1,4 +1,5 @@
 """Metering: usage records written with the work they describe, daily aggregates, reports."""
+
 from __future__ import annotations
 
 import functools
@@ -48,10 +49,16 @@ def event(
 ) -> dict[str, Any]:
     """One billable event for `record` (a model call, a tool run, an analysis)."""
     return {
-        "kind": kind, "model": model, "tool": tool, "conversation_id": conversation_id,
-        "input_tokens": input_tokens, "output_tokens": output_tokens, "latency_ms": int(latency_ms),
+        "kind": kind,
+        "model": model,
+        "tool": tool,
+        "conversation_id": conversation_id,
+        "input_tokens": input_tokens,
+        "output_tokens": output_tokens,
+        "latency_ms": int(latency_ms),
         "cost_cny": estimate_cost(model, input_tokens, output_tokens) if kind == "chat" else Decimal("0"),
-        "status": status, "messages": messages,
+        "status": status,
+        "messages": messages,
     }
 
 
@@ -69,19 +76,28 @@ def record(tenant_id: uuid.UUID, user_id: uuid.UUID | None, events: list[dict[st
     """
     if not events:
         return
-    rows = [{k: v for k, v in e.items() if k != "messages"} | {"tenant_id": tenant_id, "user_id": user_id}
-            for e in events]
+    rows = [
+        {k: v for k, v in e.items() if k != "messages"} | {"tenant_id": tenant_id, "user_id": user_id} for e in events
+    ]
     tenancy.execute(db.session, _RECORD_INSERT, rows)
     dialect = db.session.get_bind().dialect.name
-    tenancy.execute(db.session, _daily_upsert(dialect), [{
-        "tenant_id": tenant_id, "user_key": str(user_id) if user_id else "", "day": quotas.today(),
-        "messages": sum(e["messages"] for e in events),
-        "offline_messages": sum(e["messages"] for e in events if e["model"] == OFFLINE_MODEL),
-        "input_tokens": sum(e["input_tokens"] for e in events),
-        "output_tokens": sum(e["output_tokens"] for e in events),
-        "tool_runs": sum(1 for e in events if e["kind"] != "chat"),
-        "cost_cny": sum((e["cost_cny"] for e in events), Decimal("0")),
-    }])
+    tenancy.execute(
+        db.session,
+        _daily_upsert(dialect),
+        [
+            {
+                "tenant_id": tenant_id,
+                "user_key": str(user_id) if user_id else "",
+                "day": quotas.today(),
+                "messages": sum(e["messages"] for e in events),
+                "offline_messages": sum(e["messages"] for e in events if e["model"] == OFFLINE_MODEL),
+                "input_tokens": sum(e["input_tokens"] for e in events),
+                "output_tokens": sum(e["output_tokens"] for e in events),
+                "tool_runs": sum(1 for e in events if e["kind"] != "chat"),
+                "cost_cny": sum((e["cost_cny"] for e in events), Decimal("0")),
+            }
+        ],
+    )
 
 
 _RECORD_INSERT = UsageRecord.__table__.insert()
@@ -101,14 +117,18 @@ def _daily_upsert(dialect: str):
 
 
 def _count(model, tenant_id: uuid.UUID, *conds) -> int:
-    return int(db.session.execute(select(func.count(model.id)).where(model.tenant_id == tenant_id, *conds)).scalar_one())
+    return int(
+        db.session.execute(select(func.count(model.id)).where(model.tenant_id == tenant_id, *conds)).scalar_one()
+    )
 
 
 def storage_bytes(tenant_id: uuid.UUID) -> int:
     """Bytes of network files stored by a tenant."""
-    return int(db.session.execute(
-        select(func.coalesce(func.sum(Network.size_bytes), 0)).where(Network.tenant_id == tenant_id)
-    ).scalar_one())
+    return int(
+        db.session.execute(
+            select(func.coalesce(func.sum(Network.size_bytes), 0)).where(Network.tenant_id == tenant_id)
+        ).scalar_one()
+    )
 
 
 def report(tenant: Tenant, days: int = 30) -> dict[str, Any]:
@@ -142,7 +162,13 @@ def report(tenant: Tenant, days: int = 30) -> dict[str, Any]:
 def _quota_item(limit: int, used: Any, resets_at: str | None) -> dict[str, Any]:
     unlimited = int(limit) == UNLIMITED
     remaining = None if unlimited or used is None else max(0, int(limit) - used)
-    return {"limit": None if unlimited else limit, "unlimited": unlimited, "used": used, "remaining": remaining, "resets_at": resets_at}
+    return {
+        "limit": None if unlimited else limit,
+        "unlimited": unlimited,
+        "used": used,
+        "remaining": remaining,
+        "resets_at": resets_at,
+    }
 
 
 def daily_series(tenant_id: uuid.UUID, days: int) -> list[dict[str, Any]]:
@@ -158,23 +184,27 @@ def daily_series(tenant_id: uuid.UUID, days: int) -> list[dict[str, Any]]:
             func.sum(UsageDaily.tool_runs),
             func.sum(UsageDaily.cost_cny),
             func.sum(UsageDaily.offline_messages),
-        ).where(UsageDaily.tenant_id == tenant_id, UsageDaily.day >= start).group_by(UsageDaily.day)
+        )
+        .where(UsageDaily.tenant_id == tenant_id, UsageDaily.day >= start)
+        .group_by(UsageDaily.day)
     ).all()
     by_day = {r[0]: r for r in rows}
     series = []
     for i in range(days):
         day = start + timedelta(days=i)
         r = by_day.get(day)
-        series.append({
-            "date": day.isoformat(),
-            "messages": int(r[1] or 0) if r else 0,
-            "offline_messages": int(r[6] or 0) if r else 0,
-            "input_tokens": int(r[2] or 0) if r else 0,
-            "output_tokens": int(r[3] or 0) if r else 0,
-            "tokens": int((r[2] or 0) + (r[3] or 0)) if r else 0,
-            "tool_runs": int(r[4] or 0) if r else 0,
-            "cost_cny": float(r[5] or 0) if r else 0.0,
-        })
+        series.append(
+            {
+                "date": day.isoformat(),
+                "messages": int(r[1] or 0) if r else 0,
+                "offline_messages": int(r[6] or 0) if r else 0,
+                "input_tokens": int(r[2] or 0) if r else 0,
+                "output_tokens": int(r[3] or 0) if r else 0,
+                "tokens": int((r[2] or 0) + (r[3] or 0)) if r else 0,
+                "tool_runs": int(r[4] or 0) if r else 0,
+                "cost_cny": float(r[5] or 0) if r else 0.0,
+            }
+        )
     return series
 
 
@@ -190,6 +220,11 @@ def month_totals(tenant_id: uuid.UUID) -> dict[str, Any]:
             func.coalesce(func.sum(UsageDaily.offline_messages), 0),
         ).where(UsageDaily.tenant_id == tenant_id, UsageDaily.day >= start.date())
     ).one()
-    return {"messages": int(row[0]), "offline_messages": int(row[4]), "input_tokens": int(row[1]),
-            "output_tokens": int(row[2]),
-            "tokens": int(row[1]) + int(row[2]), "cost_cny": float(row[3])}
+    return {
+        "messages": int(row[0]),
+        "offline_messages": int(row[4]),
+        "input_tokens": int(row[1]),
+        "output_tokens": int(row[2]),
+        "tokens": int(row[1]) + int(row[2]),
+        "cost_cny": float(row[3]),
+    }

@@ -5,6 +5,7 @@ findings ranked by severity (``findings.py``), what to run next and a link to th
 map. No tool names, internal keys or ids appear in the prose; the network id appears only in
 the link target. Injected into the offline provider by the composition root.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -50,7 +51,9 @@ def write_brief(results: list[tuple[str, Any]], zh: bool) -> str:
     """The note for one turn's tool results (``(tool name, result)`` pairs, in call order)."""
     summary = next((data for name, data in results if name == SUMMARY_TOOL and isinstance(data, dict)), None)
     analyses = [(TOOL_KINDS[name], data) for name, data in results if name in TOOL_KINDS and isinstance(data, dict)]
-    network_name = next((d.get("network_name") for _, d in results if isinstance(d, dict) and d.get("network_name")), None)
+    network_name = next(
+        (d.get("network_name") for _, d in results if isinstance(d, dict) and d.get("network_name")), None
+    )
     network_id = next((d.get("network_id") for _, d in results if isinstance(d, dict) and d.get("network_id")), None)
     parts = [_title(network_name, analyses, zh)]
     if summary:
@@ -90,13 +93,19 @@ def _title(network_name: Any, analyses: list[tuple[str, Any]], zh: bool) -> str:
         return f"关于{about}的{what}简报（离线模式：数值来自计算引擎，解读由固定规则生成，未经大模型）。"
     what = " and ".join(names) or "overview"
     about = f"“{network_name}”" if network_name else "the network"
-    return (f"A {what} note on {about} (offline mode: figures from the engine, interpretation by fixed rules, "
-            "not by the language model).")
+    return (
+        f"A {what} note on {about} (offline mode: figures from the engine, interpretation by fixed rules, "
+        "not by the language model)."
+    )
 
 
 def _overview(summary: dict[str, Any], analyses: list[tuple[str, Any]], zh: bool) -> str:
     counts = summary.get("counts") if isinstance(summary.get("counts"), dict) else {}
-    length_km = (summary.get("total_pipe_length_m") or 0) / 1000 if isinstance(summary.get("total_pipe_length_m"), (int, float)) else None
+    length_km = (
+        (summary.get("total_pipe_length_m") or 0) / 1000
+        if isinstance(summary.get("total_pipe_length_m"), (int, float))
+        else None
+    )
     time = summary.get("time") if isinstance(summary.get("time"), dict) else {}
     settings = next((d.get("settings") for _, d in analyses if isinstance(d.get("settings"), dict)), {}) or {}
     model = settings.get("demand_model")
@@ -104,17 +113,21 @@ def _overview(summary: dict[str, Any], analyses: list[tuple[str, Any]], zh: bool
     duration = settings.get("duration_h", time.get("duration_h"))
     c = {k: counts.get(k, 0) for k in ("junctions", "pipes", "tanks", "reservoirs", "pumps", "valves")}
     if zh:
-        text = (f"**管网概况**：{c['junctions']} 个用户节点、{c['pipes']} 条管道"
-                + (f"（总长 {fmt(length_km, 1)} km）" if length_km else "")
-                + f"、{c['tanks']} 座水池、{c['reservoirs']} 个水源、{c['pumps']} 台水泵、{c['valves']} 个阀门。")
+        text = (
+            f"**管网概况**：{c['junctions']} 个用户节点、{c['pipes']} 条管道"
+            + (f"（总长 {fmt(length_km, 1)} km）" if length_km else "")
+            + f"、{c['tanks']} 座水池、{c['reservoirs']} 个水源、{c['pumps']} 台水泵、{c['valves']} 个阀门。"
+        )
         if duration is not None:
             text += f"模拟时长 {fmt(duration, 1)} h"
             text += {"DD": "，按需水量驱动（经典 EPANET）", "PDD": "，压力驱动需水量"}.get(str(model), "")
             text += f"，{'EPANET' if engine == 'epanet' else 'WNTR'} 求解器。" if engine else "。"
         return text
-    text = (f"**The network**: {c['junctions']} junctions, {c['pipes']} pipes"
-            + (f" ({fmt(length_km, 1)} km)" if length_km else "")
-            + f", {c['tanks']} tanks, {c['reservoirs']} sources, {c['pumps']} pumps, {c['valves']} valves.")
+    text = (
+        f"**The network**: {c['junctions']} junctions, {c['pipes']} pipes"
+        + (f" ({fmt(length_km, 1)} km)" if length_km else "")
+        + f", {c['tanks']} tanks, {c['reservoirs']} sources, {c['pumps']} pumps, {c['valves']} valves."
+    )
     if duration is not None:
         text += f" Simulated for {fmt(duration, 1)} h"
         text += {"DD": ", demand-driven (classic EPANET)", "PDD": ", pressure-driven demand"}.get(str(model), "")
@@ -124,18 +137,24 @@ def _overview(summary: dict[str, Any], analyses: list[tuple[str, Any]], zh: bool
 
 def _findings_section(groups: list[tuple[str, list[dict[str, Any]]]], zh: bool) -> str:
     lang = "zh" if zh else "en"
-    merged = sorted(((f, kind) for kind, items in groups for f in items),
-                    key=lambda pair: ("critical", "warning", "info").index(pair[0]["severity"]))
+    merged = sorted(
+        ((f, kind) for kind, items in groups for f in items),
+        key=lambda pair: ("critical", "warning", "info").index(pair[0]["severity"]),
+    )
     if not merged:
         return "**发现**：没有发现需要处理的问题。" if zh else "**Findings**: nothing that needs attention."
     lines = []
     for number, (item, _kind) in enumerate(merged[:MAX_FINDINGS], start=1):
         label = SEVERITY[item["severity"]][0 if zh else 1]
-        lines.append(f"{number}. **{label}**：{item['message'][lang]}" if zh
-                     else f"{number}. **{label}**: {item['message'][lang]}")
+        lines.append(
+            f"{number}. **{label}**：{item['message'][lang]}"
+            if zh
+            else f"{number}. **{label}**: {item['message'][lang]}"
+        )
     more = len(merged) - MAX_FINDINGS
     if more > 0:
-        lines.append(f"另有 {more} 条次要发现，见结果页面。" if zh else f"{more} minor finding(s) more on the result page.")
+        lines.append(
+            f"另有 {more} 条次要发现，见结果页面。" if zh else f"{more} minor finding(s) more on the result page."
+        )
     head = "**发现（按严重程度排序）**" if zh else "**Findings, most severe first**"
     return head + "\n" + "\n".join(lines)
-

@@ -1,4 +1,5 @@
 """Parameter validation shared by the analyses; failures raise AnalysisInputError."""
+
 from __future__ import annotations
 
 import math

@@ -1,4 +1,5 @@
 """Shrinking full analysis results into small, rounded dicts for the LLM."""
+
 from __future__ import annotations
 
 import json
@@ -24,8 +25,9 @@ _UI_ONLY: dict[str, tuple[str, ...]] = {
 }
 
 
-def compact(result: Mapping[str, Any], kind: str, max_items: int = MAX_ITEMS, digits: int = DIGITS,
-            max_chars: int = MAX_CHARS) -> dict[str, Any]:
+def compact(
+    result: Mapping[str, Any], kind: str, max_items: int = MAX_ITEMS, digits: int = DIGITS, max_chars: int = MAX_CHARS
+) -> dict[str, Any]:
     """``result`` without UI-only maps/series, lists cut to ``max_items`` and floats to ``digits`` significant digits.
 
     A cut list ``key`` gains a sibling ``key_total`` with its original length; names and

@@ -5,6 +5,7 @@ Reproduces WNTR's documented workflow when asked to: a warm-up with the pipe ope
 range, counting only junctions that have demand, and a choice of solver for cross-checks.
 Pressures and delivered demand are read from the closure on (the analysis window).
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -58,13 +59,15 @@ def pipe_criticality(
         raise AnalysisInputError("max_diameter_m must be at least min_diameter_m")
     if not isinstance(demand_only, bool):
         raise AnalysisInputError("demand_only must be true or false")
-    settings = make_settings(wn, duration_h, "PDD", required_pressure_m, minimum_pressure_m, quality="NONE",
-                             engine=engine)
+    settings = make_settings(
+        wn, duration_h, "PDD", required_pressure_m, minimum_pressure_m, quality="NONE", engine=engine
+    )
     start_s = int(round(checks.number("closure_start_h", closure_start_h, 0, checks.MAX_DURATION_H) * 3600))
     if start_s > 0 and start_s >= settings.duration_s:
         raise AnalysisInputError(
             f"closure_start_h ({closure_start_h:g}) must be before the end of the run "
-            f"({settings.duration_s / 3600:g} h)")
+            f"({settings.duration_s / 3600:g} h)"
+        )
     candidates = _candidates(wn, low, high, pipes, max_pipes)
     with Sweep(wn, settings, window_start_s=start_s) as sweep:
         baseline = sweep.solve()
@@ -84,25 +87,42 @@ def pipe_criticality(
             }
 
         outcome = runner(candidates, close, progress, Deadline(time_limit_s))
-    ranking = sorted(outcome.pop("rows"), key=lambda row: (-row["junctions_impacted"], -row["population_impacted"],
-                                                           row["demand_served_fraction"] or 0.0, row["pipe"]))
+    ranking = sorted(
+        outcome.pop("rows"),
+        key=lambda row: (
+            -row["junctions_impacted"],
+            -row["population_impacted"],
+            row["demand_served_fraction"] or 0.0,
+            row["pipe"],
+        ),
+    )
     unbalanced = [row["pipe"] for row in ranking if "water_balance" in row["warning_codes"]]
     warnings = sweep.notes + baseline.warnings + sweep_warnings(outcome, "pipes")
     if unbalanced:
-        warnings = warnings + [{
-            "code": "water_balance", "severity": "error", "elements": unbalanced[:20],
-            "message": f"the water balance failed in {len(unbalanced)} closure scenarios: their numbers are suspect"}]
+        warnings = warnings + [
+            {
+                "code": "water_balance",
+                "severity": "error",
+                "elements": unbalanced[:20],
+                "message": f"the water balance failed in {len(unbalanced)} closure scenarios: their numbers are suspect",
+            }
+        ]
     baseline_below = baseline.min_pressure[counted]
     return {
         "settings": {
-            **settings.as_dict(), "closure_start_h": start_s / 3600, "pressure_threshold_m": threshold,
-            "min_diameter_m": low, "max_diameter_m": high, "diameter_tolerance_m": DIAMETER_TOLERANCE_M,
+            **settings.as_dict(),
+            "closure_start_h": start_s / 3600,
+            "pressure_threshold_m": threshold,
+            "min_diameter_m": low,
+            "max_diameter_m": high,
+            "diameter_tolerance_m": DIAMETER_TOLERANCE_M,
             "demand_only": demand_only,
-            "defaults": NATIONAL.used({"pressure_threshold_m": threshold,
-                                       "required_pressure_m": settings.required_pressure_m}),
+            "defaults": NATIONAL.used(
+                {"pressure_threshold_m": threshold, "required_pressure_m": settings.required_pressure_m}
+            ),
             "junctions_counted": "junctions with demand" if demand_only else "every junction",
             "method": "each pipe closed (controls on it disabled) from closure_start_h to the end of the run; "
-                      "minimum pressure and demand served read from the closure on",
+            "minimum pressure and demand served read from the closure on",
         },
         "warnings": warnings,
         "pipes_considered": len(candidates),
@@ -116,8 +136,9 @@ def pipe_criticality(
     }
 
 
-def _candidates(wn: WaterNetworkModel, low: float, high: float | None, pipes: list[str] | None,
-                max_pipes: int | None) -> list[str]:
+def _candidates(
+    wn: WaterNetworkModel, low: float, high: float | None, pipes: list[str] | None, max_pipes: int | None
+) -> list[str]:
     """Pipes to close, largest diameter first."""
     if pipes:
         names = checks.elements(wn, pipes, "pipe")

@@ -1,4 +1,5 @@
 """/api/tenant/analysis-defaults: the design inputs a tenant's analyses default to (storeys, fire flow, …)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -22,9 +23,11 @@ def _answer(described: dict[str, Any]):
 
 @bp.get("")
 @require("tenant:read")
-@contract(ok={200: DefaultsAnswer},
-          description="The design inputs the tenant's analyses default to: each with the tenant's value, the national "
-                      "default, its limits and the standard it comes from (GB 50013-2018, GB 55036-2022, …).")
+@contract(
+    ok={200: DefaultsAnswer},
+    description="The design inputs the tenant's analyses default to: each with the tenant's value, the national "
+    "default, its limits and the standard it comes from (GB 50013-2018, GB 55036-2022, …).",
+)
 def get_defaults():
     """Each input with the tenant's value, the national default, its limits and the standard it comes from."""
     return _answer(tenant_defaults.describe(current_principal().tenant.id))
@@ -32,11 +35,16 @@ def get_defaults():
 
 @bp.put("")
 @require("tenant:update")
-@contract(body=DefaultsBody, ok={200: DefaultsAnswer}, errors=(422,), parse_input=False,  # the service checks it
-          description="Replace the tenant's inputs (tenant:update): an input omitted or null is the national default "
-                      "again. Out-of-range values answer 422 naming each field. Audited as "
-                      "tenant.analysis_defaults.update. Every analysis then takes the parameters a request omits from "
-                      "these inputs, and its settings.defaults name each value's origin (standard, tenant, request).")
+@contract(
+    body=DefaultsBody,
+    ok={200: DefaultsAnswer},
+    errors=(422,),
+    parse_input=False,  # the service checks it
+    description="Replace the tenant's inputs (tenant:update): an input omitted or null is the national default "
+    "again. Out-of-range values answer 422 naming each field. Audited as "
+    "tenant.analysis_defaults.update. Every analysis then takes the parameters a request omits from "
+    "these inputs, and its settings.defaults name each value's origin (standard, tenant, request).",
+)
 def put_defaults():
     """Replace the tenant's inputs: ``{"storeys": 4, "fire_flow_l_s": 20, …}``; omitted or null → national default.
 

@@ -1,4 +1,5 @@
 """Expected (full) junction demand from base demands, patterns and the multiplier."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable

@@ -11,6 +11,7 @@ A mismatch larger than ``BALANCE_TOLERANCE`` of the volume delivered (at least
 ``BALANCE_FLOOR_M3``) is a ``water_balance`` error: water appeared from, or vanished into,
 nowhere. EPANET 2.2 does this when a tank at its minimum level keeps delivering.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
@@ -104,8 +105,12 @@ def balance_summary(balance: Mapping[str, Any]) -> dict[str, Any]:
         "tolerance_m3": _round(tolerance_m3(balance)),
         "integrated_over": balance["integrated_over"],
         "tanks": [
-            {"tank": name, "inflow_m3": _round(inflow[i]), "volume_change_m3": _round(change[i]),
-             "residual_m3": _round(inflow[i] - change[i])}
+            {
+                "tank": name,
+                "inflow_m3": _round(inflow[i]),
+                "volume_change_m3": _round(change[i]),
+                "residual_m3": _round(inflow[i] - change[i]),
+            }
             for i, name in enumerate(tanks)
         ],
     }
@@ -124,32 +129,55 @@ def balance_warnings(balance: Mapping[str, Any]) -> list[dict[str, Any]]:
     residual = np.asarray(balance["tank_inflow_m3"]) - np.asarray(balance["tank_volume_change_m3"])
     bad = [(name, residual[i]) for i, name in enumerate(tanks) if abs(residual[i]) > limit]
     if bad:
-        detail = "; ".join(f"tank {name}: flow in {balance['tank_inflow_m3'][tanks.index(name)]:.0f} m3 "
-                           f"vs volume change {balance['tank_volume_change_m3'][tanks.index(name)]:.0f} m3"
-                           for name, _ in bad)
-        out.append(finding("water_balance", f"water balance fails for tanks (tolerance {limit:.0f} m3): {detail}",
-                           [name for name, _ in bad], "error"))
+        detail = "; ".join(
+            f"tank {name}: flow in {balance['tank_inflow_m3'][tanks.index(name)]:.0f} m3 "
+            f"vs volume change {balance['tank_volume_change_m3'][tanks.index(name)]:.0f} m3"
+            for name, _ in bad
+        )
+        out.append(
+            finding(
+                "water_balance",
+                f"water balance fails for tanks (tolerance {limit:.0f} m3): {detail}",
+                [name for name, _ in bad],
+                "error",
+            )
+        )
     storage = float(np.sum(balance["tank_volume_change_m3"]))
     network = balance["sources_m3"] - (balance["delivered_m3"] + storage + balance["leak_m3"])
     if abs(network) > limit:
-        out.append(finding(
-            "water_balance",
-            f"network water balance fails: sources supplied {balance['sources_m3']:.0f} m3 but demand delivered "
-            f"{balance['delivered_m3']:.0f} m3 + storage change {storage:.0f} m3 + leaks {balance['leak_m3']:.0f} m3 "
-            f"leaves {network:.0f} m3 unaccounted for (tolerance {limit:.0f} m3)", tanks, "error"))
+        out.append(
+            finding(
+                "water_balance",
+                f"network water balance fails: sources supplied {balance['sources_m3']:.0f} m3 but demand delivered "
+                f"{balance['delivered_m3']:.0f} m3 + storage change {storage:.0f} m3 + leaks {balance['leak_m3']:.0f} m3 "
+                f"leaves {network:.0f} m3 unaccounted for (tolerance {limit:.0f} m3)",
+                tanks,
+                "error",
+            )
+        )
     at_min = np.asarray(balance["tank_out_at_minimum_m3"])
     minor = max(MINIMUM_OUTFLOW_TOLERANCE * abs(balance["delivered_m3"]), BALANCE_FLOOR_M3)
     empty = [(name, at_min[i]) for i, name in enumerate(tanks) if at_min[i] > minor]
     if empty:
         detail = ", ".join(f"tank {name} {volume:.0f} m3" for name, volume in empty)
-        out.append(finding("tank_empty_delivering",
-                           f"tanks delivered water while at their minimum level ({detail}): supply from them is "
-                           "overstated by that volume", [name for name, _ in empty]))
+        out.append(
+            finding(
+                "tank_empty_delivering",
+                f"tanks delivered water while at their minimum level ({detail}): supply from them is "
+                "overstated by that volume",
+                [name for name, _ in empty],
+            )
+        )
     pumps = balance.get("pumps_short") or {}
     if pumps:
-        out.append(finding("pump_cannot_deliver",
-                           "pumps could not deliver the head required and were shut off by EPANET "
-                           "(EPANET warning 4) at some steps", sorted(pumps)))
+        out.append(
+            finding(
+                "pump_cannot_deliver",
+                "pumps could not deliver the head required and were shut off by EPANET "
+                "(EPANET warning 4) at some steps",
+                sorted(pumps),
+            )
+        )
     return out
 
 
@@ -159,8 +187,14 @@ def epanet_warnings(codes: Mapping[int, list[int]], text: Any) -> list[dict[str,
     for code in sorted(codes):
         times = sorted(set(codes[code]))
         shown = ", ".join(f"{t / 3600:g}" for t in times[:10]) + (" …" if len(times) > 10 else "")
-        out.append(finding(f"epanet_warning_{code}", f"{text(code)} (EPANET warning {code}, at {len(times)} "
-                           f"time steps: {shown} h)", [], "warning"))
+        out.append(
+            finding(
+                f"epanet_warning_{code}",
+                f"{text(code)} (EPANET warning {code}, at {len(times)} time steps: {shown} h)",
+                [],
+                "warning",
+            )
+        )
     return out
 
 
@@ -169,17 +203,23 @@ def pressure_warnings(min_pressure: pd.Series, threshold_m: float = NEGATIVE_PRE
     return negative_pressures(min_pressure.to_numpy(), min_pressure.index.to_numpy(), threshold_m)
 
 
-def negative_pressures(values: np.ndarray, names: np.ndarray,
-                       threshold_m: float = NEGATIVE_PRESSURE_M) -> list[dict[str, Any]]:
+def negative_pressures(
+    values: np.ndarray, names: np.ndarray, threshold_m: float = NEGATIVE_PRESSURE_M
+) -> list[dict[str, Any]]:
     """:func:`pressure_warnings` on a minimum pressure per junction given as arrays (sweeps, once per scenario)."""
     below = np.flatnonzero(values < threshold_m)
     if below.size == 0:
         return []
     worst_first = below[np.argsort(values[below], kind="quicksort")]
     lowest, worst = float(values[worst_first[0]]), names[worst_first[0]]
-    return [finding("negative_pressure",
-                    f"{worst_first.size} junctions have negative pressure (lowest {lowest:.1f} m at {worst}): "
-                    "the network cannot supply them as modelled", names[worst_first])]
+    return [
+        finding(
+            "negative_pressure",
+            f"{worst_first.size} junctions have negative pressure (lowest {lowest:.1f} m at {worst}): "
+            "the network cannot supply them as modelled",
+            names[worst_first],
+        )
+    ]
 
 
 def supply_warnings(served: pd.Series, expected: pd.Series) -> list[dict[str, Any]]:
@@ -188,9 +228,13 @@ def supply_warnings(served: pd.Series, expected: pd.Series) -> list[dict[str, An
     starved = wanted.index[served.reindex(wanted.index).fillna(0) < UNSUPPLIED_FRACTION * wanted]
     if len(starved) == 0:
         return []
-    return [finding("unsupplied_nodes",
-                    f"{len(starved)} junctions with demand received less than {UNSUPPLIED_FRACTION:.0%} of it",
-                    starved)]
+    return [
+        finding(
+            "unsupplied_nodes",
+            f"{len(starved)} junctions with demand received less than {UNSUPPLIED_FRACTION:.0%} of it",
+            starved,
+        )
+    ]
 
 
 def disconnected_nodes(wn: WaterNetworkModel, closed: Iterable[str] = ()) -> list[str]:
@@ -208,8 +252,11 @@ def disconnected_nodes(wn: WaterNetworkModel, closed: Iterable[str] = ()) -> lis
     for component in nx.connected_components(graph):
         if component & sources:
             reached |= component
-    return [name for name in wn.junction_name_list if name not in reached
-            and any(entry.base_value > 0 for entry in wn.get_node(name).demand_timeseries_list)]
+    return [
+        name
+        for name in wn.junction_name_list
+        if name not in reached and any(entry.base_value > 0 for entry in wn.get_node(name).demand_timeseries_list)
+    ]
 
 
 def connectivity_warnings(wn: WaterNetworkModel, closed: Iterable[str] = ()) -> list[dict[str, Any]]:
@@ -222,8 +269,11 @@ def connectivity_warnings(wn: WaterNetworkModel, closed: Iterable[str] = ()) -> 
 
 def engine_fallback(reason: str) -> dict[str, Any]:
     """The warning attached when a solve could not use EPANET 2.3."""
-    return finding("engine_fallback", f"solved with WNTR's EPANET 2.2 simulator instead of EPANET 2.3: {reason}; "
-                   "tank balances may be wrong when tanks empty")
+    return finding(
+        "engine_fallback",
+        f"solved with WNTR's EPANET 2.2 simulator instead of EPANET 2.3: {reason}; "
+        "tank balances may be wrong when tanks empty",
+    )
 
 
 def _round(value: float) -> float:

@@ -1,4 +1,5 @@
 """Domain errors raised by the water analysis layer (the web layer maps them to HTTP)."""
+
 from __future__ import annotations
 
 from typing import Any

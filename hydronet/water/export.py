@@ -3,6 +3,7 @@
 Built from the same key figures, findings and tables the browser shows (tables.py, findings.py),
 with units in the column headers. No Flask or database here: the caller passes what to write.
 """
+
 from __future__ import annotations
 
 import io
@@ -30,8 +31,15 @@ def header(label: dict[str, str], unit: str | None, lang: str) -> str:
     return f"{label[lang]} ({unit})" if unit else label[lang]
 
 
-def workbook_bytes(*, network_name: str, kind: str, result: dict[str, Any], params: dict[str, Any],
-                   generated_at: datetime, lang: str = "zh") -> bytes:
+def workbook_bytes(
+    *,
+    network_name: str,
+    kind: str,
+    result: dict[str, Any],
+    params: dict[str, Any],
+    generated_at: datetime,
+    lang: str = "zh",
+) -> bytes:
     """The workbook of one analysis result, in ``lang`` (zh or en)."""
     zh = lang == "zh"
     book = Workbook()
@@ -42,21 +50,36 @@ def workbook_bytes(*, network_name: str, kind: str, result: dict[str, Any], para
     summary["A1"].font = TITLE
     summary.append(["生成时间" if zh else "Generated", generated_at.isoformat(timespec="seconds")])
     summary.append([])
-    _section(summary, "运行设置" if zh else "Settings",
-             ["设置" if zh else "Setting", "数值" if zh else "Value", "来源" if zh else "Source"])
+    _section(
+        summary,
+        "运行设置" if zh else "Settings",
+        ["设置" if zh else "Setting", "数值" if zh else "Value", "来源" if zh else "Source"],
+    )
     for row in settings_rows(result):
         summary.append([header(row["label"], row["unit"], lang), _cell(row["value"]), row.get("source") or ""])
     if params:
         summary.append(["参数" if zh else "Parameters", _cell(params)])
     summary.append([])
-    _section(summary, "关键指标" if zh else "Key figures",
-             ["指标" if zh else "Figure", "数值" if zh else "Value", "单位" if zh else "Unit", "位置 / 时刻" if zh else "Where / when"])
+    _section(
+        summary,
+        "关键指标" if zh else "Key figures",
+        [
+            "指标" if zh else "Figure",
+            "数值" if zh else "Value",
+            "单位" if zh else "Unit",
+            "位置 / 时刻" if zh else "Where / when",
+        ],
+    )
     for item in kpis(kind, result):
-        summary.append([item["label"][lang], _cell(item["value"]), item["unit"] or "",
-                        (item.get("detail") or {}).get(lang, "")])
+        summary.append(
+            [item["label"][lang], _cell(item["value"]), item["unit"] or "", (item.get("detail") or {}).get(lang, "")]
+        )
     summary.append([])
-    _section(summary, "发现（按严重程度）" if zh else "Findings, most severe first",
-             ["级别" if zh else "Severity", "说明" if zh else "Finding"])
+    _section(
+        summary,
+        "发现（按严重程度）" if zh else "Findings, most severe first",
+        ["级别" if zh else "Severity", "说明" if zh else "Finding"],
+    )
     standards = standards_of(result)
     found = findings(kind, result, standards)
     for item in found:
@@ -86,7 +109,9 @@ def workbook_bytes(*, network_name: str, kind: str, result: dict[str, Any], para
             sheet.append([_value(row.get(c["key"]), c["type"], zh) for c in columns])
         sheet.freeze_panes = "A2"
         for index, column in enumerate(columns, start=1):
-            sheet.column_dimensions[get_column_letter(index)].width = max(12, len(header(column["label"], column["unit"], lang)) + 4)
+            sheet.column_dimensions[get_column_letter(index)].width = max(
+                12, len(header(column["label"], column["unit"], lang)) + 4
+            )
         if item["rows"]:
             sheet.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{len(item['rows']) + 1}"
     out = io.BytesIO()

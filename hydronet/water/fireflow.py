@@ -1,4 +1,5 @@
 """Fire flow: add a fire demand at each candidate hydrant in turn and check who loses pressure."""
+
 from __future__ import annotations
 
 import math
@@ -52,8 +53,13 @@ def fire_flow(
     if max_hydrants is not None:
         candidates = candidates[: checks.count("max_hydrants", max_hydrants)]
     # the last report time inside the fire is the one before it ends (the fire is off at end_s)
-    with Sweep(wn, settings, window_start_s=start_s, window_end_s=max(end_s - 1, start_s),
-               demand_multiplier=multiplier if multiplier != 1.0 else None) as sweep:
+    with Sweep(
+        wn,
+        settings,
+        window_start_s=start_s,
+        window_end_s=max(end_s - 1, start_s),
+        demand_multiplier=multiplier if multiplier != 1.0 else None,
+    ) as sweep:
         baseline = sweep.solve()
         counted = sweep.counted(False)
 
@@ -69,27 +75,46 @@ def fire_flow(
                 "hydrant_min_pressure_m": hydrant_pressure,
                 "fire_flow_served_fraction": num(fraction),
                 **found,
-                "passes": bool(found["junctions_impacted"] == 0 and (hydrant_pressure or 0) >= threshold
-                               and (fraction or 0) >= 0.999),
+                "passes": bool(
+                    found["junctions_impacted"] == 0
+                    and (hydrant_pressure or 0) >= threshold
+                    and (fraction or 0) >= 0.999
+                ),
                 "warning_codes": sorted({w["code"] for w in scenario.warnings}),
             }
 
         outcome = runner(candidates, fight_fire, progress, Deadline(time_limit_s))
-    ranking = sorted(outcome.pop("rows"), key=lambda row: (row["passes"], -row["junctions_impacted"],
-                                                           row["hydrant_min_pressure_m"] or 0.0, row["hydrant"]))
-    chosen = {"fire_demand_m3_s": demand, "fire_duration_h": fire_duration_h, "fire_start_h": fire_start_h,
-              "pressure_threshold_m": threshold, "demand_multiplier": multiplier,
-              "hydrant_normal_pressure_m": normal}
+    ranking = sorted(
+        outcome.pop("rows"),
+        key=lambda row: (
+            row["passes"],
+            -row["junctions_impacted"],
+            row["hydrant_min_pressure_m"] or 0.0,
+            row["hydrant"],
+        ),
+    )
+    chosen = {
+        "fire_demand_m3_s": demand,
+        "fire_duration_h": fire_duration_h,
+        "fire_start_h": fire_start_h,
+        "pressure_threshold_m": threshold,
+        "demand_multiplier": multiplier,
+        "hydrant_normal_pressure_m": normal,
+    }
     weak = sorted(name for name in candidates if baseline.min_pressure[name] < normal)
     return {
         "settings": {
-            **settings.as_dict(), **chosen, "fire_residual_pressure_m": threshold,
+            **settings.as_dict(),
+            **chosen,
+            "fire_residual_pressure_m": threshold,
             "method": "fire demand added at one hydrant at a time for the fire window (pressure-driven); a hydrant "
-                      "passes when it delivers the whole fire flow with at least the residual pressure and no "
-                      "other junction falls below it during the fire",
+            "passes when it delivers the whole fire flow with at least the residual pressure and no "
+            "other junction falls below it during the fire",
             "defaults": NATIONAL.used({**chosen, "fire_residual_pressure_m": threshold}),
         },
-        "warnings": sweep.notes + baseline.warnings + sweep_warnings(outcome, "hydrants")
+        "warnings": sweep.notes
+        + baseline.warnings
+        + sweep_warnings(outcome, "hydrants")
         + _normal_pressure_warning(weak, normal),
         "hydrants_below_normal_pressure": weak,
         "fire_window": {"start": at_time(start_s), "end": at_time(end_s)},
@@ -105,10 +130,14 @@ def _normal_pressure_warning(weak: list[str], normal_m: float) -> list[dict[str,
     """Hydrants short of the normal working pressure before any fire is fought."""
     if not weak:
         return []
-    return [finding("hydrant_normal_pressure",
-                    f"{len(weak)} candidate hydrants have less than {normal_m:g} m in normal operation during the "
-                    "fire window (GB 55036-2022 §3.0.3 asks at least 0.14 MPa where municipal hydrants are fitted)",
-                    weak)]
+    return [
+        finding(
+            "hydrant_normal_pressure",
+            f"{len(weak)} candidate hydrants have less than {normal_m:g} m in normal operation during the "
+            "fire window (GB 55036-2022 §3.0.3 asks at least 0.14 MPa where municipal hydrants are fitted)",
+            weak,
+        )
+    ]
 
 
 def _fire_window(model: WaterNetworkModel, fire_start_h: float | None, fire_duration_h: float) -> tuple[int, int]:
@@ -120,7 +149,8 @@ def _fire_window(model: WaterNetworkModel, fire_start_h: float | None, fire_dura
         start_s = int(checks.number("fire_start_h", fire_start_h, 0, checks.MAX_DURATION_H) * 3600) // step * step
         if start_s > duration_s:
             raise AnalysisInputError(
-                f"fire_start_h ({fire_start_h}) is after the end of the run ({duration_s / 3600:g} h)")
+                f"fire_start_h ({fire_start_h}) is after the end of the run ({duration_s / 3600:g} h)"
+            )
     else:
         latest = max(duration_s - length_s, 0)
         totals = expected_demand(model, range(0, latest + 1, step)).sum(axis=1)

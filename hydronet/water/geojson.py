@@ -1,4 +1,5 @@
 """A GeoJSON-like description of the network for drawing in the browser."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -11,8 +12,9 @@ from hydronet.water.jsonify import num
 Values = Mapping[str, float | None]
 
 
-def map_geojson(wn: WaterNetworkModel, node_values: Values | None = None,
-                link_values: Values | None = None) -> dict[str, Any]:
+def map_geojson(
+    wn: WaterNetworkModel, node_values: Values | None = None, link_values: Values | None = None
+) -> dict[str, Any]:
     """A FeatureCollection: nodes as Points, links as LineStrings (with vertices), optional values.
 
     Coordinates are the model's own x/y (usually not longitude/latitude), so draw them on a
@@ -36,8 +38,13 @@ def _node_feature(name: str, node: Any, value: float | None) -> dict[str, Any]:
     return {
         "type": "Feature",
         "geometry": {"type": "Point", "coordinates": [num(x), num(y)]},
-        "properties": {"name": name, "kind": "node", "type": node.node_type,
-                       "elevation_m": num(getattr(node, "elevation", None)), "value": num(value)},
+        "properties": {
+            "name": name,
+            "kind": "node",
+            "type": node.node_type,
+            "elevation_m": num(getattr(node, "elevation", None)),
+            "value": num(value),
+        },
     }
 
 
@@ -48,8 +55,13 @@ def _link_feature(wn: WaterNetworkModel, name: str, link: Any, value: float | No
     return {
         "type": "Feature",
         "geometry": {"type": "LineString", "coordinates": [[num(x), num(y)] for x, y in points]},
-        "properties": {"name": name, "kind": "link", "type": link.link_type,
-                       "diameter_m": num(getattr(link, "diameter", None)), "value": num(value)},
+        "properties": {
+            "name": name,
+            "kind": "link",
+            "type": link.link_type,
+            "diameter_m": num(getattr(link, "diameter", None)),
+            "value": num(value),
+        },
     }
 
 

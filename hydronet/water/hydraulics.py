@@ -1,4 +1,5 @@
 """Hydraulic performance indicators (pressures, velocities, tanks, demand served)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -32,12 +33,18 @@ def hydraulic(
     sim = cached_simulate(wn, settings, cache)
     pressure = sim.junction_frame("pressure")
     return {
-        "settings": {**settings.as_dict(), "pressure_threshold_m": pressure_threshold_m,
-                     "method": ("extended-period simulation of the whole run by the engine named in `engine`; "
-                                "minimum, maximum and mean values over the report steps; junctions below "
-                                "pressure_threshold_m counted; water balance checked per tank and network"),
-                     "defaults": NATIONAL.used({"pressure_threshold_m": pressure_threshold_m,
-                                                "required_pressure_m": settings.required_pressure_m})},
+        "settings": {
+            **settings.as_dict(),
+            "pressure_threshold_m": pressure_threshold_m,
+            "method": (
+                "extended-period simulation of the whole run by the engine named in `engine`; "
+                "minimum, maximum and mean values over the report steps; junctions below "
+                "pressure_threshold_m counted; water balance checked per tank and network"
+            ),
+            "defaults": NATIONAL.used(
+                {"pressure_threshold_m": pressure_threshold_m, "required_pressure_m": settings.required_pressure_m}
+            ),
+        },
         "timesteps": len(sim.times_s),
         **indicators(wn, sim, pressure_threshold_m, top_n),
         "node_min_pressure_m": series_map(pressure.min(), 3),
@@ -82,17 +89,19 @@ def tank_levels(wn: WaterNetworkModel, sim: Simulation) -> list[dict[str, Any]]:
     for name in wn.tank_name_list:
         tank = wn.get_node(name)
         level = sim.node["head"][name] - tank.elevation
-        tanks.append({
-            "tank": name,
-            "initial_level_m": num(tank.init_level),
-            "min_level_m": num(level.min()),
-            "max_level_m": num(level.max()),
-            "final_level_m": num(level.iloc[-1]),
-            "allowed_min_level_m": num(tank.min_level),
-            "allowed_max_level_m": num(tank.max_level),
-            "emptied": bool(level.min() <= tank.min_level + 0.01),
-            "filled": bool(level.max() >= tank.max_level - 0.01),
-        })
+        tanks.append(
+            {
+                "tank": name,
+                "initial_level_m": num(tank.init_level),
+                "min_level_m": num(level.min()),
+                "max_level_m": num(level.max()),
+                "final_level_m": num(level.iloc[-1]),
+                "allowed_min_level_m": num(tank.min_level),
+                "allowed_max_level_m": num(tank.max_level),
+                "emptied": bool(level.min() <= tank.min_level + 0.01),
+                "filled": bool(level.max() >= tank.max_level - 0.01),
+            }
+        )
     return tanks
 
 
@@ -131,5 +140,7 @@ def pressure_change(baseline: pd.DataFrame, scenario: pd.DataFrame) -> list[dict
     names = [name for name in baseline.columns if name in scenario.columns]
     before, after = baseline[names].min(), scenario[names].min()
     change = (after - before).sort_values(na_position="last")
-    return [{"node": str(node), "baseline_m": num(before[node]), "scenario_m": num(after[node]),
-             "change_m": num(value)} for node, value in change.items()]
+    return [
+        {"node": str(node), "baseline_m": num(before[node]), "scenario_m": num(after[node]), "change_m": num(value)}
+        for node, value in change.items()
+    ]

@@ -6,6 +6,7 @@ the same numbers without re-running. Long analyses (``AnalysisSpec.long``) run a
 (``hydronet.kernel.jobs``: RQ on Redis, a thread in embedded mode) that report progress in
 ``AnalysisJob.progress``; the web worker never waits for them.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -57,8 +58,14 @@ _ENGINE = f"epanet-{toolkit.VERSION}" if toolkit.AVAILABLE else "epanet-2.2"
 _KEY_VERSION = f"analysis:v3:wntr-{wntr.__version__}:{_ENGINE}"
 MAP_KIND = "map"  # result-cache and metering name of a map's hydraulic colouring
 # map colourings → unit (node values, except max_velocity on pipes)
-MAP_VALUES = {"none": "", "min_pressure": "m", "mean_pressure": "m", "max_pressure": "m", "max_velocity": "m/s",
-              "elevation": "m"}
+MAP_VALUES = {
+    "none": "",
+    "min_pressure": "m",
+    "mean_pressure": "m",
+    "max_pressure": "m",
+    "max_velocity": "m/s",
+    "elevation": "m",
+}
 
 
 def spec_for(kind: str) -> AnalysisSpec:
@@ -76,8 +83,12 @@ def to_api_error(exc: WaterError) -> ApiError:
     if isinstance(exc, AnalysisInputError):
         return ValidationError({"params": exc.message})
     if isinstance(exc, AnalysisTimeout):
-        return ApiError(f"{exc.message}; run it as a background job with ?async=true", code="analysis_timeout",
-                        status=504, seconds=exc.seconds)
+        return ApiError(
+            f"{exc.message}; run it as a background job with ?async=true",
+            code="analysis_timeout",
+            status=504,
+            seconds=exc.seconds,
+        )
     if isinstance(exc, SimulationError):
         return ApiError(exc.message, code="simulation_failed", status=422)
     return ApiError(exc.message, code="analysis_failed", status=422)
@@ -96,8 +107,13 @@ def inline_time_limit() -> float:
 # -- the shared result cache --------------------------------------------------------------------
 
 
-def result_key(network: Network, kind: str, values: Mapping[str, Any],
-               defaults: Mapping[str, Mapping[str, Any]] | None = None, standards: Standards | None = None) -> str:
+def result_key(
+    network: Network,
+    kind: str,
+    values: Mapping[str, Any],
+    defaults: Mapping[str, Mapping[str, Any]] | None = None,
+    standards: Standards | None = None,
+) -> str:
     """Store key of a result: tenant + content hash + analysis + canonical (validated) parameters.
 
     The tenant is part of the key so that ``cached: true`` never reveals that another
@@ -145,8 +161,15 @@ def resolve(network: Network, kind: str, params: Mapping[str, Any] | None) -> tu
     return standards, result_key(network, kind, values, used, standards)
 
 
-def analyse(network: Network, kind: str, params: Mapping[str, Any] | None, *, time_limit_s: float | None,
-            progress: Progress | None = None, runner: Runner | None = None) -> tuple[dict[str, Any], bool]:
+def analyse(
+    network: Network,
+    kind: str,
+    params: Mapping[str, Any] | None,
+    *,
+    time_limit_s: float | None,
+    progress: Progress | None = None,
+    runner: Runner | None = None,
+) -> tuple[dict[str, Any], bool]:
     """``(result, cached)`` of one analysis; raises WaterError (AnalysisInputError for bad params).
 
     Parameters the request omits take the tenant's analysis defaults (REST, jobs and the assistant alike).
@@ -160,30 +183,58 @@ def analyse(network: Network, kind: str, params: Mapping[str, Any] | None, *, ti
         # a request's analysis: off a gevent worker's event loop (kernel.cpu), with the .inp text for a
         # pool process that has not parsed this network yet
         try:
-            result = cpu.run(run_stored, network.content_hash, network.inp_text, kind, params, standards,
-                             time_limit_s, timeout_s=None if time_limit_s is None else time_limit_s + POOL_MARGIN_S)
+            result = cpu.run(
+                run_stored,
+                network.content_hash,
+                network.inp_text,
+                kind,
+                params,
+                standards,
+                time_limit_s,
+                timeout_s=None if time_limit_s is None else time_limit_s + POOL_MARGIN_S,
+            )
         except cpu.WorkTimedOut as exc:
             raise AnalysisTimeout(f"analysis did not finish within {time_limit_s:g} s", seconds=exc.seconds) from None
     else:  # a job reporting progress runs where it is (an RQ worker, or the embedded job thread)
-        result = run_analysis(kind, networks.model_of(network), params, progress=progress,
-                              time_limit_s=time_limit_s, cache=networks.simulations(network), standards=standards,
-                              runner=runner)
+        result = run_analysis(
+            kind,
+            networks.model_of(network),
+            params,
+            progress=progress,
+            time_limit_s=time_limit_s,
+            cache=networks.simulations(network),
+            standards=standards,
+            runner=runner,
+        )
     _remember(key, result)
     return result, False
 
 
-def run_stored(digest: str, text: str, kind: str, params: Mapping[str, Any] | None, standards: Standards,
-               time_limit_s: float | None) -> dict[str, Any]:
+def run_stored(
+    digest: str,
+    text: str,
+    kind: str,
+    params: Mapping[str, Any] | None,
+    standards: Standards,
+    time_limit_s: float | None,
+) -> dict[str, Any]:
     """One analysis of the network with content hash ``digest``, with this process's model and simulation caches."""
-    return run_analysis(kind, networks.model_from(digest, lambda: text), params, time_limit_s=time_limit_s,
-                        cache=networks.NetworkSimulations(digest), standards=standards)
+    return run_analysis(
+        kind,
+        networks.model_from(digest, lambda: text),
+        params,
+        time_limit_s=time_limit_s,
+        cache=networks.NetworkSimulations(digest),
+        standards=standards,
+    )
 
 
 # -- the REST API -------------------------------------------------------------------------------
 
 
-def run_inline(user_id: uuid.UUID | None, network: Network, kind: str,
-               params: Mapping[str, Any] | None) -> tuple[dict[str, Any], bool]:
+def run_inline(
+    user_id: uuid.UUID | None, network: Network, kind: str, params: Mapping[str, Any] | None
+) -> tuple[dict[str, Any], bool]:
     """Run a short analysis within the inline time limit and meter it; ApiErrors for failures."""
     spec_for(kind)
     started = time.perf_counter()
@@ -203,8 +254,10 @@ class NotComputed(Forbidden):
     """A read-only caller asked for a result nobody has computed yet."""
 
     code = "analysis_not_cached"
-    message = ("This result has not been computed yet; computing it needs the 'analyses:run' permission "
-               "(read-only callers may read results already computed)")
+    message = (
+        "This result has not been computed yet; computing it needs the 'analyses:run' permission "
+        "(read-only callers may read results already computed)"
+    )
 
     def __init__(self) -> None:
         super().__init__(permission="analyses:run")
@@ -223,8 +276,9 @@ def cached_only(network: Network, kind: str, params: Mapping[str, Any] | None) -
     return hit
 
 
-def timeseries(user_id: uuid.UUID | None, network: Network, params: Mapping[str, Any], *,
-               may_compute: bool = True) -> dict[str, Any]:
+def timeseries(
+    user_id: uuid.UUID | None, network: Network, params: Mapping[str, Any], *, may_compute: bool = True
+) -> dict[str, Any]:
     """One node or link variable over time (the ``timeseries`` analysis, cached like the others).
 
     Without ``may_compute`` (no 'analyses:run') only a result already in the shared cache is served.
@@ -234,15 +288,15 @@ def timeseries(user_id: uuid.UUID | None, network: Network, params: Mapping[str,
     return run_inline(user_id, network, "timeseries", params)[0]
 
 
-def timeseries_picture(user_id: uuid.UUID | None, network: Network, params: Mapping[str, Any], fmt: str, *,
-                       may_compute: bool = True) -> bytes:
+def timeseries_picture(
+    user_id: uuid.UUID | None, network: Network, params: Mapping[str, Any], fmt: str, *, may_compute: bool = True
+) -> bytes:
     """The time series drawn as PNG or SVG."""
     series = timeseries(user_id, network, params, may_compute=may_compute)
     return render_timeseries(series, title=f"{network.name} · {series['element']}", fmt=fmt)
 
 
-def start_job(user_id: uuid.UUID | None, network: Network, kind: str,
-              params: Mapping[str, Any] | None) -> AnalysisJob:
+def start_job(user_id: uuid.UUID | None, network: Network, kind: str, params: Mapping[str, Any] | None) -> AnalysisJob:
     """Queue an analysis as a background job (answered at once when its result is cached)."""
     spec_for(kind)
     try:
@@ -250,8 +304,15 @@ def start_job(user_id: uuid.UUID | None, network: Network, kind: str,
     except AnalysisInputError as exc:
         raise to_api_error(exc) from None
     # the parameters as given: the job resolves the tenant's defaults when it runs
-    row = AnalysisJob(tenant_id=network.tenant_id, network_id=network.id, user_id=user_id, kind=kind,
-                      params=dict(params or {}), status="queued", progress=0.0)
+    row = AnalysisJob(
+        tenant_id=network.tenant_id,
+        network_id=network.id,
+        user_id=user_id,
+        kind=kind,
+        params=dict(params or {}),
+        status="queued",
+        progress=0.0,
+    )
     db.session.add(row)
     hit = _cached(key)
     if hit is not None:
@@ -287,8 +348,14 @@ def get_job(tenant_id: uuid.UUID, job_id: str) -> AnalysisJob:
 # -- maps -----------------------------------------------------------------------------------------
 
 
-def map_view(network: Network, value: str, duration_h: float | None = None, *, user_id: uuid.UUID | None = None,
-             may_compute: bool = True) -> dict[str, Any]:
+def map_view(
+    network: Network,
+    value: str,
+    duration_h: float | None = None,
+    *,
+    user_id: uuid.UUID | None = None,
+    may_compute: bool = True,
+) -> dict[str, Any]:
     """The network as GeoJSON-like features, nodes or links carrying ``value`` (see MAP_VALUES).
 
     A hydraulic colouring is a simulation: computing it needs ``may_compute`` (and is metered);
@@ -299,17 +366,26 @@ def map_view(network: Network, value: str, duration_h: float | None = None, *, u
     return {"map": map_geojson(wn, nodes, links), "value": value, "unit": MAP_VALUES[value]}
 
 
-def map_picture(network: Network, value: str, fmt: str, duration_h: float | None = None, *,
-                user_id: uuid.UUID | None = None, may_compute: bool = True) -> bytes:
+def map_picture(
+    network: Network,
+    value: str,
+    fmt: str,
+    duration_h: float | None = None,
+    *,
+    user_id: uuid.UUID | None = None,
+    may_compute: bool = True,
+) -> bytes:
     """The network map as PNG or SVG, coloured by ``value``."""
     nodes, links = _map_values(network, value, duration_h, user_id=user_id, may_compute=may_compute)
     label = "" if value == "none" else f"{value.replace('_', ' ')} ({MAP_VALUES[value]})"
-    return render_map(networks.model_of(network), nodes, title=network.name, fmt=fmt, link_values=links,
-                      value_label=label)
+    return render_map(
+        networks.model_of(network), nodes, title=network.name, fmt=fmt, link_values=links, value_label=label
+    )
 
 
-def _map_values(network: Network, value: str, duration_h: float | None, *, user_id: uuid.UUID | None,
-                may_compute: bool) -> tuple[dict | None, dict | None]:
+def _map_values(
+    network: Network, value: str, duration_h: float | None, *, user_id: uuid.UUID | None, may_compute: bool
+) -> tuple[dict | None, dict | None]:
     """(node values, link values) for a map: a hydraulic statistic over the run, or elevations."""
     if value not in MAP_VALUES:
         raise ValidationError({"value": f"must be one of: {', '.join(MAP_VALUES)}"})
@@ -378,8 +454,14 @@ def run_job(job_id: str, tenant_id: str) -> None:
     started = time.perf_counter()
     outcome: dict[str, Any] = {}
     try:
-        outcome["result"], _hit = analyse(network, row.kind, row.params, time_limit_s=job_time_limit(),
-                                          progress=ProgressWriter(row.id, tid, attempt), runner=_runner(row))
+        outcome["result"], _hit = analyse(
+            network,
+            row.kind,
+            row.params,
+            time_limit_s=job_time_limit(),
+            progress=ProgressWriter(row.id, tid, attempt),
+            runner=_runner(row),
+        )
     except JobCancelled:
         outcome["cancelled"] = True
     except WaterError as exc:
@@ -433,18 +515,27 @@ def cancel_job(actor: AuditActor, tenant_id: uuid.UUID, job_id: str) -> Analysis
         raise NotFound("Job not found")
     now = utcnow()
     won = db.session.execute(
-        update(AnalysisJob).where(AnalysisJob.id == row.id, AnalysisJob.tenant_id == tenant_id,
-                                  AnalysisJob.status.in_(ACTIVE))
-        .values(status="cancelled", finished_at=now).execution_options(synchronize_session=False)).rowcount
+        update(AnalysisJob)
+        .where(AnalysisJob.id == row.id, AnalysisJob.tenant_id == tenant_id, AnalysisJob.status.in_(ACTIVE))
+        .values(status="cancelled", finished_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
     if not won:
         db.session.rollback()
         raise Conflict(f"The job has already finished ({row.status})", code="job_finished", job_status=row.status)
     db.session.execute(
-        update(AnalysisJob).where(AnalysisJob.parent_id == row.id, AnalysisJob.tenant_id == tenant_id,
-                                  AnalysisJob.status.in_(ACTIVE))
-        .values(status="cancelled", finished_at=now).execution_options(synchronize_session=False))
-    audit.record(actor, "analysis.cancel", target_type="analysis_job", target_id=row.id,
-                 details={"kind": row.kind, "network_id": str(row.network_id)})
+        update(AnalysisJob)
+        .where(AnalysisJob.parent_id == row.id, AnalysisJob.tenant_id == tenant_id, AnalysisJob.status.in_(ACTIVE))
+        .values(status="cancelled", finished_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    audit.record(
+        actor,
+        "analysis.cancel",
+        target_type="analysis_job",
+        target_id=row.id,
+        details={"kind": row.kind, "network_id": str(row.network_id)},
+    )
     db.session.commit()
     db.session.refresh(row)
     try:
@@ -472,9 +563,14 @@ def recover_stale(tenant_id: uuid.UUID | None = None) -> dict[str, int]:
     inside ``all_tenants``.
     """
     stale_before = utcnow() - timedelta(seconds=float(current_app.config["JOB_STALE_S"]))
-    query = select(AnalysisJob.id, AnalysisJob.tenant_id, AnalysisJob.status, AnalysisJob.attempts,
-                   AnalysisJob.heartbeat_at, AnalysisJob.created_at
-                   ).where(AnalysisJob.status.in_(("queued", "running")))
+    query = select(
+        AnalysisJob.id,
+        AnalysisJob.tenant_id,
+        AnalysisJob.status,
+        AnalysisJob.attempts,
+        AnalysisJob.heartbeat_at,
+        AnalysisJob.created_at,
+    ).where(AnalysisJob.status.in_(("queued", "running")))
     if tenant_id is not None:
         query = query.where(AnalysisJob.tenant_id == tenant_id)
     counts = {"requeued": 0, "failed": 0, "redelivered": 0}
@@ -487,11 +583,17 @@ def recover_stale(tenant_id: uuid.UUID | None = None) -> dict[str, int]:
                 counts["redelivered"] += 1
                 _requeue(jid, tid, attempts)
             continue
-        same = update(AnalysisJob).where(
-            AnalysisJob.id == jid, AnalysisJob.tenant_id == tid, AnalysisJob.status == "running",
-            AnalysisJob.attempts == attempts,
-            AnalysisJob.heartbeat_at.is_(None) if beat is None else AnalysisJob.heartbeat_at == beat,
-        ).execution_options(synchronize_session=False)
+        same = (
+            update(AnalysisJob)
+            .where(
+                AnalysisJob.id == jid,
+                AnalysisJob.tenant_id == tid,
+                AnalysisJob.status == "running",
+                AnalysisJob.attempts == attempts,
+                AnalysisJob.heartbeat_at.is_(None) if beat is None else AnalysisJob.heartbeat_at == beat,
+            )
+            .execution_options(synchronize_session=False)
+        )
         if attempts < MAX_ATTEMPTS:
             won = db.session.execute(same.values(status="queued", heartbeat_at=None, progress=0.0)).rowcount
             db.session.commit()
@@ -514,8 +616,13 @@ def _delivery_key(job_id: uuid.UUID, attempts: int) -> str:
 
 
 def _enqueue(job_id: uuid.UUID, tenant_id: uuid.UUID, attempts: int) -> None:
-    enqueue(JOB_NAME, timeout_s=int(job_time_limit() + 120), key=_delivery_key(job_id, attempts),
-            job_id=str(job_id), tenant_id=str(tenant_id))
+    enqueue(
+        JOB_NAME,
+        timeout_s=int(job_time_limit() + 120),
+        key=_delivery_key(job_id, attempts),
+        job_id=str(job_id),
+        tenant_id=str(tenant_id),
+    )
 
 
 def _delivery_pending(job_id: uuid.UUID, attempts: int) -> bool:
@@ -539,10 +646,12 @@ def _requeue(job_id: uuid.UUID, tenant_id: uuid.UUID, attempts: int) -> None:
         _enqueue(job_id, tenant_id, attempts)
     except Exception:
         log.exception("could not queue analysis job %s again", job_id)
-        db.session.execute(update(AnalysisJob).where(AnalysisJob.id == job_id, AnalysisJob.tenant_id == tenant_id,
-                                                     AnalysisJob.status == "queued")
-                           .values(status="failed", error="the job queue is unavailable", finished_at=utcnow())
-                           .execution_options(synchronize_session=False))
+        db.session.execute(
+            update(AnalysisJob)
+            .where(AnalysisJob.id == job_id, AnalysisJob.tenant_id == tenant_id, AnalysisJob.status == "queued")
+            .values(status="failed", error="the job queue is unavailable", finished_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
         db.session.commit()
 
 
@@ -558,5 +667,11 @@ def _finish(row: AnalysisJob, *, result: dict[str, Any] | None = None, error: st
 
 def _meter(network: Network, user_id: uuid.UUID | None, kind: str, started: float, status: str) -> None:
     """One usage record for an analysis run through the REST API or a job."""
-    usage.meter(network.tenant_id, user_id, kind="analysis", tool=kind,
-                latency_ms=(time.perf_counter() - started) * 1000, status=status)
+    usage.meter(
+        network.tenant_id,
+        user_id,
+        kind="analysis",
+        tool=kind,
+        latency_ms=(time.perf_counter() - started) * 1000,
+        status=status,
+    )

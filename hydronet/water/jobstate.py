@@ -5,6 +5,7 @@ queued again while a stale run is still somewhere, is run by one claim only, and
 its claim (taken over, cancelled) notices at its next progress write. Sweep chunks
 (:mod:`hydronet.water.sweeps`) are job rows too and live by the same rules.
 """
+
 from __future__ import annotations
 
 import logging
@@ -34,10 +35,11 @@ class JobCancelled(Exception):
 def claim(job_id: uuid.UUID, tenant_id: uuid.UUID) -> bool:
     """queued → running with one more attempt, by one conditional UPDATE; False when another run has it."""
     claimed = db.session.execute(
-        update(AnalysisJob).where(AnalysisJob.id == job_id, AnalysisJob.tenant_id == tenant_id,
-                                  AnalysisJob.status == "queued")
+        update(AnalysisJob)
+        .where(AnalysisJob.id == job_id, AnalysisJob.tenant_id == tenant_id, AnalysisJob.status == "queued")
         .values(status="running", heartbeat_at=utcnow(), attempts=AnalysisJob.attempts + 1, progress=0.0)
-        .execution_options(synchronize_session=False)).rowcount
+        .execution_options(synchronize_session=False)
+    ).rowcount
     db.session.commit()
     return bool(claimed)
 
@@ -56,8 +58,13 @@ class ProgressWriter:
     ``after`` runs after each write (a chunk updates its sweep's progress there).
     """
 
-    def __init__(self, job_id: uuid.UUID, tenant_id: uuid.UUID, attempt: int | None = None,
-                 after: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        job_id: uuid.UUID,
+        tenant_id: uuid.UUID,
+        attempt: int | None = None,
+        after: Callable[[], None] | None = None,
+    ) -> None:
         self.job_id, self.tenant_id, self.attempt, self.after = job_id, tenant_id, attempt, after
         self.last_value, self.last_time = 0.0, time.monotonic()
 
@@ -67,8 +74,9 @@ class ProgressWriter:
         if value - self.last_value < PROGRESS_STEP and now - self.last_time < PROGRESS_INTERVAL_S:
             return
         self.last_value, self.last_time = value, now
-        written = db.session.execute(_running(self.job_id, self.tenant_id, self.attempt)
-                                     .values(progress=round(value, 4))).rowcount
+        written = db.session.execute(
+            _running(self.job_id, self.tenant_id, self.attempt).values(progress=round(value, 4))
+        ).rowcount
         db.session.commit()
         if not written:
             raise JobCancelled(str(self.job_id))

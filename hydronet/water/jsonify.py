@@ -1,4 +1,5 @@
 """Turning numpy/pandas values into plain JSON types, and number rounding."""
+
 from __future__ import annotations
 
 import math

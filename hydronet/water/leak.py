@@ -1,4 +1,5 @@
 """Leak scenario: an orifice leak at one junction under pressure-driven demand (EPANET 2.3 or WNTR)."""
+
 from __future__ import annotations
 
 import math
@@ -57,11 +58,15 @@ def leak_scenario(
     notes = []
     if settings.engine == "wntr" or not toolkit.AVAILABLE:
         if settings.engine == "epanet":
-            notes.append(diagnostics.engine_fallback("the owa-epanet toolkit is not installed; WNTR's leak model "
-                                                     "and solver were used"))
+            notes.append(
+                diagnostics.engine_fallback(
+                    "the owa-epanet toolkit is not installed; WNTR's leak model and solver were used"
+                )
+            )
             settings = make_settings(wn, duration_h, "PDD", required_pressure_m, quality="NONE", engine="wntr")
-        leak_model.get_node(junction).add_leak(leak_model, area=area, discharge_coeff=coefficient,
-                                               start_time=start_s, end_time=end_s)
+        leak_model.get_node(junction).add_leak(
+            leak_model, area=area, discharge_coeff=coefficient, start_time=start_s, end_time=end_s
+        )
         leak_column = junction
     else:
         _add_leak_branch(leak_model, junction, toolkit.emitter_coefficient(area, coefficient), start_s, end_s)
@@ -77,19 +82,31 @@ def leak_scenario(
         leak_flow = leak_flow.where(scenario.link["status"][LEAK_PIPE] > 0, 0.0)
     drop = (baseline.node["pressure"][junctions] - scenario.node["pressure"][junctions]).loc[start_s:end_s]
     mean_drop = drop.mean()
-    change = pressure_change(baseline.node["pressure"][junctions].loc[start_s:end_s],
-                             scenario.node["pressure"][junctions].loc[start_s:end_s])
+    change = pressure_change(
+        baseline.node["pressure"][junctions].loc[start_s:end_s], scenario.node["pressure"][junctions].loc[start_s:end_s]
+    )
     return {
         "settings": {
-            **settings.as_dict(), "kind": kind, "area_m2": area, "discharge_coeff": coefficient,
-            "method": ("orifice leak q = Cd·A·√(2 g p): an EPANET emitter (exponent 0.5) on a node joined to the "
-                       "junction by a link opened and closed by time controls" if leak_column == LEAK_NODE
-                       else "orifice leak q = Cd·A·√(2 g p): WNTR's leak model on the WNTR solver"),
+            **settings.as_dict(),
+            "kind": kind,
+            "area_m2": area,
+            "discharge_coeff": coefficient,
+            "method": (
+                "orifice leak q = Cd·A·√(2 g p): an EPANET emitter (exponent 0.5) on a node joined to the "
+                "junction by a link opened and closed by time controls"
+                if leak_column == LEAK_NODE
+                else "orifice leak q = Cd·A·√(2 g p): WNTR's leak model on the WNTR solver"
+            ),
             "leak_window_snapped_to_s": step,
             "pressure_change": "each junction's minimum pressure during the leak, with the leak − without",
-            "defaults": NATIONAL.used({"area_m2": area if kind == "leak" else None, "discharge_coeff": coefficient,
-                                       "required_pressure_m": settings.required_pressure_m}
-                                      | ({"break_area_m2": area} if kind == "main_break" else {})),
+            "defaults": NATIONAL.used(
+                {
+                    "area_m2": area if kind == "leak" else None,
+                    "discharge_coeff": coefficient,
+                    "required_pressure_m": settings.required_pressure_m,
+                }
+                | ({"break_area_m2": area} if kind == "main_break" else {})
+            ),
         },
         "warnings": notes + list(scenario.warnings),
         "junction": junction,
@@ -109,8 +126,9 @@ def leak_scenario(
             "max_pressure_drop_m": num(drop.max().max()),
             "max_drop_node": str(drop.max().idxmax()),
             "demand_served_baseline_m3": num(volume_m3(_served(baseline, junctions, None))),
-            "demand_served_with_leak_m3": num(volume_m3(_served(scenario, junctions,
-                                                                 junction if leak_column == junction else None))),
+            "demand_served_with_leak_m3": num(
+                volume_m3(_served(scenario, junctions, junction if leak_column == junction else None))
+            ),
         },
         "most_affected_junctions": [
             {"node": str(node), "mean_pressure_drop_m": num(value)}
@@ -144,14 +162,23 @@ def _add_leak_branch(model: WaterNetworkModel, junction: str, coefficient: float
     model.add_junction(LEAK_NODE, base_demand=0.0, elevation=node.elevation, coordinates=node.coordinates)
     model.get_node(LEAK_NODE).emitter_coefficient = coefficient
     roughness = 0.0001 if model.options.hydraulic.headloss == "D-W" else 150.0
-    model.add_pipe(LEAK_PIPE, junction, LEAK_NODE, length=0.01, diameter=1.0, roughness=roughness, minor_loss=0.0,
-                   initial_status="OPEN" if start_s == 0 else "CLOSED")
+    model.add_pipe(
+        LEAK_PIPE,
+        junction,
+        LEAK_NODE,
+        length=0.01,
+        diameter=1.0,
+        roughness=roughness,
+        minor_loss=0.0,
+        initial_status="OPEN" if start_s == 0 else "CLOSED",
+    )
     pipe = model.get_link(LEAK_PIPE)
     for name, when, status in (("open", start_s, LinkStatus.Open), ("close", end_s, LinkStatus.Closed)):
         if 0 < when < int(model.options.time.duration):
             condition = controls.SimTimeCondition(model, "=", when)
-            model.add_control(f"hydronet-leak-{name}", controls.Control(condition, controls.ControlAction(
-                pipe, "status", status)))
+            model.add_control(
+                f"hydronet-leak-{name}", controls.Control(condition, controls.ControlAction(pipe, "status", status))
+            )
 
 
 def volume_m3(flow_m3_s: pd.Series) -> float:

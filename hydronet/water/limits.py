@@ -1,4 +1,5 @@
 """Wall-clock limits for analyses: a cooperative deadline and a worker-thread timeout."""
+
 from __future__ import annotations
 
 import threading

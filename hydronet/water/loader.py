@@ -1,4 +1,5 @@
 """Reading EPANET .inp text into a WNTR model, with errors that name the line and section."""
+
 from __future__ import annotations
 
 import hashlib
@@ -85,8 +86,14 @@ def _precheck(text: str) -> None:
 
 
 # Sections that define nodes and links, by kind. EPANET keeps nodes and links in separate name spaces.
-_DEFINING_SECTIONS = {"[JUNCTIONS]": "node", "[RESERVOIRS]": "node", "[TANKS]": "node",
-                      "[PIPES]": "link", "[PUMPS]": "link", "[VALVES]": "link"}
+_DEFINING_SECTIONS = {
+    "[JUNCTIONS]": "node",
+    "[RESERVOIRS]": "node",
+    "[TANKS]": "node",
+    "[PIPES]": "link",
+    "[PUMPS]": "link",
+    "[VALVES]": "link",
+}
 
 
 def _check_unique_ids(text: str) -> None:
@@ -109,8 +116,12 @@ def _check_unique_ids(text: str) -> None:
         first = seen.setdefault((kind, words[0]), (section, number))
         if first != (section, number):
             where = "twice in " + section if first[0] == section else f"in {first[0]} and {section}"
-            raise InpError(f"line {number} in {section}: {kind} ID {words[0]!r} is defined {where} (first on line "
-                           f"{first[1]}); every {kind} needs its own ID", line=number, section=section)
+            raise InpError(
+                f"line {number} in {section}: {kind} ID {words[0]!r} is defined {where} (first on line "
+                f"{first[1]}); every {kind} needs its own ID",
+                line=number,
+                section=section,
+            )
 
 
 def _with_default_units(text: str) -> str:
@@ -129,7 +140,7 @@ def _with_default_units(text: str) -> str:
     end = _END.search(text)
     if end is None:
         return text.rstrip("\n") + "\n" + option
-    return text[: end.start()] + option + text[end.start():]
+    return text[: end.start()] + option + text[end.start() :]
 
 
 def _to_inp_error(exc: BaseException, text: str) -> InpError:

@@ -4,6 +4,7 @@ The parsed model of a stored network is shared within a process (``networks.mode
 a sweep derives from it — the open EPANET project, the prepared copy, populations — serves every
 later sweep on the same network and settings instead of being rebuilt per call.
 """
+
 from __future__ import annotations
 
 import threading
@@ -18,8 +19,9 @@ T = TypeVar("T")
 class PerModel(Generic[T]):
     """Up to ``per_model`` values per owner model, by key; ``drop`` is called on values pushed out."""
 
-    def __init__(self, per_model: int, drop: Callable[[T], None] | None = None,
-                 usable: Callable[[T], bool] | None = None) -> None:
+    def __init__(
+        self, per_model: int, drop: Callable[[T], None] | None = None, usable: Callable[[T], bool] | None = None
+    ) -> None:
         self.per_model = per_model
         self._drop = drop
         self._usable = usable

@@ -5,6 +5,7 @@ with WNTR is not free, so each process keeps a small LRU of parsed models and of
 results, keyed by the .inp content hash (see ``model_of`` / ``simulations``); analysis results
 that two servers must agree on go through the shared store (analysis_jobs.py).
 """
+
 from __future__ import annotations
 
 import math
@@ -113,7 +114,7 @@ class NetworkSimulations(MutableMapping[str, Simulation]):
         SIMULATIONS.discard(self.prefix + key)
 
     def __iter__(self) -> Iterator[str]:
-        return iter([key[len(self.prefix):] for key in SIMULATIONS.keys_with_prefix(self.prefix)])
+        return iter([key[len(self.prefix) :] for key in SIMULATIONS.keys_with_prefix(self.prefix)])
 
     def __len__(self) -> int:
         return len(SIMULATIONS.keys_with_prefix(self.prefix))
@@ -160,8 +161,13 @@ def parse_summary(text: str, name: str) -> dict[str, Any]:
 
 def list_networks(tenant_id: uuid.UUID, limit: int = 200) -> list[Network]:
     """The tenant's networks, newest first, without their .inp text."""
-    stmt = (select(Network).options(defer(Network.inp_text)).where(Network.tenant_id == tenant_id)
-            .order_by(Network.created_at.desc(), Network.id.desc()).limit(limit))
+    stmt = (
+        select(Network)
+        .options(defer(Network.inp_text))
+        .where(Network.tenant_id == tenant_id)
+        .order_by(Network.created_at.desc(), Network.id.desc())
+        .limit(limit)
+    )
     return list(db.session.execute(stmt).scalars())
 
 
@@ -203,15 +209,17 @@ def import_example(actor: Actor, example: str, name: str | None = None) -> Netwo
 def delete(actor: Actor, network: Network) -> None:
     """Delete a network and its analysis jobs, audited in the same transaction."""
     details = {"name": network.name, "size_bytes": network.size_bytes}
-    db.session.execute(sql_delete(AnalysisJob).where(AnalysisJob.network_id == network.id,
-                                                     AnalysisJob.tenant_id == network.tenant_id))
+    db.session.execute(
+        sql_delete(AnalysisJob).where(AnalysisJob.network_id == network.id, AnalysisJob.tenant_id == network.tenant_id)
+    )
     db.session.delete(network)
     audit.record(actor, "network.delete", target_type="network", target_id=network.id, details=details)
     db.session.commit()
 
 
-def _store(actor: Actor, tenant: Tenant, text: str, size: int, name: str, filename: str, source: str,
-           action: str) -> Network:
+def _store(
+    actor: Actor, tenant: Tenant, text: str, size: int, name: str, filename: str, source: str, action: str
+) -> Network:
     """Parse (off the event loop, before anything is locked or stored), check quotas, insert and audit one network.
 
     The count quota's lock is taken only after the parse, so a tenant's other creations never
@@ -226,21 +234,37 @@ def _store(actor: Actor, tenant: Tenant, text: str, size: int, name: str, filena
     _check_quotas(tenant, size)
     digest = content_hash(text)
     overview = {**parsed, "name": name[:NAME_MAX]}
-    network = Network(tenant_id=tenant.id, name=name[:NAME_MAX], filename=filename, source=source, inp_text=text,
-                      content_hash=digest, size_bytes=size, summary=overview,
-                      created_by=actor.user.id if actor.user else None)
+    network = Network(
+        tenant_id=tenant.id,
+        name=name[:NAME_MAX],
+        filename=filename,
+        source=source,
+        inp_text=text,
+        content_hash=digest,
+        size_bytes=size,
+        summary=overview,
+        created_by=actor.user.id if actor.user else None,
+    )
     db.session.add(network)
     db.session.flush()
-    audit.record(actor, action, target_type="network", target_id=network.id,
-                 details={"name": network.name, "size_bytes": size, "source": source})
+    audit.record(
+        actor,
+        action,
+        target_type="network",
+        target_id=network.id,
+        details={"name": network.name, "size_bytes": size, "source": source},
+    )
     db.session.commit()
     return network
 
 
 def _check_quotas(tenant: Tenant, adding_bytes: int) -> None:
     """429 when the network count or the storage quota would be exceeded."""
-    check_count(tenant, "networks", lambda: db.session.execute(
-        select(func.count(Network.id)).where(Network.tenant_id == tenant.id)).scalar_one())
+    check_count(
+        tenant,
+        "networks",
+        lambda: db.session.execute(select(func.count(Network.id)).where(Network.tenant_id == tenant.id)).scalar_one(),
+    )
     limit_mb = int(effective_quotas(tenant).get("storage_mb", UNLIMITED))
     used = storage_bytes(tenant.id)
     if limit_mb != UNLIMITED and used + adding_bytes > limit_mb * 1048576:
@@ -259,4 +283,3 @@ def _filename(raw: str | None) -> str:
     base = PurePath((raw or "").replace("\\", "/")).name
     cleaned = "".join(ch for ch in base if ch.isprintable()).strip()
     return (cleaned or "network.inp")[:FILENAME_MAX]
-

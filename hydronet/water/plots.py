@@ -1,4 +1,5 @@
 """Static pictures (PNG/SVG bytes) of network maps and time series, drawn with matplotlib Agg."""
+
 from __future__ import annotations
 
 import io
@@ -19,8 +20,16 @@ from wntr.network import WaterNetworkModel  # noqa: E402
 from hydronet.water.errors import AnalysisInputError  # noqa: E402
 
 FORMATS = ("png", "svg")
-_CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans SC", "WenQuanYi Zen Hei", "WenQuanYi Micro Hei", "Source Han Sans SC",
-              "SimHei", "Microsoft YaHei", "PingFang SC")
+_CJK_FONTS = (
+    "Noto Sans CJK SC",
+    "Noto Sans SC",
+    "WenQuanYi Zen Hei",
+    "WenQuanYi Micro Hei",
+    "Source Han Sans SC",
+    "SimHei",
+    "Microsoft YaHei",
+    "PingFang SC",
+)
 _NODE_MARKERS = {"Junction": ("o", 12), "Tank": ("s", 60), "Reservoir": ("^", 70)}
 
 
@@ -47,8 +56,9 @@ def render_map(
     return _save(fig, fmt)
 
 
-def render_timeseries(series: Mapping[str, Any] | Sequence[Mapping[str, Any]], title: str = "", ylabel: str = "",
-                      fmt: str = "png") -> bytes:
+def render_timeseries(
+    series: Mapping[str, Any] | Sequence[Mapping[str, Any]], title: str = "", ylabel: str = "", fmt: str = "png"
+) -> bytes:
     """A line chart of one or more :func:`timeseries` results (x axis in hours)."""
     items = [series] if isinstance(series, Mapping) else list(series)
     fig, ax = _figure((8.0, 4.0))
@@ -106,12 +116,24 @@ def _draw_nodes(ax: Axes, wn: WaterNetworkModel, values: Mapping[str, float | No
         if plain:
             xs, ys = _xy(wn, plain)
             junction = node_type == "Junction"
-            ax.scatter(xs, ys, marker=marker, s=6 if junction else size,
-                       c="#404040" if junction else "#1f5fa8", zorder=3)
+            ax.scatter(
+                xs, ys, marker=marker, s=6 if junction else size, c="#404040" if junction else "#1f5fa8", zorder=3
+            )
         if valued:
             xs, ys = _xy(wn, valued)
-            mappable = ax.scatter(xs, ys, marker=marker, s=size * 2, c=[known[name] for name in valued], cmap=cmap,
-                                  vmin=limits[0], vmax=limits[1], edgecolors="black", linewidths=0.3, zorder=4)
+            mappable = ax.scatter(
+                xs,
+                ys,
+                marker=marker,
+                s=size * 2,
+                c=[known[name] for name in valued],
+                cmap=cmap,
+                vmin=limits[0],
+                vmax=limits[1],
+                edgecolors="black",
+                linewidths=0.3,
+                zorder=4,
+            )
     return mappable
 
 

@@ -1,4 +1,5 @@
 """Water age: how long water has been in the network when it reaches each junction."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -42,14 +43,19 @@ def water_age(
     # age starts at zero, so a junction whose age has kept pace with the clock was never reached by fresh water
     stagnant = sorted(str(node) for node in final_age_s.index[final_age_s >= end_s - STAGNANT_SLACK_S])
     return {
-        "settings": {**settings.as_dict(),
-                     "method": (f"EPANET AGE quality run of at least {DEFAULT_MIN_DURATION_H:g} h from age 0; age "
-                                f"averaged over the final {WINDOW_H:g} h per junction; a junction whose age equals "
-                                "the run length was never reached by fresh water (stagnant, see warnings)")},
+        "settings": {
+            **settings.as_dict(),
+            "method": (
+                f"EPANET AGE quality run of at least {DEFAULT_MIN_DURATION_H:g} h from age 0; age "
+                f"averaged over the final {WINDOW_H:g} h per junction; a junction whose age equals "
+                "the run length was never reached by fresh water (stagnant, see warnings)"
+            ),
+        },
         "window": {"start_h": start_s / 3600, "end_h": end_s / 3600},
         "mean_age_h": num(mean_age.mean()),
         "demand_weighted_mean_age_h": (
-            num(np.average(window.to_numpy(), weights=weights)) if weights.sum() > 0 else None),
+            num(np.average(window.to_numpy(), weights=weights)) if weights.sum() > 0 else None
+        ),
         "max_age_h": num(window.to_numpy().max()),
         "oldest_junctions": [
             {"node": str(node), "mean_age_h": num(age), "max_age_h": num(window[node].max())}
@@ -66,9 +72,14 @@ def _stagnant_warning(stagnant: list[str], end_s: int) -> list[dict[str, Any]]:
     """Junctions whose age equals the run length: stagnant, or never reached by water from a source."""
     if not stagnant:
         return []
-    return [finding("age_equals_run_length",
-                    f"{len(stagnant)} junctions have an age equal to the run length ({end_s / 3600:g} h): the water "
-                    "there is stagnant or never arrived from a source, so their age is a lower bound", stagnant)]
+    return [
+        finding(
+            "age_equals_run_length",
+            f"{len(stagnant)} junctions have an age equal to the run length ({end_s / 3600:g} h): the water "
+            "there is stagnant or never arrived from a source, so their age is a lower bound",
+            stagnant,
+        )
+    ]
 
 
 def _warning(duration_s: int) -> str | None:

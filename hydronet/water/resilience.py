@@ -1,4 +1,5 @@
 """Resilience metrics: Todini index, water service availability and pump energy (one PDD run)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -30,14 +31,20 @@ def resilience(
     settings = make_settings(wn, duration_h, "PDD", required_pressure_m, minimum_pressure_m)
     sim = cached_simulate(wn, settings, cache)
     return {
-        "settings": {**settings.as_dict(), "pressure_threshold_m": threshold,
-                     "method": ("one pressure-driven run; Todini index per report step (wntr.metrics.todini_index, "
-                                "P* = pressure_threshold_m; not meaningful while tanks feed the network, see "
-                                "warnings); water service availability = delivered ÷ expected demand per junction "
-                                "(wntr.metrics.water_service_availability); pump energy from wntr.metrics.pump_power "
-                                "with the model's global efficiency"),
-                     "defaults": NATIONAL.used({"pressure_threshold_m": threshold,
-                                                "required_pressure_m": settings.required_pressure_m})},
+        "settings": {
+            **settings.as_dict(),
+            "pressure_threshold_m": threshold,
+            "method": (
+                "one pressure-driven run; Todini index per report step (wntr.metrics.todini_index, "
+                "P* = pressure_threshold_m; not meaningful while tanks feed the network, see "
+                "warnings); water service availability = delivered ÷ expected demand per junction "
+                "(wntr.metrics.water_service_availability); pump energy from wntr.metrics.pump_power "
+                "with the model's global efficiency"
+            ),
+            "defaults": NATIONAL.used(
+                {"pressure_threshold_m": threshold, "required_pressure_m": settings.required_pressure_m}
+            ),
+        },
         "warnings": list(sim.warnings) + _todini_warnings(wn, sim),
         "todini": _todini(wn, sim, threshold),
         "water_service_availability": _wsa(wn, sim, checks.count("top_n", top_n, 1, 1000)),
@@ -47,8 +54,9 @@ def resilience(
 
 def _todini(wn: WaterNetworkModel, sim: Simulation, pstar_m: float) -> dict[str, Any]:
     """Todini resilience index over time: mean, min (with time) and max."""
-    index = wntr.metrics.todini_index(sim.node["head"], sim.node["pressure"], sim.node["demand"],
-                                      sim.link["flowrate"], wn, pstar_m)
+    index = wntr.metrics.todini_index(
+        sim.node["head"], sim.node["pressure"], sim.node["demand"], sim.link["flowrate"], wn, pstar_m
+    )
     index = index.replace([np.inf, -np.inf], np.nan).dropna()
     if index.empty:
         return {"pstar_m": pstar_m, "mean": None, "min": None, "max": None}
@@ -70,10 +78,14 @@ def _todini_warnings(wn: WaterNetworkModel, sim: Simulation) -> list[dict[str, A
     if not feeding:
         return []
     steps = int((outflow < -1e-6).any(axis=1).sum())
-    return [diagnostics.finding(
-        "todini_tanks_feeding",
-        f"tanks fed the network at {steps} of {len(outflow)} report times; Todini's index treats only reservoirs "
-        "as sources, so it is understated (it can go negative) at those times", feeding)]
+    return [
+        diagnostics.finding(
+            "todini_tanks_feeding",
+            f"tanks fed the network at {steps} of {len(outflow)} report times; Todini's index treats only reservoirs "
+            "as sources, so it is understated (it can go negative) at those times",
+            feeding,
+        )
+    ]
 
 
 def _wsa(wn: WaterNetworkModel, sim: Simulation, top_n: int) -> dict[str, Any]:
@@ -107,13 +119,15 @@ def _pump_energy(wn: WaterNetworkModel, sim: Simulation) -> dict[str, Any]:
     for name in pumps:
         values = power_w[name].to_numpy()
         running = sim.link["status"][name].to_numpy()[:-1] > 0
-        per_pump.append({
-            "pump": str(name),
-            "energy_kwh": None if snapshot else num((values[:-1] * step_s).sum() / J_PER_KWH),
-            "mean_power_kw": num(values.mean() / 1000.0),
-            "max_power_kw": num(values.max() / 1000.0),
-            "hours_running": None if snapshot else num(step_s[running].sum() / 3600.0),
-        })
+        per_pump.append(
+            {
+                "pump": str(name),
+                "energy_kwh": None if snapshot else num((values[:-1] * step_s).sum() / J_PER_KWH),
+                "mean_power_kw": num(values.mean() / 1000.0),
+                "max_power_kw": num(values.max() / 1000.0),
+                "hours_running": None if snapshot else num(step_s[running].sum() / 3600.0),
+            }
+        )
     energies = [item["energy_kwh"] for item in per_pump]
     total = None if snapshot else num(sum(value or 0.0 for value in energies))
     return {"total_kwh": total, "global_efficiency_pct": efficiency, "pumps": per_pump}

@@ -1,4 +1,5 @@
 """/api/networks: stored EPANET networks, their analyses, maps and time series; /api/jobs: analysis jobs."""
+
 from __future__ import annotations
 
 import io
@@ -58,8 +59,13 @@ COMPUTES = (503, 504)  # a busy or slow solver
 def job_dict(row: AnalysisJob) -> dict[str, Any]:
     """An analysis job: status queued|running|done|failed|cancelled, progress 0..1, result when done."""
     body: dict[str, Any] = {
-        "id": str(row.id), "network_id": str(row.network_id), "kind": row.kind, "params": row.params or {},
-        "status": row.status, "progress": row.progress, "created_at": iso(row.created_at),
+        "id": str(row.id),
+        "network_id": str(row.network_id),
+        "kind": row.kind,
+        "params": row.params or {},
+        "status": row.status,
+        "progress": row.progress,
+        "created_at": iso(row.created_at),
         "finished_at": iso(row.finished_at),
     }
     if row.status == "done":
@@ -75,8 +81,13 @@ def interpretation(kind: str, result: Any) -> dict[str, Any]:
     element tables (worst first) and the run settings — labels in zh and en."""
     standards = standards_of(result)
     items = findings(kind, result, standards)
-    return {"findings": items, "next_steps": next_steps(kind, items, standards), "kpis": kpis(kind, result),
-            "tables": tables(kind, result), "settings": settings_rows(result)}
+    return {
+        "findings": items,
+        "next_steps": next_steps(kind, items, standards),
+        "kpis": kpis(kind, result),
+        "tables": tables(kind, result),
+        "settings": settings_rows(result),
+    }
 
 
 def _tenant_network(network_id: str) -> Network:
@@ -117,9 +128,13 @@ def list_networks(query: NetworksQuery):
 
 @bp.post("")
 @require("networks:write")
-@contract(body_media={"multipart/form-data": UploadForm}, ok={201: NetworkAnswer}, errors=(400, 413, 422),
-          description="The file is parsed before anything is stored: 422 names the line and section of the first "
-                      "error; 429 quota_exceeded for the networks or storage_mb quota.")
+@contract(
+    body_media={"multipart/form-data": UploadForm},
+    ok={201: NetworkAnswer},
+    errors=(400, 413, 422),
+    description="The file is parsed before anything is stored: 422 names the line and section of the first "
+    "error; 429 quota_exceeded for the networks or storage_mb quota.",
+)
 def upload_network():
     """Upload an EPANET .inp (multipart field ``file``, optional ``name``); parsed before it is stored."""
     upload = request.files.get("file")
@@ -170,20 +185,31 @@ def delete_network(network_id: str):
 def download_network(network_id: str):
     """The stored .inp file."""
     network = _tenant_network(network_id)
-    audit.record(current_actor(), "network.download", target_type="network", target_id=network.id,
-                 details={"name": network.name})
+    audit.record(
+        current_actor(), "network.download", target_type="network", target_id=network.id, details={"name": network.name}
+    )
     db.session.commit()
-    return send_file(io.BytesIO(network.inp_text.encode("utf-8")), mimetype="text/plain", as_attachment=True,
-                     download_name=network.filename or f"{network.name}.inp")
+    return send_file(
+        io.BytesIO(network.inp_text.encode("utf-8")),
+        mimetype="text/plain",
+        as_attachment=True,
+        download_name=network.filename or f"{network.name}.inp",
+    )
 
 
 @bp.post("/<network_id>/analyses/<kind>")
 @require("analyses:run")
-@contract(body=RunBody, body_required=False, query=RunQuery, ok={200: AnalysisResult, 202: JobAnswer}, path=KIND,
-          errors=COMPUTES, components=ANALYSIS_PARAMS,
-          description="Short analyses answer 200 with the result; long ones (and ?async=true) answer 202 with a job "
-                      "to poll at /api/jobs/{job_id}. An unknown kind answers 404 listing the available ones. "
-                      + KIND_PARAMETER_NOTE)
+@contract(
+    body=RunBody,
+    body_required=False,
+    query=RunQuery,
+    ok={200: AnalysisResult, 202: JobAnswer},
+    path=KIND,
+    errors=COMPUTES,
+    components=ANALYSIS_PARAMS,
+    description="Short analyses answer 200 with the result; long ones (and ?async=true) answer 202 with a job "
+    "to poll at /api/jobs/{job_id}. An unknown kind answers 404 listing the available ones. " + KIND_PARAMETER_NOTE,
+)
 def run_analysis(network_id: str, kind: str, body: RunBody, query: RunQuery):
     """Run an analysis: 200 ``{result, cached}`` for short ones, 202 ``{job}`` for long ones or ``?async=true``."""
     network = _tenant_network(network_id)
@@ -218,10 +244,16 @@ def _job_analysis(job_id: str) -> tuple[AnalysisJob, Network]:
 
 def _xlsx(network: Network, kind: str, result: dict[str, Any], params: dict[str, Any], lang: str) -> Response:
     """The workbook as a download, audited as an export of the network's analysis."""
-    data = workbook_bytes(network_name=network.name, kind=kind, result=result, params=params,
-                          generated_at=utcnow(), lang=lang)
-    audit.record(current_actor(), "analysis.export", target_type="network", target_id=network.id,
-                 details={"name": network.name, "kind": kind, "format": "xlsx"})
+    data = workbook_bytes(
+        network_name=network.name, kind=kind, result=result, params=params, generated_at=utcnow(), lang=lang
+    )
+    audit.record(
+        current_actor(),
+        "analysis.export",
+        target_type="network",
+        target_id=network.id,
+        details={"name": network.name, "kind": kind, "format": "xlsx"},
+    )
     db.session.commit()
     filename = f"{network.name}-{kind}.xlsx"
     return send_file(io.BytesIO(data), mimetype=XLSX, as_attachment=True, download_name=filename)
@@ -229,19 +261,36 @@ def _xlsx(network: Network, kind: str, result: dict[str, Any], params: dict[str,
 
 def _report(network: Network, kind: str, result: dict[str, Any], params: dict[str, Any]) -> Response:
     """What the print-ready report page shows, audited as a report of the network's analysis."""
-    audit.record(current_actor(), "analysis.report", target_type="network", target_id=network.id,
-                 details={"name": network.name, "kind": kind})
+    audit.record(
+        current_actor(),
+        "analysis.report",
+        target_type="network",
+        target_id=network.id,
+        details={"name": network.name, "kind": kind},
+    )
     db.session.commit()
-    return ok(network=network_dict(network), kind=kind, params=params, result=result, generated_at=iso(utcnow()),
-              **interpretation(kind, result))
+    return ok(
+        network=network_dict(network),
+        kind=kind,
+        params=params,
+        result=result,
+        generated_at=iso(utcnow()),
+        **interpretation(kind, result),
+    )
 
 
 @bp.get("/<network_id>/analyses/<kind>/export.xlsx")
 @require("networks:read")
-@contract(query=ExportQuery, ok={200: BINARY}, ok_media=XLSX, path=KIND, errors=(422, *COMPUTES),
-          description="Runs the analysis (or reads its cached result) and answers an XLSX workbook: a summary sheet "
-                      "(settings, key figures, findings) and one sheet per element table, units in the headers. "
-                      "Audited.")
+@contract(
+    query=ExportQuery,
+    ok={200: BINARY},
+    ok_media=XLSX,
+    path=KIND,
+    errors=(422, *COMPUTES),
+    description="Runs the analysis (or reads its cached result) and answers an XLSX workbook: a summary sheet "
+    "(settings, key figures, findings) and one sheet per element table, units in the headers. "
+    "Audited.",
+)
 def export_analysis(network_id: str, kind: str, query: ExportQuery):
     """The analysis (``?params=`` JSON, ``?lang=zh|en``) as an XLSX workbook: summary sheet, one sheet per table."""
     network = _tenant_network(network_id)
@@ -250,9 +299,14 @@ def export_analysis(network_id: str, kind: str, query: ExportQuery):
 
 @bp.get("/<network_id>/analyses/<kind>/report")
 @require("networks:read")
-@contract(query=ReportQuery, ok={200: Report}, path=KIND, errors=(422, *COMPUTES),
-          description="What the printable report shows: the network, the result, its findings, key figures, tables "
-                      "and settings. Audited.")
+@contract(
+    query=ReportQuery,
+    ok={200: Report},
+    path=KIND,
+    errors=(422, *COMPUTES),
+    description="What the printable report shows: the network, the result, its findings, key figures, tables "
+    "and settings. Audited.",
+)
 def analysis_report(network_id: str, kind: str, query: ReportQuery):
     """Everything the printable report of an analysis shows (``?params=`` JSON)."""
     network = _tenant_network(network_id)
@@ -261,8 +315,13 @@ def analysis_report(network_id: str, kind: str, query: ReportQuery):
 
 @jobs_bp.get("/<job_id>/export.xlsx")
 @require("networks:read")
-@contract(query=JobExportQuery, ok={200: BINARY}, ok_media=XLSX, errors=(422,),
-          description="A finished job's result as an XLSX workbook (404 until it is done).")
+@contract(
+    query=JobExportQuery,
+    ok={200: BINARY},
+    ok_media=XLSX,
+    errors=(422,),
+    description="A finished job's result as an XLSX workbook (404 until it is done).",
+)
 def export_job(job_id: str, query: JobExportQuery):
     """A finished job's result as an XLSX workbook (``?lang=zh|en``)."""
     row, network = _job_analysis(job_id)
@@ -293,8 +352,9 @@ def timeseries(network_id: str, query: SeriesQuery):
 def timeseries_picture(network_id: str, fmt: str, query: SeriesQuery):
     """The time series (``?element=&variable=``) as a PNG or SVG chart (``timeseries.png`` / ``timeseries.svg``)."""
     network = _tenant_network(network_id)
-    picture = analysis_jobs.timeseries_picture(_user_id(), network, query.params(), _format(fmt),
-                                               may_compute=_may_compute())
+    picture = analysis_jobs.timeseries_picture(
+        _user_id(), network, query.params(), _format(fmt), may_compute=_may_compute()
+    )
     return _picture(picture, fmt)
 
 
@@ -304,8 +364,9 @@ def timeseries_picture(network_id: str, fmt: str, query: SeriesQuery):
 def network_map(network_id: str, query: MapQuery):
     """``?value=min_pressure|mean_pressure|max_pressure|max_velocity|elevation|none`` → ``{map: FeatureCollection}``."""
     network = _tenant_network(network_id)
-    return ok(**analysis_jobs.map_view(network, query.value, query.duration_h,
-                                       user_id=_user_id(), may_compute=_may_compute()))
+    return ok(
+        **analysis_jobs.map_view(network, query.value, query.duration_h, user_id=_user_id(), may_compute=_may_compute())
+    )
 
 
 @bp.get("/<network_id>/map.<fmt>")
@@ -314,8 +375,9 @@ def network_map(network_id: str, query: MapQuery):
 def map_picture(network_id: str, fmt: str, query: MapQuery):
     """The network map as PNG or SVG (``map.png`` / ``map.svg``), nodes coloured by ``?value=`` as in map.json."""
     network = _tenant_network(network_id)
-    picture = analysis_jobs.map_picture(network, query.value, _format(fmt), query.duration_h, user_id=_user_id(),
-                                        may_compute=_may_compute())
+    picture = analysis_jobs.map_picture(
+        network, query.value, _format(fmt), query.duration_h, user_id=_user_id(), may_compute=_may_compute()
+    )
     return _picture(picture, fmt)
 
 
@@ -329,9 +391,12 @@ def get_job(job_id: str):
 
 @jobs_bp.post("/<job_id>/cancel")
 @require("analyses:run")
-@contract(ok={200: JobAnswer}, errors=(409,),
-          description="Cancel a queued or running job (a sweep's chunks not started are dropped); 409 job_finished "
-                      "when it had already finished. Audited.")
+@contract(
+    ok={200: JobAnswer},
+    errors=(409,),
+    description="Cancel a queued or running job (a sweep's chunks not started are dropped); 409 job_finished "
+    "when it had already finished. Audited.",
+)
 def cancel_job(job_id: str):
     """Cancel a queued or running job: ``{job}`` with status ``cancelled``; 409 ``job_finished`` when it had finished."""
     row = analysis_jobs.cancel_job(current_actor(), current_principal().tenant.id, job_id)

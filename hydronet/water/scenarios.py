@@ -4,6 +4,7 @@ A :class:`Sweep` prepares the model once and, with EPANET, opens it once in the 
 each scenario is a :class:`toolkit.Changes` solved in memory. With ``engine="wntr"`` (or without
 the toolkit) each scenario is a modified copy of the model run through WNTR.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
@@ -26,7 +27,6 @@ from hydronet.water.toolkit import Changes
 
 MAX_LISTED = 20
 __all__ = ["force_link_status"]  # re-exported for the analyses that edit models
-
 
 
 @dataclass
@@ -102,13 +102,24 @@ def sweep_warnings(outcome: dict[str, Any], what: str) -> list[dict[str, Any]]:
     """Warnings for a sweep that did not analyse every scenario: cut short, or scenarios that failed."""
     out = []
     if not outcome["complete"]:
-        out.append({"code": "sweep_incomplete", "severity": "warning", "elements": [],
-                    "message": f"{outcome['stopped_reason']}: {outcome['analysed']} {what} analysed, the ranking "
-                               "is partial"})
+        out.append(
+            {
+                "code": "sweep_incomplete",
+                "severity": "warning",
+                "elements": [],
+                "message": f"{outcome['stopped_reason']}: {outcome['analysed']} {what} analysed, the ranking "
+                "is partial",
+            }
+        )
     if outcome["failed"]:
-        out.append({"code": "scenarios_failed", "severity": "warning",
-                    "elements": [f["name"] for f in outcome["failed"]][:20],
-                    "message": f"{len(outcome['failed'])} {what} could not be solved and are not ranked"})
+        out.append(
+            {
+                "code": "scenarios_failed",
+                "severity": "warning",
+                "elements": [f["name"] for f in outcome["failed"]][:20],
+                "message": f"{len(outcome['failed'])} {what} could not be solved and are not ranked",
+            }
+        )
     return out
 
 
@@ -124,8 +135,13 @@ class Outcome:
     :func:`impact`); the Series views are made when asked for.
     """
 
-    def __init__(self, min_pressure: pd.Series, served_by_junction: pd.Series, expected_by_junction: pd.Series,
-                 warnings: list[dict[str, Any]] | None = None) -> None:
+    def __init__(
+        self,
+        min_pressure: pd.Series,
+        served_by_junction: pd.Series,
+        expected_by_junction: pd.Series,
+        warnings: list[dict[str, Any]] | None = None,
+    ) -> None:
         self.names = min_pressure.index
         self.pressure_m = min_pressure.to_numpy()
         self.served_m3_s = served_by_junction.reindex(self.names).to_numpy()
@@ -133,8 +149,9 @@ class Outcome:
         self.warnings: list[dict[str, Any]] = list(warnings or [])
 
     @classmethod
-    def of_arrays(cls, names: pd.Index, pressure_m: np.ndarray, served_m3_s: np.ndarray,
-                  expected_m3_s: np.ndarray) -> Outcome:
+    def of_arrays(
+        cls, names: pd.Index, pressure_m: np.ndarray, served_m3_s: np.ndarray, expected_m3_s: np.ndarray
+    ) -> Outcome:
         """An outcome from arrays aligned with ``names``."""
         outcome = cls.__new__(cls)
         outcome.names, outcome.pressure_m = names, pressure_m
@@ -182,11 +199,20 @@ def _prepare(wn: WaterNetworkModel, settings: SimSettings, demand_multiplier: fl
         model.options.hydraulic.demand_multiplier *= demand_multiplier
     population = wntr.metrics.population(model)
     has_demand = pd.Series(
-        {name: any(d.base_value > 0 for d in model.get_node(name).demand_timeseries_list)
-         for name in model.junction_name_list}, dtype=bool)
+        {
+            name: any(d.base_value > 0 for d in model.get_node(name).demand_timeseries_list)
+            for name in model.junction_name_list
+        },
+        dtype=bool,
+    )
     names = pd.Index(model.junction_name_list)
-    return Prepared(model, population, names, has_demand.reindex(names).to_numpy(dtype=bool),
-                    population.reindex(names).fillna(0).to_numpy(dtype=float))
+    return Prepared(
+        model,
+        population,
+        names,
+        has_demand.reindex(names).to_numpy(dtype=bool),
+        population.reindex(names).fillna(0).to_numpy(dtype=float),
+    )
 
 
 # kept per parsed model like its open projects: population and the prepared copy cost more than a scenario
@@ -196,8 +222,14 @@ _PREPARED: PerModel[Prepared] = PerModel(toolkit.OPEN_PER_MODEL)
 class Sweep:
     """Many scenarios of one prepared model: one open EPANET 2.3 project, or WNTR runs of modified copies."""
 
-    def __init__(self, wn: WaterNetworkModel, settings: SimSettings, window_start_s: int = 0,
-                 window_end_s: int | None = None, demand_multiplier: float | None = None) -> None:
+    def __init__(
+        self,
+        wn: WaterNetworkModel,
+        settings: SimSettings,
+        window_start_s: int = 0,
+        window_end_s: int | None = None,
+        demand_multiplier: float | None = None,
+    ) -> None:
         self.settings = settings
         self.window_start_s = window_start_s
         self.window_end_s = window_end_s
@@ -224,30 +256,39 @@ class Sweep:
         """One scenario; ``None`` is the baseline."""
         changes = changes or Changes()
         if self.project is not None:
-            solution = self.project.solve(changes, full=False, window_start_s=self.window_start_s,
-                                          window_end_s=self.window_end_s)
-            warnings = (diagnostics.epanet_warnings(solution.epanet_warnings, toolkit.warning_text)
-                        + diagnostics.balance_warnings(solution.balance))
+            solution = self.project.solve(
+                changes, full=False, window_start_s=self.window_start_s, window_end_s=self.window_end_s
+            )
+            warnings = diagnostics.epanet_warnings(
+                solution.epanet_warnings, toolkit.warning_text
+            ) + diagnostics.balance_warnings(solution.balance)
             if self._aligned:
-                outcome = Outcome.of_arrays(self.names, solution.min_pressure_m, solution.served_m3_s,
-                                            solution.expected_m3_s)
+                outcome = Outcome.of_arrays(
+                    self.names, solution.min_pressure_m, solution.served_m3_s, solution.expected_m3_s
+                )
             else:  # the toolkit's junction order differs from the model's: align once per solve
-                outcome = Outcome(solution.min_pressure.reindex(self.names),
-                                  solution.served_by_junction.reindex(self.names),
-                                  solution.expected_by_junction.reindex(self.names))
+                outcome = Outcome(
+                    solution.min_pressure.reindex(self.names),
+                    solution.served_by_junction.reindex(self.names),
+                    solution.expected_by_junction.reindex(self.names),
+                )
             outcome.warnings = warnings + diagnostics.negative_pressures(outcome.pressure_m, self._name_values)
             return outcome
         sim = run(self.model, self.settings, changes)
         model = self.model
-        times = [t for t in sim.times_s
-                 if t >= self.window_start_s and (self.window_end_s is None or t <= self.window_end_s)]
+        times = [
+            t for t in sim.times_s if t >= self.window_start_s and (self.window_end_s is None or t <= self.window_end_s)
+        ]
         served = sim.junction_frame("demand").loc[times]
         if "leak_demand" in sim.node:
             served = served - sim.node["leak_demand"][sim.junctions].loc[times]
         expected = expected_demand(model, times)
-        return Outcome(sim.junction_frame("pressure").loc[times].min().reindex(self.names),
-                       served.sum().reindex(self.names), expected.sum().reindex(self.names),
-                       [w for w in sim.warnings if w["code"] != "disconnected_nodes"])
+        return Outcome(
+            sim.junction_frame("pressure").loc[times].min().reindex(self.names),
+            served.sum().reindex(self.names),
+            expected.sum().reindex(self.names),
+            [w for w in sim.warnings if w["code"] != "disconnected_nodes"],
+        )
 
     def counted(self, demand_only: bool) -> np.ndarray:
         """Which junctions (in :attr:`names` order) a count includes."""
@@ -264,8 +305,14 @@ class Sweep:
         self.close()
 
 
-def impact(baseline: Outcome, scenario: Outcome, threshold_m: float, counted: np.ndarray,
-           population: np.ndarray, exclude: Iterable[str] = ()) -> dict[str, Any]:
+def impact(
+    baseline: Outcome,
+    scenario: Outcome,
+    threshold_m: float,
+    counted: np.ndarray,
+    population: np.ndarray,
+    exclude: Iterable[str] = (),
+) -> dict[str, Any]:
     """Junctions (where ``counted``) below the threshold in the scenario, and those newly pushed below it.
 
     Arrays are aligned with the outcomes' junction index (a sweep's :attr:`Sweep.names`).

@@ -1,4 +1,5 @@
 """Contracts of /api/networks and /api/jobs; the analyses' parameter schemas come from the catalogue."""
+
 from __future__ import annotations
 
 import json
@@ -32,13 +33,15 @@ LANGS = ("zh", "en")
 KIND = {"kind": {"type": "string", "enum": sorted(ANALYSES)}}
 ANALYSIS_PARAMS = {f"AnalysisParams.{name}": spec.parameters for name, spec in ANALYSES.items()}
 KIND_PARAMETER_NOTE = "Parameters by analysis kind: " + ", ".join(
-    f"`{name}` → #/components/schemas/AnalysisParams.{name}" for name in ANALYSES)
+    f"`{name}` → #/components/schemas/AnalysisParams.{name}" for name in ANALYSES
+)
 TEXT: dict[str, Any] = {"type": "string"}
 PICTURES = {200: {"image/svg+xml": TEXT}}  # .png answers image/png, .svg image/svg+xml
 BINARY: dict[str, Any] = {"type": "string", "format": "binary"}
 
 
 # --- resources ---------------------------------------------------------------------------------------
+
 
 class Network(Resource):
     """A stored EPANET network (never its .inp text)."""
@@ -69,8 +72,10 @@ class Job(Resource):
     created_at: When | None
     finished_at: When | None
     result: Object | None = Field(None, description="when done")
-    findings: Items = Field([], description="when done: {severity, code, elements, value, unit, time_h, "
-                                            "message: {zh, en}}, most severe first")
+    findings: Items = Field(
+        [],
+        description="when done: {severity, code, elements, value, unit, time_h, message: {zh, en}}, most severe first",
+    )
     next_steps: Items = Field([], description="when done: suggested analyses, {zh, en}")
     kpis: Items = Field([], description="when done: key figures {key, label: {zh, en}, value, unit, detail}")
     tables: Items = Field([], description="when done: element tables, worst first {key, title, columns, rows}")
@@ -110,8 +115,11 @@ class NetworksQuery(Query):
 
 
 class RunQuery(Query):
-    run_async: Annotated[str | None, WithJsonSchema({"type": "string", "enum": ["true", "false"]}), Field(
-        alias="async", description="run as a background job (202)")] = None
+    run_async: Annotated[
+        str | None,
+        WithJsonSchema({"type": "string", "enum": ["true", "false"]}),
+        Field(alias="async", description="run as a background job (202)"),
+    ] = None
 
     @property
     def background(self) -> bool:
@@ -139,8 +147,11 @@ class SeriesQuery(Query):
 
 
 class MapQuery(Query):
-    value: Annotated[str, WithJsonSchema({"type": "string", "enum": list(MAP_VALUES)}),  # checked by jobs.map_view
-                     Field(description="what colours the map")] = "min_pressure"
+    value: Annotated[
+        str,
+        WithJsonSchema({"type": "string", "enum": list(MAP_VALUES)}),  # checked by jobs.map_view
+        Field(description="what colours the map"),
+    ] = "min_pressure"
     duration_h: Duration = None
 
 
@@ -158,7 +169,8 @@ def _json_object(raw: Any) -> Any:
 
 class ReportQuery(Query):
     params: Annotated[Object, BeforeValidator(_json_object), WithJsonSchema(TEXT)] = Field(
-        {}, description="the analysis parameters as a JSON object (default {})")
+        {}, description="the analysis parameters as a JSON object (default {})"
+    )
 
 
 Lang = Annotated[str, OneOf(LANGS, message="must be zh or en", description="workbook language")]
@@ -173,6 +185,7 @@ class JobExportQuery(Query):
 
 
 # --- answers -----------------------------------------------------------------------------------------
+
 
 class Interpretation(Answer):
     findings: Items
@@ -225,11 +238,15 @@ class Report(Interpretation):
 
 # --- /api/tenant/analysis-defaults (tenant_defaults checks every field, with its own messages) ------------
 
+
 def _default_input(name: str) -> dict[str, Any]:
     """One tenant-settable analysis input: a number within its limits, or null for the national default."""
     spec = DEFAULT_FIELDS[name]
-    schema: dict[str, Any] = {"type": "integer" if spec.integer else "number", "maximum": spec.high,
-                              "description": f"{spec.en}" + (f" ({spec.unit})" if spec.unit else "")}
+    schema: dict[str, Any] = {
+        "type": "integer" if spec.integer else "number",
+        "maximum": spec.high,
+        "description": f"{spec.en}" + (f" ({spec.unit})" if spec.unit else ""),
+    }
     schema["exclusiveMinimum" if spec.low_open else "minimum"] = spec.low
     return {"anyOf": [schema, {"type": "null"}], "description": schema["description"]}
 
@@ -239,8 +256,10 @@ class _DefaultsBody(Body):
 
 
 DefaultsBody = create_model(  # one optional field per input of water.standards
-    "DefaultsBody", __base__=_DefaultsBody,
-    **{name: (Annotated[Any, AsSent(_default_input(name))], None) for name in DEFAULT_FIELDS})
+    "DefaultsBody",
+    __base__=_DefaultsBody,
+    **{name: (Annotated[Any, AsSent(_default_input(name))], None) for name in DEFAULT_FIELDS},
+)
 
 
 class DefaultField(Resource):

@@ -7,6 +7,7 @@ isolating a pipe closes few others, "random" places them at random, both reprodu
 isolating a segment closes all its links. Segments are ranked by the junctions that fall below the
 service pressure and the demand left unserved.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -58,13 +59,16 @@ def segment_criticality(
     if start_s > 0 and start_s >= settings.duration_s:
         raise AnalysisInputError(
             f"closure_start_h ({closure_start_h:g}) must be before the end of the run "
-            f"({settings.duration_s / 3600:g} h)")
+            f"({settings.duration_s / 3600:g} h)"
+        )
     valves = wntr.network.generate_valve_layer(wn, placement_type=placement, n=per_node, seed=seed)
     node_segments, link_segments, _sizes = wntr.metrics.valve_segments(wn.to_graph(), valves)
-    links_of = {int(seg): [str(name) for name in names]
-                for seg, names in link_segments.groupby(link_segments).groups.items()}
-    nodes_of = {int(seg): [str(name) for name in names]
-                for seg, names in node_segments.groupby(node_segments).groups.items()}
+    links_of = {
+        int(seg): [str(name) for name in names] for seg, names in link_segments.groupby(link_segments).groups.items()
+    }
+    nodes_of = {
+        int(seg): [str(name) for name in names] for seg, names in node_segments.groupby(node_segments).groups.items()
+    }
     order = sorted(links_of, key=lambda seg: (-len(links_of[seg]), seg))
     if max_segments is not None:
         order = order[: checks.count("max_segments", max_segments)]
@@ -94,16 +98,24 @@ def segment_criticality(
             }
 
         outcome = runner([str(seg) for seg in order], isolate, progress, Deadline(time_limit_s))
-    ranking = sorted(outcome.pop("rows"), key=lambda row: (-row["junctions_impacted"],
-                                                           -(row["demand_unserved_fraction"] or 0.0), row["segment"]))
+    ranking = sorted(
+        outcome.pop("rows"),
+        key=lambda row: (-row["junctions_impacted"], -(row["demand_unserved_fraction"] or 0.0), row["segment"]),
+    )
     return {
         "settings": {
-            **settings.as_dict(), "placement": placement, "valves_per_node": per_node, "seed": seed,
-            "closure_start_h": start_s / 3600, "pressure_threshold_m": threshold, "demand_only": demand_only,
+            **settings.as_dict(),
+            "placement": placement,
+            "valves_per_node": per_node,
+            "seed": seed,
+            "closure_start_h": start_s / 3600,
+            "pressure_threshold_m": threshold,
+            "demand_only": demand_only,
             "method": "valve layer from wntr.network.generate_valve_layer, segments from wntr.metrics.valve_segments; "
-                      "each segment isolated by closing all its links from closure_start_h to the end of the run",
-            "defaults": NATIONAL.used({"pressure_threshold_m": threshold,
-                                       "required_pressure_m": settings.required_pressure_m}),
+            "each segment isolated by closing all its links from closure_start_h to the end of the run",
+            "defaults": NATIONAL.used(
+                {"pressure_threshold_m": threshold, "required_pressure_m": settings.required_pressure_m}
+            ),
         },
         "warnings": sweep.notes + baseline.warnings + sweep_warnings(outcome, "segments"),
         "valve_count": int(len(valves)),

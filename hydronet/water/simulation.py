@@ -4,6 +4,7 @@
 not installed (Python 3.10) WNTR's EPANET 2.2 simulator stands in and the result says so.
 Every :class:`Simulation` carries ``warnings`` (see :mod:`hydronet.water.diagnostics`).
 """
+
 from __future__ import annotations
 
 import copy
@@ -183,7 +184,9 @@ def run(model: WaterNetworkModel, settings: SimSettings, changes: Changes | None
     if node["pressure"].empty:
         raise SimulationError("simulation produced no results (the solver did not converge)")
     sim = Simulation(
-        settings=settings, node=node, link=link,
+        settings=settings,
+        node=node,
+        link=link,
         quality_parameter=str(model.options.quality.parameter).upper(),
         junctions=list(model.junction_name_list),
         pipes=list(model.pipe_name_list),
@@ -227,7 +230,6 @@ def force_link_status(model: WaterNetworkModel, name: str, status: str) -> None:
     for control_name, control in list(model.controls()):
         if any(getattr(action.target()[0], "name", None) == name for action in control.actions()):
             model.remove_control(control_name)
-
 
 
 def apply_changes(model: WaterNetworkModel, changes: Changes, wntr_leaks: bool) -> None:

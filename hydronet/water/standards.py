@@ -4,6 +4,7 @@ Every analysis takes its defaults from here and lists the ones it used, with the
 ``settings["defaults"]``. A tenant can change the inputs (storeys, fire flow, …) through
 :func:`defaults_from`; the values below are the national defaults.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -51,36 +52,49 @@ class Standards:
             "required_pressure_m": {
                 "value": head,
                 "source": f"{GB50013}: minimum service head at the connection, {rule}; "
-                          f"{self.storeys} storeys → {head:g} m"},
+                f"{self.storeys} storeys → {head:g} m",
+            },
             "pressure_threshold_m": {
-                "value": head, "source": f"{GB50013}: service head for {self.storeys} storeys ({rule}); "
-                                        f"{self.storeys} storeys → {head:g} m"},
+                "value": head,
+                "source": f"{GB50013}: service head for {self.storeys} storeys ({rule}); "
+                f"{self.storeys} storeys → {head:g} m",
+            },
             "fire_demand_m3_s": {
                 "value": self.fire_flow_l_s / 1000.0,
-                "source": f"{GB55036}; {GB50974}: at least 15 L/s from the least favourable municipal hydrant"},
+                "source": f"{GB55036}; {GB50974}: at least 15 L/s from the least favourable municipal hydrant",
+            },
             "fire_residual_pressure_m": {
                 "value": self.fire_residual_pressure_m,
-                "source": f"{GB55036}; {GB50974}: at least 0.10 MPa (10 m) from ground at the hydrant during a fire"},
+                "source": f"{GB55036}; {GB50974}: at least 0.10 MPa (10 m) from ground at the hydrant during a fire",
+            },
             "fire_duration_h": {
-                "value": self.fire_duration_h, "source": "2 h fire duration unless the tenant sets another"},
+                "value": self.fire_duration_h,
+                "source": "2 h fire duration unless the tenant sets another",
+            },
             "fire_start_h": {
-                "value": None, "source": f"{GB50013}: fire flow is checked at the peak hour of the maximum day "
-                                         "(the step of highest expected demand)"},
+                "value": None,
+                "source": f"{GB50013}: fire flow is checked at the peak hour of the maximum day "
+                "(the step of highest expected demand)",
+            },
             "hydrant_normal_pressure_m": {
                 "value": self.hydrant_normal_pressure_m,
-                "source": f"{GB55036}: normal working pressure at least 0.14 MPa where municipal hydrants are fitted"},
+                "source": f"{GB55036}: normal working pressure at least 0.14 MPa where municipal hydrants are fitted",
+            },
             "demand_multiplier": {
                 "value": self.max_day_factor,
                 "source": "maximum-day factor applied to the model's demands (1 = the model already is the maximum "
-                          "day); a tenant setting"},
+                "day); a tenant setting",
+            },
             "area_m2": {
                 "value": self.leak_area_m2,
                 "source": "a 1 cm² opening (≈11 mm hole), Cd 0.6: about 1.5 L/s at 30 m — a leak an engineer would "
-                          "find by survey; use kind=main_break for a burst main"},
+                "find by survey; use kind=main_break for a burst main",
+            },
             "discharge_coeff": {"value": self.leak_discharge_coeff, "source": "sharp-edged orifice"},
             "break_area_m2": {
                 "value": self.break_area_m2,
-                "source": "main break: a 50 cm² opening (about 70 L/s at 30 m with Cd 0.6)"},
+                "source": "main break: a 50 cm² opening (about 70 L/s at 30 m with Cd 0.6)",
+            },
         }
 
     def used(self, names: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
@@ -89,9 +103,13 @@ class Standards:
         out = {}
         for name, value in names.items():
             entry = known.get(name)
-            if entry is not None and (entry["value"] is None and value is None
-                                      or entry["value"] is not None and value is not None
-                                      and abs(float(value) - float(entry["value"])) < 1e-9):
+            if entry is not None and (
+                entry["value"] is None
+                and value is None
+                or entry["value"] is not None
+                and value is not None
+                and abs(float(value) - float(entry["value"])) < 1e-9
+            ):
                 out[name] = entry
         return out
 
@@ -128,23 +146,34 @@ class Field:
         return None
 
 
-FIELDS: dict[str, Field] = {f.name: f for f in (
-    Field("storeys", 1, 40, "", "直接供水建筑层数", "Storeys supplied directly", integer=True),
-    Field("fire_flow_l_s", 0, 500, "L/s", "消防流量", "Fire flow", low_open=True),
-    Field("fire_residual_pressure_m", 0, 100, "m", "火灾时消火栓最低余压", "Hydrant residual pressure in a fire"),
-    Field("fire_duration_h", 0.25, 24, "h", "火灾延续时间", "Fire duration"),
-    Field("hydrant_normal_pressure_m", 0, 100, "m", "消火栓平时最低压力", "Hydrant normal working pressure"),
-    Field("max_day_factor", 0.5, 3, "", "最高日系数（乘以模型需水量）", "Maximum-day factor on the model's demands"),
-    Field("leak_area_m2", 1e-6, 1.0, "m²", "漏点默认孔口面积", "Default leak opening"),
-    Field("leak_discharge_coeff", 0.1, 1.0, "", "漏点流量系数", "Leak discharge coefficient"),
-    Field("break_area_m2", 1e-6, 1.0, "m²", "爆管默认孔口面积", "Default main-break opening"),
-)}
+FIELDS: dict[str, Field] = {
+    f.name: f
+    for f in (
+        Field("storeys", 1, 40, "", "直接供水建筑层数", "Storeys supplied directly", integer=True),
+        Field("fire_flow_l_s", 0, 500, "L/s", "消防流量", "Fire flow", low_open=True),
+        Field("fire_residual_pressure_m", 0, 100, "m", "火灾时消火栓最低余压", "Hydrant residual pressure in a fire"),
+        Field("fire_duration_h", 0.25, 24, "h", "火灾延续时间", "Fire duration"),
+        Field("hydrant_normal_pressure_m", 0, 100, "m", "消火栓平时最低压力", "Hydrant normal working pressure"),
+        Field(
+            "max_day_factor", 0.5, 3, "", "最高日系数（乘以模型需水量）", "Maximum-day factor on the model's demands"
+        ),
+        Field("leak_area_m2", 1e-6, 1.0, "m²", "漏点默认孔口面积", "Default leak opening"),
+        Field("leak_discharge_coeff", 0.1, 1.0, "", "漏点流量系数", "Leak discharge coefficient"),
+        Field("break_area_m2", 1e-6, 1.0, "m²", "爆管默认孔口面积", "Default main-break opening"),
+    )
+}
 # which tenant input each analysis parameter's default derives from (the source texts of Standards.sources)
 PARAMETER_INPUTS = {
-    "required_pressure_m": "storeys", "pressure_threshold_m": "storeys", "fire_demand_m3_s": "fire_flow_l_s",
-    "fire_residual_pressure_m": "fire_residual_pressure_m", "fire_duration_h": "fire_duration_h",
-    "hydrant_normal_pressure_m": "hydrant_normal_pressure_m", "demand_multiplier": "max_day_factor",
-    "area_m2": "leak_area_m2", "discharge_coeff": "leak_discharge_coeff", "break_area_m2": "break_area_m2",
+    "required_pressure_m": "storeys",
+    "pressure_threshold_m": "storeys",
+    "fire_demand_m3_s": "fire_flow_l_s",
+    "fire_residual_pressure_m": "fire_residual_pressure_m",
+    "fire_duration_h": "fire_duration_h",
+    "hydrant_normal_pressure_m": "hydrant_normal_pressure_m",
+    "demand_multiplier": "max_day_factor",
+    "area_m2": "leak_area_m2",
+    "discharge_coeff": "leak_discharge_coeff",
+    "break_area_m2": "break_area_m2",
 }
 
 
@@ -181,8 +210,19 @@ def describe(standards: Standards) -> list[dict[str, Any]]:
     rows = []
     for name, field in FIELDS.items():
         value, national = getattr(standards, name), getattr(NATIONAL, name)
-        rows.append({"name": name, "value": value, "national": national, "changed": value != national,
-                     "unit": field.unit, "label": {"zh": field.zh, "en": field.en},
-                     "minimum": field.low, "minimum_exclusive": field.low_open, "maximum": field.high,
-                     "integer": field.integer, "source": by_input.get(name, "")})
+        rows.append(
+            {
+                "name": name,
+                "value": value,
+                "national": national,
+                "changed": value != national,
+                "unit": field.unit,
+                "label": {"zh": field.zh, "en": field.en},
+                "minimum": field.low,
+                "minimum_exclusive": field.low_open,
+                "maximum": field.high,
+                "integer": field.integer,
+                "source": by_input.get(name, ""),
+            }
+        )
     return rows

@@ -1,4 +1,5 @@
 """A structural and settings overview of a network model."""
+
 from __future__ import annotations
 
 from typing import Any

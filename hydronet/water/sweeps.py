@@ -15,6 +15,7 @@ The time limit is the parent's: chunks get its end as a wall-clock time (their w
 other hosts) and one started after it evaluates nothing. Cancelling the parent cancels its chunks:
 a running chunk stops at its next progress write, a queued one is dropped when delivered.
 """
+
 from __future__ import annotations
 
 import logging
@@ -55,8 +56,9 @@ class Distributed:
         self.parent_id, self.tenant_id = parent.id, parent.tenant_id
         self.network_id, self.user_id, self.kind = parent.network_id, parent.user_id, parent.kind
 
-    def __call__(self, items: list[str], evaluate: Callable[[str], dict[str, Any]], progress: Progress | None,
-                 deadline: Deadline) -> dict[str, Any]:
+    def __call__(
+        self, items: list[str], evaluate: Callable[[str], dict[str, Any]], progress: Progress | None, deadline: Deadline
+    ) -> dict[str, Any]:
         if len(items) <= self.chunk_size:
             return run_each(items, evaluate, progress, deadline)
         self._plan(items, deadline)
@@ -72,9 +74,11 @@ class Distributed:
         return self._merge(items, deadline)
 
     def _chunks(self) -> list[AnalysisJob]:
-        rows = db.session.scalars(select(AnalysisJob).where(AnalysisJob.parent_id == self.parent_id,
-                                                            AnalysisJob.tenant_id == self.tenant_id)
-                                  .execution_options(populate_existing=True)).all()
+        rows = db.session.scalars(
+            select(AnalysisJob)
+            .where(AnalysisJob.parent_id == self.parent_id, AnalysisJob.tenant_id == self.tenant_id)
+            .execution_options(populate_existing=True)
+        ).all()
         return sorted(rows, key=lambda row: row.params["index"])
 
     def _plan(self, items: list[str], deadline: Deadline) -> None:
@@ -84,15 +88,26 @@ class Distributed:
         if existing and [name for row in existing for name in row.params["items"]] == items:
             return
         if existing:
-            db.session.execute(delete(AnalysisJob).where(AnalysisJob.parent_id == self.parent_id,
-                                                         AnalysisJob.tenant_id == self.tenant_id))
+            db.session.execute(
+                delete(AnalysisJob).where(
+                    AnalysisJob.parent_id == self.parent_id, AnalysisJob.tenant_id == self.tenant_id
+                )
+            )
         remaining = deadline.remaining()
         deadline_at = None if remaining is None else time.time() + remaining
-        rows = [AnalysisJob(tenant_id=self.tenant_id, network_id=self.network_id, user_id=self.user_id,
-                            kind=self.kind, status="queued", progress=0.0, parent_id=self.parent_id,
-                            params={"index": index, "items": items[start:start + self.chunk_size],
-                                    "deadline_at": deadline_at})
-                for index, start in enumerate(range(0, len(items), self.chunk_size))]
+        rows = [
+            AnalysisJob(
+                tenant_id=self.tenant_id,
+                network_id=self.network_id,
+                user_id=self.user_id,
+                kind=self.kind,
+                status="queued",
+                progress=0.0,
+                parent_id=self.parent_id,
+                params={"index": index, "items": items[start : start + self.chunk_size], "deadline_at": deadline_at},
+            )
+            for index, start in enumerate(range(0, len(items), self.chunk_size))
+        ]
         db.session.add_all(rows)
         db.session.commit()
         for row in rows:
@@ -103,14 +118,20 @@ class Distributed:
 
     def _check_running(self) -> None:
         db.session.commit()  # a fresh look at the row
-        status = db.session.scalar(select(AnalysisJob.status).where(AnalysisJob.id == self.parent_id,
-                                                                    AnalysisJob.tenant_id == self.tenant_id))
+        status = db.session.scalar(
+            select(AnalysisJob.status).where(AnalysisJob.id == self.parent_id, AnalysisJob.tenant_id == self.tenant_id)
+        )
         if status != "running":
             raise JobCancelled(str(self.parent_id))
 
     def _statuses(self) -> list[str]:
-        return list(db.session.scalars(select(AnalysisJob.status).where(AnalysisJob.parent_id == self.parent_id,
-                                                                        AnalysisJob.tenant_id == self.tenant_id)))
+        return list(
+            db.session.scalars(
+                select(AnalysisJob.status).where(
+                    AnalysisJob.parent_id == self.parent_id, AnalysisJob.tenant_id == self.tenant_id
+                )
+            )
+        )
 
     def _claim_next(self) -> AnalysisJob | None:
         return _claim_next(self.parent_id, self.tenant_id)
@@ -143,17 +164,24 @@ class ChunkRunner:
     def __init__(self, app: Flask, chunk: AnalysisJob, parent_id: uuid.UUID) -> None:
         self.app, self.chunk, self.parent_id = app, chunk, parent_id
 
-    def __call__(self, items: list[str], evaluate: Callable[[str], dict[str, Any]], progress: Progress | None,
-                 deadline: Deadline) -> dict[str, Any]:
+    def __call__(
+        self, items: list[str], evaluate: Callable[[str], dict[str, Any]], progress: Progress | None, deadline: Deadline
+    ) -> dict[str, Any]:
         planned = set(items)
         chunk: AnalysisJob | None = self.chunk
         beat = False  # run_chunk's heartbeat covers the first chunk (and the set-up before it)
         while chunk is not None:
             unknown = set(chunk.params["items"]) - planned
             if unknown:
-                _store(chunk.id, chunk.tenant_id, chunk.attempts, self.parent_id, status="failed",
-                       error=f"{len(unknown)} scenarios of this chunk are not in this worker's plan of the sweep: "
-                             "every worker must run the same HydroNet, WNTR and EPANET versions")
+                _store(
+                    chunk.id,
+                    chunk.tenant_id,
+                    chunk.attempts,
+                    self.parent_id,
+                    status="failed",
+                    error=f"{len(unknown)} scenarios of this chunk are not in this worker's plan of the sweep: "
+                    "every worker must run the same HydroNet, WNTR and EPANET versions",
+                )
             else:
                 _work(self.app, chunk, chunk.tenant_id, self.parent_id, evaluate, beat=beat)
             beat = True
@@ -174,9 +202,14 @@ def run_chunk(app: Flask, chunk_id: uuid.UUID, tenant_id: uuid.UUID, attempt: in
     try:
         with Heartbeat(app, chunk_id, tenant_id, attempt):
             # the tenant's defaults fill what the parameters omit, as they did for the parent
-            run_analysis(parent.kind, networks.model_of(network), parent.params,
-                         runner=ChunkRunner(app, chunk, parent_id), cache=networks.simulations(network),
-                         standards=tenant_defaults.load(tenant_id))
+            run_analysis(
+                parent.kind,
+                networks.model_of(network),
+                parent.params,
+                runner=ChunkRunner(app, chunk, parent_id),
+                cache=networks.simulations(network),
+                standards=tenant_defaults.load(tenant_id),
+            )
         return  # every chunk worked here stored its outcome
     except JobCancelled:
         db.session.rollback()
@@ -193,16 +226,25 @@ def run_chunk(app: Flask, chunk_id: uuid.UUID, tenant_id: uuid.UUID, attempt: in
 
 def _claim_next(parent_id: uuid.UUID, tenant_id: uuid.UUID) -> AnalysisJob | None:
     """A queued chunk of the sweep, claimed for this process; None when none is left."""
-    queued = db.session.scalars(select(AnalysisJob.id).where(
-        AnalysisJob.parent_id == parent_id, AnalysisJob.tenant_id == tenant_id, AnalysisJob.status == "queued")).all()
+    queued = db.session.scalars(
+        select(AnalysisJob.id).where(
+            AnalysisJob.parent_id == parent_id, AnalysisJob.tenant_id == tenant_id, AnalysisJob.status == "queued"
+        )
+    ).all()
     for chunk_id in queued:
         if claim(chunk_id, tenant_id):
             return db.session.get(AnalysisJob, chunk_id, populate_existing=True)
     return None
 
 
-def _work(app: Flask, chunk: AnalysisJob, tenant_id: uuid.UUID, parent_id: uuid.UUID,
-          evaluate: Callable[[str], dict[str, Any]], beat: bool = True) -> None:
+def _work(
+    app: Flask,
+    chunk: AnalysisJob,
+    tenant_id: uuid.UUID,
+    parent_id: uuid.UUID,
+    evaluate: Callable[[str], dict[str, Any]],
+    beat: bool = True,
+) -> None:
     """Evaluate a claimed chunk with a sweep already set up here, and store its outcome."""
     attempt = chunk.attempts
     writer = ProgressWriter(chunk.id, tenant_id, attempt, after=lambda: sweep_progress(parent_id, tenant_id))
@@ -219,27 +261,51 @@ def sweep_progress(parent_id: uuid.UUID, tenant_id: uuid.UUID) -> None:
     """The parent's progress: scenarios done over all its chunks / scenarios in the sweep."""
     done = total = 0.0
     for status, progress, params in db.session.execute(
-            select(AnalysisJob.status, AnalysisJob.progress, AnalysisJob.params)
-            .where(AnalysisJob.parent_id == parent_id, AnalysisJob.tenant_id == tenant_id)):
+        select(AnalysisJob.status, AnalysisJob.progress, AnalysisJob.params).where(
+            AnalysisJob.parent_id == parent_id, AnalysisJob.tenant_id == tenant_id
+        )
+    ):
         size = len(params["items"])
         total += size
         done += size if status in FINISHED else round(progress * size)
     if total:
-        db.session.execute(update(AnalysisJob).where(AnalysisJob.id == parent_id, AnalysisJob.tenant_id == tenant_id,
-                                                     AnalysisJob.status == "running")
-                           .values(progress=round(done / total, 4)).execution_options(synchronize_session=False))
+        db.session.execute(
+            update(AnalysisJob)
+            .where(AnalysisJob.id == parent_id, AnalysisJob.tenant_id == tenant_id, AnalysisJob.status == "running")
+            .values(progress=round(done / total, 4))
+            .execution_options(synchronize_session=False)
+        )
         db.session.commit()
 
 
-def _store(chunk_id: uuid.UUID, tenant_id: uuid.UUID, attempt: int, parent_id: uuid.UUID | None, *,
-           status: str = "done", result: dict[str, Any] | None = None, error: str | None = None) -> None:
+def _store(
+    chunk_id: uuid.UUID,
+    tenant_id: uuid.UUID,
+    attempt: int,
+    parent_id: uuid.UUID | None,
+    *,
+    status: str = "done",
+    result: dict[str, Any] | None = None,
+    error: str | None = None,
+) -> None:
     """Finish a chunk (only under the claim that ran it), update the sweep's progress and wake the parent."""
     written = db.session.execute(
-        update(AnalysisJob).where(AnalysisJob.id == chunk_id, AnalysisJob.tenant_id == tenant_id,
-                                  AnalysisJob.status == "running", AnalysisJob.attempts == attempt)
-        .values(status=status, result=result, error=error, finished_at=utcnow(),
-                progress=1.0 if status == "done" else AnalysisJob.progress)
-        .execution_options(synchronize_session=False)).rowcount
+        update(AnalysisJob)
+        .where(
+            AnalysisJob.id == chunk_id,
+            AnalysisJob.tenant_id == tenant_id,
+            AnalysisJob.status == "running",
+            AnalysisJob.attempts == attempt,
+        )
+        .values(
+            status=status,
+            result=result,
+            error=error,
+            finished_at=utcnow(),
+            progress=1.0 if status == "done" else AnalysisJob.progress,
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
     db.session.commit()
     if written and parent_id is not None:
         sweep_progress(parent_id, tenant_id)

@@ -4,6 +4,7 @@ national standards. Every analysis of the tenant takes its omitted parameters fr
 Stored as one row per tenant holding only the inputs the tenant set; an input left out is the
 national default of :mod:`hydronet.water.standards`.
 """
+
 from __future__ import annotations
 
 import logging
@@ -26,7 +27,8 @@ log = logging.getLogger(__name__)
 
 def _row(tenant_id: uuid.UUID) -> AnalysisDefaults | None:
     return db.session.execute(
-        select(AnalysisDefaults).where(AnalysisDefaults.tenant_id == tenant_id)).scalar_one_or_none()
+        select(AnalysisDefaults).where(AnalysisDefaults.tenant_id == tenant_id)
+    ).scalar_one_or_none()
 
 
 def _usable(tenant_id: uuid.UUID, values: Mapping[str, Any]) -> dict[str, Any]:
@@ -48,9 +50,13 @@ def describe(tenant_id: uuid.UUID) -> dict[str, Any]:
     row = _row(tenant_id)
     overrides = _usable(tenant_id, row.values or {}) if row else {}
     standards = gb.defaults_from(overrides)
-    return {"fields": gb.describe(standards), "overrides": overrides, "service_head_m": standards.service_head_m,
-            "updated_at": row.updated_at if row else None, "updated_by": str(row.updated_by) if row and row.updated_by
-            else None}
+    return {
+        "fields": gb.describe(standards),
+        "overrides": overrides,
+        "service_head_m": standards.service_head_m,
+        "updated_at": row.updated_at if row else None,
+        "updated_by": str(row.updated_by) if row and row.updated_by else None,
+    }
 
 
 def replace(actor: Actor, values: Mapping[str, Any]) -> dict[str, Any]:
@@ -64,8 +70,7 @@ def replace(actor: Actor, values: Mapping[str, Any]) -> dict[str, Any]:
     if wrong:
         raise ValidationError(wrong)
     standards = gb.defaults_from(given)
-    overrides = {key: getattr(standards, key) for key in given
-                 if getattr(standards, key) != getattr(gb.NATIONAL, key)}
+    overrides = {key: getattr(standards, key) for key in given if getattr(standards, key) != getattr(gb.NATIONAL, key)}
     row = _row(actor.tenant.id)
     before = dict(row.values or {}) if row else {}
     if row is None:
@@ -74,7 +79,12 @@ def replace(actor: Actor, values: Mapping[str, Any]) -> dict[str, Any]:
     row.values = overrides
     row.updated_by = actor.user.id if actor.user else None
     if before != overrides:
-        audit.record(actor, "tenant.analysis_defaults.update", target_type="tenant", target_id=actor.tenant.id,
-                     details={"from": before, "to": overrides})
+        audit.record(
+            actor,
+            "tenant.analysis_defaults.update",
+            target_type="tenant",
+            target_id=actor.tenant.id,
+            details={"from": before, "to": overrides},
+        )
     db.session.commit()
     return describe(actor.tenant.id)

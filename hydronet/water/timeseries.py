@@ -1,4 +1,5 @@
 """Time series of one node or link variable, from a cached or fresh simulation."""
+
 from __future__ import annotations
 
 from typing import Any

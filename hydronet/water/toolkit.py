@@ -11,6 +11,7 @@ project belongs to one thread (a lock guards it all the same).
 Besides the report-time frames an analysis reads, a solve integrates over every hydraulic step
 the volumes the water-balance check needs (see :mod:`hydronet.water.diagnostics`).
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -111,9 +112,16 @@ class Solution:
 class Project:
     """An EPANET 2.3 project opened from a WNTR model with simulation options applied."""
 
-    def __init__(self, wn: WaterNetworkModel, duration_s: int | None = None, demand_model: str | None = None,
-                 required_pressure_m: float | None = None, minimum_pressure_m: float | None = None,
-                 quality: str | None = None, emitter_exponent: float | None = None) -> None:
+    def __init__(
+        self,
+        wn: WaterNetworkModel,
+        duration_s: int | None = None,
+        demand_model: str | None = None,
+        required_pressure_m: float | None = None,
+        minimum_pressure_m: float | None = None,
+        quality: str | None = None,
+        emitter_exponent: float | None = None,
+    ) -> None:
         if tk is None:
             raise SimulationError("the EPANET 2.3 toolkit (owa-epanet) is not installed")
         self._lock = threading.Lock()
@@ -133,8 +141,15 @@ class Project:
             tk.deleteproject(self.ph)
             raise SimulationError(f"EPANET rejected the simulation options: {exc}") from exc
 
-    def _setup(self, duration_s: int | None, demand_model: str | None, required_pressure_m: float | None,
-               minimum_pressure_m: float | None, quality: str | None, emitter_exponent: float | None) -> None:
+    def _setup(
+        self,
+        duration_s: int | None,
+        demand_model: str | None,
+        required_pressure_m: float | None,
+        minimum_pressure_m: float | None,
+        quality: str | None,
+        emitter_exponent: float | None,
+    ) -> None:
         """Apply the options and read what every solve needs (names, types, buffers, controls)."""
         if duration_s is not None:
             tk.settimeparam(self.ph, tk.DURATION, int(duration_s))
@@ -227,8 +242,13 @@ class Project:
                     tk.setruleenabled(self.ph, index, int(enabled))
 
     # ------------------------------------------------------------------ solving
-    def solve(self, changes: Changes | None = None, full: bool = True, window_start_s: int = 0,
-              window_end_s: int | None = None) -> Solution:
+    def solve(
+        self,
+        changes: Changes | None = None,
+        full: bool = True,
+        window_start_s: int = 0,
+        window_end_s: int | None = None,
+    ) -> Solution:
         """Solve the run with ``changes`` applied; ``full`` keeps report-time frames of every variable.
 
         Minimum pressures and served/expected demand (summed at report times) cover the report
@@ -298,8 +318,10 @@ class Project:
         after a warm-up cannot be expressed: the valve must keep acting until then.
         """
         if start_s > 0:
-            raise SimulationError(f"pipe {name} has a check valve: EPANET 2.3 cannot close it after a warm-up "
-                                  "(error 207); analyse it with closure_start_h 0")
+            raise SimulationError(
+                f"pipe {name} has a check valve: EPANET 2.3 cannot close it after a warm-up "
+                "(error 207); analyse it with closure_start_h 0"
+            )
         tk.setlinktype(self.ph, index, tk.PIPE, tk.UNCONDITIONAL)
         undo.append(("link_type", index, tk.CVPIPE))
         tk.setlinkvalue(self.ph, index, tk.INITSTATUS, 0)
@@ -355,8 +377,9 @@ class Project:
                 tk.closeQ(ph)
             tk.closeH(ph)
 
-    def _loop(self, changes: Changes, full: bool, quality: bool, window_start_s: int,
-              window_end_s: int | None) -> Solution:
+    def _loop(
+        self, changes: Changes, full: bool, quality: bool, window_start_s: int, window_end_s: int | None
+    ) -> Solution:
         ph, junctions, tanks, reservoirs = self.ph, self.junctions, self.tanks, self.reservoirs
         tk.initH(ph, tk.NOSAVE)
         if quality:
@@ -408,9 +431,13 @@ class Project:
                     log.window_rows[reported] = row
                     reported += 1
                 if full:
-                    self._record(rows, log.row(tk.PRESSURE, row), log.row(tk.DEMAND, row),
-                                 log.row(tk.EMITTERFLOW, row)[junctions] if emitters else np.zeros(len(junctions)),
-                                 quality)
+                    self._record(
+                        rows,
+                        log.row(tk.PRESSURE, row),
+                        log.row(tk.DEMAND, row),
+                        log.row(tk.EMITTERFLOW, row)[junctions] if emitters else np.zeros(len(junctions)),
+                        quality,
+                    )
             # a pump that cannot deliver the head (XHEAD) makes EN_runH return a warning (4, or a later
             # code of the same step): a step without one needs no look at the pumps
             for index, name in pumps if code else ():
@@ -457,19 +484,40 @@ class Project:
             "integrated_over": "every hydraulic step",
         }
         node, link = self._frames(rows, times) if full else ({}, {})
-        return Solution(times, node, link, self.junction_index, min_pressure,
-                        float(served.sum()) / LPS, float(expected.sum()) / LPS, served / LPS, expected / LPS,
-                        balance, codes)
+        return Solution(
+            times,
+            node,
+            link,
+            self.junction_index,
+            min_pressure,
+            float(served.sum()) / LPS,
+            float(expected.sum()) / LPS,
+            served / LPS,
+            expected / LPS,
+            balance,
+            codes,
+        )
 
-    def _record(self, rows: dict[str, list[np.ndarray]], pressure: np.ndarray, demand: np.ndarray,
-                emitter: np.ndarray, quality: bool) -> None:
+    def _record(
+        self,
+        rows: dict[str, list[np.ndarray]],
+        pressure: np.ndarray,
+        demand: np.ndarray,
+        emitter: np.ndarray,
+        quality: bool,
+    ) -> None:
         """Keep the report-time values of every node and link variable."""
         leak = np.zeros(len(self.node_names))
         leak[self.junctions] = emitter
         out = {
-            "pressure": pressure, "demand": demand / LPS, "head": self._values(tk.HEAD), "leak_demand": leak / LPS,
-            "flowrate": self._values(tk.FLOW, True) / LPS, "velocity": self._values(tk.VELOCITY, True),
-            "headloss": self._values(tk.HEADLOSS, True), "status": self._values(tk.STATUS, True),
+            "pressure": pressure,
+            "demand": demand / LPS,
+            "head": self._values(tk.HEAD),
+            "leak_demand": leak / LPS,
+            "flowrate": self._values(tk.FLOW, True) / LPS,
+            "velocity": self._values(tk.VELOCITY, True),
+            "headloss": self._values(tk.HEADLOSS, True),
+            "status": self._values(tk.STATUS, True),
             "setting": self._values(tk.SETTING, True),
         }
         if quality:
@@ -598,8 +646,12 @@ def _library() -> ctypes.CDLL:
             getattr(_LIBRARY, name).argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_long)]
         # EN_getnodevalues(project, property, double *values) into numpy buffers (passed by address)
         _LIBRARY.EN_getnodevalues.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p]
-        _LIBRARY.EN_getlinkvalue.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_int,
-                                             ctypes.POINTER(ctypes.c_double)]
+        _LIBRARY.EN_getlinkvalue.argtypes = [
+            ctypes.c_void_p,
+            ctypes.c_int,
+            ctypes.c_int,
+            ctypes.POINTER(ctypes.c_double),
+        ]
         for name in ("EN_runH", "EN_nextH", "EN_getnodevalues", "EN_getlinkvalue"):
             getattr(_LIBRARY, name).restype = ctypes.c_int
     return _LIBRARY

@@ -1,4 +1,5 @@
 """Graph structure of the network: dead ends, bridges, articulation points, centrality."""
+
 from __future__ import annotations
 
 from collections import defaultdict

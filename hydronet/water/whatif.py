@@ -1,4 +1,5 @@
 """What-if scenarios: closed pipes, scaled demand, forced pumps and tank levels vs the baseline."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -36,18 +37,21 @@ def what_if(
     changes = _apply(model, close_pipes or [], demand_multiplier, pump_status or {}, tank_init_level_m or {})
     if not changes:
         raise AnalysisInputError(
-            "no change requested: give close_pipes, demand_multiplier, pump_status or tank_init_level_m")
+            "no change requested: give close_pipes, demand_multiplier, pump_status or tank_init_level_m"
+        )
     base_sim, scenario_sim = run(base_model, settings), run(model, settings)
     baseline = {**indicators(base_model, base_sim, pressure_threshold_m, top_n), "warnings": base_sim.warnings}
     scenario = {**indicators(model, scenario_sim, pressure_threshold_m, top_n), "warnings": scenario_sim.warnings}
     change = pressure_change(base_sim.junction_frame("pressure"), scenario_sim.junction_frame("pressure"))
     return {
         "settings": {
-            **settings.as_dict(), "pressure_threshold_m": pressure_threshold_m,
+            **settings.as_dict(),
+            "pressure_threshold_m": pressure_threshold_m,
             "method": "the baseline and the modified network are each solved for the whole run; closed pipes and "
-                      "forced pumps keep their state throughout (controls acting on them are removed)",
-            "defaults": NATIONAL.used({"pressure_threshold_m": pressure_threshold_m,
-                                       "required_pressure_m": settings.required_pressure_m}),
+            "forced pumps keep their state throughout (controls acting on them are removed)",
+            "defaults": NATIONAL.used(
+                {"pressure_threshold_m": pressure_threshold_m, "required_pressure_m": settings.required_pressure_m}
+            ),
             "pressure_change": "each junction's minimum pressure over the run, scenario − baseline",
         },
         "warnings": scenario_sim.warnings,
@@ -60,8 +64,13 @@ def what_if(
     }
 
 
-def _apply(model: WaterNetworkModel, close_pipes: list[str], multiplier: float,
-           pump_status: Mapping[str, str], tank_levels: Mapping[str, float]) -> list[str]:
+def _apply(
+    model: WaterNetworkModel,
+    close_pipes: list[str],
+    multiplier: float,
+    pump_status: Mapping[str, str],
+    tank_levels: Mapping[str, float],
+) -> list[str]:
     """Modify ``model`` in place; return a readable list of the changes made."""
     changes = []
     for pipe in checks.elements(model, close_pipes, "pipe"):
@@ -85,6 +94,7 @@ def _apply(model: WaterNetworkModel, close_pipes: list[str], multiplier: float,
 
 def _difference(baseline: dict[str, Any], scenario: dict[str, Any]) -> dict[str, Any]:
     """Scenario minus baseline for the headline numbers and each tank's level range."""
+
     def pick(result: dict[str, Any]) -> dict[str, float | None]:
         """The headline numbers of one indicators dict."""
         return {

@@ -1,6 +1,7 @@
 """The composition root: `create_app` wires settings, extensions, every domain's routes, jobs and
 tools, error handlers and CLI commands — and nothing else.  The only module that knows all domains.
 """
+
 from __future__ import annotations
 
 import logging
@@ -50,22 +51,22 @@ from hydronet.wechat import routes as wechat_routes
 log = logging.getLogger(__name__)
 
 BLUEPRINTS = (
-    health.bp,                # /api/health
-    auth_routes.bp,           # /api/auth
-    tenant_routes.bp,         # /api/tenant
-    chat_routes.bp,           # /api/chat
-    admin_routes.bp,          # /api/admin: the platform operator
-    wechat_routes.bp,         # /wechat: the official account's callback
-    mcp_routes.bp,            # /api/tenant/mcp-servers
-    wechat_admin_routes.bp,   # /api/tenant/wechat
-    water_routes.bp,          # /api/networks: EPANET networks, analyses, maps, time series
-    water_routes.jobs_bp,     # /api/jobs: background analysis jobs
+    health.bp,  # /api/health
+    auth_routes.bp,  # /api/auth
+    tenant_routes.bp,  # /api/tenant
+    chat_routes.bp,  # /api/chat
+    admin_routes.bp,  # /api/admin: the platform operator
+    wechat_routes.bp,  # /wechat: the official account's callback
+    mcp_routes.bp,  # /api/tenant/mcp-servers
+    wechat_admin_routes.bp,  # /api/tenant/wechat
+    water_routes.bp,  # /api/networks: EPANET networks, analyses, maps, time series
+    water_routes.jobs_bp,  # /api/jobs: background analysis jobs
     analysis_defaults_routes.bp,  # /api/tenant/analysis-defaults: a tenant's design defaults
-    web_session.bp,           # /api/auth/web: browser sessions (httpOnly refresh cookie)
-    ui.bp,                    # HTML pages of the browser UI
-    openapi_routes.bp,        # /api/openapi.json: the OpenAPI document (generated from url_map)
-    metrics.bp,               # /metrics: Prometheus, allowed addresses or METRICS_TOKEN only
-    mcp_server.bp,            # /mcp: HydroNet as an MCP server
+    web_session.bp,  # /api/auth/web: browser sessions (httpOnly refresh cookie)
+    ui.bp,  # HTML pages of the browser UI
+    openapi_routes.bp,  # /api/openapi.json: the OpenAPI document (generated from url_map)
+    metrics.bp,  # /metrics: Prometheus, allowed addresses or METRICS_TOKEN only
+    mcp_server.bp,  # /mcp: HydroNet as an MCP server
 )
 # what the CPU pool's processes import before their first task (the parse and analysis functions)
 CPU_PRELOAD = ("hydronet.water.jobs",)
@@ -105,7 +106,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 def _init_extensions(app: Flask) -> None:
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
     if uri.startswith("sqlite:///"):
-        Path(uri[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+        Path(uri[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
         app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"connect_args": {"timeout": 30}})
     else:
         # no pool_pre_ping: dbpool pings only connections that sat idle (one round trip fewer per transaction)
@@ -125,8 +126,10 @@ def _init_extensions(app: Flask) -> None:
     store = make_store(app.config["REDIS_URL"])
     app.extensions["hydronet_store"] = store
     if store.kind == "memory":
-        log.warning("REDIS_URL not set: using in-process stores (single-process mode; "
-                    "rate limits, quotas and token revocation are not shared between processes)")
+        log.warning(
+            "REDIS_URL not set: using in-process stores (single-process mode; "
+            "rate limits, quotas and token revocation are not shared between processes)"
+        )
     # Redis: limits' storage with hit + window state in one round trip (ratelimit_storage.py).
     app.config.setdefault("RATELIMIT_STORAGE_URI", storage_uri(app.config["REDIS_URL"]))
     app.config.setdefault("RATELIMIT_STRATEGY", "moving-window")

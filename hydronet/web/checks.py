@@ -4,6 +4,7 @@ Each check returns one :class:`Result` — ok, warn (works, but not as the guide
 intends) or fail — and every failure names its fix.  Checks never raise: an
 unexpected error is itself a failed check.
 """
+
 from __future__ import annotations
 
 import time
@@ -34,8 +35,10 @@ ICONS: dict[Status, str] = {"ok": "✅", "warn": "⚠️", "fail": "❌"}
 WELL_KNOWN_PASSWORDS = (DEFAULT_ADMIN_PASSWORD, DEMO_PASSWORD)  # printed by the guide and init_database.py
 BACKUP_MAX_AGE_H = 26  # a daily timer plus its random delay and a slow dump
 MIGRATE_FIX = "flask --app app_saas:app hydronet migrate (or deploy/migrate.sh), then restart hydronet@*"
-SECRET_FIX = ("set it in .env to the output of python3 -c 'import secrets; print(secrets.token_urlsafe(48))' and "
-              "restart; for JWT_SECRET_KEY move the old value to JWT_PREVIOUS_SECRET_KEYS so sessions survive")
+SECRET_FIX = (
+    "set it in .env to the output of python3 -c 'import secrets; print(secrets.token_urlsafe(48))' and "
+    "restart; for JWT_SECRET_KEY move the old value to JWT_PREVIOUS_SECRET_KEYS so sessions survive"
+)
 
 
 @dataclass(frozen=True)
@@ -62,11 +65,20 @@ def check_database(app: Flask) -> Result:
         version = db.session.execute(text("SHOW server_version")).scalar() if dialect == "postgresql" else ""
     except Exception as exc:
         db.session.rollback()
-        return Result(title, "fail", _short(exc), "start PostgreSQL (systemctl status postgresql) and check "
-                      "DATABASE_URL=postgresql://user:password@host:5432/hydronet in .env")
+        return Result(
+            title,
+            "fail",
+            _short(exc),
+            "start PostgreSQL (systemctl status postgresql) and check "
+            "DATABASE_URL=postgresql://user:password@host:5432/hydronet in .env",
+        )
     if dialect != "postgresql":
-        return Result(title, "warn", f"embedded {dialect}, not PostgreSQL",
-                      "set DATABASE_URL=postgresql://… in .env for production (deploy/install.sh does)")
+        return Result(
+            title,
+            "warn",
+            f"embedded {dialect}, not PostgreSQL",
+            "set DATABASE_URL=postgresql://… in .env for production (deploy/install.sh does)",
+        )
     return Result(title, "ok", f"PostgreSQL {version}")
 
 
@@ -75,14 +87,18 @@ def check_redis(app: Flask) -> Result:
     title = "Redis reachable"
     store = app.extensions.get("hydronet_store") or get_store()
     if store.kind != "redis":
-        return Result(title, "fail", "REDIS_URL not set: in-process stores (one process only; quotas, rate limits "
-                      "and logouts are not shared)", "set REDIS_URL=redis://:password@127.0.0.1:6379/0 in .env "
-                      "and restart")
+        return Result(
+            title,
+            "fail",
+            "REDIS_URL not set: in-process stores (one process only; quotas, rate limits and logouts are not shared)",
+            "set REDIS_URL=redis://:password@127.0.0.1:6379/0 in .env and restart",
+        )
     try:
         store.ping()
     except Exception as exc:
-        return Result(title, "fail", _short(exc), "systemctl status redis-server; check host, port and password "
-                      "in REDIS_URL")
+        return Result(
+            title, "fail", _short(exc), "systemctl status redis-server; check host, port and password in REDIS_URL"
+        )
     return Result(title, "ok")
 
 
@@ -98,8 +114,12 @@ def check_migrations(app: Flask) -> Result:
         return Result(title, "fail", f"cannot read the revision: {_short(exc)}", MIGRATE_FIX)
     if current == heads:
         return Result(title, "ok", ", ".join(sorted(heads)))
-    return Result(title, "fail", f"database at {', '.join(sorted(current)) or 'no revision'}, code at "
-                  f"{', '.join(sorted(heads))}", MIGRATE_FIX)
+    return Result(
+        title,
+        "fail",
+        f"database at {', '.join(sorted(current)) or 'no revision'}, code at {', '.join(sorted(heads))}",
+        MIGRATE_FIX,
+    )
 
 
 def secret_problem(value: str) -> str | None:
@@ -116,8 +136,11 @@ def secret_problem(value: str) -> str | None:
 def check_secrets(app: Flask) -> Result:
     """SECRET_KEY and JWT_SECRET_KEY are long, random and different."""
     title = "密钥 SECRET_KEY / JWT_SECRET_KEY strong"
-    problems = [f"{name} is {why}" for name in ("SECRET_KEY", "JWT_SECRET_KEY")
-                if (why := secret_problem(str(app.config.get(name) or "")))]
+    problems = [
+        f"{name} is {why}"
+        for name in ("SECRET_KEY", "JWT_SECRET_KEY")
+        if (why := secret_problem(str(app.config.get(name) or "")))
+    ]
     if app.config.get("SECRET_KEY") and app.config.get("SECRET_KEY") == app.config.get("JWT_SECRET_KEY"):
         problems.append("SECRET_KEY and JWT_SECRET_KEY are the same")
     if problems:
@@ -128,8 +151,12 @@ def check_secrets(app: Flask) -> Result:
 def check_debug(app: Flask) -> Result:
     """DEBUG is off, as the app servers read it (the flask CLI itself follows FLASK_DEBUG instead)."""
     if app.config.get("DEBUG") or app.debug or Settings.from_env().DEBUG:
-        return Result("DEBUG off", "fail", "DEBUG is on (tracebacks and relaxed secret checks)",
-                      "set DEBUG=False in .env and restart")
+        return Result(
+            "DEBUG off",
+            "fail",
+            "DEBUG is on (tracebacks and relaxed secret checks)",
+            "set DEBUG=False in .env and restart",
+        )
     return Result("DEBUG off", "ok")
 
 
@@ -146,8 +173,12 @@ def check_admin_password(app: Flask) -> Result:
     if stored is None:
         return Result(title, "warn", "no such account", "python3 init_database.py creates it (set ADMIN_PASSWORD)")
     if verify_password(stored, DEFAULT_ADMIN_PASSWORD):
-        return Result(title, "fail", f"still the default {DEFAULT_ADMIN_PASSWORD}",
-                      "log in as the admin and PUT /api/auth/change-password {old_password, new_password}")
+        return Result(
+            title,
+            "fail",
+            f"still the default {DEFAULT_ADMIN_PASSWORD}",
+            "log in as the admin and PUT /api/auth/change-password {old_password, new_password}",
+        )
     return Result(title, "ok")
 
 
@@ -160,17 +191,28 @@ def check_default_passwords(app: Flask) -> Result:
     emails = {(app.config.get("ADMIN_EMAIL") or "admin@hydronet.com").lower(), DEMO_EMAIL}
     try:
         with all_tenants(db.session):
-            rows = db.session.execute(select(User.email, User.password_hash).where(
-                or_(User.is_platform_admin.is_(True), User.email.in_(emails)))).all()
+            rows = db.session.execute(
+                select(User.email, User.password_hash).where(
+                    or_(User.is_platform_admin.is_(True), User.email.in_(emails))
+                )
+            ).all()
     except Exception as exc:
         db.session.rollback()
         return Result(title, "fail", f"cannot read the accounts: {_short(exc)}", "fix the database first")
-    found = [f"{email} ({known})" for email, stored in rows
-             for known in WELL_KNOWN_PASSWORDS if stored and verify_password(stored, known)]
+    found = [
+        f"{email} ({known})"
+        for email, stored in rows
+        for known in WELL_KNOWN_PASSWORDS
+        if stored and verify_password(stored, known)
+    ]
     if found:
-        return Result(title, "fail", "still " + ", ".join(sorted(found)),
-                      "sign in as each and PUT /api/auth/change-password {old_password, new_password}; a demo "
-                      "account does not belong in production (seed without SEED_DEMO, delete it)")
+        return Result(
+            title,
+            "fail",
+            "still " + ", ".join(sorted(found)),
+            "sign in as each and PUT /api/auth/change-password {old_password, new_password}; a demo "
+            "account does not belong in production (seed without SEED_DEMO, delete it)",
+        )
     return Result(title, "ok")
 
 
@@ -191,11 +233,19 @@ def check_https(app: Flask, url: str | None) -> Result:
     except requests.exceptions.SSLError as exc:
         return Result(title, "fail", f"TLS certificate rejected: {_short(exc)}", fix)
     except requests.RequestException as exc:
-        return Result(title, "fail", f"{target} unreachable: {_short(exc)}",
-                      "check DNS, the firewall (ufw allow 'Nginx Full') and systemctl status nginx")
+        return Result(
+            title,
+            "fail",
+            f"{target} unreachable: {_short(exc)}",
+            "check DNS, the firewall (ufw allow 'Nginx Full') and systemctl status nginx",
+        )
     if resp.status_code not in (200, 503):
-        return Result(title, "fail", f"{target}/api/health answered {resp.status_code}",
-                      "check the nginx site (deploy/nginx/hydronet.conf) and the app servers")
+        return Result(
+            title,
+            "fail",
+            f"{target}/api/health answered {resp.status_code}",
+            "check the nginx site (deploy/nginx/hydronet.conf) and the app servers",
+        )
     return Result(title, "ok", f"{target} answers over HTTPS with a valid certificate")
 
 
@@ -203,8 +253,10 @@ def check_backups(app: Flask, backup_dir: str | None, now: float | None = None) 
     """A pg_dump backup younger than BACKUP_MAX_AGE_H exists."""
     directory = Path(backup_dir or app.config["BACKUP_DIR"])
     title = f"备份 backups recent ({directory})"
-    fix = ("systemctl enable --now hydronet-backup.timer; systemctl start hydronet-backup; "
-           "journalctl -u hydronet-backup -n 5 (deploy/backup.sh)")
+    fix = (
+        "systemctl enable --now hydronet-backup.timer; systemctl start hydronet-backup; "
+        "journalctl -u hydronet-backup -n 5 (deploy/backup.sh)"
+    )
     try:
         dumps = [p for p in directory.glob("*.dump") if p.is_file() and p.stat().st_size > 0]
     except OSError as exc:
@@ -223,20 +275,33 @@ def check_qwen(app: Flask) -> Result:
     title = "通义千问 Qwen API key valid"
     key = app.config.get("ALIYUN_API_KEY") or ""
     if not key:
-        return Result(title, "warn", "no ALIYUN_API_KEY: offline assistant",
-                      "set ALIYUN_API_KEY=sk-… (DashScope console → API-KEY) in .env and restart")
+        return Result(
+            title,
+            "warn",
+            "no ALIYUN_API_KEY: offline assistant",
+            "set ALIYUN_API_KEY=sk-… (DashScope console → API-KEY) in .env and restart",
+        )
     model = app.config["QWEN_MODEL"]
     try:
         completion = provider(app).complete(model=model, messages=[{"role": "user", "content": "1"}], api_key=key)
     except Exception as exc:
         upstream = getattr(exc, "upstream_code", None) or type(exc).__name__
-        fixes = {"InvalidApiKey": "the key is wrong or revoked: copy a valid one into ALIYUN_API_KEY",
-                 "Arrearage": "the Alibaba Cloud account is in arrears: top it up"}
-        return Result(title, "fail", f"{model}: {upstream}",
-                      fixes.get(str(upstream), "check ALIYUN_API_KEY, the model name (QWEN_MODEL) and outbound "
-                                              "HTTPS to dashscope.aliyuncs.com"))
-    return Result(title, "ok", f"{model} answered ({completion.usage['input_tokens']}+"
-                  f"{completion.usage['output_tokens']} tokens)")
+        fixes = {
+            "InvalidApiKey": "the key is wrong or revoked: copy a valid one into ALIYUN_API_KEY",
+            "Arrearage": "the Alibaba Cloud account is in arrears: top it up",
+        }
+        return Result(
+            title,
+            "fail",
+            f"{model}: {upstream}",
+            fixes.get(
+                str(upstream),
+                "check ALIYUN_API_KEY, the model name (QWEN_MODEL) and outbound HTTPS to dashscope.aliyuncs.com",
+            ),
+        )
+    return Result(
+        title, "ok", f"{model} answered ({completion.usage['input_tokens']}+{completion.usage['output_tokens']} tokens)"
+    )
 
 
 def check_wechat(app: Flask) -> Result:
@@ -245,13 +310,15 @@ def check_wechat(app: Flask) -> Result:
     cfg = app.config
     if not cfg.get("WECHAT_ENABLED"):
         return Result(title, "ok", "WECHAT_ENABLED is off")
-    problems = [f"{name} is empty" for name in ("WECHAT_TOKEN", "WECHAT_APP_ID", "WECHAT_APP_SECRET")
-                if not cfg.get(name)]
+    problems = [
+        f"{name} is empty" for name in ("WECHAT_TOKEN", "WECHAT_APP_ID", "WECHAT_APP_SECRET") if not cfg.get(name)
+    ]
     if cfg.get("WECHAT_APP_ID") and not str(cfg["WECHAT_APP_ID"]).startswith("wx"):
         problems.append("WECHAT_APP_ID does not start with wx")
     try:
-        AccountConfig(token=cfg.get("WECHAT_TOKEN") or "-", app_id="", aes_key=cfg.get("WECHAT_AES_KEY") or None,
-                      app_secret="")
+        AccountConfig(
+            token=cfg.get("WECHAT_TOKEN") or "-", app_id="", aes_key=cfg.get("WECHAT_AES_KEY") or None, app_secret=""
+        )
     except ValueError:
         problems.append("WECHAT_AES_KEY is not 43 base64 characters")
     slug = cfg.get("WECHAT_TENANT_SLUG") or "demo"
@@ -264,21 +331,30 @@ def check_wechat(app: Flask) -> Result:
     if found is None:
         problems.append(f"WECHAT_TENANT_SLUG {slug!r} names no tenant")
     if problems:
-        return Result(title, "fail", "; ".join(problems),
-                      "copy Token, AppID, AppSecret and EncodingAESKey from the WeChat console (基本配置) into "
-                      ".env, set WECHAT_TENANT_SLUG to the answering tenant's slug, restart")
+        return Result(
+            title,
+            "fail",
+            "; ".join(problems),
+            "copy Token, AppID, AppSecret and EncodingAESKey from the WeChat console (基本配置) into "
+            ".env, set WECHAT_TENANT_SLUG to the answering tenant's slug, restart",
+        )
     return Result(title, "ok", f"answers for tenant {slug!r}" + (", safe mode" if cfg.get("WECHAT_AES_KEY") else ""))
 
 
 def run_checks(app: Flask, *, url: str | None = None, backup_dir: str | None = None) -> list[Result]:
     """Every checklist item, in the guide's order (call inside an app context)."""
     checks: list[tuple[str, Callable[[], Result]]] = [
-        ("database", lambda: check_database(app)), ("redis", lambda: check_redis(app)),
-        ("migrations", lambda: check_migrations(app)), ("secrets", lambda: check_secrets(app)),
-        ("debug", lambda: check_debug(app)), ("admin password", lambda: check_admin_password(app)),
+        ("database", lambda: check_database(app)),
+        ("redis", lambda: check_redis(app)),
+        ("migrations", lambda: check_migrations(app)),
+        ("secrets", lambda: check_secrets(app)),
+        ("debug", lambda: check_debug(app)),
+        ("admin password", lambda: check_admin_password(app)),
         ("default passwords", lambda: check_default_passwords(app)),
-        ("https", lambda: check_https(app, url)), ("backups", lambda: check_backups(app, backup_dir)),
-        ("qwen", lambda: check_qwen(app)), ("wechat", lambda: check_wechat(app)),
+        ("https", lambda: check_https(app, url)),
+        ("backups", lambda: check_backups(app, backup_dir)),
+        ("qwen", lambda: check_qwen(app)),
+        ("wechat", lambda: check_wechat(app)),
     ]
     results = []
     for name, check in checks:

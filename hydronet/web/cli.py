@@ -1,4 +1,5 @@
 """`flask hydronet …` commands: migrate (locked), seed, check, worker, audit-archive."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -47,8 +48,11 @@ def migrate_command() -> None:
 @cli.command("seed")
 def seed_command() -> None:
     """Create the platform tenant and admin if missing (and the demo account with DEBUG or SEED_DEMO=true)."""
-    result = seed(current_app.config["ADMIN_EMAIL"], current_app.config["ADMIN_PASSWORD"] or None,
-                  demo=demo_wanted(current_app.config))
+    result = seed(
+        current_app.config["ADMIN_EMAIL"],
+        current_app.config["ADMIN_PASSWORD"] or None,
+        demo=demo_wanted(current_app.config),
+    )
     click.echo(f"✅ 系统管理员: {result.admin_email} / {result.admin_password_shown}")
 
 
@@ -81,8 +85,12 @@ def reencrypt_secrets_command() -> None:
 
 @cli.command("check")
 @click.option("--url", default=None, help="public https:// address to probe (default: PUBLIC_BASE_URL, not probed)")
-@click.option("--backup-dir", envvar="BACKUP_DIR", default=None,
-              help="where deploy/backup.sh writes dumps (default /var/backups/hydronet)")
+@click.option(
+    "--backup-dir",
+    envvar="BACKUP_DIR",
+    default=None,
+    help="where deploy/backup.sh writes dumps (default /var/backups/hydronet)",
+)
 def check_command(url: str | None, backup_dir: str | None) -> None:
     """The guide's completion checklist: ✅/❌ per item, a fix for each ❌, exit 1 when any fails."""
     results = run_checks(current_app._get_current_object(), url=url, backup_dir=backup_dir)  # type: ignore[attr-defined]

@@ -14,6 +14,7 @@ Retry-After (web/errors.py), never a 500.
 A write whose statement failed with its connection died with its transaction
 (the server rolls it back), so it does not count as written.
 """
+
 from __future__ import annotations
 
 import logging
@@ -43,8 +44,10 @@ def install_db_retry(app: Flask) -> None:
         except exc.DBAPIError as err:
             if not err.connection_invalidated or not request_repeatable():
                 raise
-            log.warning("database connection lost before any write (%s); running the request again once",
-                        type(err.orig).__name__)
+            log.warning(
+                "database connection lost before any write (%s); running the request again once",
+                type(err.orig).__name__,
+            )
             db.session.rollback()
             reset_repeatable()
             return dispatch()

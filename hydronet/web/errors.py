@@ -4,6 +4,7 @@ Services raise kernel.errors.ApiError subclasses; HTTP errors (404, 405, 413 …
 an unreachable Redis and unexpected exceptions are mapped here too.  Browser
 routes get the styled error page (ui.error_page) in the reader's language.
 """
+
 from __future__ import annotations
 
 import logging

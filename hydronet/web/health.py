@@ -1,4 +1,5 @@
 """/api/health: is this instance able to serve?"""
+
 from __future__ import annotations
 
 from typing import Literal
@@ -21,8 +22,12 @@ class Health(Resource):
 
 
 @bp.get("/health")
-@contract(ok={200: Health}, errors=(503,), rate_limited=False,
-          description="503 answers `{\"status\": \"unhealthy\", \"failed\": [...]}` naming the broken dependency.")
+@contract(
+    ok={200: Health},
+    errors=(503,),
+    rate_limited=False,
+    description='503 answers `{"status": "unhealthy", "failed": [...]}` naming the broken dependency.',
+)
 def health():
     """200 healthy when the database and Redis answer, else 503 naming the failure."""
     deps = check_dependencies()

@@ -1,4 +1,5 @@
 """Per-request plumbing: request ids, security headers, CORS allow-list, access log."""
+
 from __future__ import annotations
 
 import logging
@@ -58,8 +59,10 @@ def init_http(app: Flask) -> None:
                 if problem:
                     fields["query" if bad_name else name] = problem
             if fields:
-                raise ValidationError(message=f"Query parameter(s) {', '.join(sorted(fields))}: "
-                                      f"{next(iter(fields.values()))}", fields=fields)
+                raise ValidationError(
+                    message=f"Query parameter(s) {', '.join(sorted(fields))}: {next(iter(fields.values()))}",
+                    fields=fields,
+                )
 
     @app.after_request
     def _finish(resp):
@@ -73,12 +76,25 @@ def init_http(app: Flask) -> None:
         _cors(app, resp)
         duration = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
         if not request.path.startswith("/static"):
-            log.info("%s %s %s", request.method, request.path, resp.status_code,
-                     extra={"method": request.method, "path": request.path, "status": resp.status_code,
-                            "duration_ms": round(duration, 2)})
+            log.info(
+                "%s %s %s",
+                request.method,
+                request.path,
+                resp.status_code,
+                extra={
+                    "method": request.method,
+                    "path": request.path,
+                    "status": resp.status_code,
+                    "duration_ms": round(duration, 2),
+                },
+            )
 
-        observe_request(request.url_rule.rule if request.url_rule else "<unmatched>", request.method,
-                        resp.status_code, duration / 1000)
+        observe_request(
+            request.url_rule.rule if request.url_rule else "<unmatched>",
+            request.method,
+            resp.status_code,
+            duration / 1000,
+        )
         return resp
 
 

@@ -4,6 +4,7 @@ METRICS_ENABLED off → 404.  Otherwise the caller must come from METRICS_ALLOW
 (addresses or networks; behind nginx ProxyFix has already put the real client
 address in ``remote_addr``) or send ``Authorization: Bearer <METRICS_TOKEN>``.
 """
+
 from __future__ import annotations
 
 import functools

@@ -1,4 +1,5 @@
 """Re-encrypting every stored secret with the newest key (after adding a key)."""
+
 from __future__ import annotations
 
 from sqlalchemy import select

@@ -3,6 +3,7 @@
 The demo account has a published password, so it exists only where it is wanted:
 with DEBUG on, or when SEED_DEMO=true (the embedded quick start, scripts/dev.sh).
 """
+
 from __future__ import annotations
 
 import logging
@@ -54,13 +55,25 @@ def _tenant(slug: str, name: str, plan: str, platform: bool) -> tuple[Tenant, bo
 def _user(tenant: Tenant, email: str, password: str, role: str, name: str, platform_admin: bool) -> bool:
     if db.session.execute(select(User.id).where(User.email == email)).first():
         return False
-    user = User(tenant_id=tenant.id, email=email, name=name, role=role, is_platform_admin=platform_admin,
-                password_hash=passwords.hash_password(password),
-                password_change_required=platform_admin and password == DEFAULT_ADMIN_PASSWORD)
+    user = User(
+        tenant_id=tenant.id,
+        email=email,
+        name=name,
+        role=role,
+        is_platform_admin=platform_admin,
+        password_hash=passwords.hash_password(password),
+        password_change_required=platform_admin and password == DEFAULT_ADMIN_PASSWORD,
+    )
     db.session.add(user)
     db.session.flush()
-    audit.record(SYSTEM, "user.create", target_type="user", target_id=user.id, tenant_id=tenant.id,
-                 details={"email": email, "role": role, "seed": True})
+    audit.record(
+        SYSTEM,
+        "user.create",
+        target_type="user",
+        target_id=user.id,
+        tenant_id=tenant.id,
+        details={"email": email, "role": role, "seed": True},
+    )
     return True
 
 
@@ -75,20 +88,34 @@ def seed_demo_network(demo: Tenant) -> bool:
     Keyed by name within the tenant: a network the demo user renamed or deleted is not re-added
     under the same name twice, and a second run changes nothing.
     """
-    exists = db.session.execute(select(Network.id).where(Network.tenant_id == demo.id,
-                                                         Network.name == DEMO_NETWORK_NAME)).first()
+    exists = db.session.execute(
+        select(Network.id).where(Network.tenant_id == demo.id, Network.name == DEMO_NETWORK_NAME)
+    ).first()
     if exists:
         return False
     text = load_bundled(DEMO_NETWORK_EXAMPLE)
     wn = parse_inp(text, name=DEMO_NETWORK_NAME)
     size = len(text.encode("utf-8"))
-    network = Network(tenant_id=demo.id, name=DEMO_NETWORK_NAME, filename=f"{DEMO_NETWORK_EXAMPLE}.inp",
-                      source="example", inp_text=text, content_hash=content_hash(text), size_bytes=size,
-                      summary={**summary(wn), "name": DEMO_NETWORK_NAME})
+    network = Network(
+        tenant_id=demo.id,
+        name=DEMO_NETWORK_NAME,
+        filename=f"{DEMO_NETWORK_EXAMPLE}.inp",
+        source="example",
+        inp_text=text,
+        content_hash=content_hash(text),
+        size_bytes=size,
+        summary={**summary(wn), "name": DEMO_NETWORK_NAME},
+    )
     db.session.add(network)
     db.session.flush()
-    audit.record(SYSTEM, "network.import", target_type="network", target_id=network.id, tenant_id=demo.id,
-                 details={"name": DEMO_NETWORK_NAME, "size_bytes": size, "source": "example", "seed": True})
+    audit.record(
+        SYSTEM,
+        "network.import",
+        target_type="network",
+        target_id=network.id,
+        tenant_id=demo.id,
+        details={"name": DEMO_NETWORK_NAME, "size_bytes": size, "source": "example", "seed": True},
+    )
     return True
 
 

@@ -6,6 +6,7 @@ rendered in the language of the ``hn_lang`` cookie (Chinese by default) from
 static/i18n/<lang>.json — the same dictionaries the scripts use — so the first
 paint is already in the right language.
 """
+
 from __future__ import annotations
 
 import json
@@ -65,8 +66,9 @@ def translator(lang: str):
 def _render(path: str, **context: Any):
     template, title_key, section = PAGES[path]
     lang = current_language()
-    resp = current_app.make_response(render_template(
-        template, lang=lang, t=translator(lang), title_key=title_key, section=section, **context))
+    resp = current_app.make_response(
+        render_template(template, lang=lang, t=translator(lang), title_key=title_key, section=section, **context)
+    )
     resp.headers["Cache-Control"] = "no-cache"
     return resp
 
@@ -75,9 +77,20 @@ def error_page(status: int):
     """The styled error page of a browser route (404, 405, 500; others get a generic text)."""
     which = str(status) if status in ERROR_PAGES else "other"
     lang = current_language()
-    resp = current_app.make_response((render_template(
-        "error.html", lang=lang, t=translator(lang), title_key=f"errorpage.title_{which}", section="",
-        lead_key=f"errorpage.lead_{which}", status=status), status))
+    resp = current_app.make_response(
+        (
+            render_template(
+                "error.html",
+                lang=lang,
+                t=translator(lang),
+                title_key=f"errorpage.title_{which}",
+                section="",
+                lead_key=f"errorpage.lead_{which}",
+                status=status,
+            ),
+            status,
+        )
+    )
     resp.headers["Cache-Control"] = "no-store"
     return resp
 

@@ -3,6 +3,7 @@
 Pure functions over explicit arguments; the Flask blueprint (hydronet/blueprints/wechat.py) wires
 them to requests, the store and background jobs.
 """
+
 from __future__ import annotations
 
 from hydronet.wechat.plaintext import markdown_to_text, split_utf8
@@ -21,7 +22,17 @@ from hydronet.wechat.protocol import (
 )
 
 __all__ = [
-    "AccountConfig", "BadMessage", "BadSignature", "Incoming", "MessageTooLarge", "StaleTimestamp",
-    "UnsafeXML", "WeChatProtocolError", "markdown_to_text", "parse_incoming", "render_reply",
-    "split_utf8", "verify_url",
+    "AccountConfig",
+    "BadMessage",
+    "BadSignature",
+    "Incoming",
+    "MessageTooLarge",
+    "StaleTimestamp",
+    "UnsafeXML",
+    "WeChatProtocolError",
+    "markdown_to_text",
+    "parse_incoming",
+    "render_reply",
+    "split_utf8",
+    "verify_url",
 ]

@@ -3,6 +3,7 @@
 Callbacks are unauthenticated (only signed), so `resolve` finds the tenant by slug through the explicit
 `all_tenants` escape and then binds the session to it before any tenant data is read.
 """
+
 from __future__ import annotations
 
 import re
@@ -92,9 +93,13 @@ def load(tenant_id: uuid.UUID, source: Source, app_config: Mapping[str, Any]) ->
 def _env_account(app_config: Mapping[str, Any], tenant: Tenant) -> ChannelAccount:
     verified = bool(app_config.get("WECHAT_VERIFIED"))
     cfg = AccountConfig(
-        token=app_config["WECHAT_TOKEN"], app_id=app_config.get("WECHAT_APP_ID") or "",
-        app_secret=app_config.get("WECHAT_APP_SECRET") or "", aes_key=app_config.get("WECHAT_AES_KEY") or None,
-        tenant_slug=tenant.slug, tenant_id=tenant.id, verified=verified,
+        token=app_config["WECHAT_TOKEN"],
+        app_id=app_config.get("WECHAT_APP_ID") or "",
+        app_secret=app_config.get("WECHAT_APP_SECRET") or "",
+        aes_key=app_config.get("WECHAT_AES_KEY") or None,
+        tenant_slug=tenant.slug,
+        tenant_id=tenant.id,
+        verified=verified,
         deliver_mode="push" if verified else "next_message",
     )
     return ChannelAccount(cfg, tenant, "env", app_config.get("WECHAT_API_BASE_URL") or None)
@@ -102,39 +107,81 @@ def _env_account(app_config: Mapping[str, Any], tenant: Tenant) -> ChannelAccoun
 
 def _tenant_account(app_config: Mapping[str, Any], tenant: Tenant, row: WechatAccount) -> ChannelAccount:
     cfg = AccountConfig(
-        token=secret_box.decrypt(row.token_encrypted), app_id=row.app_id,
+        token=secret_box.decrypt(row.token_encrypted),
+        app_id=row.app_id,
         app_secret=secret_box.decrypt(row.app_secret_encrypted),
-        aes_key=secret_box.decrypt(row.aes_key_encrypted) or None, tenant_slug=tenant.slug, tenant_id=tenant.id,
-        verified=row.verified, deliver_mode=row.deliver_mode,  # type: ignore[arg-type]
+        aes_key=secret_box.decrypt(row.aes_key_encrypted) or None,
+        tenant_slug=tenant.slug,
+        tenant_id=tenant.id,
+        verified=row.verified,
+        deliver_mode=row.deliver_mode,  # type: ignore[arg-type]
     )
     return ChannelAccount(cfg, tenant, "tenant", app_config.get("WECHAT_API_BASE_URL") or None)
 
 
-def configure(actor: Actor, tenant: Tenant, *, token: str | None = None, app_id: str | None = None,
-              app_secret: str | None = None, aes_key: Any = _UNSET, verified: bool | None = None,
-              deliver_mode: str | None = None, enabled: bool | None = None) -> tuple[WechatAccount, bool]:
+def configure(
+    actor: Actor,
+    tenant: Tenant,
+    *,
+    token: str | None = None,
+    app_id: str | None = None,
+    app_secret: str | None = None,
+    aes_key: Any = _UNSET,
+    verified: bool | None = None,
+    deliver_mode: str | None = None,
+    enabled: bool | None = None,
+) -> tuple[WechatAccount, bool]:
     """Create or update the tenant's account; omitted secrets are kept, aes_key None/'' removes it."""
     row = get_account()
     created = row is None
     if created and not (token and app_id and app_secret):
-        raise ValidationError({k: "is required" for k, v in
-                               (("token", token), ("app_id", app_id), ("app_secret", app_secret)) if not v})
+        raise ValidationError(
+            {k: "is required" for k, v in (("token", token), ("app_id", app_id), ("app_secret", app_secret)) if not v}
+        )
     _check_formats(token, app_id, deliver_mode)
     if row is None:
-        row = WechatAccount(tenant_id=tenant.id, app_id=app_id, token_encrypted="", app_secret_encrypted="",
-                            aes_key_encrypted="", verified=False, deliver_mode="next_message", enabled=True)
+        row = WechatAccount(
+            tenant_id=tenant.id,
+            app_id=app_id,
+            token_encrypted="",
+            app_secret_encrypted="",
+            aes_key_encrypted="",
+            verified=False,
+            deliver_mode="next_message",
+            enabled=True,
+        )
         db.session.add(row)
-    changed = _apply(row, token=token, app_id=app_id, app_secret=app_secret, aes_key=aes_key, verified=verified,
-                     deliver_mode=deliver_mode, enabled=enabled)
+    changed = _apply(
+        row,
+        token=token,
+        app_id=app_id,
+        app_secret=app_secret,
+        aes_key=aes_key,
+        verified=verified,
+        deliver_mode=deliver_mode,
+        enabled=enabled,
+    )
     try:  # the same checks the callback will run: fail now, not on WeChat's first request
         _tenant_account({}, tenant, row)
     except ValueError as exc:
         db.session.rollback()
         raise ValidationError({"aes_key": str(exc)}) from None
     db.session.flush()
-    audit.record(actor, "wechat.configure", target_type="wechat_account", target_id=row.id, details={
-        "created": created, "changed": sorted(changed), "app_id": row.app_id, "verified": row.verified,
-        "deliver_mode": row.deliver_mode, "enabled": row.enabled, "safe_mode": bool(row.aes_key_encrypted)})
+    audit.record(
+        actor,
+        "wechat.configure",
+        target_type="wechat_account",
+        target_id=row.id,
+        details={
+            "created": created,
+            "changed": sorted(changed),
+            "app_id": row.app_id,
+            "verified": row.verified,
+            "deliver_mode": row.deliver_mode,
+            "enabled": row.enabled,
+            "safe_mode": bool(row.aes_key_encrypted),
+        },
+    )
     db.session.commit()
     return row, created
 

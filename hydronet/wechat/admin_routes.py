@@ -1,4 +1,5 @@
 """/api/tenant/wechat: a tenant's WeChat account (admins), followers, and binding codes (members)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -21,12 +22,21 @@ def _account_dict(row: WechatAccount | None, tenant: Tenant) -> dict[str, Any]:
     """The account without its secrets, with the callback URL to enter in the WeChat console."""
     path = f"/api/wechat/{tenant.slug}"
     base = (current_app.config.get("PUBLIC_BASE_URL") or "").rstrip("/")
-    out: dict[str, Any] = {"configured": row is not None, "callback_path": path,
-                           "callback_url": base + path if base else path}
+    out: dict[str, Any] = {
+        "configured": row is not None,
+        "callback_path": path,
+        "callback_url": base + path if base else path,
+    }
     if row is not None:
-        out.update(app_id=row.app_id, verified=row.verified, deliver_mode=row.deliver_mode, enabled=row.enabled,
-                   has_aes_key=bool(row.aes_key_encrypted), can_push=row.verified and row.deliver_mode == "push",
-                   created_at=iso(row.created_at))
+        out.update(
+            app_id=row.app_id,
+            verified=row.verified,
+            deliver_mode=row.deliver_mode,
+            enabled=row.enabled,
+            has_aes_key=bool(row.aes_key_encrypted),
+            can_push=row.verified and row.deliver_mode == "push",
+            created_at=iso(row.created_at),
+        )
     return out
 
 
@@ -34,8 +44,12 @@ def _follower_dict(follower: WechatFollower, user: User | None) -> dict[str, Any
     """A follower and the member it speaks as."""
     bound = user is not None and not wechat_followers.is_synthetic(user)
     return {
-        "id": str(follower.id), "openid": follower.openid, "subscribed": follower.subscribed,
-        "messages": follower.messages, "bound": bound, "conversation_id": str(follower.conversation_id or "") or None,
+        "id": str(follower.id),
+        "openid": follower.openid,
+        "subscribed": follower.subscribed,
+        "messages": follower.messages,
+        "bound": bound,
+        "conversation_id": str(follower.conversation_id or "") or None,
         "user": {"id": str(user.id), "email": user.email, "name": user.name} if user else None,
         "created_at": iso(follower.created_at),
     }

@@ -6,6 +6,7 @@ and one attempt, on whichever worker, wins the claim and decides the answer: an 
 Every attempt then waits for the published answer within WeChat's window and replies it, holds, or —
 on the last attempt — replies a short notice and leaves delivery to the job.
 """
+
 from __future__ import annotations
 
 import logging
@@ -67,24 +68,30 @@ class Timings:
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any]) -> Timings:
         """WECHAT_REPLY_BUDGET_S / WECHAT_HOLD_UNTIL_S / WECHAT_POLL_S, else the defaults."""
-        return cls(float(cfg.get("WECHAT_REPLY_BUDGET_S", cls.reply_budget_s)),
-                   float(cfg.get("WECHAT_HOLD_UNTIL_S", cls.hold_until_s)),
-                   float(cfg.get("WECHAT_POLL_S", cls.poll_s)))
+        return cls(
+            float(cfg.get("WECHAT_REPLY_BUDGET_S", cls.reply_budget_s)),
+            float(cfg.get("WECHAT_HOLD_UNTIL_S", cls.hold_until_s)),
+            float(cfg.get("WECHAT_POLL_S", cls.poll_s)),
+        )
 
 
 def verify(slug: str | None, args: Mapping[str, str]) -> CallbackReply:
     """WeChat's server-address check (GET): echo `echostr` when the signature is right."""
     account = resolve(slug, current_app.config)
     try:
-        return CallbackReply(verify_url(account.config, args.get("signature"), args.get("timestamp"),
-                                        args.get("nonce"), args.get("echostr")))
+        return CallbackReply(
+            verify_url(
+                account.config, args.get("signature"), args.get("timestamp"), args.get("nonce"), args.get("echostr")
+            )
+        )
     except BadSignature as exc:
         log.warning("wechat URL check refused for %s: %s", account.tenant.slug, exc)
         return FORBIDDEN
 
 
-def receive(slug: str | None, args: Mapping[str, str], body: bytes, meta: RequestMeta,
-            started_at: float) -> CallbackReply:
+def receive(
+    slug: str | None, args: Mapping[str, str], body: bytes, meta: RequestMeta, started_at: float
+) -> CallbackReply:
     """A POSTed callback: 403 when unsigned or stale, else always XML or "success"."""
     account = resolve(slug, current_app.config)
     try:
@@ -138,8 +145,16 @@ def _answer(account: ChannelAccount, incoming: Incoming, meta: RequestMeta, star
             delivery.publish_answer(kv, acct, key, [immediate])
     db.session.commit()  # hand the connection back while waiting
     timings = Timings.from_config(current_app.config)
-    out = delivery.await_outcome(kv, acct, key, attempt, started_at, reply_budget_s=timings.reply_budget_s,
-                                 hold_until_s=timings.hold_until_s, poll_s=timings.poll_s)
+    out = delivery.await_outcome(
+        kv,
+        acct,
+        key,
+        attempt,
+        started_at,
+        reply_budget_s=timings.reply_budget_s,
+        hold_until_s=timings.hold_until_s,
+        poll_s=timings.poll_s,
+    )
     if out.kind == "handed_off":
         return delivery.notice_text(account.config.can_push)
     if out.kind == "hold" or not out.parts:
@@ -184,5 +199,13 @@ def _rate_limited(account: ChannelAccount, openid: str) -> bool:
 
 def _start_job(account: ChannelAccount, incoming: Incoming, *, deliver_async: bool) -> None:
     """Generate the answer outside the request (an RQ worker, or a thread in embedded mode)."""
-    enqueue(JOB_NAME, tenant_id=str(account.tenant.id), source=account.source, account_key=account.kv_key,
-            openid=incoming.openid, dedupe_key=incoming.dedupe_key, text=incoming.text, deliver_async=deliver_async)
+    enqueue(
+        JOB_NAME,
+        tenant_id=str(account.tenant.id),
+        source=account.source,
+        account_key=account.kv_key,
+        openid=incoming.openid,
+        dedupe_key=incoming.dedupe_key,
+        text=incoming.text,
+        deliver_async=deliver_async,
+    )

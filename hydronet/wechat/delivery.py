@@ -27,6 +27,7 @@ user's next message. One SET NX key ("outcome") decides between the two, so exac
 delivers, whatever the interleaving. A returned non-200 instead of holding was rejected: WeChat
 documents no retry on errors and may show the user the failure notice at once.
 """
+
 from __future__ import annotations
 
 import json
@@ -62,8 +63,15 @@ def claim(kv: KV, account_key: str, dedupe_key: str, ttl_s: float = CLAIM_TTL_S)
     return set_if_absent(kv, _key(account_key, "claim", dedupe_key), str(time.time()), ttl_s)
 
 
-def mark_attempt(kv: KV, account_key: str, dedupe_key: str, *, create_time: float | None = None,
-                 now: float | None = None, ttl_s: float = CLAIM_TTL_S) -> int:
+def mark_attempt(
+    kv: KV,
+    account_key: str,
+    dedupe_key: str,
+    *,
+    create_time: float | None = None,
+    now: float | None = None,
+    ttl_s: float = CLAIM_TTL_S,
+) -> int:
     """Number this delivery of the message (1, 2, 3…), also inferred from its age when attempts were lost."""
     counted = 1
     while not set_if_absent(kv, _key(account_key, f"attempt{counted}", dedupe_key), "1", ttl_s):
@@ -93,9 +101,16 @@ def get_answer(kv: KV, account_key: str, dedupe_key: str) -> list[str] | None:
     return None if raw is None else list(json.loads(raw))
 
 
-def wait_for_answer(kv: KV, account_key: str, dedupe_key: str, timeout_s: float, *,
-                    poll_s: float = POLL_INTERVAL_S, clock: Clock = time.monotonic,
-                    sleep: Sleep = time.sleep) -> list[str] | None:
+def wait_for_answer(
+    kv: KV,
+    account_key: str,
+    dedupe_key: str,
+    timeout_s: float,
+    *,
+    poll_s: float = POLL_INTERVAL_S,
+    clock: Clock = time.monotonic,
+    sleep: Sleep = time.sleep,
+) -> list[str] | None:
     """Poll for the answer for up to `timeout_s` (at least one look)."""
     deadline = clock() + timeout_s
     while True:
@@ -134,18 +149,29 @@ class Outcome:
     attempt: int = 1
 
 
-def await_outcome(kv: KV, account_key: str, dedupe_key: str, attempt: int, started_at: float, *,
-                  reply_budget_s: float = REPLY_BUDGET_S, hold_until_s: float = HOLD_UNTIL_S,
-                  poll_s: float = POLL_INTERVAL_S, clock: Clock = time.monotonic,
-                  sleep: Sleep = time.sleep) -> Outcome:
+def await_outcome(
+    kv: KV,
+    account_key: str,
+    dedupe_key: str,
+    attempt: int,
+    started_at: float,
+    *,
+    reply_budget_s: float = REPLY_BUDGET_S,
+    hold_until_s: float = HOLD_UNTIL_S,
+    poll_s: float = POLL_INTERVAL_S,
+    clock: Clock = time.monotonic,
+    sleep: Sleep = time.sleep,
+) -> Outcome:
     """Run one attempt of the state machine (see module docstring); `started_at` is clock() at request start."""
-    waited = wait_for_answer(kv, account_key, dedupe_key, started_at + reply_budget_s - clock(),
-                             poll_s=poll_s, clock=clock, sleep=sleep)
+    waited = wait_for_answer(
+        kv, account_key, dedupe_key, started_at + reply_budget_s - clock(), poll_s=poll_s, clock=clock, sleep=sleep
+    )
     if waited is not None:
         return Outcome("answer", waited, attempt)
     if not is_last_attempt(attempt):
-        late = wait_for_answer(kv, account_key, dedupe_key, started_at + hold_until_s - clock(),
-                               poll_s=poll_s, clock=clock, sleep=sleep)
+        late = wait_for_answer(
+            kv, account_key, dedupe_key, started_at + hold_until_s - clock(), poll_s=poll_s, clock=clock, sleep=sleep
+        )
         return Outcome("answer", late, attempt) if late is not None else Outcome("hold", [], attempt)
     parts = give_up(kv, account_key, dedupe_key)
     return Outcome("answer", parts, attempt) if parts else Outcome("handed_off", [], attempt)
@@ -204,4 +230,3 @@ def pop_pending(kv: KV, account_key: str, openid: str, limit: int | None = None)
 def has_pending(kv: KV, account_key: str, openid: str) -> bool:
     """True when parts wait for this user's next message."""
     return bool(kv.get(_key(account_key, "pending", openid)))
-

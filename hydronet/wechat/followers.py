@@ -4,6 +4,7 @@ A follower first gets a synthetic member user (no password, so nobody can sign i
 code a signed-in user fetched in the web UI re-points the follower to that user and hands them the
 follower's conversation, which then shows up in their web chat list.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -67,16 +68,27 @@ def ensure(tenant: Tenant, openid: str, meta: RequestMeta) -> tuple[WechatFollow
         if existing is None:
             raise
         return existing, False
-    audit.record(Actor(user=user, tenant=tenant, meta=meta), "wechat.follower_create", target_type="wechat_follower",
-                 target_id=follower.id, details={"openid": openid, "user_id": str(user.id)})
+    audit.record(
+        Actor(user=user, tenant=tenant, meta=meta),
+        "wechat.follower_create",
+        target_type="wechat_follower",
+        target_id=follower.id,
+        details={"openid": openid, "user_id": str(user.id)},
+    )
     db.session.commit()
     return follower, True
 
 
 def _new_user(tenant: Tenant, openid: str) -> User:
     """A member user for a follower (flushed, not committed)."""
-    user = User(tenant_id=tenant.id, email=synthetic_email(tenant.id, openid), name=f"微信用户{openid[-4:]}",
-                role="member", password_hash=None, is_wechat_follower=True)
+    user = User(
+        tenant_id=tenant.id,
+        email=synthetic_email(tenant.id, openid),
+        name=f"微信用户{openid[-4:]}",
+        role="member",
+        password_hash=None,
+        is_wechat_follower=True,
+    )
     db.session.add(user)
     db.session.flush()
     return user
@@ -97,7 +109,8 @@ def user_of(tenant: Tenant, follower: WechatFollower) -> User:
     if user is None:
         email = synthetic_email(tenant.id, follower.openid)
         user = db.session.execute(
-            select(User).where(User.email == email, User.is_wechat_follower.is_(True))).scalar_one_or_none()
+            select(User).where(User.email == email, User.is_wechat_follower.is_(True))
+        ).scalar_one_or_none()
         if user is not None:
             user.is_active = True  # the person it was bound to is gone: the follower speaks as itself again
         user = user or _new_user(tenant, follower.openid)
@@ -126,8 +139,10 @@ def count_message(follower: WechatFollower) -> None:
 def list_followers(limit: int = 500) -> list[tuple[WechatFollower, User | None]]:
     """The current tenant's followers with their users, newest first."""
     rows = db.session.execute(
-        select(WechatFollower, User).outerjoin(User, User.id == WechatFollower.user_id)
-        .order_by(WechatFollower.created_at.desc()).limit(limit)
+        select(WechatFollower, User)
+        .outerjoin(User, User.id == WechatFollower.user_id)
+        .order_by(WechatFollower.created_at.desc())
+        .limit(limit)
     ).all()
     return [(f, u) for f, u in rows]
 
@@ -143,12 +158,19 @@ def create_bind_code(actor: Actor) -> tuple[str, datetime]:
     assert actor.user is not None and actor.tenant is not None
     tenant_id, now = actor.tenant.id, utcnow()
     for _attempt in range(5):
-        db.session.execute(delete(WechatBindCode).where(
-            WechatBindCode.tenant_id == tenant_id,
-            (WechatBindCode.user_id == actor.user.id) | (WechatBindCode.expires_at < now - timedelta(days=1))))
-        code = f"{secrets.randbelow(10 ** BIND_CODE_DIGITS):0{BIND_CODE_DIGITS}d}"
-        row = WechatBindCode(tenant_id=tenant_id, user_id=actor.user.id, code_hash=_code_hash(tenant_id, code),
-                             expires_at=now + BIND_CODE_TTL)
+        db.session.execute(
+            delete(WechatBindCode).where(
+                WechatBindCode.tenant_id == tenant_id,
+                (WechatBindCode.user_id == actor.user.id) | (WechatBindCode.expires_at < now - timedelta(days=1)),
+            )
+        )
+        code = f"{secrets.randbelow(10**BIND_CODE_DIGITS):0{BIND_CODE_DIGITS}d}"
+        row = WechatBindCode(
+            tenant_id=tenant_id,
+            user_id=actor.user.id,
+            code_hash=_code_hash(tenant_id, code),
+            expires_at=now + BIND_CODE_TTL,
+        )
         db.session.add(row)
         try:
             db.session.flush()
@@ -156,8 +178,13 @@ def create_bind_code(actor: Actor) -> tuple[str, datetime]:
             db.session.rollback()
             bind_tenant(db.session, tenant_id)
             continue
-        audit.record(actor, "wechat.bind_code_create", target_type="user", target_id=actor.user.id,
-                     details={"expires_at": row.expires_at.isoformat()})
+        audit.record(
+            actor,
+            "wechat.bind_code_create",
+            target_type="user",
+            target_id=actor.user.id,
+            details={"expires_at": row.expires_at.isoformat()},
+        )
         db.session.commit()
         return code, row.expires_at
     raise RuntimeError("could not draw a free binding code")
@@ -172,14 +199,22 @@ def bind(tenant: Tenant, follower: WechatFollower, code: str, meta: RequestMeta)
     store = get_store()
     per_follower = f"wechat:bindfail:{tenant.id}:{follower.openid}"
     per_tenant = f"wechat:bindfail:{tenant.id}"
-    if int(store.get(per_follower) or 0) >= BIND_FAILURES_PER_FOLLOWER or \
-            int(store.get(per_tenant) or 0) >= BIND_FAILURES_PER_TENANT:
+    if (
+        int(store.get(per_follower) or 0) >= BIND_FAILURES_PER_FOLLOWER
+        or int(store.get(per_tenant) or 0) >= BIND_FAILURES_PER_TENANT
+    ):
         return "throttled", None
     row = db.session.execute(
-        select(WechatBindCode).where(WechatBindCode.code_hash == _code_hash(tenant.id, code))).scalar_one_or_none()
+        select(WechatBindCode).where(WechatBindCode.code_hash == _code_hash(tenant.id, code))
+    ).scalar_one_or_none()
     target = db.session.get(User, row.user_id) if row is not None else None
-    if row is None or row.used_at is not None or _aware(row.expires_at) <= utcnow() or target is None \
-            or not target.is_active:
+    if (
+        row is None
+        or row.used_at is not None
+        or _aware(row.expires_at) <= utcnow()
+        or target is None
+        or not target.is_active
+    ):
         store.incr(per_follower, 1, ttl=3600)
         store.incr(per_tenant, 1, ttl=600)
         return "invalid", None
@@ -194,10 +229,18 @@ def bind(tenant: Tenant, follower: WechatFollower, code: str, meta: RequestMeta)
     if previous is not None and is_synthetic(previous):
         previous.is_active = False  # nobody speaks as it any more; it no longer counts as a member
         previous.token_version += 1
-    audit.record(Actor(user=target, tenant=tenant, meta=meta), "wechat.bind", target_type="wechat_follower",
-                 target_id=follower.id, details={"openid": follower.openid, "user_id": str(target.id),
-                                                 "previous_user_id": str(previous.id) if previous else None,
-                                                 "conversation_id": str(follower.conversation_id or "")})
+    audit.record(
+        Actor(user=target, tenant=tenant, meta=meta),
+        "wechat.bind",
+        target_type="wechat_follower",
+        target_id=follower.id,
+        details={
+            "openid": follower.openid,
+            "user_id": str(target.id),
+            "previous_user_id": str(previous.id) if previous else None,
+            "conversation_id": str(follower.conversation_id or ""),
+        },
+    )
     db.session.commit()
     return "bound", target
 
@@ -208,5 +251,8 @@ def _hand_over(tenant_id: uuid.UUID, conversation_id: uuid.UUID, user_id: uuid.U
     if conv is None:
         return
     conv.user_id = user_id
-    db.session.execute(update(Message).where(Message.tenant_id == tenant_id, Message.conversation_id == conversation_id)
-                       .values(user_id=user_id))
+    db.session.execute(
+        update(Message)
+        .where(Message.tenant_id == tenant_id, Message.conversation_id == conversation_id)
+        .values(user_id=user_id)
+    )

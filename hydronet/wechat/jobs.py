@@ -5,6 +5,7 @@ first part (the job then pushes the rest, or queues it for the next message); Fa
 attempt already replied a notice, so the job pushes everything (verified accounts in push mode) or
 queues it for the user's next message. Job arguments carry ids and text only — never secrets.
 """
+
 from __future__ import annotations
 
 import logging
@@ -30,8 +31,15 @@ JOB_META = RequestMeta(request_id="wechat-job")
 
 
 @job("wechat.answer")
-def answer(tenant_id: str, source: Source, account_key: str, openid: str, dedupe_key: str, text: str,
-           deliver_async: bool = False) -> None:
+def answer(
+    tenant_id: str,
+    source: Source,
+    account_key: str,
+    openid: str,
+    dedupe_key: str,
+    text: str,
+    deliver_async: bool = False,
+) -> None:
     """Answer one follower message and deliver it (see module docstring)."""
     kv = get_store()
     account = load(uuid.UUID(tenant_id), source, current_app.config)
@@ -72,8 +80,9 @@ def generate(account: ChannelAccount, openid: str, text: str) -> str:
     return reply.content
 
 
-def deliver(account: ChannelAccount, kv: Store, openid: str, dedupe_key: str, parts: list[str], *,
-            deliver_async: bool = False) -> None:
+def deliver(
+    account: ChannelAccount, kv: Store, openid: str, dedupe_key: str, parts: list[str], *, deliver_async: bool = False
+) -> None:
     """Publish for a passive reply; push or queue what a passive reply cannot carry."""
     if deliver_async:
         _push_or_queue(account, kv, openid, parts)
@@ -94,10 +103,16 @@ def _push_or_queue(account: ChannelAccount, kv: Store, openid: str, parts: list[
     if account.config.can_push:
         store = get_store()
         redis_client = getattr(store, "client", None) if store.kind == "redis" else None
-        client = make_client(account.config, redis_client, account.api_base_url,
-                             session_prefix=account.session_prefix)
+        client = make_client(account.config, redis_client, account.api_base_url, session_prefix=account.session_prefix)
     result = push_or_queue(kv, client, account.kv_key, openid, parts, can_push=account.config.can_push)
     if not result.ok:
-        log.info("wechat answer for %s: %d pushed, %d queued, %d lost (%s, errcode %s)", account.tenant.slug,
-                 result.sent, result.queued, len(result.undelivered) - result.queued, result.reason, result.errcode)
+        log.info(
+            "wechat answer for %s: %d pushed, %d queued, %d lost (%s, errcode %s)",
+            account.tenant.slug,
+            result.sent,
+            result.queued,
+            len(result.undelivered) - result.queued,
+            result.reason,
+            result.errcode,
+        )
     return result

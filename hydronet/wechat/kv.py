@@ -3,6 +3,7 @@
 `hydronet.kernel.store.RedisStore` and `hydronet.kernel.store.MemoryStore` (what the app passes) satisfy `KV`;
 `RedisKV` adapts a bare, optionally namespaced `redis.Redis` client (the unit tests use it).
 """
+
 from __future__ import annotations
 
 from typing import Protocol, runtime_checkable

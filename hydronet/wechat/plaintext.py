@@ -1,4 +1,5 @@
 """Plain-text rendering of assistant Markdown for WeChat, and UTF-8-safe splitting into messages."""
+
 from __future__ import annotations
 
 import re
@@ -50,7 +51,7 @@ def markdown_to_text(md: str) -> str:
             end = i + 2
             while end < len(lines) and "|" in lines[end] and lines[end].strip():
                 end += 1
-            out.extend(_table(lines[i], lines[i + 2:end]))
+            out.extend(_table(lines[i], lines[i + 2 : end]))
             i = end
             continue
         out.append(_block_line(line))
@@ -195,7 +196,7 @@ def _pieces(text: str, sep: re.Pattern[str]) -> list[str]:
     start = 0
     for m in sep.finditer(text):
         if m.end() > start:
-            pieces.append(text[start:m.end()])
+            pieces.append(text[start : m.end()])
             start = m.end()
     if start < len(text):
         pieces.append(text[start:])

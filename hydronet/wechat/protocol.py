@@ -4,6 +4,7 @@ Plaintext, compatible and safe (AES) modes are handled through wechatpy. Errors 
 `BadSignature` / `StaleTimestamp` → 403; `BadMessage` (incl. `MessageTooLarge`, `UnsafeXML`) →
 reply "success" so WeChat neither retries nor shows the user an error.
 """
+
 from __future__ import annotations
 
 import base64
@@ -135,8 +136,9 @@ def _check_signature(cfg: AccountConfig, signature: str | None, timestamp: str |
         raise BadSignature("signature mismatch")
 
 
-def verify_url(cfg: AccountConfig, signature: str | None, timestamp: str | None, nonce: str | None,
-               echostr: str | None) -> str:
+def verify_url(
+    cfg: AccountConfig, signature: str | None, timestamp: str | None, nonce: str | None, echostr: str | None
+) -> str:
     """Answer WeChat's server-address check (GET): the echostr when the signature is right."""
     _check_signature(cfg, signature, timestamp, nonce)
     if not echostr:
@@ -162,8 +164,15 @@ def _check_body(body: bytes, max_body_bytes: int) -> None:
         raise UnsafeXML("DOCTYPE/ENTITY declarations are not accepted")
 
 
-def parse_incoming(cfg: AccountConfig, query_args: Mapping[str, str], body: bytes, now: float, *,
-                   max_body_bytes: int = MAX_BODY_BYTES, max_skew_s: float = MAX_CLOCK_SKEW_S) -> Incoming:
+def parse_incoming(
+    cfg: AccountConfig,
+    query_args: Mapping[str, str],
+    body: bytes,
+    now: float,
+    *,
+    max_body_bytes: int = MAX_BODY_BYTES,
+    max_skew_s: float = MAX_CLOCK_SKEW_S,
+) -> Incoming:
     """Verify and parse a POSTed callback in plaintext, compatible or safe mode."""
     timestamp, nonce = query_args.get("timestamp"), query_args.get("nonce")
     encrypted = (query_args.get("encrypt_type") or "raw").lower() == "aes"
@@ -235,8 +244,9 @@ def _incoming(message: BaseMessage, encrypted: bool) -> Incoming:
     return Incoming(message, kind, text, openid, dedupe_key, create_time, encrypted, raw_type)
 
 
-def render_reply(cfg: AccountConfig, incoming: Incoming, text: str | None, *,
-                 now: float | None = None, nonce: str | None = None) -> str:
+def render_reply(
+    cfg: AccountConfig, incoming: Incoming, text: str | None, *, now: float | None = None, nonce: str | None = None
+) -> str:
     """Passive-reply body: text XML (encrypted when the request was), or "success" for no reply."""
     if not text:
         return "success"

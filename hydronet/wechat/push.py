@@ -7,6 +7,7 @@ fetch runs under a lock (redis-py `Lock` when Redis is given, a process lock oth
 the shared storage inside it, and only calls WeChat when nobody refreshed meanwhile. The token is
 stored with a TTL 5 minutes shorter than WeChat's so it is renewed before WeChat expires it.
 """
+
 from __future__ import annotations
 
 import logging
@@ -58,8 +59,14 @@ class PushResult:
         return self.reason in RETRY_LATER or self.reason == "not_pushing"
 
 
-def push_text(client: WeChatClient, openid: str, parts: list[str], *, retry_delay_s: float = 0.5,
-              sleep: Callable[[float], None] = time.sleep) -> PushResult:
+def push_text(
+    client: WeChatClient,
+    openid: str,
+    parts: list[str],
+    *,
+    retry_delay_s: float = 0.5,
+    sleep: Callable[[float], None] = time.sleep,
+) -> PushResult:
     """Send parts in order; stop at the first refusal and return what was not delivered."""
     for i, part in enumerate(parts):
         for attempt in (1, 2):
@@ -83,13 +90,17 @@ def push_text(client: WeChatClient, openid: str, parts: list[str], *, retry_dela
     return PushResult(len(parts), [])
 
 
-def push_or_queue(kv: KV, client: WeChatClient | None, account_key: str, openid: str, parts: list[str], *,
-                  can_push: bool) -> PushResult:
+def push_or_queue(
+    kv: KV, client: WeChatClient | None, account_key: str, openid: str, parts: list[str], *, can_push: bool
+) -> PushResult:
     """Deliver a late answer: push when allowed, and queue whatever could not go for the next message."""
     if not parts:
         return PushResult(0, [])
-    result = push_text(client, openid, parts) if can_push and client is not None else \
-        PushResult(0, list(parts), None, "not_pushing")
+    result = (
+        push_text(client, openid, parts)
+        if can_push and client is not None
+        else PushResult(0, list(parts), None, "not_pushing")
+    )
     if result.undelivered and result.retry_later:
         queue_pending(kv, account_key, openid, result.undelivered)
         return PushResult(result.sent, result.undelivered, result.errcode, result.reason, len(result.undelivered))
@@ -161,8 +172,16 @@ def _redis_lock(client: redis.Redis, name: str, timeout_s: float = 15.0) -> Iter
 class LockedTokenClient(WeChatClient):
     """WeChatClient with a configurable API base whose token refresh is serialized across workers."""
 
-    def __init__(self, appid: str, secret: str, *, session: SessionStorage, api_base_url: str,
-                 token_lock: Callable[[], AbstractContextManager[None]], timeout: float) -> None:
+    def __init__(
+        self,
+        appid: str,
+        secret: str,
+        *,
+        session: SessionStorage,
+        api_base_url: str,
+        token_lock: Callable[[], AbstractContextManager[None]],
+        timeout: float,
+    ) -> None:
         super().__init__(appid, secret, session=session, timeout=timeout)
         self.API_BASE_URL = api_base_url  # instance attribute shadows the class constant used by _request
         self._token_lock = token_lock
@@ -174,25 +193,36 @@ class LockedTokenClient(WeChatClient):
             current = self.session.get(self.access_token_key)
             if current and current != seen:
                 return {"access_token": current}
-            res = self._http.get(self.API_BASE_URL + "token", timeout=self.timeout, params={
-                "grant_type": "client_credential", "appid": self.appid, "secret": self.secret})
+            res = self._http.get(
+                self.API_BASE_URL + "token",
+                timeout=self.timeout,
+                params={"grant_type": "client_credential", "appid": self.appid, "secret": self.secret},
+            )
             try:
                 res.raise_for_status()
                 result = res.json()
             except (requests.RequestException, ValueError):
-                raise WeChatClientException(None, f"token endpoint HTTP {res.status_code}", client=self,
-                                            request=res.request, response=res) from None
+                raise WeChatClientException(
+                    None, f"token endpoint HTTP {res.status_code}", client=self, request=res.request, response=res
+                ) from None
             if result.get("errcode"):
-                raise WeChatClientException(result["errcode"], result.get("errmsg"), client=self,
-                                            request=res.request, response=res)
+                raise WeChatClientException(
+                    result["errcode"], result.get("errmsg"), client=self, request=res.request, response=res
+                )
             expires_in = int(result.get("expires_in", 7200))
             self.session.set(self.access_token_key, result["access_token"], max(60, expires_in - TOKEN_MARGIN_S))
             # expires_at stays None: wechatpy then trusts the shared storage, whose TTL does the expiry
             return result
 
 
-def make_client(cfg: AccountConfig, redis_client: redis.Redis | None = None, api_base_url: str | None = None,
-                *, timeout_s: float = 10.0, session_prefix: str = "hydronet:wechat") -> LockedTokenClient:
+def make_client(
+    cfg: AccountConfig,
+    redis_client: redis.Redis | None = None,
+    api_base_url: str | None = None,
+    *,
+    timeout_s: float = 10.0,
+    session_prefix: str = "hydronet:wechat",
+) -> LockedTokenClient:
     """A client for one account; token shared through Redis (or this process when redis_client is None)."""
     base = (api_base_url or DEFAULT_API_BASE_URL).rstrip("/") + "/"
     lock_name = f"{session_prefix}:{cfg.app_id}:token-lock"
@@ -202,5 +232,6 @@ def make_client(cfg: AccountConfig, redis_client: redis.Redis | None = None, api
     else:
         session = _PROCESS_STORAGE
         lock = lambda: _process_lock(lock_name)  # noqa: E731
-    return LockedTokenClient(cfg.app_id, cfg.app_secret, session=session, api_base_url=base,
-                             token_lock=lock, timeout=timeout_s)
+    return LockedTokenClient(
+        cfg.app_id, cfg.app_secret, session=session, api_base_url=base, token_lock=lock, timeout=timeout_s
+    )

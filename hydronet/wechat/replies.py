@@ -1,4 +1,5 @@
 """What the assistant says on WeChat: fixed replies, commands it understands, and answers cut into messages."""
+
 from __future__ import annotations
 
 import re

@@ -3,6 +3,7 @@
 `/api/wechat` serves the account configured by WECHAT_* environment variables for the tenant named by
 WECHAT_TENANT_SLUG; `/api/wechat/<tenant_slug>` serves the account a tenant admin configured.
 """
+
 from __future__ import annotations
 
 import time

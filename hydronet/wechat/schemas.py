@@ -1,4 +1,5 @@
 """Contracts of /api/tenant/wechat (account, followers, binding codes) and of the WeChat callbacks."""
+
 from __future__ import annotations
 
 from typing import Annotated
@@ -41,8 +42,9 @@ class WechatFollower(Resource):
 
 # Formats are checked by wechat.accounts (with its own messages); the patterns document them.
 class AccountBody(Body):
-    token: Annotated[str, Text(32, pattern="^[0-9A-Za-z]{3,32}$", description="as set in the WeChat console")] | None \
-        = None
+    token: (
+        Annotated[str, Text(32, pattern="^[0-9A-Za-z]{3,32}$", description="as set in the WeChat console")] | None
+    ) = None
     app_id: Annotated[str, Text(64, pattern="^wx[0-9A-Za-z]{8,30}$")] | None = None
     app_secret: Annotated[str, Text(128)] | None = None
     aes_key: Annotated[str, Text(64, description="EncodingAESKey (43 characters); null/'' removes it")] | None = None
@@ -68,12 +70,14 @@ class BindCode(Answer):
 
 # --- the callbacks: WeChat's signed query string, checked by the channel (plain-text refusals) --------
 
+
 class SignedQuery(Query):
     signature: str | None = Field(None, description="sha1 of the sorted token, timestamp and nonce")
     timestamp: str | None = None
     nonce: str | None = None
-    encrypt_type: Annotated[str | None, WithJsonSchema({"type": "string", "enum": ["raw", "aes"]}),
-                            Field(description="aes in safe mode")] = None
+    encrypt_type: Annotated[
+        str | None, WithJsonSchema({"type": "string", "enum": ["raw", "aes"]}), Field(description="aes in safe mode")
+    ] = None
     msg_signature: str | None = Field(None, description="signature over the encrypted body (safe mode)")
 
 
@@ -82,11 +86,28 @@ class VerifyQuery(SignedQuery):
 
 
 PLAIN = {"type": "string"}
-CALLBACK_NOTE = ("Signature-authenticated by WeChat (no bearer token). Answers are plain text (`success`, "
-                 "`forbidden`) or an XML passive reply, never the JSON error shape — except 404 when no account "
-                 "is configured here.")
-VERIFY = {"ok": {200: PLAIN}, "ok_media": "text/plain", "query": VerifyQuery, "errors": (403, 404),
-          "text_errors": (403,), "description": CALLBACK_NOTE, "parse_input": False}
-RECEIVE = {"ok": {200: PLAIN}, "ok_media": "text/plain", "query": SignedQuery, "errors": (403, 404, 413),
-           "text_errors": (403, 413), "description": CALLBACK_NOTE, "parse_input": False,
-           "body_media": {"application/xml": PLAIN, "text/xml": PLAIN}, "also": {200: {"application/xml": PLAIN}}}
+CALLBACK_NOTE = (
+    "Signature-authenticated by WeChat (no bearer token). Answers are plain text (`success`, "
+    "`forbidden`) or an XML passive reply, never the JSON error shape — except 404 when no account "
+    "is configured here."
+)
+VERIFY = {
+    "ok": {200: PLAIN},
+    "ok_media": "text/plain",
+    "query": VerifyQuery,
+    "errors": (403, 404),
+    "text_errors": (403,),
+    "description": CALLBACK_NOTE,
+    "parse_input": False,
+}
+RECEIVE = {
+    "ok": {200: PLAIN},
+    "ok_media": "text/plain",
+    "query": SignedQuery,
+    "errors": (403, 404, 413),
+    "text_errors": (403, 413),
+    "description": CALLBACK_NOTE,
+    "parse_input": False,
+    "body_media": {"application/xml": PLAIN, "text/xml": PLAIN},
+    "also": {200: {"application/xml": PLAIN}},
+}

@@ -1,4 +1,5 @@
 """Tenant API keys: shown once, hashed, scoped, revocable, usable by scripts."""
+
 from __future__ import annotations
 
 from hydronet.kernel.db import db
@@ -7,7 +8,9 @@ from hydronet.models import ApiKey
 
 
 def _create(client, headers, scopes=("chat",), **extra):
-    resp = client.post("/api/tenant/api-keys", headers=headers, json={"name": "script", "scopes": list(scopes), **extra})
+    resp = client.post(
+        "/api/tenant/api-keys", headers=headers, json={"name": "script", "scopes": list(scopes), **extra}
+    )
     assert resp.status_code == 201, resp.get_json()
     return resp.get_json()
 
@@ -34,7 +37,10 @@ def test_script_can_chat_and_is_stopped_by_scopes(client, factory, two_tenants):
     assert client.get("/api/tenant/users", headers=kh).status_code == 403
     assert client.get("/api/tenant/api-keys", headers=kh).status_code == 403
     read_only = _create(client, h, scopes=("chat:read",))["key"]
-    assert client.post("/api/chat/conversations", headers={"Authorization": f"Bearer {read_only}"}, json={}).status_code == 403
+    assert (
+        client.post("/api/chat/conversations", headers={"Authorization": f"Bearer {read_only}"}, json={}).status_code
+        == 403
+    )
 
 
 def test_revoked_expired_and_unknown_keys_refused(client, factory, two_tenants):
@@ -45,7 +51,9 @@ def test_revoked_expired_and_unknown_keys_refused(client, factory, two_tenants):
     client.delete(f"/api/tenant/api-keys/{created['api_key']['id']}", headers=h)
     assert client.get("/api/tenant/info", headers=kh).status_code == 401
     assert client.get("/api/tenant/info", headers={"Authorization": "Bearer hn_deadbeef_nope"}).status_code == 401
-    past = client.post("/api/tenant/api-keys", headers=h, json={"name": "x", "scopes": ["chat"], "expires_at": "2000-01-01T00:00:00Z"})
+    past = client.post(
+        "/api/tenant/api-keys", headers=h, json={"name": "x", "scopes": ["chat"], "expires_at": "2000-01-01T00:00:00Z"}
+    )
     assert past.status_code == 422
 
 

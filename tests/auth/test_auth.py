@@ -1,4 +1,5 @@
 """Sign-up, sign-in, refresh rotation, logout and password changes."""
+
 from __future__ import annotations
 
 import pytest
@@ -109,14 +110,19 @@ def test_refresh_replayed_within_grace_window_rotates_again(client, factory):
     assert client.post("/api/auth/refresh", json={"refresh_token": login["refresh_token"]}).status_code == 200
     again = client.post("/api/auth/refresh", json={"refresh_token": login["refresh_token"]})
     assert again.status_code == 200
-    assert client.post("/api/auth/refresh", json={"refresh_token": again.get_json()["refresh_token"]}).status_code == 200
+    assert (
+        client.post("/api/auth/refresh", json={"refresh_token": again.get_json()["refresh_token"]}).status_code == 200
+    )
 
 
 def test_logout_revokes_access_and_refresh(client, factory):
     user = factory.user(factory.tenant())
     login = client.post("/api/auth/login", json={"email": user.email, "password": PASSWORD}).get_json()
     headers = {"Authorization": f"Bearer {login['access_token']}"}
-    assert client.post("/api/auth/logout", headers=headers, json={"refresh_token": login["refresh_token"]}).status_code == 200
+    assert (
+        client.post("/api/auth/logout", headers=headers, json={"refresh_token": login["refresh_token"]}).status_code
+        == 200
+    )
     assert client.get("/api/auth/me", headers=headers).status_code == 401
     assert client.post("/api/auth/refresh", json={"refresh_token": login["refresh_token"]}).status_code == 401
 
@@ -125,8 +131,9 @@ def test_change_password_revokes_other_tokens(client, factory):
     user = factory.user(factory.tenant())
     other_session = factory.headers(user)
     headers = factory.headers(user)
-    resp = client.put("/api/auth/change-password", headers=headers,
-                      json={"old_password": PASSWORD, "new_password": "Another-Pass-77"})
+    resp = client.put(
+        "/api/auth/change-password", headers=headers, json={"old_password": PASSWORD, "new_password": "Another-Pass-77"}
+    )
     assert resp.status_code == 200
     assert client.get("/api/auth/me", headers=other_session).status_code == 401
     new_headers = {"Authorization": f"Bearer {resp.get_json()['access_token']}"}
@@ -137,24 +144,32 @@ def test_change_password_revokes_other_tokens(client, factory):
 
 def test_change_password_wrong_old_password(client, factory):
     user = factory.user(factory.tenant())
-    resp = client.put("/api/auth/change-password", headers=factory.headers(user),
-                      json={"old_password": "nope-nope-1", "new_password": "Another-Pass-77"})
+    resp = client.put(
+        "/api/auth/change-password",
+        headers=factory.headers(user),
+        json={"old_password": "nope-nope-1", "new_password": "Another-Pass-77"},
+    )
     assert resp.status_code == 400
     assert resp.get_json()["error"]["code"] == "invalid_old_password"
 
 
 def test_change_password_needs_fresh_login(client, factory):
     user = factory.user(factory.tenant())
-    resp = client.put("/api/auth/change-password", headers=factory.headers(user, fresh=False),
-                      json={"old_password": PASSWORD, "new_password": "Another-Pass-77"})
+    resp = client.put(
+        "/api/auth/change-password",
+        headers=factory.headers(user, fresh=False),
+        json={"old_password": PASSWORD, "new_password": "Another-Pass-77"},
+    )
     assert resp.status_code == 401
     assert resp.get_json()["error"]["code"] == "fresh_login_required"
 
 
 def test_repeated_failures_back_off_per_account(client, factory):
     user = factory.user(factory.tenant())
-    codes = [client.post("/api/auth/login", json={"email": user.email, "password": f"bad-{i}-xxxx"}).status_code
-             for i in range(7)]
+    codes = [
+        client.post("/api/auth/login", json={"email": user.email, "password": f"bad-{i}-xxxx"}).status_code
+        for i in range(7)
+    ]
     assert codes[:5] == [401] * 5
     assert 429 in codes[5:]
     locked = client.post("/api/auth/login", json={"email": user.email, "password": PASSWORD})

@@ -5,6 +5,7 @@ that changes one leaves a tombstone.  These tests prove the cache is used
 (no user/tenant SQL on a hit), that what a platform admin or a tenant admin
 changes is seen at once, and that secrets never enter the cache.
 """
+
 from __future__ import annotations
 
 import json
@@ -64,13 +65,17 @@ def test_suspension_is_seen_by_the_next_request(app, client, factory, two_tenant
     headers = factory.headers(member)
     assert _me(client, headers).status_code == 200 and _me(client, headers).status_code == 200  # cached
     _assert_cached(app, member)
-    resp = client.patch(f"/api/admin/tenants/{two_tenants['a'].id}", headers=factory.headers(platform_admin),
-                        json={"status": "suspended", "reason": "unpaid"})
+    resp = client.patch(
+        f"/api/admin/tenants/{two_tenants['a'].id}",
+        headers=factory.headers(platform_admin),
+        json={"status": "suspended", "reason": "unpaid"},
+    )
     assert resp.status_code == 200, resp.get_json()
     resp = _me(client, headers)
     assert resp.status_code == 403 and resp.get_json()["error"]["code"] == "tenant_suspended"
-    reactivated = client.patch(f"/api/admin/tenants/{two_tenants['a'].id}", headers=factory.headers(platform_admin),
-                               json={"status": "active"})
+    reactivated = client.patch(
+        f"/api/admin/tenants/{two_tenants['a'].id}", headers=factory.headers(platform_admin), json={"status": "active"}
+    )
     assert reactivated.status_code == 200
     assert _me(client, headers).status_code == 200
 
@@ -80,8 +85,11 @@ def test_plan_change_is_seen_by_the_next_request(app, client, factory, two_tenan
     headers = factory.headers(owner)
     assert client.get("/api/tenant/info", headers=headers).get_json()["tenant"]["plan"] == "pro"
     _assert_cached(app, owner)
-    resp = client.patch(f"/api/admin/tenants/{two_tenants['a'].id}", headers=factory.headers(platform_admin),
-                        json={"plan": "enterprise", "quotas": {"messages_per_day": 777}})
+    resp = client.patch(
+        f"/api/admin/tenants/{two_tenants['a'].id}",
+        headers=factory.headers(platform_admin),
+        json={"plan": "enterprise", "quotas": {"messages_per_day": 777}},
+    )
     assert resp.status_code == 200
     info = client.get("/api/tenant/info", headers=headers).get_json()
     assert info["tenant"]["plan"] == "enterprise" and info["quotas"]["messages_per_day"] == 777
@@ -140,8 +148,11 @@ def test_a_cached_user_can_still_change_their_password(app, client, factory, two
     member = two_tenants["a_users"]["member"]
     headers = factory.headers(member)
     assert _me(client, headers).status_code == 200 and _me(client, headers).status_code == 200
-    resp = client.post("/api/auth/change-password", headers=headers,
-                       json={"old_password": PASSWORD, "new_password": "An0ther-Str0ng-Pass!"})
+    resp = client.post(
+        "/api/auth/change-password",
+        headers=headers,
+        json={"old_password": PASSWORD, "new_password": "An0ther-Str0ng-Pass!"},
+    )
     assert resp.status_code == 200, resp.get_json()
     assert _me(client, headers).status_code == 401  # token version moved on, and the cache knows
     login = client.post("/api/auth/login", json={"email": member.email, "password": "An0ther-Str0ng-Pass!"})

@@ -1,4 +1,5 @@
 """Accounts with published passwords: the demo account only where wanted, and `hydronet check` flags them."""
+
 from __future__ import annotations
 
 import os
@@ -47,8 +48,10 @@ def set_password(app, email, password):
         db.session.commit()
 
 
-@pytest.mark.parametrize(("debug", "seed_demo", "wanted"), [
-    (False, False, False), (False, True, True), (True, False, True), (True, True, True)])
+@pytest.mark.parametrize(
+    ("debug", "seed_demo", "wanted"),
+    [(False, False, False), (False, True, True), (True, False, True), (True, True, True)],
+)
 def test_demo_is_wanted_only_with_debug_or_seed_demo(debug, seed_demo, wanted):
     assert demo_wanted({"DEBUG": debug, "SEED_DEMO": seed_demo}) is wanted
 
@@ -94,8 +97,9 @@ def test_check_flags_any_platform_admin_with_the_default_password(app, factory, 
 def test_init_database_without_seed_demo_prints_no_demo_line(app, backends):
     env = {**os.environ, **backends.env(), "ADMIN_PASSWORD": STRONG}
     env.pop("SEED_DEMO", None)
-    run = subprocess.run([sys.executable, "init_database.py"], cwd=ROOT, env=env, capture_output=True, text=True,
-                         timeout=120)
+    run = subprocess.run(
+        [sys.executable, "init_database.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
     assert run.returncode == 0, run.stderr
     assert "demo123" not in run.stdout and "SEED_DEMO=true" in run.stdout
     assert "demo@example.com" not in emails(app)

@@ -4,6 +4,7 @@ Both sign-in routes (/api/auth/login and /api/auth/web/login) draw on the same c
 account is the email as sign-in folds it (case, outer spaces), so neither a second route nor a
 respelling buys an attacker more guesses — and failures from other addresses never stop the owner.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -17,8 +18,7 @@ ROUTES = ("/api/auth/login", "/api/auth/web/login")
 
 
 def sign_in(client, email, password, address, route="/api/auth/login"):
-    return client.post(route, json={"email": email, "password": password},
-                       environ_base={"REMOTE_ADDR": address})
+    return client.post(route, json={"email": email, "password": password}, environ_base={"REMOTE_ADDR": address})
 
 
 @pytest.fixture
@@ -50,8 +50,10 @@ def test_successes_never_count(app, client, owner):
 
 def test_failures_per_address_share_one_counter_across_both_routes(app, client, monkeypatch):
     monkeypatch.setitem(app.config, "RATELIMIT_LOGIN_ADDRESS", "4 per minute")
-    codes = [sign_in(client, f"nobody{i}@example.org", "wrong-password", "203.0.113.50", ROUTES[i % 2]).status_code
-             for i in range(4)]
+    codes = [
+        sign_in(client, f"nobody{i}@example.org", "wrong-password", "203.0.113.50", ROUTES[i % 2]).status_code
+        for i in range(4)
+    ]
     assert codes == [401] * 4
     for route in ROUTES:
         refused = sign_in(client, "someone-else@example.org", "wrong-password", "203.0.113.50", route)

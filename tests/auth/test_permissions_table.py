@@ -3,6 +3,7 @@
 Nothing here is derived from hydronet/auth/permissions.py: a permission dropped from (or added to) a
 role, a scope widened, or a rank changed fails one of these tables.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -12,20 +13,20 @@ from hydronet.auth.permissions import PERMISSIONS, can_manage_role, permissions_
 ROLES = ("owner", "admin", "member", "viewer")
 # permission: (owner, admin, member, viewer)
 EXPECTED = {
-    "tenant:read":         (True, True, True, True),
-    "tenant:update":       (True, True, False, False),
-    "usage:read":          (True, True, True, True),
-    "users:read":          (True, True, False, False),
-    "users:manage":        (True, True, False, False),
-    "apikeys:manage":      (True, True, False, False),
-    "audit:read":          (True, True, False, False),
+    "tenant:read": (True, True, True, True),
+    "tenant:update": (True, True, False, False),
+    "usage:read": (True, True, True, True),
+    "users:read": (True, True, False, False),
+    "users:manage": (True, True, False, False),
+    "apikeys:manage": (True, True, False, False),
+    "audit:read": (True, True, False, False),
     "integrations:manage": (True, True, False, False),
-    "chat:read":           (True, True, True, True),
-    "chat:write":          (True, True, True, False),
-    "networks:read":       (True, True, True, True),
-    "networks:write":      (True, True, True, False),
-    "analyses:run":        (True, True, True, False),
-    "platform:admin":      (False, False, False, False),
+    "chat:read": (True, True, True, True),
+    "chat:write": (True, True, True, False),
+    "networks:read": (True, True, True, True),
+    "networks:write": (True, True, True, False),
+    "analyses:run": (True, True, True, False),
+    "platform:admin": (False, False, False, False),
 }
 
 
@@ -71,7 +72,8 @@ def test_each_scope_unlocks_exactly_its_permissions(scope):
 def test_scopes_never_widen_the_role_and_combine_as_a_union():
     assert permissions_for("viewer", scopes=["networks"]) == frozenset({"networks:read", "tenant:read"})
     assert permissions_for("member", scopes=["chat:read", "usage:read"]) == frozenset(
-        {"chat:read", "tenant:read", "usage:read"})
+        {"chat:read", "tenant:read", "usage:read"}
+    )
     assert permissions_for("owner", scopes=[]) == frozenset()
     assert permissions_for("owner", scopes=["no-such-scope"]) == frozenset()
     # a platform admin's key never carries platform:admin, whatever the scopes
@@ -100,12 +102,19 @@ def test_unknown_roles_manage_nothing_and_are_managed_by_owners_only():
     assert can_manage_role("owner", "ghost")
 
 
-@pytest.mark.parametrize(("actor", "target", "allowed"), [
-    ("admin", "admin", False), ("admin", "owner", False), ("admin", "member", True), ("owner", "admin", True),
-])
+@pytest.mark.parametrize(
+    ("actor", "target", "allowed"),
+    [
+        ("admin", "admin", False),
+        ("admin", "owner", False),
+        ("admin", "member", True),
+        ("owner", "admin", True),
+    ],
+)
 def test_the_hierarchy_through_the_api(client, factory, two_tenants, actor, target, allowed):
     """An admin may not create admins or owners; an owner may (users:manage through POST /api/tenant/users)."""
     headers = factory.headers(two_tenants["a_users"][actor])
-    resp = client.post("/api/tenant/users", headers=headers,
-                       json={"email": f"new-{actor}-{target}@alpha.example.com", "role": target})
+    resp = client.post(
+        "/api/tenant/users", headers=headers, json={"email": f"new-{actor}-{target}@alpha.example.com", "role": target}
+    )
     assert resp.status_code == (201 if allowed else 403), resp.get_json()

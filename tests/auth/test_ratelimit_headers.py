@@ -1,4 +1,5 @@
 """X-RateLimit-* headers on every limited /api answer, Retry-After on 429, one Redis trip per limit hit."""
+
 from __future__ import annotations
 
 import time

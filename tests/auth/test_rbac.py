@@ -1,4 +1,5 @@
 """The RBAC matrix, generated from the permission table and the app's routes."""
+
 from __future__ import annotations
 
 import re

@@ -1,4 +1,5 @@
 """A token is verified once per process, yet expiry, key changes and revocation still apply on every use."""
+
 from __future__ import annotations
 
 import time
@@ -77,6 +78,7 @@ def test_the_header_of_a_verified_token_is_read_once(client, factory, two_tenant
 # --- the library surface hydronet/auth/speedups.py relies on ---------------------------------------
 # These fail when flask-jwt-extended changes under the override: remove the speedups then, do not patch.
 
+
 def test_the_overridden_method_keeps_its_signature_and_role():
     import inspect
 
@@ -86,6 +88,7 @@ def test_the_overridden_method_keeps_its_signature_and_role():
     assert params == ["self", "encoded_token", "csrf_value", "allow_expired"]
     # the library routes every verification through it
     from flask_jwt_extended import utils
+
     assert "_decode_jwt_from_config" in inspect.getsource(utils.decode_token)
 
 

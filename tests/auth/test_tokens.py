@@ -3,6 +3,7 @@
 Logout revokes several things at once (the token, its refresh parent, the family), so each revocation
 path is exercised here on its own: a path that silently stopped working fails its own test.
 """
+
 from __future__ import annotations
 
 import time
@@ -59,7 +60,9 @@ def test_refresh_refuses_an_access_token(app, client, user):
     pair = sign_in(client, user)
     resp = refresh(client, pair["access_token"])
     assert resp.status_code == 401 and resp.get_json()["error"] == {
-        "code": "invalid_token", "message": "A refresh token is required"}
+        "code": "invalid_token",
+        "message": "A refresh token is required",
+    }
     header = client.post("/api/auth/refresh", headers={"Authorization": f"Bearer {pair['access_token']}"})
     assert header.status_code in (401, 422) and header.get_json()["success"] is False
 
@@ -68,7 +71,9 @@ def test_refresh_refuses_an_access_token(app, client, user):
 def test_refresh_refuses_an_undecodable_token(client, garbage):
     resp = refresh(client, garbage)
     assert resp.status_code == 401 and resp.get_json()["error"] == {
-        "code": "invalid_token", "message": "The refresh token is invalid or expired"}
+        "code": "invalid_token",
+        "message": "The refresh token is invalid or expired",
+    }
 
 
 def test_revoking_one_access_token(app, client, user):
@@ -112,7 +117,9 @@ def test_revocation_holds_inside_the_grace_window(app, client, user):
         tokens.revoke_jti(old["jti"], old["exp"])
     resp = refresh(client, pair["refresh_token"])  # within the grace window, but revoked
     assert resp.status_code == 401 and resp.get_json()["error"] == {
-        "code": "token_revoked", "message": "The refresh token has been revoked"}
+        "code": "token_revoked",
+        "message": "The refresh token has been revoked",
+    }
 
 
 def test_a_family_revoked_inside_the_grace_window_stays_revoked(app, client, user):
@@ -191,8 +198,9 @@ def test_the_rotation_mark_lives_as_long_as_the_token(app, client, user):
 
 def test_an_expired_refresh_token_still_decodes_for_logout(app, user):
     with app.test_request_context():
-        expired = create_refresh_token(identity=str(user.id), additional_claims={"fam": "f", "jti": "j"},
-                                       expires_delta=timedelta(seconds=-60))
+        expired = create_refresh_token(
+            identity=str(user.id), additional_claims={"fam": "f", "jti": "j"}, expires_delta=timedelta(seconds=-60)
+        )
         payload = tokens.decode_refresh_token(expired)
     assert payload is not None and payload["fam"] == "f"
 

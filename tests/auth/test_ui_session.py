@@ -1,4 +1,5 @@
 """Browser sessions (/api/auth/web): the refresh token lives only in an httpOnly cookie, with CSRF."""
+
 from __future__ import annotations
 
 from http.cookies import SimpleCookie
@@ -48,7 +49,9 @@ def test_login_puts_the_refresh_token_in_an_httponly_cookie_only(client, member_
 
 def test_cookies_are_secure_over_https(app, member_user):
     client = app.test_client()
-    resp = client.post(f"{WEB}/login", json={"email": member_user.email, "password": PASSWORD}, base_url="https://localhost")
+    resp = client.post(
+        f"{WEB}/login", json={"email": member_user.email, "password": PASSWORD}, base_url="https://localhost"
+    )
     cookies = set_cookies(resp)
     assert cookies["hn_refresh"]["secure"] and cookies["hn_csrf"]["secure"]
 
@@ -129,8 +132,9 @@ def test_logout_without_a_session_still_clears(client):
 
 
 def test_register_signs_in_with_cookies(client):
-    resp = client.post(f"{WEB}/register", json={"email": "new@example.org", "password": "Str0ng-Pass!2026",
-                                                "tenant_name": "新水务"})
+    resp = client.post(
+        f"{WEB}/register", json={"email": "new@example.org", "password": "Str0ng-Pass!2026", "tenant_name": "新水务"}
+    )
     assert resp.status_code == 201
     body = resp.get_json()
     assert body["tenant"]["name"] == "新水务" and body["user"]["role"] == "owner" and "refresh_token" not in body
@@ -147,8 +151,9 @@ def test_change_password_keeps_this_session_and_ends_the_others(app, client, mem
     web_login(other, member_user)
     login = web_login(client, member_user).get_json()
     auth = {"Authorization": f"Bearer {login['access_token']}"}
-    resp = client.put(f"{WEB}/change-password", headers=auth,
-                      json={"old_password": PASSWORD, "new_password": "An0ther-Pass!2026"})
+    resp = client.put(
+        f"{WEB}/change-password", headers=auth, json={"old_password": PASSWORD, "new_password": "An0ther-Pass!2026"}
+    )
     assert resp.status_code == 200, resp.get_json()
     assert "refresh_token" not in resp.get_json() and resp.get_json()["access_token"]
     assert client.post(f"{WEB}/refresh", headers=csrf_header(client)).status_code == 200
@@ -163,12 +168,15 @@ def test_reset_password_with_a_token_signs_in(client, factory, platform_admin, m
     assert client.post(f"{WEB}/refresh", headers=csrf_header(client)).status_code == 200
 
 
-def test_suspended_tenant_cannot_refresh_and_loses_its_cookies(client, factory, platform_admin, member_user, two_tenants):
+def test_suspended_tenant_cannot_refresh_and_loses_its_cookies(
+    client, factory, platform_admin, member_user, two_tenants
+):
     web_login(client, member_user)
     headers = csrf_header(client)
     admin = factory.headers(platform_admin)
-    patch = client.patch(f"/api/admin/tenants/{two_tenants['a'].id}", headers=admin,
-                         json={"status": "suspended", "reason": "unpaid"})
+    patch = client.patch(
+        f"/api/admin/tenants/{two_tenants['a'].id}", headers=admin, json={"status": "suspended", "reason": "unpaid"}
+    )
     assert patch.status_code == 200
     resp = client.post(f"{WEB}/refresh", headers=headers)
     assert resp.status_code == 403 and resp.get_json()["error"]["code"] == "tenant_suspended"
@@ -177,8 +185,10 @@ def test_suspended_tenant_cannot_refresh_and_loses_its_cookies(client, factory, 
 
 def test_web_login_is_rate_limited_like_login(app, client):
     limit = int(app.config["RATELIMIT_LOGIN_ADDRESS"].split()[0])
-    codes = [client.post(f"{WEB}/login", json={"email": f"nobody{i}@example.org", "password": "x"}).status_code
-             for i in range(limit + 1)]
+    codes = [
+        client.post(f"{WEB}/login", json={"email": f"nobody{i}@example.org", "password": "x"}).status_code
+        for i in range(limit + 1)
+    ]
     assert codes[:limit].count(429) == 0 and codes[-1] == 429
 
 

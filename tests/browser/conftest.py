@@ -5,6 +5,7 @@ chromium + chromium-driver and Selenium).  Selenium is pointed at
 /usr/bin/chromedriver, so Selenium Manager never downloads anything.
 Screenshots go to test-artifacts/screenshots/ (failures are saved there too).
 """
+
 from __future__ import annotations
 
 import os
@@ -29,8 +30,12 @@ SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 DESKTOP = (1280, 860)
 PHONE = (390, 844)
 # Generous sign-in limits: the suite signs in many times from one address within a minute.
-SERVER_ENV = {"RATELIMIT_LOGIN": "1000 per minute", "RATELIMIT_REGISTER": "1000 per minute",
-              "JOBS_INLINE": "true", "SSE_HEARTBEAT_S": "2"}
+SERVER_ENV = {
+    "RATELIMIT_LOGIN": "1000 per minute",
+    "RATELIMIT_REGISTER": "1000 per minute",
+    "JOBS_INLINE": "true",
+    "SSE_HEARTBEAT_S": "2",
+}
 
 
 def _unavailable(reason: str) -> None:
@@ -52,13 +57,33 @@ def serve(backends, extra_env: dict[str, str], log_name: str) -> Iterator[str]:
     """
     port = free_port()
     workers = 2 if backends.redis_url else 1
-    env = {**os.environ, **backends.env(), **SERVER_ENV, **extra_env, "GUNICORN_BIND": f"127.0.0.1:{port}",
-           "GUNICORN_WORKERS": str(workers), "LOG_LEVEL": "WARNING"}
+    env = {
+        **os.environ,
+        **backends.env(),
+        **SERVER_ENV,
+        **extra_env,
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
+        "GUNICORN_WORKERS": str(workers),
+        "LOG_LEVEL": "WARNING",
+    }
     ARTIFACTS.mkdir(exist_ok=True)
     log = open(ARTIFACTS / log_name, "w", encoding="utf-8")
-    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn_config.py"),
-                             "--bind", f"127.0.0.1:{port}", "app_saas:app"],
-                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-c",
+            str(ROOT / "gunicorn_config.py"),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "app_saas:app",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.time() + 90  # a loaded CI machine imports WNTR and pandas slowly
@@ -95,8 +120,12 @@ def qwen_url(app, backends, fake_dashscope):
     """The app with a Qwen key, talking to the fake DashScope server of tests/fakes."""
     from tests.support.constants import QWEN_TEST_KEY
 
-    env = {"ALIYUN_API_KEY": QWEN_TEST_KEY, "DASHSCOPE_HTTP_BASE_URL": fake_dashscope.url,
-           "LLM_MAX_RETRIES": "0", "LLM_READ_TIMEOUT_S": "10"}
+    env = {
+        "ALIYUN_API_KEY": QWEN_TEST_KEY,
+        "DASHSCOPE_HTTP_BASE_URL": fake_dashscope.url,
+        "LLM_MAX_RETRIES": "0",
+        "LLM_READ_TIMEOUT_S": "10",
+    }
     with serve(backends, env, "browser-gunicorn-qwen.log") as base:
         yield base
 
@@ -115,10 +144,21 @@ def driver():
         old.unlink()
     profile = tempfile.mkdtemp(prefix="hydronet-chromium-")
     options = webdriver.ChromeOptions()
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--no-first-run", "--disable-default-apps", "--disable-extensions", "--lang=zh-CN",
-                f"--user-data-dir={profile}", f"--window-size={DESKTOP[0]},{DESKTOP[1]}"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-default-apps",
+        "--disable-extensions",
+        "--lang=zh-CN",
+        f"--user-data-dir={profile}",
+        f"--window-size={DESKTOP[0]},{DESKTOP[1]}",
+    ):
         options.add_argument(arg)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     drv = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
@@ -150,8 +190,11 @@ def browser(driver, live_url, request):
         pass
     # DOMPurify parses hostile Markdown in an inert document; Chromium reports the inline handler
     # it saw there as blocked by the CSP (both walls working), which is not a page error.
-    blocked = [line for line in console if ("Content Security Policy" in line or "Uncaught" in line)
-               and "/static/vendor/dompurify/" not in line]
+    blocked = [
+        line
+        for line in console
+        if ("Content Security Policy" in line or "Uncaught" in line) and "/static/vendor/dompurify/" not in line
+    ]
     assert not blocked, f"the page broke its CSP or threw: {blocked}"
 
 

@@ -1,4 +1,5 @@
 """A thin helper over Selenium for the browser tests: waits, forms, screenshots."""
+
 from __future__ import annotations
 
 import base64
@@ -87,8 +88,11 @@ class Browser:
 
     def console_errors(self) -> list[str]:
         """Severe console messages, minus the expected 401 of restoring a session that does not exist."""
-        return [line for line in self.console() if line.startswith("SEVERE")
-                and "/api/auth/web/refresh" not in line and "favicon" not in line]
+        return [
+            line
+            for line in self.console()
+            if line.startswith("SEVERE") and "/api/auth/web/refresh" not in line and "favicon" not in line
+        ]
 
     def screenshot(self, name: str, settle_s: float = 0.3, full_page: bool = True) -> Path:
         """Save test-artifacts/screenshots/<name>.png (the whole page, not only the viewport)."""
@@ -100,9 +104,14 @@ class Browser:
             return path
         self.d.execute_script("window.scrollTo(0, 0)")
         size = self.d.execute_cdp_cmd("Page.getLayoutMetrics", {})["cssContentSize"]
-        shot = self.d.execute_cdp_cmd("Page.captureScreenshot", {
-            "format": "png", "captureBeyondViewport": True,
-            "clip": {"x": 0, "y": 0, "width": size["width"], "height": min(size["height"], 6000), "scale": 1}})
+        shot = self.d.execute_cdp_cmd(
+            "Page.captureScreenshot",
+            {
+                "format": "png",
+                "captureBeyondViewport": True,
+                "clip": {"x": 0, "y": 0, "width": size["width"], "height": min(size["height"], 6000), "scale": 1},
+            },
+        )
         path.write_bytes(base64.b64decode(shot["data"]))
         return path
 
@@ -119,8 +128,11 @@ class Browser:
 
     def run_analysis(self, kind: str, values: dict[str, str]) -> WebElement:
         """On a network's page: choose the analysis, fill its form, run it and wait for its result view."""
-        self.js("const s = document.querySelector('[data-testid=analysis-kind]');"
-                "s.value = arguments[0]; s.dispatchEvent(new Event('change'));", kind)
+        self.js(
+            "const s = document.querySelector('[data-testid=analysis-kind]');"
+            "s.value = arguments[0]; s.dispatchEvent(new Event('change'));",
+            kind,
+        )
         for name, value in values.items():
             field = self.find(f"input[name={name}]")
             field.clear()

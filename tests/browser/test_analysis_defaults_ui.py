@@ -1,4 +1,5 @@
 """The analysis-defaults settings tab, the sources the result views show, and the pressure-change map overlay."""
+
 from __future__ import annotations
 
 import pytest
@@ -15,8 +16,12 @@ def utility(browser, factory):
     """A tenant with an admin and a member, and Net3 imported; yields (tenant, admin, member, network id)."""
     tenant = factory.tenant("默认值水务", plan="pro")
     admin, member = factory.user(tenant, role="admin"), factory.user(tenant, role="member")
-    resp = requests.post(browser.base + "/api/networks/import", json={"example": "Net3", "name": "演示管网 Net3"},
-                         headers=factory.headers(member), timeout=60)
+    resp = requests.post(
+        browser.base + "/api/networks/import",
+        json={"example": "Net3", "name": "演示管网 Net3"},
+        headers=factory.headers(member),
+        timeout=60,
+    )
     assert resp.status_code == 201, resp.text
     return tenant, admin, member, resp.json()["network"]["id"]
 
@@ -54,8 +59,10 @@ def test_an_admin_changes_the_defaults_and_results_name_them(browser, utility):
     browser.open(f"/networks?network={network_id}&analysis=hydraulic")
     browser.ready()
     view = browser.wait("[data-testid=result-view][data-kind=hydraulic]", timeout=90)
-    rows = {row.find_element(By.CSS_SELECTOR, "th").text: row
-            for row in browser.find_all("[data-testid=settings-table] tbody tr", view)}
+    rows = {
+        row.find_element(By.CSS_SELECTOR, "th").text: row
+        for row in browser.find_all("[data-testid=settings-table] tbody tr", view)
+    }
     threshold = next(row for label, row in rows.items() if label.startswith("服务压力下限"))
     cells = threshold.find_elements(By.CSS_SELECTOR, "td")
     assert cells[0].text == "16" and "租户设置" in cells[1].text
@@ -74,8 +81,10 @@ def test_what_if_map_shows_the_pressure_change_with_its_legend(browser, utility)
     legend = browser.wait_text(".result-map .legend", "压力变化", timeout=30)
     assert "m" in legend.text
     table = browser.find("[data-testid=table-pressure_change]", view)
-    changes = [float(r.find_elements(By.CSS_SELECTOR, "td")[3].text.replace("−", "-").replace(",", ""))
-               for r in browser.find_all("tbody tr", table)]
+    changes = [
+        float(r.find_elements(By.CSS_SELECTOR, "td")[3].text.replace("−", "-").replace(",", ""))
+        for r in browser.find_all("tbody tr", table)
+    ]
     assert changes and changes == sorted(changes) and changes[0] < 0
     browser.assert_no_horizontal_clipping()
     browser.screenshot("result-what_if-pressure-change")

@@ -1,5 +1,6 @@
 """The first ten minutes in the browser: no 401 noise signed out, the forced password change, the audit
 log in words, the styled error page (issue 20)."""
+
 from __future__ import annotations
 
 import pytest

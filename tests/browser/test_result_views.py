@@ -1,4 +1,5 @@
 """Result views per analysis kind, the XLSX export and the print page, in headless Chromium (issue 20)."""
+
 from __future__ import annotations
 
 import io
@@ -35,8 +36,12 @@ def net3(browser, factory):
     tenant = factory.tenant("管网报告所", plan="pro")
     user = factory.user(tenant, role="member")
     headers = factory.headers(user)
-    resp = requests.post(browser.base + "/api/networks/import", json={"example": "Net3", "name": "演示管网 Net3"},
-                         headers=headers, timeout=60)
+    resp = requests.post(
+        browser.base + "/api/networks/import",
+        json={"example": "Net3", "name": "演示管网 Net3"},
+        headers=headers,
+        timeout=60,
+    )
     assert resp.status_code == 201, resp.text
     browser.login(user.email, PASSWORD)
     return resp.json()["network"]["id"], headers
@@ -70,10 +75,15 @@ def test_hydraulic_view_from_the_assistants_link(browser, net3):
     browser.wait(".result-map .legend canvas", timeout=30)
     assert "最低压力" in browser.find(".result-map .legend").text
     browser.wait_for(lambda d: len(browser.find_all(".result-chart canvas", view)) == 2)
-    browser.wait_for(lambda d: d.execute_script(
-        "return [...document.querySelectorAll('.result-chart canvas')].every((c) => window.Chart && Chart.getChart(c))"),
-        timeout=60)
-    labels = browser.js("return Chart.getChart(document.querySelector('.result-chart canvas')).data.datasets.map((d) => d.label)")
+    browser.wait_for(
+        lambda d: d.execute_script(
+            "return [...document.querySelectorAll('.result-chart canvas')].every((c) => window.Chart && Chart.getChart(c))"
+        ),
+        timeout=60,
+    )
+    labels = browser.js(
+        "return Chart.getChart(document.querySelector('.result-chart canvas')).data.datasets.map((d) => d.label)"
+    )
     assert labels[0] == node and len(labels) == 5
     browser.assert_no_horizontal_clipping()
     browser.screenshot("result-hydraulic")
@@ -88,10 +98,14 @@ def test_each_analysis_has_its_own_view(browser, net3, kind):
     values, expected = KINDS[kind]
     browser.wait(".legend canvas", timeout=60)  # the network map (and so the element names) arrived
     if kind == "leak_scenario":
-        browser.js("const s = document.querySelector('[data-testid=analysis-kind]'); s.value = 'leak_scenario';"
-                   "s.dispatchEvent(new Event('change'));")
-        browser.wait_for(lambda d: d.execute_script("return document.querySelectorAll('select[name=junction] option').length") > 0,
-                         timeout=30)
+        browser.js(
+            "const s = document.querySelector('[data-testid=analysis-kind]'); s.value = 'leak_scenario';"
+            "s.dispatchEvent(new Event('change'));"
+        )
+        browser.wait_for(
+            lambda d: d.execute_script("return document.querySelectorAll('select[name=junction] option').length") > 0,
+            timeout=30,
+        )
         browser.js("document.querySelector('select[name=junction]').value = '10'")
     view = browser.run_analysis(kind, values)
     assert expected in view.text
@@ -105,8 +119,10 @@ def test_each_analysis_has_its_own_view(browser, net3, kind):
         passes = [r.find_elements("css selector", "td")[1].text for r in rows]
         assert passes == sorted(passes, key=lambda v: v == "是")  # failing hydrants first
     if kind == "pipe_criticality":
-        counts = [int(r.find_elements("css selector", "td")[3].text)
-                  for r in browser.find_all("[data-testid=table-ranking] tbody tr", view)]
+        counts = [
+            int(r.find_elements("css selector", "td")[3].text)
+            for r in browser.find_all("[data-testid=table-ranking] tbody tr", view)
+        ]
         assert counts == sorted(counts, reverse=True) and counts[0] > 0
     browser.screenshot(f"result-{kind}")
 

@@ -1,4 +1,5 @@
 """The browser UI end to end in headless Chromium against gunicorn (issue 9's scenarios)."""
+
 from __future__ import annotations
 
 import json
@@ -127,7 +128,9 @@ def test_network_import_shows_summary_and_pressure_map(app, browser, factory):
     browser.open("/networks")
     browser.ready()
     select = browser.wait("[data-testid=example-select]")
-    browser.wait_for(lambda d: "Net1" in [o.get_attribute("value") for o in select.find_elements("css selector", "option")])
+    browser.wait_for(
+        lambda d: "Net1" in [o.get_attribute("value") for o in select.find_elements("css selector", "option")]
+    )
     browser.js("const s = document.querySelector('[data-testid=example-select]'); s.value = 'Net1';")
     browser.click("[data-testid=import-example]")
     summary = browser.wait("[data-testid=network-summary]", timeout=30)
@@ -155,8 +158,10 @@ def test_network_import_shows_summary_and_pressure_map(app, browser, factory):
     browser.screenshot("networks")
 
     # A long analysis runs as a background job with progress.
-    browser.js("const s = document.querySelector('[data-testid=analysis-kind]');"
-               "s.value = 'pipe_criticality'; s.dispatchEvent(new Event('change'));")
+    browser.js(
+        "const s = document.querySelector('[data-testid=analysis-kind]');"
+        "s.value = 'pipe_criticality'; s.dispatchEvent(new Event('change'));"
+    )
     browser.find("[data-testid=analysis-output]")
     browser.find("input[name=max_pipes]").send_keys("2")
     browser.click("[data-testid=run-analysis]")
@@ -223,22 +228,40 @@ def test_phone_width_chat_and_markdown_is_sanitized(browser, factory, two_tenant
     from hydronet.models import Conversation, Message
 
     owner = two_tenants["a_users"]["member"]
-    hostile = ("**加粗** 与表格\n\n| 节点 | 压力 |\n|---|---|\n| J1 | 32.5 |\n\n"
-               "<img src=x onerror=\"window.__pwned=1\"> <script>window.__pwned=2</script>"
-               "[点我](javascript:window.__pwned=3)")
+    hostile = (
+        "**加粗** 与表格\n\n| 节点 | 压力 |\n|---|---|\n| J1 | 32.5 |\n\n"
+        '<img src=x onerror="window.__pwned=1"> <script>window.__pwned=2</script>'
+        "[点我](javascript:window.__pwned=3)"
+    )
     with app.app_context():
         bind_tenant(db.session, owner.tenant_id)
         conv = Conversation(tenant_id=owner.tenant_id, user_id=owner.id, title="压力报告")
         db.session.add(conv)
         db.session.flush()
-        db.session.add_all([
-            Message(tenant_id=owner.tenant_id, conversation_id=conv.id, role="user", content="给我一个报告"),
-            Message(tenant_id=owner.tenant_id, conversation_id=conv.id, role="assistant", content=hostile,
-                    model="qwen-turbo", meta={"tool_calls": [{"id": "c1", "name": "run_hydraulic_simulation",
-                                                              "arguments": json.dumps({"network_id": "n1"}),
-                                                              "result": {"min_pressure_m": 31.2, "junctions": 9},
-                                                              "is_error": False, "duration_ms": 812}]}),
-        ])
+        db.session.add_all(
+            [
+                Message(tenant_id=owner.tenant_id, conversation_id=conv.id, role="user", content="给我一个报告"),
+                Message(
+                    tenant_id=owner.tenant_id,
+                    conversation_id=conv.id,
+                    role="assistant",
+                    content=hostile,
+                    model="qwen-turbo",
+                    meta={
+                        "tool_calls": [
+                            {
+                                "id": "c1",
+                                "name": "run_hydraulic_simulation",
+                                "arguments": json.dumps({"network_id": "n1"}),
+                                "result": {"min_pressure_m": 31.2, "junctions": 9},
+                                "is_error": False,
+                                "duration_ms": 812,
+                            }
+                        ]
+                    },
+                ),
+            ]
+        )
         conv.message_count = 2
         db.session.commit()
         conv_id = str(conv.id)
@@ -257,7 +280,8 @@ def test_phone_width_chat_and_markdown_is_sanitized(browser, factory, two_tenant
     card.click()
     browser.wait_text("[data-testid=tool-card] .tool-body", "31.2")
     assert not browser.find("#chat-side").is_displayed() or browser.js(
-        "return document.querySelector('#chat-side').getBoundingClientRect().right <= 0")
+        "return document.querySelector('#chat-side').getBoundingClientRect().right <= 0"
+    )
     browser.screenshot("chat-phone")
     browser.click("[data-side-toggle]")
     browser.wait_text(".conv-item .conv-title", "压力报告")

@@ -1,4 +1,5 @@
 """Streaming against Qwen (the fake DashScope server): text arrives piece by piece, Stop, "Qwen busy"."""
+
 from __future__ import annotations
 
 import time

@@ -1,4 +1,5 @@
 """Conversations, messages, streaming and the Qwen path through the real dashscope SDK."""
+
 from __future__ import annotations
 
 import time
@@ -28,8 +29,14 @@ def test_conversation_crud(client, member):
     cid = _conv(client, headers)
     got = client.get(f"/api/chat/conversations/{cid}", headers=headers).get_json()
     assert got["conversation"]["title"] == "水网分析" and got["messages"] == []
-    patched = client.patch(f"/api/chat/conversations/{cid}", headers=headers, json={"title": "新标题", "archived": True})
-    assert patched.get_json()["conversation"] == {**patched.get_json()["conversation"], "title": "新标题", "archived": True}
+    patched = client.patch(
+        f"/api/chat/conversations/{cid}", headers=headers, json={"title": "新标题", "archived": True}
+    )
+    assert patched.get_json()["conversation"] == {
+        **patched.get_json()["conversation"],
+        "title": "新标题",
+        "archived": True,
+    }
     assert client.get("/api/chat/conversations", headers=headers).get_json()["conversations"] == []
     archived = client.get("/api/chat/conversations?archived=true", headers=headers).get_json()["conversations"]
     assert [c["id"] for c in archived] == [cid]
@@ -57,19 +64,35 @@ def test_list_filters_search_archive_and_the_whole_shape(client, member, two_ten
     _conv(client, headers, "1000 管网")
     client.patch(f"/api/chat/conversations/{under}", headers=headers, json={"archived": True})
     # LIKE wildcards in q are literal characters
-    assert [c["id"] for c in client.get("/api/chat/conversations?q=0%", headers=headers).get_json()["conversations"]] == [pct]
+    assert [
+        c["id"] for c in client.get("/api/chat/conversations?q=0%", headers=headers).get_json()["conversations"]
+    ] == [pct]
     assert client.get("/api/chat/conversations?q=p_mp", headers=headers).get_json()["conversations"] == []
     found = client.get("/api/chat/conversations?q=PUMP_&archived=all", headers=headers).get_json()["conversations"]
     assert [c["id"] for c in found] == [under]
-    assert [c["id"] for c in client.get("/api/chat/conversations?q=pump", headers=headers).get_json()["conversations"]] == []
+    assert [
+        c["id"] for c in client.get("/api/chat/conversations?q=pump", headers=headers).get_json()["conversations"]
+    ] == []
     listed = client.get("/api/chat/conversations?archived=all&limit=1", headers=headers).get_json()
     assert listed["next_cursor"] and set(listed["conversations"][0]) == {
-        "id", "title", "archived", "channel", "message_count", "created_at", "updated_at"}
+        "id",
+        "title",
+        "archived",
+        "channel",
+        "message_count",
+        "created_at",
+        "updated_at",
+    }
     rest = client.get(f"/api/chat/conversations?archived=all&q=管网&cursor={listed['next_cursor']}", headers=headers)
     assert [c["id"] for c in rest.get_json()["conversations"]] == [pct]
     # another user of the same tenant, and another tenant, see none of them
     for other in (two_tenants["a_users"]["admin"], two_tenants["b_owner"]):
-        assert client.get("/api/chat/conversations?archived=all", headers=factory.headers(other)).get_json()["conversations"] == []
+        assert (
+            client.get("/api/chat/conversations?archived=all", headers=factory.headers(other)).get_json()[
+                "conversations"
+            ]
+            == []
+        )
 
 
 @pytest.mark.parametrize("cursor", ["garbage", "eyJ4IjoxfQ", "%%%"])
@@ -86,13 +109,17 @@ def test_conversations_private_to_user_and_tenant(client, factory, two_tenants, 
     outsider = factory.headers(two_tenants["b_owner"])
     for h in (colleague, outsider):
         assert client.get(f"/api/chat/conversations/{cid}", headers=h).status_code == 404
-        assert client.post(f"/api/chat/conversations/{cid}/messages", headers=h, json={"message": "hi"}).status_code == 404
+        assert (
+            client.post(f"/api/chat/conversations/{cid}/messages", headers=h, json={"message": "hi"}).status_code == 404
+        )
 
 
 def test_offline_turn_labelled_and_titles_conversation(client, member, app):
     _user, headers = member
     cid = client.post("/api/chat/conversations", headers=headers, json={}).get_json()["conversation"]["id"]
-    resp = client.post(f"/api/chat/conversations/{cid}/messages", headers=headers, json={"message": "你好，帮我分析一下水网系统"})
+    resp = client.post(
+        f"/api/chat/conversations/{cid}/messages", headers=headers, json={"message": "你好，帮我分析一下水网系统"}
+    )
     assert resp.status_code == 200
     body = resp.get_json()
     assert body["message"]["role"] == "user" and body["message"]["content"] == "你好，帮我分析一下水网系统"
@@ -118,7 +145,9 @@ def test_qwen_answer_history_and_usage(qwen_client, fake_dashscope, member, qwen
     _user, headers = member
     cid = _conv(qwen_client, headers)
     fake_dashscope.script(FakeReply(text="管网压力正常。", chunks=3, usage=(120, 8)))
-    first = qwen_client.post(f"/api/chat/conversations/{cid}/messages", headers=headers, json={"message": "压力怎么样？"})
+    first = qwen_client.post(
+        f"/api/chat/conversations/{cid}/messages", headers=headers, json={"message": "压力怎么样？"}
+    )
     assert first.status_code == 200, first.get_json()
     body = first.get_json()
     assert body["reply"]["content"] == "管网压力正常。"
@@ -171,8 +200,9 @@ def test_streamed_answer(qwen_client, fake_dashscope, member):
     _user, headers = member
     cid = _conv(qwen_client, headers)
     fake_dashscope.script(FakeReply(text="第一段。第二段。第三段。", chunks=3))
-    resp = qwen_client.post(f"/api/chat/conversations/{cid}/messages", headers=headers,
-                            json={"message": "讲讲", "stream": True})
+    resp = qwen_client.post(
+        f"/api/chat/conversations/{cid}/messages", headers=headers, json={"message": "讲讲", "stream": True}
+    )
     assert resp.status_code == 200 and resp.mimetype == "text/event-stream"
     assert resp.headers["X-Accel-Buffering"] == "no"
     events = sse_events(resp)
@@ -188,8 +218,11 @@ def test_stream_via_accept_header_and_midstream_error(qwen_client, fake_dashscop
     _user, headers = member
     cid = _conv(qwen_client, headers)
     fake_dashscope.script(FakeError(status=500, code="InternalError", after_chunks=2))
-    resp = qwen_client.post(f"/api/chat/conversations/{cid}/messages", json={"message": "hi"},
-                            headers={**headers, "Accept": "text/event-stream"})
+    resp = qwen_client.post(
+        f"/api/chat/conversations/{cid}/messages",
+        json={"message": "hi"},
+        headers={**headers, "Accept": "text/event-stream"},
+    )
     events = sse_events(resp)
     assert [e["type"] for e in events if e["type"] == "delta"]
     assert events[-1]["type"] == "error" and events[-1]["error"]["code"]
@@ -200,8 +233,9 @@ def test_tool_call_round_trip(qwen_client, fake_dashscope, member):
     _user, headers = member
     cid = _conv(qwen_client, headers)
     fake_dashscope.script(FakeReply(tool_calls=[FakeToolCall("list_networks", {})]), FakeReply(text="您还没有管网。"))
-    resp = qwen_client.post(f"/api/chat/conversations/{cid}/messages", headers=headers,
-                            json={"message": "我有哪些管网？", "stream": True})
+    resp = qwen_client.post(
+        f"/api/chat/conversations/{cid}/messages", headers=headers, json={"message": "我有哪些管网？", "stream": True}
+    )
     events = sse_events(resp)
     types = [e["type"] for e in events]
     assert "tool_call" in types and "tool_result" in types
@@ -217,8 +251,12 @@ def test_client_disconnect_stores_partial_answer(qwen_client, fake_dashscope, me
     _user, headers = member
     cid = _conv(qwen_client, headers)
     fake_dashscope.script(FakeReply(text="一二三四五六七八九十", chunks=10, chunk_interval_s=0.2))
-    resp = qwen_client.post(f"/api/chat/conversations/{cid}/messages", headers=headers,
-                            json={"message": "慢慢说", "stream": True}, buffered=False)
+    resp = qwen_client.post(
+        f"/api/chat/conversations/{cid}/messages",
+        headers=headers,
+        json={"message": "慢慢说", "stream": True},
+        buffered=False,
+    )
     received = ""
     for chunk in resp.response:
         received += chunk.decode() if isinstance(chunk, bytes) else chunk

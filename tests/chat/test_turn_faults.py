@@ -1,5 +1,6 @@
 """Chat turns under faults: Redis lost after the commit, the conversation deleted mid-answer, quota
 holds left behind by a worker that died.  Both modes (Redis + PostgreSQL, in-process + SQLite)."""
+
 from __future__ import annotations
 
 import threading
@@ -32,9 +33,11 @@ def _counts(app, tenant_id):
     with app.app_context(), all_tenants(db.session):
         stored = db.session.scalar(select(func.count(Message.id)).where(Message.tenant_id == tenant_id))
         day_messages, day_tokens = db.session.execute(
-            select(func.coalesce(func.sum(UsageDaily.messages), 0),
-                   func.coalesce(func.sum(UsageDaily.input_tokens + UsageDaily.output_tokens), 0))
-            .where(UsageDaily.tenant_id == tenant_id)).one()
+            select(
+                func.coalesce(func.sum(UsageDaily.messages), 0),
+                func.coalesce(func.sum(UsageDaily.input_tokens + UsageDaily.output_tokens), 0),
+            ).where(UsageDaily.tenant_id == tenant_id)
+        ).one()
         return int(stored), int(day_messages), int(day_tokens)
 
 
@@ -62,8 +65,10 @@ class _StoreOutage:
             pool.disconnect()
             pool.reset()  # connections made before keep their own port: start the pool afresh
         else:
+
             def refuse(*_a, **_k):
                 raise redis.exceptions.ConnectionError("store unreachable")
+
             for name in ("settle", "reserve", "get", "set", "incr"):
                 self.monkeypatch.setattr(self.store, name, refuse)
 
@@ -77,8 +82,9 @@ class _StoreOutage:
             self.monkeypatch.undo()
 
 
-def test_streamed_turn_committed_during_store_outage_ends_with_done(qwen_client, qwen_app, fake_dashscope,
-                                                                    factory, monkeypatch, caplog):
+def test_streamed_turn_committed_during_store_outage_ends_with_done(
+    qwen_client, qwen_app, fake_dashscope, factory, monkeypatch, caplog
+):
     """The answer is stored while Redis is down: the client gets `done` with the stored ids, once;
     the charge that could not be settled is caught up from the usage aggregates."""
     tenant = factory.tenant(plan="pro")
@@ -86,8 +92,12 @@ def test_streamed_turn_committed_during_store_outage_ends_with_done(qwen_client,
     monkeypatch.setitem(qwen_app.config, "QUOTA_RECONCILE_S", 0.5)
     cid = _conv(qwen_client, headers)
     fake_dashscope.script(FakeReply(text="一二三四五六", **SLOW))
-    resp = qwen_client.post(f"/api/chat/conversations/{cid}/messages", headers=headers,
-                            json={"message": "慢慢说", "stream": True}, buffered=False)
+    resp = qwen_client.post(
+        f"/api/chat/conversations/{cid}/messages",
+        headers=headers,
+        json={"message": "慢慢说", "stream": True},
+        buffered=False,
+    )
     outage = _StoreOutage(qwen_app, monkeypatch)
     body = ""
     try:
@@ -113,16 +123,21 @@ def test_streamed_turn_committed_during_store_outage_ends_with_done(qwen_client,
     assert usage["tokens_per_month"]["used"] == day_tokens
 
 
-def test_turn_refused_after_the_answer_during_store_outage_ends_with_error(qwen_client, qwen_app, fake_dashscope,
-                                                                          factory, monkeypatch, caplog):
+def test_turn_refused_after_the_answer_during_store_outage_ends_with_error(
+    qwen_client, qwen_app, fake_dashscope, factory, monkeypatch, caplog
+):
     """The error path's bookkeeping meets the outage too: the client still gets its `error`."""
     tenant = factory.tenant(plan="pro")
     headers = factory.headers(factory.user(tenant))
     cid = _conv(qwen_client, headers)
     fake_dashscope.script(FakeReply(text="一二三四五六", **SLOW))
     outage = _StoreOutage(qwen_app, monkeypatch)
-    resp = qwen_client.post(f"/api/chat/conversations/{cid}/messages", headers=headers,
-                            json={"message": "说", "stream": True}, buffered=False)
+    resp = qwen_client.post(
+        f"/api/chat/conversations/{cid}/messages",
+        headers=headers,
+        json={"message": "说", "stream": True},
+        buffered=False,
+    )
     body = ""
     try:
         for chunk in resp.response:
@@ -141,8 +156,7 @@ def test_turn_refused_after_the_answer_during_store_outage_ends_with_error(qwen_
 
 
 @pytest.mark.parametrize("stream", [False, True], ids=["json", "sse"])
-def test_conversation_deleted_mid_answer_is_one_domain_error(qwen_client, qwen_app, fake_dashscope, factory,
-                                                             stream):
+def test_conversation_deleted_mid_answer_is_one_domain_error(qwen_client, qwen_app, fake_dashscope, factory, stream):
     """JSON and SSE answer the same `conversation_deleted`; the usage is kept and charged, the hold settled."""
     tenant = factory.tenant(plan="pro")
     headers = factory.headers(factory.user(tenant))
@@ -151,8 +165,9 @@ def test_conversation_deleted_mid_answer_is_one_domain_error(qwen_client, qwen_a
     result: dict = {}
 
     def send():
-        resp = qwen_app.test_client().post(f"/api/chat/conversations/{cid}/messages", headers=headers,
-                                           json={"message": "慢慢说", "stream": stream})
+        resp = qwen_app.test_client().post(
+            f"/api/chat/conversations/{cid}/messages", headers=headers, json={"message": "慢慢说", "stream": stream}
+        )
         result["status"], result["body"] = resp.status_code, resp.get_data(as_text=True)
         result["json"] = None if stream else resp.get_json()
 
@@ -172,8 +187,14 @@ def test_conversation_deleted_mid_answer_is_one_domain_error(qwen_client, qwen_a
     stored, day_messages, day_tokens = _counts(qwen_app, tenant.id)
     assert stored == 0 and day_messages == 1 and day_tokens > 0  # the model's work is metered
     with qwen_app.app_context(), all_tenants(db.session):
-        assert db.session.scalar(select(func.count(UsageRecord.id)).where(
-            UsageRecord.tenant_id == tenant.id, UsageRecord.kind == "chat", UsageRecord.status == "ok")) == 1
+        assert (
+            db.session.scalar(
+                select(func.count(UsageRecord.id)).where(
+                    UsageRecord.tenant_id == tenant.id, UsageRecord.kind == "chat", UsageRecord.status == "ok"
+                )
+            )
+            == 1
+        )
     assert _counter(qwen_app, tenant.id, "messages_per_day") == (1, 0)  # charged, nothing left held
     assert _counter(qwen_app, tenant.id, "tokens_per_month") == (day_tokens, 0)
 
@@ -192,8 +213,7 @@ def test_a_hold_left_by_a_dead_worker_lapses(app, factory, monkeypatch):
     assert _counter(app, tenant.id, "messages_per_day") == (0, 0)
 
 
-def test_counters_are_reconciled_with_the_aggregates_without_a_query_per_request(app, client, factory,
-                                                                                 monkeypatch):
+def test_counters_are_reconciled_with_the_aggregates_without_a_query_per_request(app, client, factory, monkeypatch):
     """A counter that drifted (a charge lost with Redis) is set from the database within
     QUOTA_RECONCILE_S; in between, reservations do not query the aggregates."""
     tenant = factory.tenant(plan="free", quota_overrides={"messages_per_day": 3})
@@ -204,15 +224,21 @@ def test_counters_are_reconciled_with_the_aggregates_without_a_query_per_request
     real = quotas.used_from_db
     monkeypatch.setattr(quotas, "used_from_db", lambda *a: queries.append(a) or real(*a))
     for text in ("a", "b"):
-        assert client.post(f"/api/chat/conversations/{cid}/messages", headers=headers,
-                           json={"message": text}).status_code == 200
+        assert (
+            client.post(f"/api/chat/conversations/{cid}/messages", headers=headers, json={"message": text}).status_code
+            == 200
+        )
     assert len(queries) == 2  # one seed per counter (messages, tokens), not one per turn
     with app.app_context():
         key = quotas._counter_key(tenant.id, "messages_per_day", quotas.period_bounds("messages_per_day")[0])
         get_store().set(key, "3", ttl=3600)  # drifted: says the day is used up
-    assert client.post(f"/api/chat/conversations/{cid}/messages", headers=headers,
-                       json={"message": "c"}).status_code == 429
+    assert (
+        client.post(f"/api/chat/conversations/{cid}/messages", headers=headers, json={"message": "c"}).status_code
+        == 429
+    )
     time.sleep(1.1)
-    assert client.post(f"/api/chat/conversations/{cid}/messages", headers=headers,
-                       json={"message": "c"}).status_code == 200
+    assert (
+        client.post(f"/api/chat/conversations/{cid}/messages", headers=headers, json={"message": "c"}).status_code
+        == 200
+    )
     assert _counter(app, tenant.id, "messages_per_day") == (3, 0) == (_counts(app, tenant.id)[1], 0)

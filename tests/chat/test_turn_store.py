@@ -1,4 +1,5 @@
 """How a chat turn is stored: counters added by the database, one set of rows, usage batched."""
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -65,18 +66,25 @@ def test_usage_events_are_recorded_and_summed_once(app, factory, two_tenants):
     user = two_tenants["a_users"]["member"]
     with app.app_context():
         bind_tenant(db.session, user.tenant_id)
-        usage.record(user.tenant_id, user.id, [
-            usage.event(kind="chat", model="qwen-plus", input_tokens=1000, output_tokens=500, messages=1),
-            usage.event(kind="chat", model="qwen-plus", input_tokens=200, output_tokens=100),
-            usage.event(kind="tool", tool="hydraulic_analysis", latency_ms=12.7, status="error"),
-        ])
+        usage.record(
+            user.tenant_id,
+            user.id,
+            [
+                usage.event(kind="chat", model="qwen-plus", input_tokens=1000, output_tokens=500, messages=1),
+                usage.event(kind="chat", model="qwen-plus", input_tokens=200, output_tokens=100),
+                usage.event(kind="tool", tool="hydraulic_analysis", latency_ms=12.7, status="error"),
+            ],
+        )
         usage.meter(user.tenant_id, user.id, kind="tool", tool="list_networks")
         db.session.commit()
     with app.app_context(), all_tenants(db.session):
         records = db.session.query(UsageRecord).filter_by(tenant_id=user.tenant_id).all()
         assert sorted((r.kind, r.tool or r.model, r.status) for r in records) == [
-            ("chat", "qwen-plus", "ok"), ("chat", "qwen-plus", "ok"),
-            ("tool", "hydraulic_analysis", "error"), ("tool", "list_networks", "ok")]
+            ("chat", "qwen-plus", "ok"),
+            ("chat", "qwen-plus", "ok"),
+            ("tool", "hydraulic_analysis", "error"),
+            ("tool", "list_networks", "ok"),
+        ]
         assert {r.latency_ms for r in records if r.tool == "hydraulic_analysis"} == {12}
         (daily,) = db.session.query(UsageDaily).filter_by(tenant_id=user.tenant_id).all()
         assert (daily.messages, daily.input_tokens, daily.output_tokens, daily.tool_runs) == (1, 1200, 600, 2)

@@ -3,6 +3,7 @@
 The directory is put on sys.path here so `import deploy_support` works under
 any pytest import mode and next to other conftest.py files.
 """
+
 from __future__ import annotations
 
 import secrets

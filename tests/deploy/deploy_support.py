@@ -4,6 +4,7 @@ Everything runs as ordinary child processes with files under pytest's tmp
 dirs and free-picked ports; nothing touches /etc, /var or the system's
 services.  nginx comes from Debian (`deploy/ci/install_nginx.sh`).
 """
+
 from __future__ import annotations
 
 import http.client
@@ -28,12 +29,15 @@ HERE = Path(__file__).resolve().parent
 # A server where throwaway databases may be created: HYDRONET_TEST_PG_ADMIN_URL, else
 # the suite's HYDRONET_TEST_DATABASE_URL (itself such a URL), else the local default.
 _SUITE_DB = os.environ.get("HYDRONET_TEST_DATABASE_URL", "").replace("postgresql+psycopg2://", "postgresql://")
-PG_ADMIN_URL = (os.environ.get("HYDRONET_TEST_PG_ADMIN_URL")
-                or (_SUITE_DB if _SUITE_DB.startswith("postgresql://") else "")
-                or "postgresql://postgres@127.0.0.1:5432/postgres")
+PG_ADMIN_URL = (
+    os.environ.get("HYDRONET_TEST_PG_ADMIN_URL")
+    or (_SUITE_DB if _SUITE_DB.startswith("postgresql://") else "")
+    or "postgresql://postgres@127.0.0.1:5432/postgres"
+)
 
 
 # --- sockets and HTTP --------------------------------------------------------
+
 
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
@@ -65,14 +69,23 @@ class Response:
 
     def json(self):
         import json
+
         return json.loads(self.body)
 
 
-def request(port: int, method: str = "GET", path: str = "/", headers: dict | None = None,
-            body: bytes | None = None, timeout: float = 15.0, source: str | None = None) -> Response:
+def request(
+    port: int,
+    method: str = "GET",
+    path: str = "/",
+    headers: dict | None = None,
+    body: bytes | None = None,
+    timeout: float = 15.0,
+    source: str | None = None,
+) -> Response:
     """One HTTP/1.1 request to 127.0.0.1:port (from loopback address `source`, e.g. 127.0.0.2)."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout,
-                                      source_address=(source, 0) if source else None)
+    conn = http.client.HTTPConnection(
+        "127.0.0.1", port, timeout=timeout, source_address=(source, 0) if source else None
+    )
     try:
         conn.request(method, path, body=body, headers=headers or {})
         resp = conn.getresponse()
@@ -81,11 +94,17 @@ def request(port: int, method: str = "GET", path: str = "/", headers: dict | Non
         conn.close()
 
 
-def read_stream(port: int, method: str, path: str, headers: dict | None = None,
-                timeout: float = 15.0, body: bytes = b"") -> tuple[float, list[float], bytes]:
+def read_stream(
+    port: int, method: str, path: str, headers: dict | None = None, timeout: float = 15.0, body: bytes = b""
+) -> tuple[float, list[float], bytes]:
     """Send a request on a raw socket; return (start, arrival time of each SSE event, raw bytes)."""
-    lines = [f"{method} {path} HTTP/1.1", "Host: localhost", "Connection: close",
-             "Accept: text/event-stream", f"Content-Length: {len(body)}"]
+    lines = [
+        f"{method} {path} HTTP/1.1",
+        "Host: localhost",
+        "Connection: close",
+        "Accept: text/event-stream",
+        f"Content-Length: {len(body)}",
+    ]
     lines += [f"{key}: {value}" for key, value in (headers or {}).items()]
     raw = ("\r\n".join(lines) + "\r\n\r\n").encode() + body
     arrivals: list[float] = []
@@ -105,6 +124,7 @@ def read_stream(port: int, method: str, path: str, headers: dict | None = None,
 
 
 # --- processes -----------------------------------------------------------------
+
 
 def _signal(proc: subprocess.Popen, sig: int) -> None:
     if proc.poll() is None:
@@ -128,9 +148,12 @@ def _stop(proc: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 15
 
 def clean_env(**overrides: str) -> dict[str, str]:
     """os.environ without gunicorn/systemd leftovers and with no project .env, plus overrides."""
-    env = {key: value for key, value in os.environ.items()
-           if not key.startswith("GUNICORN_") and key not in {
-               "NOTIFY_SOCKET", "_HYDRONET_DOTENV_KEYS", "FORWARDED_ALLOW_IPS", "PORT"}}
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("GUNICORN_")
+        and key not in {"NOTIFY_SOCKET", "_HYDRONET_DOTENV_KEYS", "FORWARDED_ALLOW_IPS", "PORT"}
+    }
     env["HYDRONET_ENV_FILE"] = str(HERE / "no-such.env")
     env.update(overrides)
     return env
@@ -154,8 +177,9 @@ class Gunicorn:
         cmd.append(self.app)
         env = dict(self.env, GUNICORN_BIND=f"127.0.0.1:{self.port}")
         env.setdefault("GUNICORN_WORKERS", "2")
-        self.proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=self.log.open("ab"),
-                                     stderr=subprocess.STDOUT, start_new_session=True)
+        self.proc = subprocess.Popen(
+            cmd, cwd=REPO, env=env, stdout=self.log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True
+        )
         wait_for_port(self.port, self.proc, log=self.log)
         if wait_path:
             self.wait_http(wait_path, timeout)
@@ -190,8 +214,18 @@ def nginx_binary() -> str:
 
 def render_site(root: Path, listen_port: int, upstream_ports: list[int], log_dir: Path) -> str:
     """deploy/render_nginx.sh for a loopback test layout."""
-    cmd = ["bash", str(DEPLOY / "render_nginx.sh"), "--root", str(root), "--log-dir", str(log_dir),
-           "--listen", f"127.0.0.1:{listen_port}", "--server-name", "localhost"]
+    cmd = [
+        "bash",
+        str(DEPLOY / "render_nginx.sh"),
+        "--root",
+        str(root),
+        "--log-dir",
+        str(log_dir),
+        "--listen",
+        f"127.0.0.1:{listen_port}",
+        "--server-name",
+        "localhost",
+    ]
     for port in upstream_ports:
         cmd += ["--upstream", f"127.0.0.1:{port}"]
     return subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
@@ -216,8 +250,9 @@ class Nginx:
         # As root the workers would switch to `nobody`, who cannot read the
         # tmp dirs; as any other user the directive is ignored.
         user = "user root;" if os.geteuid() == 0 else ""
-        temps = "\n".join(f"    {kind}_temp_path {d}/temp/{kind};"
-                          for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+        temps = "\n".join(
+            f"    {kind}_temp_path {d}/temp/{kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+        )
         self.conf = d / "nginx.conf"
         self.conf.write_text(f"""{user}
 worker_processes 1;
@@ -234,8 +269,16 @@ http {{
 """)
 
     def command(self, *extra: str) -> list[str]:
-        return [nginx_binary(), "-p", f"{self.workdir}/", "-c", str(self.conf),
-                "-e", str(self.workdir / "logs" / "error.log"), *extra]
+        return [
+            nginx_binary(),
+            "-p",
+            f"{self.workdir}/",
+            "-c",
+            str(self.conf),
+            "-e",
+            str(self.workdir / "logs" / "error.log"),
+            *extra,
+        ]
 
     def test_config(self) -> subprocess.CompletedProcess:
         return subprocess.run(self.command("-t"), capture_output=True, text=True)
@@ -243,8 +286,9 @@ http {{
     def start(self) -> Nginx:
         assert self.port is not None
         out = (self.workdir / "logs" / "stdout.log").open("ab")
-        self.proc = subprocess.Popen(self.command("-g", "daemon off;"), stdout=out,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
+        self.proc = subprocess.Popen(
+            self.command("-g", "daemon off;"), stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
         wait_for_port(self.port, self.proc, log=self.workdir / "logs" / "error.log")
         return self
 
@@ -277,8 +321,15 @@ class Processes:
         self.workdir = workdir
         self.started: list = []
 
-    def gunicorn(self, app: str = "stub_app:app", port: int | None = None, wait_path: str | None = "/api/health",
-                 pythonpath: Path | None = HERE, boot_timeout: float = 20.0, **env: str) -> Gunicorn:
+    def gunicorn(
+        self,
+        app: str = "stub_app:app",
+        port: int | None = None,
+        wait_path: str | None = "/api/health",
+        pythonpath: Path | None = HERE,
+        boot_timeout: float = 20.0,
+        **env: str,
+    ) -> Gunicorn:
         port = port or free_port()
         unit = Gunicorn(app, port, self.workdir / f"gunicorn-{port}.log", clean_env(**env), pythonpath)
         self.started.append(unit)
@@ -306,27 +357,42 @@ class Processes:
             _reap(proc)
 
 
-def deploy_app(processes: Processes, env: dict[str, str], servers: int = 2,
-               migrate: bool = True) -> tuple[Nginx, list[Gunicorn]]:
+def deploy_app(
+    processes: Processes, env: dict[str, str], servers: int = 2, migrate: bool = True
+) -> tuple[Nginx, list[Gunicorn]]:
     """deploy/migrate.sh, then app_saas:app on `servers` ports, then nginx in front (as install.sh does)."""
     if migrate:
-        result = subprocess.run(["bash", str(DEPLOY / "migrate.sh")], cwd=REPO, capture_output=True, text=True,
-                                env=clean_env(**env, HYDRONET_VENV=sys.prefix), timeout=120)
+        result = subprocess.run(
+            ["bash", str(DEPLOY / "migrate.sh")],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            env=clean_env(**env, HYDRONET_VENV=sys.prefix),
+            timeout=120,
+        )
         assert result.returncode == 0, result.stdout + result.stderr
     # The servers boot side by side; the real app's workers import wntr/matplotlib, which takes
     # tens of seconds when several workers start on a busy 2-core machine.
     with ThreadPoolExecutor(max_workers=servers) as pool:
-        apps = list(pool.map(lambda _: processes.gunicorn("app_saas:app", pythonpath=None, boot_timeout=120, **env),
-                             range(servers)))
+        apps = list(
+            pool.map(
+                lambda _: processes.gunicorn("app_saas:app", pythonpath=None, boot_timeout=120, **env), range(servers)
+            )
+        )
     return processes.nginx([app.port for app in apps], REPO), apps
 
 
 # --- PostgreSQL ----------------------------------------------------------------
 
+
 def psql(url: str, sql: str, check: bool = True) -> str:
     """Run SQL with psql against `url` and return its unaligned output."""
-    result = subprocess.run(["psql", "-X", "-qAt", "-v", "ON_ERROR_STOP=1", "-d", url, "-c", sql],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        ["psql", "-X", "-qAt", "-v", "ON_ERROR_STOP=1", "-d", url, "-c", sql],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     if check and result.returncode != 0:
         raise AssertionError(f"psql failed: {result.stderr}")
     return result.stdout.strip()

@@ -5,6 +5,7 @@ rest), reports which instance and worker served a request, and can be slow on
 purpose, so the tests exercise nginx and gunicorn without the real app.
 Run by gunicorn as ``stub_app:app`` with ``--pythonpath tests/deploy``.
 """
+
 from __future__ import annotations
 
 import json
@@ -19,21 +20,20 @@ CHAT_PATH = re.compile(r"^/api/chat/conversations/[^/]+/messages$")
 
 def _json(start_response, payload, status="200 OK", headers=()):
     body = json.dumps(payload).encode()
-    start_response(status, [("Content-Type", "application/json"),
-                            ("Content-Length", str(len(body))), *headers])
+    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body))), *headers])
     return [body]
 
 
 def _sse(start_response, count, interval, headers=()):
     """Send `count` events `interval` seconds apart, each stamped with its send time."""
-    start_response("200 OK", [("Content-Type", "text/event-stream"),
-                              ("Cache-Control", "no-cache"), *headers])
+    start_response("200 OK", [("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache"), *headers])
 
     def events():
         for index in range(count):
             if index:
                 time.sleep(interval)
             yield f"data: {json.dumps({'i': index, 'sent': time.time()})}\n\n".encode()
+
     return events()
 
 
@@ -60,8 +60,7 @@ def app(environ, start_response):
     interval = float(query.get("interval", 0.5))
 
     if path == "/api/health":
-        return _json(start_response, _describe(environ),
-                     headers=[("X-Request-ID", "set-by-app")])
+        return _json(start_response, _describe(environ), headers=[("X-Request-ID", "set-by-app")])
     if path == "/slow":
         started = time.time()
         time.sleep(float(query.get("seconds", 1)))
@@ -79,6 +78,7 @@ def app(environ, start_response):
         return _json(start_response, {"received": received})
     if path == "/psycopg":
         import psycopg2.extensions
+
         callback = psycopg2.extensions.get_wait_callback()
         return _json(start_response, {"wait_callback": getattr(callback, "__module__", None)})
     return _json(start_response, {"error": "not found"}, status="404 Not Found")

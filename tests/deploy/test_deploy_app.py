@@ -4,6 +4,7 @@ Needs PostgreSQL and Redis: the session's fresh database from tests/conftest.py
 (HYDRONET_TEST_DATABASE_URL; migrated here through deploy/migrate.sh) and
 HYDRONET_TEST_REDIS_URL.
 """
+
 from __future__ import annotations
 
 import json
@@ -43,10 +44,16 @@ def test_requests_spread_over_both_servers(deployed):
 def test_a_token_from_one_server_works_on_the_other(deployed):
     """No state in a worker: whichever server answers, the session holds."""
     nginx, apps = deployed
-    body = json.dumps({"email": f"ops-{uuid.uuid4().hex[:8]}@example.com", "password": "Pipe-Network-2026!",
-                       "tenant_name": "部署测试水司"}).encode()
-    registered = request(nginx.port, "POST", "/api/auth/register", body=body,
-                         headers={"Content-Type": "application/json"})
+    body = json.dumps(
+        {
+            "email": f"ops-{uuid.uuid4().hex[:8]}@example.com",
+            "password": "Pipe-Network-2026!",
+            "tenant_name": "部署测试水司",
+        }
+    ).encode()
+    registered = request(
+        nginx.port, "POST", "/api/auth/register", body=body, headers={"Content-Type": "application/json"}
+    )
     assert registered.status in (200, 201), registered.body
     token = registered.json()["access_token"]
     before = nginx.upstreams_used()

@@ -1,4 +1,5 @@
 """deploy/backup.sh and deploy/restore.sh against a real PostgreSQL."""
+
 from __future__ import annotations
 
 import os
@@ -21,22 +22,36 @@ INSERT INTO tenants (name) SELECT '水司-' || g FROM generate_series(1, 3) g;
 INSERT INTO conversations (tenant_id, title) SELECT 1 + g % 3, 'c' || g FROM generate_series(1, 40) g;
 INSERT INTO messages (conversation_id, body) SELECT 1 + g % 40, repeat('管网', g % 7) FROM generate_series(1, 1500) g;
 """
-COUNTS = ("SELECT string_agg(t, ',' ORDER BY t) FROM ("
-          " SELECT 'tenants=' || count(*) t FROM tenants UNION ALL"
-          " SELECT 'conversations=' || count(*) FROM conversations UNION ALL"
-          " SELECT 'messages=' || count(*) FROM messages) x")
+COUNTS = (
+    "SELECT string_agg(t, ',' ORDER BY t) FROM ("
+    " SELECT 'tenants=' || count(*) t FROM tenants UNION ALL"
+    " SELECT 'conversations=' || count(*) FROM conversations UNION ALL"
+    " SELECT 'messages=' || count(*) FROM messages) x"
+)
 
 
 def run(script: str, *args: str, **env: str) -> subprocess.CompletedProcess:
     """Run a deploy script with a controlled environment (no /opt/hydronet/.env)."""
-    full_env = {key: value for key, value in os.environ.items()
-                if key not in {"DATABASE_URL", "DATABASE_OWNER_URL", "BACKUP_DATABASE_URL",
-                               "RESTORE_DATABASE_URL", "BACKUP_DIR", "RETENTION_DAYS", "JOURNAL_STREAM"}
-                and not key.startswith("PG")}
+    full_env = {
+        key: value
+        for key, value in os.environ.items()
+        if key
+        not in {
+            "DATABASE_URL",
+            "DATABASE_OWNER_URL",
+            "BACKUP_DATABASE_URL",
+            "RESTORE_DATABASE_URL",
+            "BACKUP_DIR",
+            "RETENTION_DAYS",
+            "JOURNAL_STREAM",
+        }
+        and not key.startswith("PG")
+    }
     full_env["HYDRONET_ENV_FILE"] = "/nonexistent/.env"
     full_env.update(env)
-    return subprocess.run(["bash", str(DEPLOY / script), *args], env=full_env,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        ["bash", str(DEPLOY / script), *args], env=full_env, capture_output=True, text=True, timeout=120
+    )
 
 
 def dumps(directory: Path) -> list[Path]:
@@ -94,8 +109,9 @@ def test_restore_exit_codes_for_bad_input(make_database, tmp_path):
 
 def test_backup_fails_loudly_when_database_is_unreachable(tmp_path):
     backups = tmp_path / "backups"
-    result = run("backup.sh", DATABASE_URL=f"postgresql://postgres@127.0.0.1:{free_port()}/nowhere",
-                 BACKUP_DIR=str(backups))
+    result = run(
+        "backup.sh", DATABASE_URL=f"postgresql://postgres@127.0.0.1:{free_port()}/nowhere", BACKUP_DIR=str(backups)
+    )
     assert result.returncode != 0
     assert "hydronet-backup ERROR: backup FAILED at step 'pg_dump'" in result.stderr
     assert not [p for p in backups.iterdir() if p.name != ".backup.lock"]  # no partial dump left

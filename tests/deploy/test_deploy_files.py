@@ -1,4 +1,5 @@
 """systemd units, logrotate, shell scripts and the installer's PostgreSQL roles."""
+
 from __future__ import annotations
 
 import grp
@@ -43,8 +44,7 @@ def test_systemd_units_verify(tmp_path):
         name = unit.name.replace("@.service", "@5000.service")
         (tmp_path / name).write_text(unit.read_text().replace("/opt/hydronet", str(root)))
         units.append(f"./{name}")
-    result = subprocess.run([tool, "verify", "--man=no", *units], cwd=tmp_path,
-                            capture_output=True, text=True)
+    result = subprocess.run([tool, "verify", "--man=no", *units], cwd=tmp_path, capture_output=True, text=True)
     complaints = [line for line in result.stderr.splitlines() if "hydronet" in line]
     assert result.returncode == 0 and not complaints, result.stderr
     service = (DEPLOY / "systemd" / "hydronet@.service").read_text()
@@ -66,14 +66,20 @@ def test_logrotate_rotates_and_gunicorn_reopens_on_usr1(tmp_path, processes):
     user = pwd.getpwuid(os.getuid()).pw_name
     group = grp.getgrgid(os.getgid()).gr_name
     config = (DEPLOY / "logrotate" / "hydronet").read_text()
-    config = (config.replace("/var/log/hydronet", str(logs))
-              .replace("su hydronet hydronet", f"su {user} {group}")
-              .replace("create 0640 hydronet hydronet", f"create 0640 {user} {group}"))
+    config = (
+        config.replace("/var/log/hydronet", str(logs))
+        .replace("su hydronet hydronet", f"su {user} {group}")
+        .replace("create 0640 hydronet hydronet", f"create 0640 {user} {group}")
+    )
     postrotate = next(line for line in config.splitlines() if "systemctl kill" in line)
     config = config.replace(postrotate, f"        kill -USR1 {unit.proc.pid}")
     (tmp_path / "logrotate.conf").write_text(config)
-    subprocess.run(["logrotate", "-f", "-s", str(tmp_path / "state"), str(tmp_path / "logrotate.conf")],
-                   check=True, capture_output=True, text=True)
+    subprocess.run(
+        ["logrotate", "-f", "-s", str(tmp_path / "state"), str(tmp_path / "logrotate.conf")],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
 
     time.sleep(0.5)
     request(unit.port, "GET", "/api/health?after")
@@ -87,19 +93,30 @@ def test_logrotate_rotates_and_gunicorn_reopens_on_usr1(tmp_path, processes):
 def installer_roles(pg_admin):
     """Run install.sh's configure_postgres with throwaway role and database names."""
     suffix = uuid.uuid4().hex[:8]
-    names = {"DB_NAME": f"hn_inst_{suffix}", "DB_OWNER": f"hn_owner_{suffix}", "DB_APP": f"hn_app_{suffix}",
-             "OWNER_PW": f"owner'pw-{suffix}", "APP_PW": f"app-pw-{suffix}"}
+    names = {
+        "DB_NAME": f"hn_inst_{suffix}",
+        "DB_OWNER": f"hn_owner_{suffix}",
+        "DB_APP": f"hn_app_{suffix}",
+        "OWNER_PW": f"owner'pw-{suffix}",
+        "APP_PW": f"app-pw-{suffix}",
+    }
     script = f"""
 set -euo pipefail
-. {DEPLOY / 'install.sh'}
+. {DEPLOY / "install.sh"}
 as_postgres() {{ psql -X -v ON_ERROR_STOP=1 -qAt "$@"; }}   # instead of runuser -u postgres
 systemctl() {{ :; }}
 configure_postgres
 configure_postgres   # a re-run changes nothing and does not fail
 """
     admin = urlsplit(pg_admin)
-    env = dict(os.environ, **names, PGHOST=admin.hostname or "", PGPORT=str(admin.port or 5432),
-               PGUSER=admin.username or "postgres", PGPASSWORD=unquote(admin.password or ""))
+    env = dict(
+        os.environ,
+        **names,
+        PGHOST=admin.hostname or "",
+        PGPORT=str(admin.port or 5432),
+        PGUSER=admin.username or "postgres",
+        PGPASSWORD=unquote(admin.password or ""),
+    )
     try:
         result = subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True, timeout=60)
         assert result.returncode == 0, result.stdout + result.stderr
@@ -124,10 +141,15 @@ def test_installer_creates_an_owner_and_an_app_role_that_owns_nothing(installer_
     # Migrations run as the owner; default privileges open new tables to the app.
     psql(owner, "CREATE TABLE tenants (id serial PRIMARY KEY, name text)")
     assert psql(app, "INSERT INTO tenants (name) VALUES ('a') RETURNING id") == "1"
-    assert psql(app, "SELECT rolbypassrls, rolsuper, rolcreaterole, rolcreatedb FROM pg_roles "
-                     "WHERE rolname = current_user") == "f|f|f|f"
+    assert (
+        psql(
+            app, "SELECT rolbypassrls, rolsuper, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname = current_user"
+        )
+        == "f|f|f|f"
+    )
     assert psql(app, "SELECT count(*) FROM pg_tables WHERE tableowner = current_user") == "0"
-    refused = subprocess.run(["psql", "-X", "-d", app, "-c", "CREATE TABLE evil (i int)"],
-                             capture_output=True, text=True)
+    refused = subprocess.run(
+        ["psql", "-X", "-d", app, "-c", "CREATE TABLE evil (i int)"], capture_output=True, text=True
+    )
     assert refused.returncode != 0 and "permission denied" in refused.stderr
     assert psql(owner, "SELECT rolbypassrls FROM pg_roles WHERE rolname = current_user") == "t"

@@ -1,4 +1,5 @@
 """gunicorn_config.py with real gunicorn processes: settings, systemd readiness, reloads."""
+
 from __future__ import annotations
 
 import os
@@ -20,9 +21,13 @@ pytestmark = [pytest.mark.deploy, pytest.mark.timeout(60)]
 def effective_settings(tmp_path, **env: str) -> dict[str, str]:
     """The settings gunicorn itself derives from gunicorn_config.py (--print-config)."""
     result = subprocess.run(
-        [sys.executable, "-m", "gunicorn", "-c", str(REPO / "gunicorn_config.py"),
-         "--print-config", "stub_app:app"],
-        cwd=tmp_path, env=clean_env(PYTHONPATH=str(HERE), **env), capture_output=True, text=True, timeout=30)
+        [sys.executable, "-m", "gunicorn", "-c", str(REPO / "gunicorn_config.py"), "--print-config", "stub_app:app"],
+        cwd=tmp_path,
+        env=clean_env(PYTHONPATH=str(HERE), **env),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert result.returncode == 0, result.stderr
     return dict(re.findall(r"^(\w+)\s+= (.*)$", result.stdout, re.MULTILINE))
 
@@ -55,9 +60,13 @@ def test_dotenv_is_read_but_real_environment_wins(tmp_path):
 
 def test_mistyped_number_stops_gunicorn_with_the_variable_name(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "gunicorn", "-c", str(REPO / "gunicorn_config.py"), "--print-config",
-         "stub_app:app"], cwd=tmp_path, env=clean_env(GUNICORN_WORKERS="four"),
-        capture_output=True, text=True, timeout=30)
+        [sys.executable, "-m", "gunicorn", "-c", str(REPO / "gunicorn_config.py"), "--print-config", "stub_app:app"],
+        cwd=tmp_path,
+        env=clean_env(GUNICORN_WORKERS="four"),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert result.returncode != 0
     assert "GUNICORN_WORKERS" in result.stdout + result.stderr
 

@@ -1,4 +1,5 @@
 """deploy/nginx/hydronet.conf, rendered and run by a real nginx in front of two gunicorns."""
+
 from __future__ import annotations
 
 import gzip
@@ -38,8 +39,12 @@ def test_shipped_file_passes_nginx_t_as_is(tmp_path):
 
 def test_renderer_rejects_values_that_would_inject_directives(tmp_path):
     import subprocess
-    result = subprocess.run(["bash", str(DEPLOY / "render_nginx.sh"), "--root", "/srv/x; include /etc/passwd"],
-                            capture_output=True, text=True)
+
+    result = subprocess.run(
+        ["bash", str(DEPLOY / "render_nginx.sh"), "--root", "/srv/x; include /etc/passwd"],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 2 and "unsafe" in result.stderr
 
 
@@ -120,8 +125,10 @@ def test_upload_limit_is_20_megabytes(stack):
     ok = request(stack.nginx.port, "POST", "/upload", body=b"x" * (2 * 1024 * 1024))
     assert ok.status == 200 and ok.json()["received"] == 2 * 1024 * 1024
     with socket.create_connection(("127.0.0.1", stack.nginx.port), timeout=10) as sock:
-        sock.sendall(b"POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 20971521\r\n"
-                     b"Content-Type: application/octet-stream\r\n\r\n")
+        sock.sendall(
+            b"POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 20971521\r\n"
+            b"Content-Type: application/octet-stream\r\n\r\n"
+        )
         assert sock.recv(200).startswith(b"HTTP/1.1 413")
 
 
@@ -136,11 +143,14 @@ def assert_streamed(start, arrivals, data, count, interval):
     assert arrivals[-1] - arrivals[0] >= (count - 1) * interval * 0.8
 
 
-@pytest.mark.parametrize("method, path", [
-    ("POST", CHAT + "?count=5&interval=0.4"),
-    ("GET", "/mcp?count=5&interval=0.4"),
-    ("GET", "/stream?count=5&interval=0.4&accel=no"),  # any route may opt out of buffering
-])
+@pytest.mark.parametrize(
+    "method, path",
+    [
+        ("POST", CHAT + "?count=5&interval=0.4"),
+        ("GET", "/mcp?count=5&interval=0.4"),
+        ("GET", "/stream?count=5&interval=0.4&accel=no"),  # any route may opt out of buffering
+    ],
+)
 def test_streams_arrive_chunk_by_chunk(stack, method, path):
     assert_streamed(*read_stream(stack.nginx.port, method, path), count=5, interval=0.4)
 

@@ -6,6 +6,7 @@ is "Qwen" with answers whose pace the test scripts.  Requests go through nginx
 (the guide's flow, streaming, /metrics from outside) or straight to one
 server's port when it matters which server answers.
 """
+
 from __future__ import annotations
 
 import json
@@ -56,8 +57,13 @@ def stack(app, app_env, module_processes, fake_dashscope) -> Stack:
 
     Depends on `app` so tests/conftest.py empties the tables and Redis after each test.
     """
-    env = {**app_env, "ALIYUN_API_KEY": QWEN_TEST_KEY, "DASHSCOPE_HTTP_BASE_URL": fake_dashscope.url,
-           "METRICS_TOKEN": METRICS_TOKEN, "GUNICORN_WORKERS": "2"}
+    env = {
+        **app_env,
+        "ALIYUN_API_KEY": QWEN_TEST_KEY,
+        "DASHSCOPE_HTTP_BASE_URL": fake_dashscope.url,
+        "METRICS_TOKEN": METRICS_TOKEN,
+        "GUNICORN_WORKERS": "2",
+    }
     nginx, (a, b) = deploy_app(module_processes, env, migrate=False)  # `app` migrated; migrate.sh: test_deploy_app
     return Stack(nginx, a, b)
 
@@ -72,8 +78,12 @@ def _fresh_fake(fake_dashscope):
 def register(stack: Stack, port: int) -> tuple[str, dict]:
     """A new tenant owner; returns (email, the register response body)."""
     email = f"ops-{uuid.uuid4().hex[:10]}@waterworks.cn"
-    resp = stack.call(port, "POST", "/api/auth/register",
-                      payload={"email": email, "password": PASSWORD, "tenant_name": "两台服务器水司"})
+    resp = stack.call(
+        port,
+        "POST",
+        "/api/auth/register",
+        payload={"email": email, "password": PASSWORD, "tenant_name": "两台服务器水司"},
+    )
     assert resp.status == 201, resp.body
     return email, resp.json()
 
@@ -103,8 +113,13 @@ def test_guide_curl_flow_through_nginx(stack):
     history = stack.call(port, "GET", f"/api/chat/conversations/{cid}/messages", token)
     assert [m["role"] for m in history.json()["messages"]] == ["user", "assistant"]
 
-    changed = stack.call(port, "PUT", "/api/auth/change-password", token,
-                         {"old_password": PASSWORD, "new_password": "N3w-Pipe-Passw0rd!"})
+    changed = stack.call(
+        port,
+        "PUT",
+        "/api/auth/change-password",
+        token,
+        {"old_password": PASSWORD, "new_password": "N3w-Pipe-Passw0rd!"},
+    )
     assert changed.status == 200 and changed.json()["success"] is True
     old = stack.call(port, "POST", "/api/auth/login", payload={"email": email, "password": PASSWORD})
     new = stack.call(port, "POST", "/api/auth/login", payload={"email": email, "password": "N3w-Pipe-Passw0rd!"})
@@ -126,11 +141,14 @@ def test_logout_on_one_server_revokes_on_the_other(stack):
 def test_a_daily_quota_holds_across_both_servers(stack, factory):
     tenant = factory.tenant("配额水司", plan="basic", quota_overrides={"messages_per_day": 3})
     user = factory.user(tenant, role="member")
-    token = stack.call(stack.a.port, "POST", "/api/auth/login",
-                       payload={"email": user.email, "password": PASSWORD}).json()["access_token"]
+    token = stack.call(
+        stack.a.port, "POST", "/api/auth/login", payload={"email": user.email, "password": PASSWORD}
+    ).json()["access_token"]
     cid = stack.call(stack.b.port, "POST", "/api/chat/conversations", token, {}).json()["conversation"]["id"]
-    answers = [stack.call(port, "POST", f"/api/chat/conversations/{cid}/messages", token, {"message": f"第{i}条"})
-               for i, port in enumerate([stack.a.port, stack.b.port] * 4)]
+    answers = [
+        stack.call(port, "POST", f"/api/chat/conversations/{cid}/messages", token, {"message": f"第{i}条"})
+        for i, port in enumerate([stack.a.port, stack.b.port] * 4)
+    ]
     assert [r.status for r in answers].count(200) == 3, [r.status for r in answers]
     refused = [r.json()["error"] for r in answers if r.status != 200]
     assert {(e["code"], e["quota"], e["limit"]) for e in refused} == {("quota_exceeded", "messages_per_day", 3)}
@@ -144,16 +162,21 @@ def test_a_suspension_and_a_plan_change_on_one_server_apply_on_the_other_at_once
     user = factory.user(tenant, role="owner")
 
     def login(port, who):
-        return stack.call(port, "POST", "/api/auth/login", payload={"email": who.email, "password": PASSWORD}).json()["access_token"]
+        return stack.call(port, "POST", "/api/auth/login", payload={"email": who.email, "password": PASSWORD}).json()[
+            "access_token"
+        ]
 
     token, admin_token = login(stack.b.port, user), login(stack.a.port, admin)
     for _ in range(3):  # B has the user and tenant cached now
         info = stack.call(stack.b.port, "GET", "/api/tenant/info", token)
         assert info.status == 200 and info.json()["tenant"]["plan"] == "basic"
-    assert stack.call(stack.a.port, "PATCH", f"/api/admin/tenants/{tenant.id}", admin_token, {"plan": "pro"}).status == 200
+    assert (
+        stack.call(stack.a.port, "PATCH", f"/api/admin/tenants/{tenant.id}", admin_token, {"plan": "pro"}).status == 200
+    )
     assert stack.call(stack.b.port, "GET", "/api/tenant/info", token).json()["tenant"]["plan"] == "pro"
-    suspended = stack.call(stack.a.port, "PATCH", f"/api/admin/tenants/{tenant.id}", admin_token,
-                           {"status": "suspended", "reason": "欠费"})
+    suspended = stack.call(
+        stack.a.port, "PATCH", f"/api/admin/tenants/{tenant.id}", admin_token, {"status": "suspended", "reason": "欠费"}
+    )
     assert suspended.status == 200
     refused = stack.call(stack.b.port, "GET", "/api/tenant/info", token)
     assert refused.status == 403 and refused.json()["error"]["code"] == "tenant_suspended"
@@ -169,9 +192,16 @@ def test_failed_sign_ins_count_once_on_both_servers_together(stack, app_env):
     """
     email, _ = register(stack, stack.a.port)
     address = f"198.51.100.{uuid.uuid4().int % 250 + 1}"  # a client of its own (ProxyFix)
-    answers = [stack.call(port, "POST", "/api/auth/login", payload={"email": email, "password": "wrong-" + PASSWORD},
-                          **{"X-Forwarded-For": address})
-               for port in [stack.a.port, stack.b.port] * 4]
+    answers = [
+        stack.call(
+            port,
+            "POST",
+            "/api/auth/login",
+            payload={"email": email, "password": "wrong-" + PASSWORD},
+            **{"X-Forwarded-For": address},
+        )
+        for port in [stack.a.port, stack.b.port] * 4
+    ]
     seen = [(r.status, r.json()["error"]["code"]) for r in answers]
     assert seen == [(401, "invalid_credentials")] * LOCK_THRESHOLD + [(429, "login_locked")] * 3, seen
     assert int(answers[-1].headers["Retry-After"]) >= 1
@@ -181,10 +211,16 @@ def test_failed_sign_ins_count_once_on_both_servers_together(stack, app_env):
 
     per_address = int(Settings.RATELIMIT_LOGIN_ADDRESS.split()[0])  # the servers run with the default
     address = f"203.0.113.{uuid.uuid4().int % 250 + 1}"
-    answers = [stack.call(port, "POST", "/api/auth/login",
-                          payload={"email": f"nobody-{i}@waterworks.cn", "password": "wrong-" + PASSWORD},
-                          **{"X-Forwarded-For": address})
-               for i, port in enumerate([(stack.a.port, stack.b.port)[n % 2] for n in range(per_address + 2)])]
+    answers = [
+        stack.call(
+            port,
+            "POST",
+            "/api/auth/login",
+            payload={"email": f"nobody-{i}@waterworks.cn", "password": "wrong-" + PASSWORD},
+            **{"X-Forwarded-For": address},
+        )
+        for i, port in enumerate([(stack.a.port, stack.b.port)[n % 2] for n in range(per_address + 2)])
+    ]
     statuses = [r.status for r in answers]
     assert statuses == [401] * per_address + [429] * 2, statuses
     assert answers[-1].json()["error"]["code"] == "rate_limited" and "Retry-After" in answers[-1].headers
@@ -194,12 +230,17 @@ def test_a_streamed_answer_arrives_through_nginx_chunk_by_chunk(stack, fake_dash
     _, session = register(stack, stack.nginx.port)
     token = session["access_token"]
     cid = stack.call(stack.nginx.port, "POST", "/api/chat/conversations", token, {}).json()["conversation"]["id"]
-    fake_dashscope.script(FakeReply(text="管网压力正常。节点流量平稳。水塔水位合适。无需调整。分析完毕。", chunks=5,
-                                    chunk_interval_s=0.3))
+    fake_dashscope.script(
+        FakeReply(text="管网压力正常。节点流量平稳。水塔水位合适。无需调整。分析完毕。", chunks=5, chunk_interval_s=0.3)
+    )
     start, arrivals, data = read_stream(
-        stack.nginx.port, "POST", f"/api/chat/conversations/{cid}/messages", timeout=30,
+        stack.nginx.port,
+        "POST",
+        f"/api/chat/conversations/{cid}/messages",
+        timeout=30,
         headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-        body=json.dumps({"message": GUIDE_MESSAGE, "stream": True}).encode())
+        body=json.dumps({"message": GUIDE_MESSAGE, "stream": True}).encode(),
+    )
     head = data.split(b"\r\n\r\n", 1)[0].decode().lower()
     assert "content-type: text/event-stream" in head and "content-encoding" not in head
     events = sse_events(data.split(b"\r\n\r\n", 1)[1])
@@ -230,7 +271,10 @@ def scraped_health(port: int, **headers: str) -> float:
     for family in text_string_to_metric_families(resp.body.decode()):
         for s in family.samples:
             if s.name == "hydronet_http_request_duration_seconds_count" and s.labels == {
-                    "endpoint": "/api/health", "method": "GET", "status": "200"}:
+                "endpoint": "/api/health",
+                "method": "GET",
+                "status": "200",
+            }:
                 return s.value
     return 0.0
 
@@ -247,8 +291,9 @@ def test_metrics_add_up_all_workers_of_a_server(stack):
     sent = 0
     with ThreadPoolExecutor(max_workers=10) as pool:
         for _ in range(6):  # until both workers have served some (the kernel picks the accepting worker)
-            assert all(r.status == 200 for r in pool.map(lambda _: request(stack.a.port, "GET", "/api/health"),
-                                                         range(20)))
+            assert all(
+                r.status == 200 for r in pool.map(lambda _: request(stack.a.port, "GET", "/api/health"), range(20))
+            )
             sent += 20
             grown = {name for name, n in health_counts(directory).items() if n > before_files.get(name, 0)}
             if len(grown) >= 2:
@@ -264,8 +309,9 @@ def test_metrics_are_refused_to_other_hosts(stack):
     assert request(stack.nginx.port, "GET", "/metrics", source=outside).status == 403
     assert request(stack.nginx.port, "GET", "/metrics").status == 200
     assert request(stack.a.port, "GET", "/metrics", source=outside).status == 403
-    direct = request(stack.a.port, "GET", "/metrics", source=outside,
-                     headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+    direct = request(
+        stack.a.port, "GET", "/metrics", source=outside, headers={"Authorization": f"Bearer {METRICS_TOKEN}"}
+    )
     assert direct.status == 200 and b"hydronet_job_queue_depth 0.0" in direct.body
 
 
@@ -275,15 +321,27 @@ def test_hup_reload_loses_no_in_flight_stream_or_new_request(stack, fake_dashsco
     _, session = register(stack, server.port)
     token = session["access_token"]
     auth = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-    cids = [stack.call(server.port, "POST", "/api/chat/conversations", token, {}).json()["conversation"]["id"]
-            for _ in range(4)]
+    cids = [
+        stack.call(server.port, "POST", "/api/chat/conversations", token, {}).json()["conversation"]["id"]
+        for _ in range(4)
+    ]
     fake_dashscope.script(*[FakeReply(text="一二三四五六七八九十", chunks=5, chunk_interval_s=0.4) for _ in cids])
     counted_before = scraped_health(server.port)
     booted = server.log.read_text().count("Booting worker")
 
     with ThreadPoolExecutor(max_workers=16) as pool:
-        streams = [pool.submit(read_stream, server.port, "POST", f"/api/chat/conversations/{cid}/messages", auth,
-                               30, json.dumps({"message": "慢慢回答", "stream": True}).encode()) for cid in cids]
+        streams = [
+            pool.submit(
+                read_stream,
+                server.port,
+                "POST",
+                f"/api/chat/conversations/{cid}/messages",
+                auth,
+                30,
+                json.dumps({"message": "慢慢回答", "stream": True}).encode(),
+            )
+            for cid in cids
+        ]
         time.sleep(0.6)  # the streams are now inside the old workers
         server.signal(signal.SIGHUP)
         fresh = []

@@ -18,6 +18,7 @@ Errors before the stream answer with the HTTP status and a JSON (or SSE) body
 ``{"code", "message", "request_id"}``.  Scripted replies are consumed first in,
 first out; with none left the server echoes the last user message.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -266,7 +267,9 @@ class FakeDashScope:
         with self._lock:
             self._records.append(RecordedRequest(method, path, headers, body, time.time()))
         if method != "POST" or not path.endswith(GENERATION_PATH):
-            return await _send_json(writer, 404, {"code": "NotFound", "message": f"{path} not found", "request_id": rid})
+            return await _send_json(
+                writer, 404, {"code": "NotFound", "message": f"{path} not found", "request_id": rid}
+            )
         bearer = headers.get("authorization", "").removeprefix("Bearer ").strip()
         if not bearer or (self.api_key is not None and bearer != self.api_key):
             error = {"code": "InvalidApiKey", "message": "Invalid API-key provided.", "request_id": rid}
@@ -277,7 +280,9 @@ class FakeDashScope:
             return await _send_json(writer, 400, error)
         with self._lock:
             item = self._script.popleft() if self._script else FakeReply()
-        stream = headers.get("x-dashscope-sse", "").lower() == "enable" or "text/event-stream" in headers.get("accept", "")
+        stream = headers.get("x-dashscope-sse", "").lower() == "enable" or "text/event-stream" in headers.get(
+            "accept", ""
+        )
         return await self._respond(item, body, stream, rid, writer)
 
     async def _respond(self, item: Scripted, body: dict[str, Any], stream: bool, rid: str, writer: Any) -> bool:
@@ -300,8 +305,7 @@ class FakeDashScope:
     async def _stream(self, plan: _Plan, rid: str, writer: Any) -> bool:
         writer.write(
             b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream;charset=UTF-8\r\n"
-            b"Transfer-Encoding: chunked\r\nCache-Control: no-cache\r\n"
-            + f"X-Request-Id: {rid}\r\n\r\n".encode()
+            b"Transfer-Encoding: chunked\r\nCache-Control: no-cache\r\n" + f"X-Request-Id: {rid}\r\n\r\n".encode()
         )
         await writer.drain()
         await asyncio.sleep(plan.delay_s)
@@ -375,7 +379,9 @@ class _Plan:
             inp, out = self.input_tokens, output_chars
         return {"total_tokens": inp + out, "output_tokens": out, "input_tokens": inp}
 
-    def _chunk(self, rid: str, content: str, finish: str, calls: list[dict[str, Any]] | None, out: int) -> dict[str, Any]:
+    def _chunk(
+        self, rid: str, content: str, finish: str, calls: list[dict[str, Any]] | None, out: int
+    ) -> dict[str, Any]:
         if self.text_format:
             output: dict[str, Any] = {"text": content, "finish_reason": finish}
         else:
@@ -421,7 +427,9 @@ class _Plan:
         for index, call in enumerate(self.calls):
             args = call.arguments if isinstance(call.arguments, str) else json.dumps(call.arguments, ensure_ascii=False)
             fn = {"name": call.name, "arguments": args}
-            calls.append({"index": index, "id": call.id or f"call_{uuid.uuid4().hex[:20]}", "type": "function", "function": fn})
+            calls.append(
+                {"index": index, "id": call.id or f"call_{uuid.uuid4().hex[:20]}", "type": "function", "function": fn}
+            )
         out = len(text) + sum(len(c["function"]["arguments"]) for c in calls)
         return self._chunk(rid, text, self.finish, calls, out)
 

@@ -1,11 +1,12 @@
 """A fake WeChat API server (stdlib, threaded, 127.0.0.1) for token fetches and customer-service pushes.
 
-    with FakeWeChatAPI() as api:
-        client = make_client(cfg, api_base_url=api.base_url)
-        api.fail_next_sends(0, 45015)       # next send accepted, the one after answers 45015
-        ...
-        assert api.token_fetches == 1 and api.sent_texts("openid") == [...]
+with FakeWeChatAPI() as api:
+    client = make_client(cfg, api_base_url=api.base_url)
+    api.fail_next_sends(0, 45015)       # next send accepted, the one after answers 45015
+    ...
+    assert api.token_fetches == 1 and api.sent_texts("openid") == [...]
 """
+
 from __future__ import annotations
 
 import json
@@ -44,8 +45,9 @@ class FakeWeChatAPI:
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="fake-wechat-api", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-wechat-api", daemon=True
+        )
 
     @property
     def base_url(self) -> str:

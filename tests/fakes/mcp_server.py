@@ -4,6 +4,7 @@ Tools: ``echo(text)``, ``add(a, b)``, ``fail(reason)`` (reports a tool error) an
 ``slow(seconds)``.  With ``token`` set, requests without
 ``Authorization: Bearer <token>`` get 401.  ``calls`` records (tool, arguments, authorization).
 """
+
 from __future__ import annotations
 
 import socket
@@ -66,8 +67,13 @@ class FakeMcpServer:
                 headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
                 self._auth = headers.get("authorization")
                 if self.token and self._auth != f"Bearer {self.token}":
-                    await send({"type": "http.response.start", "status": 401,
-                                "headers": [(b"content-type", b"application/json"), (b"www-authenticate", b"Bearer")]})
+                    await send(
+                        {
+                            "type": "http.response.start",
+                            "status": 401,
+                            "headers": [(b"content-type", b"application/json"), (b"www-authenticate", b"Bearer")],
+                        }
+                    )
                     await send({"type": "http.response.body", "body": b'{"error":"invalid_token"}'})
                     return
             await inner(scope, receive, send)
@@ -84,8 +90,9 @@ class FakeMcpServer:
         self.port = sock.getsockname()[1]
         config = uvicorn.Config(self._asgi(), log_level="warning", lifespan="on")
         self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]}, daemon=True,
-                                        name="fake-mcp")
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [sock]}, daemon=True, name="fake-mcp"
+        )
         self._thread.start()
         deadline = time.time() + 10
         while not self._server.started:
@@ -120,10 +127,16 @@ def mcp_app(backends, app, fake_dashscope):
     from hydronet.web.app import create_app
     from tests.support.constants import QWEN_TEST_KEY
 
-    mapp = create_app(backends.app_config(
-        ALIYUN_API_KEY=QWEN_TEST_KEY, DASHSCOPE_HTTP_BASE_URL=fake_dashscope.url, LLM_MAX_RETRIES=1,
-        LLM_READ_TIMEOUT_S=5, LLM_TOTAL_TIMEOUT_S=20, MCP_ALLOW_PRIVATE=True,
-    ))
+    mapp = create_app(
+        backends.app_config(
+            ALIYUN_API_KEY=QWEN_TEST_KEY,
+            DASHSCOPE_HTTP_BASE_URL=fake_dashscope.url,
+            LLM_MAX_RETRIES=1,
+            LLM_READ_TIMEOUT_S=5,
+            LLM_TOTAL_TIMEOUT_S=20,
+            MCP_ALLOW_PRIVATE=True,
+        )
+    )
     backends.apps.append(mapp)
     return mapp
 

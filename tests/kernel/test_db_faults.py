@@ -1,6 +1,7 @@
 """PostgreSQL connections terminated under the app (pg_terminate_backend, as a failover does): a request
 that wrote nothing runs again on a fresh connection; one that cannot be served answers 503
 `database_unavailable` with Retry-After, never 500.  Only this test database's backends are touched."""
+
 from __future__ import annotations
 
 import threading
@@ -35,8 +36,11 @@ def _terminate_app_backends(backends) -> int:
     conn.autocommit = True
     try:
         with conn.cursor() as cur:
-            cur.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                        "WHERE datname = %s AND pid <> pg_backend_pid()", (backends.dbname,))
+            cur.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = %s AND pid <> pg_backend_pid()",
+                (backends.dbname,),
+            )
             killed = cur.fetchone()[0]
     finally:
         conn.close()
@@ -85,15 +89,22 @@ def test_a_read_whose_connection_was_terminated_is_served_on_a_fresh_one(pg, cli
     assert any("running the request again" in r.getMessage() for r in caplog.records)  # it met the dead one
 
 
-def test_a_turn_whose_connection_died_while_the_model_answered_is_stored_once(pg, qwen_client, qwen_app,
-                                                                             fake_dashscope, member, caplog):
+def test_a_turn_whose_connection_died_while_the_model_answered_is_stored_once(
+    pg, qwen_client, qwen_app, fake_dashscope, member, caplog
+):
     """The model answered, the pooled connection was cut meanwhile: the turn is stored on a fresh one."""
     _user, headers = member
     cid = qwen_client.post("/api/chat/conversations", headers=headers, json={}).get_json()["conversation"]["id"]
     fake_dashscope.script(FakeReply(text="一二三四", chunks=4, chunk_interval_s=0.2))
     result = {}
-    sender = threading.Thread(target=lambda: result.setdefault("resp", qwen_app.test_client().post(
-        f"/api/chat/conversations/{cid}/messages", headers=headers, json={"message": "hi"})))
+    sender = threading.Thread(
+        target=lambda: result.setdefault(
+            "resp",
+            qwen_app.test_client().post(
+                f"/api/chat/conversations/{cid}/messages", headers=headers, json={"message": "hi"}
+            ),
+        )
+    )
     sender.start()
     deadline = time.time() + 10
     while not fake_dashscope.requests and time.time() < deadline:  # the model is answering

@@ -1,4 +1,5 @@
 """Pooled PostgreSQL connections: pinged only after sitting idle, replaced when found dead."""
+
 from __future__ import annotations
 
 import time

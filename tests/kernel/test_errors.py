@@ -1,4 +1,5 @@
 """One JSON error shape for every failure under /api; health reporting."""
+
 from __future__ import annotations
 
 import pytest
@@ -25,8 +26,9 @@ def test_error_shape(client, method, url, kwargs, status, code):
 
 
 def test_too_large_body(client, app):
-    resp = client.post("/api/auth/login", data=b"x" * (app.config["MAX_CONTENT_LENGTH"] + 10),
-                       content_type="application/json")
+    resp = client.post(
+        "/api/auth/login", data=b"x" * (app.config["MAX_CONTENT_LENGTH"] + 10), content_type="application/json"
+    )
     assert resp.status_code == 413
     assert resp.get_json()["error"]["code"] == "payload_too_large"
 
@@ -35,9 +37,16 @@ def test_500_hides_stack_trace_when_not_debug(app):
     from hydronet.web.app import create_app
     from tests.support.backends import TEST_SECRET
 
-    prod = create_app({**{k: app.config[k] for k in ("SQLALCHEMY_DATABASE_URI", "REDIS_URL")},
-                       "SECRET_KEY": TEST_SECRET, "JWT_SECRET_KEY": TEST_SECRET + "x", "DEBUG": False, "TESTING": False,
-                       "LOG_LEVEL": "CRITICAL"})
+    prod = create_app(
+        {
+            **{k: app.config[k] for k in ("SQLALCHEMY_DATABASE_URI", "REDIS_URL")},
+            "SECRET_KEY": TEST_SECRET,
+            "JWT_SECRET_KEY": TEST_SECRET + "x",
+            "DEBUG": False,
+            "TESTING": False,
+            "LOG_LEVEL": "CRITICAL",
+        }
+    )
 
     @prod.get("/api/boom")
     def boom():
@@ -45,7 +54,10 @@ def test_500_hides_stack_trace_when_not_debug(app):
 
     resp = prod.test_client().get("/api/boom")
     assert resp.status_code == 500
-    assert resp.get_json() == {"success": False, "error": {"code": "internal_error", "message": "Internal server error"}}
+    assert resp.get_json() == {
+        "success": False,
+        "error": {"code": "internal_error", "message": "Internal server error"},
+    }
 
 
 def test_health(client):
@@ -62,9 +74,16 @@ def test_health_reports_failed_redis(app):
     from hydronet.web.app import create_app
     from tests.support.backends import TEST_SECRET
 
-    broken = create_app({"SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
-                         "REDIS_URL": "redis://127.0.0.1:1/0", "SECRET_KEY": TEST_SECRET,
-                         "JWT_SECRET_KEY": TEST_SECRET + "x", "TESTING": True, "LOG_LEVEL": "CRITICAL"})
+    broken = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+            "REDIS_URL": "redis://127.0.0.1:1/0",
+            "SECRET_KEY": TEST_SECRET,
+            "JWT_SECRET_KEY": TEST_SECRET + "x",
+            "TESTING": True,
+            "LOG_LEVEL": "CRITICAL",
+        }
+    )
     resp = broken.test_client().get("/api/health")
     assert resp.status_code == 503
     body = resp.get_json()

@@ -1,5 +1,6 @@
 """Analysis jobs whose worker died: a heartbeat tells, the job is queued again once (idempotently),
 then failed with the reason; a job is claimed by one run only; the RQ work horse dies with its worker."""
+
 from __future__ import annotations
 
 import os
@@ -25,8 +26,9 @@ from tests.support.networks import import_example, wait_for_job
 def _job_row(app, tenant_id, network_id, **fields) -> uuid.UUID:
     with app.app_context():
         bind_tenant(db.session, tenant_id)
-        row = AnalysisJob(tenant_id=tenant_id, network_id=uuid.UUID(network_id), kind="hydraulic",
-                          params={"duration_h": 6}, **fields)
+        row = AnalysisJob(
+            tenant_id=tenant_id, network_id=uuid.UUID(network_id), kind="hydraulic", params={"duration_h": 6}, **fields
+        )
         db.session.add(row)
         db.session.commit()
         return row.id
@@ -34,8 +36,9 @@ def _job_row(app, tenant_id, network_id, **fields) -> uuid.UUID:
 
 def _runs_metered(app, tenant_id) -> int:
     with app.app_context(), all_tenants(db.session):
-        return db.session.scalar(select(func.count(UsageRecord.id)).where(
-            UsageRecord.tenant_id == tenant_id, UsageRecord.kind == "analysis"))
+        return db.session.scalar(
+            select(func.count(UsageRecord.id)).where(UsageRecord.tenant_id == tenant_id, UsageRecord.kind == "analysis")
+        )
 
 
 def test_a_running_job_whose_heartbeat_stopped_is_queued_again_and_finishes(app, client, member, two_tenants):
@@ -55,8 +58,9 @@ def test_a_job_lost_twice_is_failed_with_the_reason(app, client, member, two_ten
     _user, headers = member
     nid = import_example(client, headers, "Net1")["id"]
     stale = utcnow() - timedelta(seconds=app.config["JOB_STALE_S"] + 5)
-    job_id = _job_row(app, two_tenants["a"].id, nid, status="running", attempts=analysis_jobs.MAX_ATTEMPTS,
-                      heartbeat_at=stale)
+    job_id = _job_row(
+        app, two_tenants["a"].id, nid, status="running", attempts=analysis_jobs.MAX_ATTEMPTS, heartbeat_at=stale
+    )
     job = client.get(f"/api/jobs/{job_id}", headers=headers).get_json()["job"]
     assert job["status"] == "failed" and job["error"] == analysis_jobs.LOST_REASON
 
@@ -129,8 +133,7 @@ def _alive(pid: int) -> bool:
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
 def test_the_work_horse_dies_with_its_worker():
     """A worker killed with SIGKILL takes its horse along (no orphan finishing a re-queued job)."""
-    worker = subprocess.Popen([sys.executable, "-c", _HORSE], stdout=subprocess.PIPE, text=True,
-                              cwd=ROOT)
+    worker = subprocess.Popen([sys.executable, "-c", _HORSE], stdout=subprocess.PIPE, text=True, cwd=ROOT)
     horse = int(worker.stdout.readline())
     os.kill(worker.pid, signal.SIGKILL)
     worker.wait(10)
@@ -159,8 +162,11 @@ def test_a_queued_job_the_queue_lost_is_delivered_again(backends, factory):
     tenant = factory.tenant(plan="pro")
     headers = factory.headers(factory.user(tenant, role="member"))
     nid = import_example(client, headers, "Net1")["id"]
-    resp = client.post(f"/api/networks/{nid}/analyses/fire_flow", headers=headers,
-                       json={"params": {"max_hydrants": 2, "duration_h": 6}})
+    resp = client.post(
+        f"/api/networks/{nid}/analyses/fire_flow",
+        headers=headers,
+        json={"params": {"max_hydrants": 2, "duration_h": 6}},
+    )
     assert resp.status_code == 202
     job_id = uuid.UUID(resp.get_json()["job"]["id"])
     connection = redis.Redis.from_url(backends.redis_url)
@@ -168,8 +174,11 @@ def test_a_queued_job_the_queue_lost_is_delivered_again(backends, factory):
     assert queue.job_ids == [analysis_jobs._delivery_key(job_id, 0)]
     connection.flushdb()  # Redis lost everything
     with rq_app.app_context(), all_tenants(db.session):
-        db.session.execute(AnalysisJob.__table__.update().where(AnalysisJob.id == job_id)
-                           .values(created_at=utcnow() - timedelta(minutes=2)))
+        db.session.execute(
+            AnalysisJob.__table__.update()
+            .where(AnalysisJob.id == job_id)
+            .values(created_at=utcnow() - timedelta(minutes=2))
+        )
         db.session.commit()
         assert analysis_jobs.recover_stale()["redelivered"] == 1
         assert analysis_jobs.recover_stale()["redelivered"] == 0  # known to the queue again: left alone

@@ -1,4 +1,5 @@
 """SQL timing: statements counted per request, slow ones logged without their parameters."""
+
 from __future__ import annotations
 
 import logging
@@ -10,8 +11,10 @@ from hydronet.kernel.db import db
 from hydronet.kernel.dbtiming import MAX_STATEMENT_CHARS, shorten, sql_count
 
 # Slow enough to pass 1 ms on any machine, on SQLite and PostgreSQL alike.
-SLOW_SQL = ("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 200000) "
-            "SELECT count(*) FROM c WHERE 1 = :flag")
+SLOW_SQL = (
+    "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 200000) "
+    "SELECT count(*) FROM c WHERE 1 = :flag"
+)
 
 
 def slow_records(caplog) -> list[logging.LogRecord]:

@@ -5,6 +5,7 @@ migrations run as the owner.  A query written without any tenant filter —
 raw SQL or ORM with the application's scoping switched off — still sees only
 the current tenant's rows.
 """
+
 from __future__ import annotations
 
 import csv
@@ -21,8 +22,10 @@ from hydronet.kernel.tenancy import all_tenants, bind_tenant
 from hydronet.models import Conversation
 from tests.support.backends import provision_role_database
 
-pytestmark = pytest.mark.skipif(not os.environ.get("HYDRONET_TEST_DATABASE_URL"),
-                                reason="Row-Level Security exists on PostgreSQL only (embedded SQLite keeps the ORM wall)")
+pytestmark = pytest.mark.skipif(
+    not os.environ.get("HYDRONET_TEST_DATABASE_URL"),
+    reason="Row-Level Security exists on PostgreSQL only (embedded SQLite keeps the ORM wall)",
+)
 
 
 @pytest.fixture(scope="module")
@@ -31,8 +34,14 @@ def rls(backends):
     from hydronet.web.app import create_app
     from hydronet.web.cli import upgrade_locked
 
-    app = create_app(backends.app_config(DATABASE_URL=rd.app_url, DATABASE_OWNER_URL=rd.owner_url,
-                                         RATELIMIT_REGISTER="1000 per minute", RATELIMIT_LOGIN="1000 per minute"))
+    app = create_app(
+        backends.app_config(
+            DATABASE_URL=rd.app_url,
+            DATABASE_OWNER_URL=rd.owner_url,
+            RATELIMIT_REGISTER="1000 per minute",
+            RATELIMIT_LOGIN="1000 per minute",
+        )
+    )
     with app.app_context():
         upgrade_locked()
     yield app, rd
@@ -66,11 +75,16 @@ def test_app_role_cannot_bypass_rls_and_owns_nothing(rls):
     with app.app_context():
         row = db.session.execute(text("SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user")).one()
         assert tuple(row) == (False, False)
-        owned = db.session.execute(text("SELECT count(*) FROM pg_tables WHERE schemaname='public' AND tableowner = current_user")).scalar()
+        owned = db.session.execute(
+            text("SELECT count(*) FROM pg_tables WHERE schemaname='public' AND tableowner = current_user")
+        ).scalar()
         assert owned == 0
-        rls_off = db.session.execute(text(
-            "SELECT relname FROM pg_class WHERE relname IN ('users','conversations','messages','networks','api_keys',"
-            "'usage_records','audit_logs','analysis_defaults') AND NOT relrowsecurity")).all()
+        rls_off = db.session.execute(
+            text(
+                "SELECT relname FROM pg_class WHERE relname IN ('users','conversations','messages','networks','api_keys',"
+                "'usage_records','audit_logs','analysis_defaults') AND NOT relrowsecurity"
+            )
+        ).all()
         assert rls_off == []
 
 
@@ -87,12 +101,19 @@ def test_full_flow_works_under_rls(rls_app):
     b_headers, _b = _register(client, "b@beta.example.com", "Beta")
     login = client.post("/api/auth/login", json={"email": "a@alpha.example.com", "password": "Test@123"})
     assert login.status_code == 200
-    assert client.post("/api/auth/login", json={"email": "a@alpha.example.com", "password": "nope-nope"}).status_code == 401
-    cid = client.post("/api/chat/conversations", headers=a_headers, json={"title": "A"}).get_json()["conversation"]["id"]
+    assert (
+        client.post("/api/auth/login", json={"email": "a@alpha.example.com", "password": "nope-nope"}).status_code
+        == 401
+    )
+    cid = client.post("/api/chat/conversations", headers=a_headers, json={"title": "A"}).get_json()["conversation"][
+        "id"
+    ]
     turn = client.post(f"/api/chat/conversations/{cid}/messages", headers=a_headers, json={"message": "你好"})
     assert turn.status_code == 200, turn.get_json()
     assert client.get(f"/api/chat/conversations/{cid}", headers=b_headers).status_code == 404
-    key = client.post("/api/tenant/api-keys", headers=a_headers, json={"name": "k", "scopes": ["chat"]}).get_json()["key"]
+    key = client.post("/api/tenant/api-keys", headers=a_headers, json={"name": "k", "scopes": ["chat"]}).get_json()[
+        "key"
+    ]
     assert client.get("/api/tenant/info", headers={"Authorization": f"Bearer {key}"}).status_code == 200
     logs = client.get("/api/tenant/audit-logs", headers=a_headers).get_json()["logs"]
     assert logs and all(e["tenant_id"] == a["tenant"]["id"] for e in logs)
@@ -137,10 +158,13 @@ def test_writes_into_another_tenant_are_refused_by_the_database(rls_app):
         a_tenant = db.session.execute(text("SELECT id FROM tenants WHERE name='Alpha'")).scalar()
         bind_tenant(db.session, a_tenant)
         with pytest.raises(DBAPIError, match="row-level security"):
-            db.session.execute(text(
-                "INSERT INTO conversations (id, tenant_id, user_id, title, archived, channel, message_count, created_at, updated_at)"
-                " VALUES (:id, :tid, :uid, 'evil', false, 'web', 0, now(), now())"),
-                {"id": uuid.uuid4(), "tid": uuid.UUID(b["tenant"]["id"]), "uid": uuid.UUID(b["user"]["id"])})
+            db.session.execute(
+                text(
+                    "INSERT INTO conversations (id, tenant_id, user_id, title, archived, channel, message_count, created_at, updated_at)"
+                    " VALUES (:id, :tid, :uid, 'evil', false, 'web', 0, now(), now())"
+                ),
+                {"id": uuid.uuid4(), "tid": uuid.UUID(b["tenant"]["id"]), "uid": uuid.UUID(b["user"]["id"])},
+            )
         db.session.rollback()
 
 
@@ -151,7 +175,9 @@ def test_platform_admin_crosses_tenants_explicitly(rls_app):
 
     with rls_app.app_context():
         seed("admin@hydronet.com", "Admin-Pass-2026!", demo=True)
-    admin = client.post("/api/auth/login", json={"email": "admin@hydronet.com", "password": "Admin-Pass-2026!"}).get_json()
+    admin = client.post(
+        "/api/auth/login", json={"email": "admin@hydronet.com", "password": "Admin-Pass-2026!"}
+    ).get_json()
     h = {"Authorization": f"Bearer {admin['access_token']}"}
     tenants = client.get("/api/admin/tenants", headers=h).get_json()["tenants"]
     assert {t["name"] for t in tenants} >= {"Alpha", "演示水务公司"}
@@ -177,8 +203,13 @@ def test_rls_settings_ride_with_the_first_statement_whatever_its_shape(rls_app):
     with rls_app.app_context():
         bind_tenant(db.session, tenant_a)
         # parameters and a literal percent sign in the same first statement (the prefixed path)
-        rows = db.session.execute(text("SELECT title FROM conversations WHERE title LIKE '%50%' AND title <> :x"),
-                                  {"x": "none"}).scalars().all()
+        rows = (
+            db.session.execute(
+                text("SELECT title FROM conversations WHERE title LIKE '%50%' AND title <> :x"), {"x": "none"}
+            )
+            .scalars()
+            .all()
+        )
         assert rows == ["A-50%"]
         assert db.session.execute(text("SELECT count(*) FROM conversations")).scalar() == 1
     with rls_app.app_context():
@@ -247,8 +278,10 @@ def test_analysis_defaults_are_one_tenants_own_under_rls(rls_app):
     b_headers, b = _register(client, "def-b@beta.example.com", "Beta Defaults")
     resp = client.put("/api/tenant/analysis-defaults", headers=a_headers, json={"storeys": 4})
     assert resp.status_code == 200, resp.get_json()
-    assert client.get("/api/tenant/analysis-defaults", headers=b_headers).get_json()["analysis_defaults"][
-        "overrides"] == {}
+    assert (
+        client.get("/api/tenant/analysis-defaults", headers=b_headers).get_json()["analysis_defaults"]["overrides"]
+        == {}
+    )
     with rls_app.app_context():
         bind_tenant(db.session, uuid.UUID(b["tenant"]["id"]))
         assert db.session.execute(text("SELECT count(*) FROM analysis_defaults")).scalar() == 0

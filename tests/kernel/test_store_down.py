@@ -1,4 +1,5 @@
 """Redis unreachable: rate limits degrade to per-process memory, everything else fails closed with 503 — never 500."""
+
 from __future__ import annotations
 
 import socket

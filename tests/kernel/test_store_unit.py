@@ -4,6 +4,7 @@ The quota reservation is what keeps tenants inside their plans: its three answer
 counter i at `used`, counter i missing), its all-or-nothing rule, the exact limit boundary and -1 for
 unlimited are pinned here against hand-computed expectations.
 """
+
 from __future__ import annotations
 
 import threading

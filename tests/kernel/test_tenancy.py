@@ -1,4 +1,5 @@
 """Tenant scoping is a mechanism: queries without a tenant filter still see one tenant."""
+
 from __future__ import annotations
 
 import types
@@ -70,6 +71,7 @@ def test_write_into_other_tenant_refused(app, two_tenants):
 
 # --- Core statements: the tenant predicate is added by the mechanism ------------------------------
 
+
 def test_core_statement_on_a_tenant_table_outside_the_helper_is_refused(app, two_tenants):
     """A hand-written Core SELECT with no tenant filter cannot run, on SQLite as on PostgreSQL."""
     with app.app_context():
@@ -78,8 +80,10 @@ def test_core_statement_on_a_tenant_table_outside_the_helper_is_refused(app, two
             db.session.connection().execute(select(Conversation.__table__.c.title))
         with pytest.raises(TenantViolation):  # a join hides the table no better
             db.session.connection().execute(
-                select(User.__table__.c.email).join_from(User.__table__, Conversation.__table__,
-                                                         User.__table__.c.id == Conversation.__table__.c.user_id))
+                select(User.__table__.c.email).join_from(
+                    User.__table__, Conversation.__table__, User.__table__.c.id == Conversation.__table__.c.user_id
+                )
+            )
         db.session.rollback()
 
 
@@ -159,8 +163,14 @@ def test_core_inserts_name_another_tenant_only_inside_the_escape(app, two_tenant
     a, b = two_tenants["a"].id, two_tenants["b"].id
     owner_b = two_tenants["b_owner"]
     insert = Conversation.__table__.insert()
-    row = {"user_id": owner_b.id, "title": "escape", "channel": "web", "archived": False, "message_count": 0,
-           "tenant_id": b}
+    row = {
+        "user_id": owner_b.id,
+        "title": "escape",
+        "channel": "web",
+        "archived": False,
+        "message_count": 0,
+        "tenant_id": b,
+    }
     with app.app_context():
         with pytest.raises(TenantViolation, match=INSERT_NEEDS_TENANT):  # nothing bound, no escape: refused
             tenancy.execute(db.session, insert, [dict(row, id=uuid7())])
@@ -195,8 +205,15 @@ def _two_conversations(app, two_tenants):
 
 
 def _row(user, **extra):
-    return {"id": uuid7(), "user_id": user.id, "title": "core", "channel": "web", "archived": False,
-            "message_count": 0, **extra}
+    return {
+        "id": uuid7(),
+        "user_id": user.id,
+        "title": "core",
+        "channel": "web",
+        "archived": False,
+        "message_count": 0,
+        **extra,
+    }
 
 
 def test_binding_a_tenant_ends_an_escape_in_progress(app, two_tenants):
@@ -208,8 +225,11 @@ def test_binding_a_tenant_ends_an_escape_in_progress(app, two_tenants):
             bind_tenant(db.session, two_tenants["a"].id)
             assert [c.title for c in db.session.query(Conversation)] == ["A1"]
             with pytest.raises(TenantViolation, match=INSERT_FOR_ANOTHER):  # the escape no longer covers this
-                tenancy.execute(db.session, Conversation.__table__.insert(),
-                                [_row(two_tenants["b_owner"], tenant_id=two_tenants["b"].id)])
+                tenancy.execute(
+                    db.session,
+                    Conversation.__table__.insert(),
+                    [_row(two_tenants["b_owner"], tenant_id=two_tenants["b"].id)],
+                )
         assert [c.title for c in db.session.query(Conversation)] == ["A1"]
         db.session.rollback()
 

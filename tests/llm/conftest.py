@@ -1,4 +1,5 @@
 """Fixtures for the model layer: a fake DashScope server and providers pointed at it."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator

@@ -1,4 +1,5 @@
 """Helpers shared by the model-layer tests."""
+
 from __future__ import annotations
 
 from typing import Any

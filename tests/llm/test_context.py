@@ -1,4 +1,5 @@
 """build_messages: system prompt, budgeted history that keeps tool pairs, token counting."""
+
 from __future__ import annotations
 
 from hydronet.llm.context import SYSTEM_PROMPT, build_messages, history_units

@@ -1,4 +1,5 @@
 """The fake DashScope itself: script mode, request validation, concurrent streams."""
+
 from __future__ import annotations
 
 import subprocess
@@ -25,7 +26,9 @@ def test_runs_as_a_script_and_answers_the_sdk():
     try:
         url = proc.stdout.readline().strip().rsplit(" ", 1)[-1]
         assert url.startswith("http://127.0.0.1:") and url.endswith("/api/v1")
-        events = list(QwenProvider(base_url=url).stream(model="qwen-turbo", messages=user("ping"), tools=None, api_key="any"))
+        events = list(
+            QwenProvider(base_url=url).stream(model="qwen-turbo", messages=user("ping"), tools=None, api_key="any")
+        )
         assert sum(isinstance(e, TextDelta) for e in events) == 3
         assert events[-1].content.startswith("Echo: ping")
     finally:

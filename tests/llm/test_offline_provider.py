@@ -1,4 +1,5 @@
 """OfflineProvider: labelled, deterministic, language-aware answers and tool routing."""
+
 from __future__ import annotations
 
 import json
@@ -40,8 +41,12 @@ def test_analysis_request_routes_through_the_tools(registry):
 
     messages += [
         {"role": "assistant", "content": "", "tool_calls": [_wire(first.tool_calls[0])]},
-        {"role": "tool", "name": "list_networks", "tool_call_id": first.tool_calls[0]["id"],
-         "content": json.dumps({"networks": [{"id": 7, "name": "Net1"}, {"id": 9, "name": "Net3"}]})},
+        {
+            "role": "tool",
+            "name": "list_networks",
+            "tool_call_id": first.tool_calls[0]["id"],
+            "content": json.dumps({"networks": [{"id": 7, "name": "Net1"}, {"id": 9, "name": "Net3"}]}),
+        },
     ]
     _, second = run(messages, tools)
     assert [(c["name"], json.loads(c["arguments"])) for c in second.tool_calls] == [
@@ -62,7 +67,11 @@ def test_analysis_request_routes_through_the_tools(registry):
 def test_no_networks_explains_how_to_import(registry):
     tools = registry.schemas()
     messages = user("analyse my network pressure") + [
-        {"role": "assistant", "content": "", "tool_calls": [_wire({"id": "c1", "name": "list_networks", "arguments": "{}"})]},
+        {
+            "role": "assistant",
+            "content": "",
+            "tool_calls": [_wire({"id": "c1", "name": "list_networks", "arguments": "{}"})],
+        },
         {"role": "tool", "name": "list_networks", "tool_call_id": "c1", "content": '{"networks": []}'},
     ]
     _, answer = run(messages, tools)
@@ -76,8 +85,14 @@ def test_analysis_without_tools_offered_is_a_canned_answer():
 
 def test_full_offline_turn_with_the_loop(registry, ctx):
     events = list(
-        run_turn(OfflineProvider(), model="qwen-turbo", messages=user("分析一下管网压力"),
-                 registry=registry, ctx=ctx, api_key=None)
+        run_turn(
+            OfflineProvider(),
+            model="qwen-turbo",
+            messages=user("分析一下管网压力"),
+            registry=registry,
+            ctx=ctx,
+            api_key=None,
+        )
     )
     assert [e["name"] for e in events if e["type"] == "tool_call"] == ["list_networks", "run_hydraulic_simulation"]
     final = events[-1]
@@ -86,12 +101,28 @@ def test_full_offline_turn_with_the_loop(registry, ctx):
 
 
 def test_follow_up_tool_argument_name_comes_from_the_schema(ctx):
-    summary = Tool("get_network_summary", "summary", {"type": "object", "properties": {"id": {"type": "string"}}},
-                   lambda c, a: {"id": a["id"], "pressure": {"min": 3.5, "max": 50.0}})
-    lister = Tool("list_networks", "list", {"type": "object", "properties": {}},
-                  lambda c, a: {"count": 1, "items": [{"id": "n-1", "name": "Town"}]})
-    events = list(run_turn(OfflineProvider(), model="m", messages=user("network pressure?"),
-                           registry=ToolRegistry([lister, summary]), ctx=ctx, api_key=None))
+    summary = Tool(
+        "get_network_summary",
+        "summary",
+        {"type": "object", "properties": {"id": {"type": "string"}}},
+        lambda c, a: {"id": a["id"], "pressure": {"min": 3.5, "max": 50.0}},
+    )
+    lister = Tool(
+        "list_networks",
+        "list",
+        {"type": "object", "properties": {}},
+        lambda c, a: {"count": 1, "items": [{"id": "n-1", "name": "Town"}]},
+    )
+    events = list(
+        run_turn(
+            OfflineProvider(),
+            model="m",
+            messages=user("network pressure?"),
+            registry=ToolRegistry([lister, summary]),
+            ctx=ctx,
+            api_key=None,
+        )
+    )
     calls = [e for e in events if e["type"] == "tool_call"]
     assert json.loads(calls[1]["arguments"]) == {"id": "n-1"}
     assert "Minimum pressure" in events[-1]["content"] and "3.5" in events[-1]["content"]

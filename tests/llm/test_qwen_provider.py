@@ -1,4 +1,5 @@
 """QwenProvider through the real dashscope SDK against the fake DashScope server."""
+
 from __future__ import annotations
 
 import json
@@ -76,7 +77,11 @@ def test_tool_call_fragments_are_merged_by_index(fake, qwen, registry):
         ("call_b", "run_hydraulic_simulation"),
     ]
     assert json.loads(completion.tool_calls[1]["arguments"]) == {"network_id": 7, "note": "北区"}
-    assert {t["function"]["name"] for t in fake.requests[-1].tools} == {"list_networks", "run_hydraulic_simulation", "add"}
+    assert {t["function"]["name"] for t in fake.requests[-1].tools} == {
+        "list_networks",
+        "run_hydraulic_simulation",
+        "add",
+    }
 
 
 def test_complete_returns_tool_calls_too(fake, qwen):

@@ -1,4 +1,5 @@
 """run_turn: tool rounds over the real SDK path, forced answers, errors and early close."""
+
 from __future__ import annotations
 
 import json
@@ -29,7 +30,12 @@ def turn(provider, registry, ctx, text="2+3?", state=None, max_rounds=4):
 
 def test_two_rounds_with_a_tool(fake, qwen, registry, ctx):
     fake.script(
-        FakeReply(text="我来算一下。", chunks=2, tool_calls=[FakeToolCall("add", {"a": 2, "b": 3}, id="call_1")], usage=(100, 10)),
+        FakeReply(
+            text="我来算一下。",
+            chunks=2,
+            tool_calls=[FakeToolCall("add", {"a": 2, "b": 3}, id="call_1")],
+            usage=(100, 10),
+        ),
         FakeReply(text="结果是 5。", chunks=2, usage=(150, 5)),
     )
     events = list(turn(qwen, registry, ctx))
@@ -43,7 +49,10 @@ def test_two_rounds_with_a_tool(fake, qwen, registry, ctx):
     assert "".join(e["delta"] for e in events if e["type"] == "delta") == final["content"]
     assert final["usage"] == {"input_tokens": 250, "output_tokens": 15}
     assert final["rounds"] == 2 and final["model"] == "qwen-turbo"
-    assert [(c["input_tokens"], c["output_tokens"], c["estimated"]) for c in final["calls"]] == [(100, 10, False), (150, 5, False)]
+    assert [(c["input_tokens"], c["output_tokens"], c["estimated"]) for c in final["calls"]] == [
+        (100, 10, False),
+        (150, 5, False),
+    ]
     record = final["tool_calls"][0]
     assert record["name"] == "add" and record["result"] == {"sum": 5} and record["round"] == 1
     # what reached the model in round two: the call and its result, in OpenAI format
@@ -51,7 +60,9 @@ def test_two_rounds_with_a_tool(fake, qwen, registry, ctx):
     assert second[-2] == {
         "role": "assistant",
         "content": "我来算一下。",
-        "tool_calls": [{"id": "call_1", "type": "function", "function": {"name": "add", "arguments": '{"a": 2, "b": 3}'}}],
+        "tool_calls": [
+            {"id": "call_1", "type": "function", "function": {"name": "add", "arguments": '{"a": 2, "b": 3}'}}
+        ],
     }
     assert second[-1] == {"role": "tool", "content": '{"sum": 5}', "tool_call_id": "call_1", "name": "add"}
     assert final["messages"] == second[-2:] + [{"role": "assistant", "content": "结果是 5。"}]

@@ -1,4 +1,5 @@
 """Tenant MCP servers: CRUD, secrets masked, plan limits, tenancy, and the connection test's error codes."""
+
 from __future__ import annotations
 
 import datetime
@@ -51,8 +52,11 @@ def test_crud_keeps_header_values_secret(app, client, admin):
     sid = server["id"]
     assert [s["id"] for s in client.get(BASE, headers=admin).get_json()["mcp_servers"]] == [sid]
     # sending back the masked value keeps the secret; a new header is added; null removes
-    patched = client.patch(f"{BASE}/{sid}", headers=admin,
-                           json={"enabled": False, "headers": {"Authorization": "••••••••9876", "X-Site": "north"}})
+    patched = client.patch(
+        f"{BASE}/{sid}",
+        headers=admin,
+        json={"enabled": False, "headers": {"Authorization": "••••••••9876", "X-Site": "north"}},
+    )
     assert patched.status_code == 200, patched.get_json()
     assert patched.get_json()["mcp_server"]["enabled"] is False
     with app.app_context():
@@ -77,8 +81,12 @@ def test_another_tenants_server_is_404(client, factory, two_tenants, admin):
     sid = _create(client, admin).get_json()["mcp_server"]["id"]
     outsider = factory.headers(two_tenants["b_owner"])
     assert client.get(BASE, headers=outsider).get_json()["mcp_servers"] == []
-    for method, url in (("GET", f"{BASE}/{sid}"), ("PATCH", f"{BASE}/{sid}"), ("DELETE", f"{BASE}/{sid}"),
-                        ("POST", f"{BASE}/{sid}/test")):
+    for method, url in (
+        ("GET", f"{BASE}/{sid}"),
+        ("PATCH", f"{BASE}/{sid}"),
+        ("DELETE", f"{BASE}/{sid}"),
+        ("POST", f"{BASE}/{sid}/test"),
+    ):
         resp = client.open(url, method=method, headers=outsider, json={"enabled": False})
         assert resp.status_code == 404, (method, url)
     assert client.get(f"{BASE}/{sid}", headers=admin).get_json()["mcp_server"]["enabled"] is True
@@ -100,32 +108,35 @@ def test_server_count_limited_by_plan(client, factory, plan, allowed):
     assert refused.get_json()["error"]["quota"] == "mcp_servers"
 
 
-@pytest.mark.parametrize("body, field", [
-    ({"name": "bad name!"}, "name"),
-    ({"name": ""}, "name"),
-    ({"url": "ftp://mcp.example.com/"}, "url"),
-    ({"url": "https://user:pw@mcp.example.com/"}, "url"),
-    ({"url": "http://169.254.169.254/latest/meta-data"}, "url"),
-    ({"url": "http://127.0.0.1:8080/mcp"}, "url"),
-    ({"url": "http://localhost/mcp"}, "url"),
-    ({"url": "http://[::1]/mcp"}, "url"),
-    ({"url": "http://10.1.2.3/mcp"}, "url"),
-    ({"headers": {"Host": "evil.example.com"}}, "headers"),
-    ({"headers": {"X-Token": "a\r\nInjected: 1"}}, "headers"),
-    ({"headers": ["Authorization"]}, "headers"),
-    ({"timeout_s": 0}, "timeout_s"),
-    ({"timeout_s": "5"}, "timeout_s"),
-    ({"timeout_s": 10**400}, "timeout_s"),
-    ({"timeout_s": float("nan")}, "timeout_s"),
-    ({"name": 123}, "name"),
-    ({"url": ["https://mcp.example.com"]}, "url"),
-    ({"headers": {"X-Count": 1}}, "headers"),
-    ({"headers": {"": "x"}}, "headers"),
-    ({"headers": {f"X-H{i}": "v" for i in range(21)}}, "headers"),
-    ({"allowed_tools": [1]}, "allowed_tools"),
-    ({"allowed_tools": "echo"}, "allowed_tools"),
-    ({"enabled": "yes"}, "enabled"),
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"name": "bad name!"}, "name"),
+        ({"name": ""}, "name"),
+        ({"url": "ftp://mcp.example.com/"}, "url"),
+        ({"url": "https://user:pw@mcp.example.com/"}, "url"),
+        ({"url": "http://169.254.169.254/latest/meta-data"}, "url"),
+        ({"url": "http://127.0.0.1:8080/mcp"}, "url"),
+        ({"url": "http://localhost/mcp"}, "url"),
+        ({"url": "http://[::1]/mcp"}, "url"),
+        ({"url": "http://10.1.2.3/mcp"}, "url"),
+        ({"headers": {"Host": "evil.example.com"}}, "headers"),
+        ({"headers": {"X-Token": "a\r\nInjected: 1"}}, "headers"),
+        ({"headers": ["Authorization"]}, "headers"),
+        ({"timeout_s": 0}, "timeout_s"),
+        ({"timeout_s": "5"}, "timeout_s"),
+        ({"timeout_s": 10**400}, "timeout_s"),
+        ({"timeout_s": float("nan")}, "timeout_s"),
+        ({"name": 123}, "name"),
+        ({"url": ["https://mcp.example.com"]}, "url"),
+        ({"headers": {"X-Count": 1}}, "headers"),
+        ({"headers": {"": "x"}}, "headers"),
+        ({"headers": {f"X-H{i}": "v" for i in range(21)}}, "headers"),
+        ({"allowed_tools": [1]}, "allowed_tools"),
+        ({"allowed_tools": "echo"}, "allowed_tools"),
+        ({"enabled": "yes"}, "enabled"),
+    ],
+)
 def test_invalid_input_is_422(client, admin, body, field):
     resp = _create(client, admin, **body)
     assert resp.status_code == 422, resp.get_json()
@@ -140,8 +151,13 @@ def test_duplicate_name_is_409(client, admin):
 
 def test_test_action_lists_and_caches_tools(mcp_client, mcp_app, fake_mcp, factory, two_tenants):
     headers = factory.headers(two_tenants["a_users"]["owner"])
-    sid = _create(mcp_client, headers, url=fake_mcp.url, headers={"Authorization": f"Bearer {FAKE_TOKEN}"},
-                  allowed_tools=["echo", "add"]).get_json()["mcp_server"]["id"]
+    sid = _create(
+        mcp_client,
+        headers,
+        url=fake_mcp.url,
+        headers={"Authorization": f"Bearer {FAKE_TOKEN}"},
+        allowed_tools=["echo", "add"],
+    ).get_json()["mcp_server"]["id"]
     resp = mcp_client.post(f"{BASE}/{sid}/test", headers=headers)
     assert resp.status_code == 200, resp.get_json()
     body = resp.get_json()
@@ -185,14 +201,21 @@ def _self_signed(tmp_path) -> ssl.SSLContext:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
     now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now)
-            .not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
-            .sign(key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .sign(key, hashes.SHA256())
+    )
     (tmp_path / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    (tmp_path / "key.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                                         serialization.NoEncryption()))
+    (tmp_path / "key.pem").write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
     return context
@@ -222,14 +245,17 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.mark.parametrize("case, status, code", [
-    ("wrong_token", 502, "mcp_auth_refused"),
-    ("unreachable", 502, "mcp_unreachable"),
-    ("not_mcp", 502, "mcp_not_mcp_server"),
-    ("tls", 502, "mcp_tls_error"),
-    ("tls_untrusted", 502, "mcp_tls_error"),
-    ("timeout", 504, "mcp_timeout"),
-])
+@pytest.mark.parametrize(
+    "case, status, code",
+    [
+        ("wrong_token", 502, "mcp_auth_refused"),
+        ("unreachable", 502, "mcp_unreachable"),
+        ("not_mcp", 502, "mcp_not_mcp_server"),
+        ("tls", 502, "mcp_tls_error"),
+        ("tls_untrusted", 502, "mcp_tls_error"),
+        ("timeout", 504, "mcp_timeout"),
+    ],
+)
 def test_test_action_error_codes(mcp_client, mcp_app, fake_mcp, odd_server, factory, two_tenants, case, status, code):
     headers = factory.headers(two_tenants["a_users"]["admin"])
     body = {

@@ -1,4 +1,5 @@
 """Chat turns calling a tenant's MCP server (a real SDK server on loopback) through the fake DashScope."""
+
 from __future__ import annotations
 
 import json
@@ -35,8 +36,9 @@ def register(mcp_client, factory, two_tenants, fake_mcp):
 
 def _turn(client, headers, stream: bool = True, text: str = "查一下泵站"):
     cid = client.post("/api/chat/conversations", headers=headers, json={}).get_json()["conversation"]["id"]
-    resp = client.post(f"/api/chat/conversations/{cid}/messages", headers=headers,
-                       json={"message": text, "stream": stream})
+    resp = client.post(
+        f"/api/chat/conversations/{cid}/messages", headers=headers, json={"message": text, "stream": stream}
+    )
     assert resp.status_code == 200, resp.get_data(as_text=True)
     return resp
 
@@ -75,8 +77,12 @@ def test_chat_turn_calls_the_mcp_tool(mcp_client, mcp_app, fake_dashscope, fake_
 def test_tool_error_and_timeout_go_back_to_the_model(mcp_client, mcp_app, fake_dashscope, fake_mcp, register, member):
     register(timeout_s=1)
     fake_dashscope.script(
-        FakeReply(tool_calls=[FakeToolCall("pumps__fail", {"reason": "maintenance"}),
-                              FakeToolCall("pumps__slow", {"seconds": 3})]),
+        FakeReply(
+            tool_calls=[
+                FakeToolCall("pumps__fail", {"reason": "maintenance"}),
+                FakeToolCall("pumps__slow", {"seconds": 3}),
+            ]
+        ),
         FakeReply(text="泵站暂时不可用。"),
     )
     body = _turn(mcp_client, member[1], stream=False).get_json()
@@ -93,8 +99,9 @@ def test_tool_error_and_timeout_go_back_to_the_model(mcp_client, mcp_app, fake_d
         assert statuses == {"pumps__fail": "error", "pumps__slow": "error"}
 
 
-def test_only_allowed_tools_of_enabled_servers_are_offered(mcp_client, fake_dashscope, register, member, factory,
-                                                           two_tenants):
+def test_only_allowed_tools_of_enabled_servers_are_offered(
+    mcp_client, fake_dashscope, register, member, factory, two_tenants
+):
     sid = register(allowed_tools=["add"])
     fake_dashscope.script(FakeReply(text="ok"))
     _turn(mcp_client, member[1], stream=False)
@@ -122,15 +129,26 @@ def test_first_turn_lists_tools_when_never_tested(mcp_client, mcp_app, fake_dash
         assert {t["name"] for t in db.session.get(McpServer, uuid.UUID(sid)).tools_cache} >= {"echo"}
 
 
-def test_default_app_refuses_loopback_tool_calls(qwen_client, qwen_app, fake_dashscope, fake_mcp, two_tenants,
-                                                 member):
+def test_default_app_refuses_loopback_tool_calls(qwen_client, qwen_app, fake_dashscope, fake_mcp, two_tenants, member):
     """Without MCP_ALLOW_PRIVATE the call is refused at connect time and the model is told so."""
     fake_mcp.calls.clear()
     with qwen_app.app_context():
         bind_tenant(db.session, two_tenants["a"].id)
-        db.session.add(McpServer(tenant_id=two_tenants["a"].id, name="pumps", url=fake_mcp.url, headers_encrypted="",
-                                 tools_cache=[{"name": "echo", "description": "Echo", "input_schema": {
-                                     "type": "object", "properties": {"text": {"type": "string"}}}}]))
+        db.session.add(
+            McpServer(
+                tenant_id=two_tenants["a"].id,
+                name="pumps",
+                url=fake_mcp.url,
+                headers_encrypted="",
+                tools_cache=[
+                    {
+                        "name": "echo",
+                        "description": "Echo",
+                        "input_schema": {"type": "object", "properties": {"text": {"type": "string"}}},
+                    }
+                ],
+            )
+        )
         db.session.commit()
     fake_dashscope.script(FakeReply(tool_calls=[FakeToolCall("pumps__echo", {"text": "hi"})]), FakeReply(text="ok"))
     body = _turn(qwen_client, member[1], stream=False).get_json()
@@ -140,11 +158,14 @@ def test_default_app_refuses_loopback_tool_calls(qwen_client, qwen_app, fake_das
     assert [(e["outcome"], e["error_code"]) for e in _audits(qwen_app)] == [("error", "mcp_url_not_allowed")]
 
 
-@pytest.mark.parametrize("server, tool, expected", [
-    ("pumps", "echo", "pumps__echo"),
-    ("pumps", "get.status/v2", "pumps__get_status_v2"),
-    ("pumps", "流量", "pumps____"),
-])
+@pytest.mark.parametrize(
+    "server, tool, expected",
+    [
+        ("pumps", "echo", "pumps__echo"),
+        ("pumps", "get.status/v2", "pumps__get_status_v2"),
+        ("pumps", "流量", "pumps____"),
+    ],
+)
 def test_tool_names_are_model_safe(server, tool, expected):
     assert tool_name(server, tool) == expected
 
@@ -155,13 +176,22 @@ def test_long_or_clashing_tool_names_get_a_hash():
     assert tool_name("pumps", "a.b", taken={"pumps__a_b"}) != "pumps__a_b"
 
 
-@pytest.mark.parametrize("schema, usable", [
-    (None, True),
-    ({"type": "object", "properties": {"a": {"type": "number"}}, "$schema": "http://json-schema.org/draft-07/schema#"},
-     True),
-    ({"type": "array"}, False),
-    ({"type": "object", "properties": {"a": {"type": 5}}}, False),
-])
+@pytest.mark.parametrize(
+    "schema, usable",
+    [
+        (None, True),
+        (
+            {
+                "type": "object",
+                "properties": {"a": {"type": "number"}},
+                "$schema": "http://json-schema.org/draft-07/schema#",
+            },
+            True,
+        ),
+        ({"type": "array"}, False),
+        ({"type": "object", "properties": {"a": {"type": 5}}}, False),
+    ],
+)
 def test_remote_schemas_are_checked(schema, usable):
     params = tool_parameters(schema)
     assert (params is not None) is usable
@@ -169,8 +199,9 @@ def test_remote_schemas_are_checked(schema, usable):
         assert params["type"] == "object" and "$schema" not in params and json.dumps(params)
 
 
-def test_a_server_added_after_turns_without_any_is_offered_at_once(mcp_client, fake_dashscope, register, member,
-                                                                   factory, two_tenants):
+def test_a_server_added_after_turns_without_any_is_offered_at_once(
+    mcp_client, fake_dashscope, register, member, factory, two_tenants
+):
     """The per-tenant count that lets turns skip the server query is invalidated by the change itself."""
     fake_dashscope.script(FakeReply(text="还没有工具。"))
     _turn(mcp_client, member[1], stream=False)  # no server yet: counted 0 and cached

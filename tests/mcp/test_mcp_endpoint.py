@@ -1,4 +1,5 @@
 """HydroNet's own /mcp endpoint, driven by the unmodified SDK client over real HTTP."""
+
 from __future__ import annotations
 
 import hashlib
@@ -24,8 +25,9 @@ RPC_HEADERS = {"Accept": "application/json, text/event-stream", "MCP-Protocol-Ve
 
 
 def _api_key(client, factory, user, scopes=("mcp",)) -> str:
-    resp = client.post("/api/tenant/api-keys", headers=factory.headers(user),
-                       json={"name": "mcp", "scopes": list(scopes)})
+    resp = client.post(
+        "/api/tenant/api-keys", headers=factory.headers(user), json={"name": "mcp", "scopes": list(scopes)}
+    )
     assert resp.status_code == 201, resp.get_json()
     return resp.get_json()["key"]
 
@@ -33,8 +35,15 @@ def _api_key(client, factory, user, scopes=("mcp",)) -> str:
 def _network(app, tenant, name: str) -> str:
     with app.app_context():
         bind_tenant(db.session, tenant.id)
-        net = Network(tenant_id=tenant.id, name=name, filename=f"{name}.inp", inp_text="[TITLE]\n", size_bytes=8,
-                      content_hash=hashlib.sha256(name.encode()).hexdigest(), summary={"counts": {"junctions": 9}})
+        net = Network(
+            tenant_id=tenant.id,
+            name=name,
+            filename=f"{name}.inp",
+            inp_text="[TITLE]\n",
+            size_bytes=8,
+            content_hash=hashlib.sha256(name.encode()).hexdigest(),
+            summary={"counts": {"junctions": 9}},
+        )
         db.session.add(net)
         db.session.commit()
         return str(net.id)
@@ -70,8 +79,9 @@ def tenants_with_networks(app, two_tenants):
 
 
 @pytest.mark.parametrize("mode", ["auto", "legacy"])  # 2026-07-28 single exchanges, and the initialize handshake
-def test_sdk_client_lists_and_calls_with_an_api_key(app, client, factory, two_tenants, live_app_url,
-                                                    tenants_with_networks, mode):
+def test_sdk_client_lists_and_calls_with_an_api_key(
+    app, client, factory, two_tenants, live_app_url, tenants_with_networks, mode
+):
     key = _api_key(client, factory, two_tenants["a_users"]["admin"])
     tools, result = _session(f"{live_app_url}/mcp", key, _list_and_call, mode=mode)
     listed = {t.name: t for t in tools.tools}
@@ -120,11 +130,14 @@ def test_sdk_client_without_valid_credentials_is_refused(live_app_url, bearer):
     assert any(isinstance(leaf, MCPError) for leaf in _leaves(info.value)), info.value
 
 
-@pytest.mark.parametrize("bearer_kind, status, code", [
-    ("none", 401, "unauthorized"),
-    ("revoked", 401, "invalid_api_key"),
-    ("chat_scope", 403, "forbidden"),
-])
+@pytest.mark.parametrize(
+    "bearer_kind, status, code",
+    [
+        ("none", 401, "unauthorized"),
+        ("revoked", 401, "invalid_api_key"),
+        ("chat_scope", 403, "forbidden"),
+    ],
+)
 def test_refusals_use_the_error_shape(client, factory, two_tenants, bearer_kind, status, code):
     admin = two_tenants["a_users"]["admin"]
     headers = dict(RPC_HEADERS)

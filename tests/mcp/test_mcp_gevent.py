@@ -1,4 +1,5 @@
 """The MCP client under gevent monkey-patching (production's worker class): calls overlap, the hub keeps running."""
+
 from __future__ import annotations
 
 import json
@@ -37,8 +38,9 @@ SCRIPT = textwrap.dedent("""
 
 
 def test_client_works_under_gevent(fake_mcp):
-    proc = subprocess.run([sys.executable, "-c", SCRIPT, fake_mcp.url, FAKE_TOKEN], cwd=ROOT, capture_output=True,
-                          text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-c", SCRIPT, fake_mcp.url, FAKE_TOKEN], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert result["texts"] == ["done"] * 4

@@ -1,4 +1,5 @@
 """The SSRF guard: static URL checks, the address policy, and enforcement at connect time (DNS, redirects)."""
+
 from __future__ import annotations
 
 import http.server
@@ -15,11 +16,31 @@ from hydronet.mcp.ssrf import EgressPolicy, GuardedBackend, GuardedTransport, Ur
 DEFAULT = EgressPolicy()
 
 
-@pytest.mark.parametrize("address", [
-    "127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.1.1", "100.64.0.1", "0.0.0.0", "224.0.0.1",
-    "240.0.0.1", "169.254.169.254", "::1", "::", "fe80::1", "fc00::1", "fd00:ec2::254", "::ffff:127.0.0.1",
-    "::ffff:10.0.0.1", "64:ff9b::a00:1", "2002:7f00:1::1", "ff02::1",
-])
+@pytest.mark.parametrize(
+    "address",
+    [
+        "127.0.0.1",
+        "10.1.2.3",
+        "172.16.0.1",
+        "192.168.1.1",
+        "169.254.1.1",
+        "100.64.0.1",
+        "0.0.0.0",
+        "224.0.0.1",
+        "240.0.0.1",
+        "169.254.169.254",
+        "::1",
+        "::",
+        "fe80::1",
+        "fc00::1",
+        "fd00:ec2::254",
+        "::ffff:127.0.0.1",
+        "::ffff:10.0.0.1",
+        "64:ff9b::a00:1",
+        "2002:7f00:1::1",
+        "ff02::1",
+    ],
+)
 def test_non_public_addresses_refused_by_default(address):
     with pytest.raises(UrlNotAllowed):
         DEFAULT.check_address("mcp.example.com", ipaddress.ip_address(address))
@@ -50,19 +71,34 @@ def test_allow_list_by_host_and_network():
     check_url("http://pumps.internal:8000/mcp", policy)
 
 
-@pytest.mark.parametrize("url", [
-    "ftp://mcp.example.com/", "file:///etc/passwd", "gopher://x/", "http:///mcp", "https://u:p@mcp.example.com/",
-    "http://127.0.0.1/", "http://[::1]:8000/", "http://0x7f000001/", "http://2130706433/", "http://127.1/",
-    "http://localhost:8000/", "http://a.localhost/",
-    "http://169.254.169.254/", "http://metadata.google.internal/", "http://mcp.example.com:99999/",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "ftp://mcp.example.com/",
+        "file:///etc/passwd",
+        "gopher://x/",
+        "http:///mcp",
+        "https://u:p@mcp.example.com/",
+        "http://127.0.0.1/",
+        "http://[::1]:8000/",
+        "http://0x7f000001/",
+        "http://2130706433/",
+        "http://127.1/",
+        "http://localhost:8000/",
+        "http://a.localhost/",
+        "http://169.254.169.254/",
+        "http://metadata.google.internal/",
+        "http://mcp.example.com:99999/",
+    ],
+)
 def test_static_url_check_refuses(url):
     with pytest.raises(UrlNotAllowed):
         check_url(url, DEFAULT)
 
 
-@pytest.mark.parametrize("url", ["https://mcp.example.com/mcp", "http://8.8.8.8:8080/mcp",
-                                 "https://[2606:4700::1111]/"])
+@pytest.mark.parametrize(
+    "url", ["https://mcp.example.com/mcp", "http://8.8.8.8:8080/mcp", "https://[2606:4700::1111]/"]
+)
 def test_static_url_check_accepts_public_urls(url):
     assert check_url(url, DEFAULT) == url
 
@@ -164,8 +200,11 @@ def test_registering_an_intranet_name_is_refused_without_naming_its_address(clie
     fake_dns["intranet.example.com"] = ["10.20.30.40"]
     headers = factory.headers(two_tenants["a_users"]["owner"])
     for host, address in (("vm", "127.0.0.1"), ("intranet.example.com", "10.20.30.40")):
-        created = client.post("/api/tenant/mcp-servers", headers=headers,
-                              json={"name": host.split(".")[0], "url": f"http://{host}:18900/mcp"})
+        created = client.post(
+            "/api/tenant/mcp-servers",
+            headers=headers,
+            json={"name": host.split(".")[0], "url": f"http://{host}:18900/mcp"},
+        )
         assert created.status_code == 201, created.get_json()
         sid = created.get_json()["mcp_server"]["id"]
         resp = client.post(f"/api/tenant/mcp-servers/{sid}/test", headers=headers)

@@ -7,6 +7,7 @@ in this process (the imports are paid once). A mutant is killed when the tests f
 
     .venv/bin/python tests/mutation/constants.py [module ...]
 """
+
 from __future__ import annotations
 
 import ast
@@ -43,17 +44,23 @@ def mutants(source: str) -> Iterator[tuple[str, str]]:
         for path, node in _walk(value):
             if isinstance(node, ast.Set):
                 for i, elt in enumerate(node.elts):
-                    yield (f"{name}: drop {ast.unparse(elt)}",
-                           _replace(tree, index, path, lambda n, i=i: _without(n, "elts", i)))
+                    yield (
+                        f"{name}: drop {ast.unparse(elt)}",
+                        _replace(tree, index, path, lambda n, i=i: _without(n, "elts", i)),
+                    )
             elif isinstance(node, ast.Dict):
                 for i, key in enumerate(node.keys):
                     if key is not None:
-                        yield (f"{name}: drop entry {ast.unparse(key)}",
-                               _replace(tree, index, path, lambda n, i=i: _without_entry(n, i)))
+                        yield (
+                            f"{name}: drop entry {ast.unparse(key)}",
+                            _replace(tree, index, path, lambda n, i=i: _without_entry(n, i)),
+                        )
             elif isinstance(node, ast.Constant) and type(node.value) is int:
                 for delta in (-1, 1):
-                    yield (f"{name}: {node.value} → {node.value + delta}",
-                           _replace(tree, index, path, lambda n, d=delta: ast.Constant(n.value + d)))
+                    yield (
+                        f"{name}: {node.value} → {node.value + delta}",
+                        _replace(tree, index, path, lambda n, d=delta: ast.Constant(n.value + d)),
+                    )
 
 
 def _walk(node: ast.AST, path: tuple = ()) -> Iterator[tuple[tuple, ast.AST]]:
@@ -69,10 +76,16 @@ def _walk(node: ast.AST, path: tuple = ()) -> Iterator[tuple[tuple, ast.AST]]:
 
 def _replace(tree: ast.Module, index: int, path: tuple, change) -> str:
     mutated = copy.deepcopy(tree)
-    holders = [n for n in mutated.body
-               if isinstance(n, (ast.Assign, ast.AnnAssign)) and getattr(n, "value", None) is not None
-               and (isinstance(getattr(n, "target", None), ast.Name)
-                    or (isinstance(n, ast.Assign) and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name)))]
+    holders = [
+        n
+        for n in mutated.body
+        if isinstance(n, (ast.Assign, ast.AnnAssign))
+        and getattr(n, "value", None) is not None
+        and (
+            isinstance(getattr(n, "target", None), ast.Name)
+            or (isinstance(n, ast.Assign) and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name))
+        )
+    ]
     holder = holders[index]
     parent, attr = holder, "value"
     node = holder.value
@@ -139,8 +152,11 @@ def main(argv: list[str]) -> int:
     sys.path.insert(0, str(ROOT))
     for module in argv or list(TARGETS):
         killed, total, survivors = run(module, TARGETS[module])
-        print(f"{module}: {killed}/{total} module-level mutants killed"
-              + (f"; survived: {'; '.join(survivors)}" if survivors else ""), flush=True)
+        print(
+            f"{module}: {killed}/{total} module-level mutants killed"
+            + (f"; survived: {'; '.join(survivors)}" if survivors else ""),
+            flush=True,
+        )
     return 0
 
 

@@ -1,4 +1,5 @@
 """Provisioning real PostgreSQL/Redis (or embedded SQLite/in-process) for a test session."""
+
 from __future__ import annotations
 
 import os
@@ -126,7 +127,9 @@ def provision_backends(tmp: Path) -> Backends:
     db_url = os.environ.get("HYDRONET_TEST_DATABASE_URL", "")
     redis_url = os.environ.get("HYDRONET_TEST_REDIS_URL", "")
     if REQUIRE and not (db_url and redis_url):
-        raise RuntimeError("HYDRONET_REQUIRE_SERVICES is set: HYDRONET_TEST_DATABASE_URL and HYDRONET_TEST_REDIS_URL are required")
+        raise RuntimeError(
+            "HYDRONET_REQUIRE_SERVICES is set: HYDRONET_TEST_DATABASE_URL and HYDRONET_TEST_REDIS_URL are required"
+        )
     if redis_url:
         try:
             redis.Redis.from_url(redis_url, socket_connect_timeout=2).ping()
@@ -144,14 +147,22 @@ def provision_backends(tmp: Path) -> Backends:
         # The production arrangement: migrations as the table owner, the app as a role subject to RLS.
         conn.close()
         rd = provision_role_database(admin_url, f"t{os.getpid()}")
-        return Backends(database_url=rd.app_url, redis_url=redis_url, admin_url=admin_url, dbname=rd.dbname,
-                        owner_url=rd.owner_url, roles=rd)
+        return Backends(
+            database_url=rd.app_url,
+            redis_url=redis_url,
+            admin_url=admin_url,
+            dbname=rd.dbname,
+            owner_url=rd.owner_url,
+            roles=rd,
+        )
     conn.autocommit = True
     with conn.cursor() as cur:
         cur.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
         cur.execute(f'CREATE DATABASE "{dbname}"')
     conn.close()
-    return Backends(database_url=_server_url(admin_url, dbname), redis_url=redis_url, admin_url=admin_url, dbname=dbname)
+    return Backends(
+        database_url=_server_url(admin_url, dbname), redis_url=redis_url, admin_url=admin_url, dbname=dbname
+    )
 
 
 @dataclass
@@ -202,10 +213,14 @@ def provision_role_database(admin_url: str, suffix: str) -> RoleDatabase:
     conn.autocommit = True
     with conn.cursor() as cur:
         cur.execute(f'GRANT USAGE ON SCHEMA public TO "{rd.app_role}"')
-        cur.execute(f'ALTER DEFAULT PRIVILEGES FOR ROLE "{rd.owner}" IN SCHEMA public '
-                    f'GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO "{rd.app_role}"')
-        cur.execute(f'ALTER DEFAULT PRIVILEGES FOR ROLE "{rd.owner}" IN SCHEMA public '
-                    f'GRANT USAGE, SELECT ON SEQUENCES TO "{rd.app_role}"')
+        cur.execute(
+            f'ALTER DEFAULT PRIVILEGES FOR ROLE "{rd.owner}" IN SCHEMA public '
+            f'GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO "{rd.app_role}"'
+        )
+        cur.execute(
+            f'ALTER DEFAULT PRIVILEGES FOR ROLE "{rd.owner}" IN SCHEMA public '
+            f'GRANT USAGE, SELECT ON SEQUENCES TO "{rd.app_role}"'
+        )
     conn.close()
     return rd
 

@@ -1,4 +1,5 @@
 """Factories building domain objects straight in the database, and auth headers."""
+
 from __future__ import annotations
 
 import functools
@@ -25,23 +26,52 @@ class Factory:
     def __init__(self, app) -> None:
         self.app = app
 
-    def tenant(self, name: str | None = None, *, plan: str = "free", slug: str | None = None,
-               status: str = "active", is_platform: bool = False, **extra: Any) -> Tenant:
+    def tenant(
+        self,
+        name: str | None = None,
+        *,
+        plan: str = "free",
+        slug: str | None = None,
+        status: str = "active",
+        is_platform: bool = False,
+        **extra: Any,
+    ) -> Tenant:
         n = next(_seq)
         with self.app.app_context():
-            t = Tenant(name=name or f"Tenant {n}", slug=slug or f"tenant-{n}", plan=plan, status=status,
-                       is_platform=is_platform, settings={}, quota_overrides=extra.get("quota_overrides", {}))
+            t = Tenant(
+                name=name or f"Tenant {n}",
+                slug=slug or f"tenant-{n}",
+                plan=plan,
+                status=status,
+                is_platform=is_platform,
+                settings={},
+                quota_overrides=extra.get("quota_overrides", {}),
+            )
             db.session.add(t)
             db.session.commit()
             return t
 
-    def user(self, tenant: Tenant, *, role: str = "member", email: str | None = None,
-             platform_admin: bool = False, active: bool = True) -> User:
+    def user(
+        self,
+        tenant: Tenant,
+        *,
+        role: str = "member",
+        email: str | None = None,
+        platform_admin: bool = False,
+        active: bool = True,
+    ) -> User:
         n = next(_seq)
         with self.app.app_context():
             bind_tenant(db.session, tenant.id)  # the row is written as that tenant (RLS)
-            u = User(tenant_id=tenant.id, email=email or f"user{n}@{tenant.slug}.example.com", name=f"User {n}",
-                     role=role, is_platform_admin=platform_admin, is_active=active, password_hash=_password_hash())
+            u = User(
+                tenant_id=tenant.id,
+                email=email or f"user{n}@{tenant.slug}.example.com",
+                name=f"User {n}",
+                role=role,
+                is_platform_admin=platform_admin,
+                is_active=active,
+                password_hash=_password_hash(),
+            )
             db.session.add(u)
             db.session.commit()
             return self.reload_user(u.id)

@@ -1,4 +1,5 @@
 """A live gunicorn server for end-to-end tests (`gunicorn -c gunicorn_config.py app_saas:app`)."""
+
 from __future__ import annotations
 
 import os
@@ -23,14 +24,29 @@ def free_port() -> int:
 
 
 @contextmanager
-def gunicorn(env: dict[str, str], *, workers: int = 2, extra_env: dict[str, str] | None = None,
-             port: int | None = None) -> Iterator[str]:
+def gunicorn(
+    env: dict[str, str], *, workers: int = 2, extra_env: dict[str, str] | None = None, port: int | None = None
+) -> Iterator[str]:
     """Serve app_saas:app with the production config; yields the base URL."""
     port = port or free_port()
-    full_env = {**os.environ, **env, "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": str(workers),
-                "LOG_LEVEL": "WARNING", **(extra_env or {})}
-    cmd = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn_config.py"), "--bind", f"127.0.0.1:{port}",
-           "app_saas:app"]
+    full_env = {
+        **os.environ,
+        **env,
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
+        "GUNICORN_WORKERS": str(workers),
+        "LOG_LEVEL": "WARNING",
+        **(extra_env or {}),
+    }
+    cmd = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "-c",
+        str(ROOT / "gunicorn_config.py"),
+        "--bind",
+        f"127.0.0.1:{port}",
+        "app_saas:app",
+    ]
     log_dir = ROOT / "test-artifacts"
     log_dir.mkdir(exist_ok=True)
     log_path = log_dir / f"gunicorn-{port}.log"

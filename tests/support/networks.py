@@ -1,4 +1,5 @@
 """Networks through the API: WNTR's bundled models, import, upload, and waiting for an analysis job."""
+
 from __future__ import annotations
 
 import io
@@ -25,8 +26,12 @@ def import_example(client, headers, example: str = "Net1", **extra) -> dict:
 def upload(client, headers, content: bytes | str, filename: str = "mine.inp", **form):
     """POST a multipart upload."""
     data = content.encode("utf-8") if isinstance(content, str) else content
-    return client.post("/api/networks", headers=headers, content_type="multipart/form-data",
-                       data={"file": (io.BytesIO(data), filename), **form})
+    return client.post(
+        "/api/networks",
+        headers=headers,
+        content_type="multipart/form-data",
+        data={"file": (io.BytesIO(data), filename), **form},
+    )
 
 
 def wait_for_job(client, headers, job_id: str, timeout_s: float = 90) -> dict:

@@ -1,4 +1,5 @@
 """Reading a Server-Sent Events body from the Flask test client."""
+
 from __future__ import annotations
 
 import json

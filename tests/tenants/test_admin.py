@@ -1,4 +1,5 @@
 """Platform admin API: tenants, plans and quotas, suspension, users, stats."""
+
 from __future__ import annotations
 
 import pytest
@@ -24,8 +25,11 @@ def test_create_tenant(client, admin_headers):
 
 def test_change_plan_and_quotas(client, admin_headers, two_tenants, factory):
     tid = str(two_tenants["a"].id)
-    resp = client.patch(f"/api/admin/tenants/{tid}", headers=admin_headers,
-                        json={"plan": "basic", "quotas": {"messages_per_day": 500, "networks": 7}})
+    resp = client.patch(
+        f"/api/admin/tenants/{tid}",
+        headers=admin_headers,
+        json={"plan": "basic", "quotas": {"messages_per_day": 500, "networks": 7}},
+    )
     assert resp.status_code == 200, resp.get_json()
     quotas = resp.get_json()["quotas"]
     assert quotas["messages_per_day"] == 500 and quotas["networks"] == 7
@@ -33,12 +37,15 @@ def test_change_plan_and_quotas(client, admin_headers, two_tenants, factory):
     assert info["tenant"]["plan"] == "basic" and info["quotas"]["messages_per_day"] == 500
 
 
-@pytest.mark.parametrize("body, field", [
-    ({"plan": "platinum"}, "plan"),
-    ({"quotas": {"messages_per_dya": 5}}, "quotas.messages_per_dya"),
-    ({"quotas": {"users": -5}}, "quotas.users"),
-    ({"status": "suspended"}, "reason"),
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"plan": "platinum"}, "plan"),
+        ({"quotas": {"messages_per_dya": 5}}, "quotas.messages_per_dya"),
+        ({"quotas": {"users": -5}}, "quotas.users"),
+        ({"status": "suspended"}, "reason"),
+    ],
+)
 def test_invalid_tenant_changes(client, admin_headers, two_tenants, body, field):
     resp = client.patch(f"/api/admin/tenants/{two_tenants['a'].id}", headers=admin_headers, json=body)
     assert resp.status_code == 422
@@ -48,8 +55,11 @@ def test_invalid_tenant_changes(client, admin_headers, two_tenants, body, field)
 def test_suspension_locks_out_issued_tokens_at_once(client, admin_headers, two_tenants, factory):
     member = factory.headers(two_tenants["a_users"]["member"])
     assert client.get("/api/tenant/info", headers=member).status_code == 200
-    resp = client.patch(f"/api/admin/tenants/{two_tenants['a'].id}", headers=admin_headers,
-                        json={"status": "suspended", "reason": "unpaid invoice"})
+    resp = client.patch(
+        f"/api/admin/tenants/{two_tenants['a'].id}",
+        headers=admin_headers,
+        json={"status": "suspended", "reason": "unpaid invoice"},
+    )
     assert resp.status_code == 200
     refused = client.get("/api/tenant/info", headers=member)
     assert refused.status_code == 403 and refused.get_json()["error"]["code"] == "tenant_suspended"
@@ -59,7 +69,9 @@ def test_suspension_locks_out_issued_tokens_at_once(client, admin_headers, two_t
 
 def test_unknown_tenant_is_404(client, admin_headers):
     assert client.get("/api/admin/tenants/not-a-uuid", headers=admin_headers).status_code == 404
-    assert client.get("/api/admin/tenants/00000000-0000-0000-0000-000000000000", headers=admin_headers).status_code == 404
+    assert (
+        client.get("/api/admin/tenants/00000000-0000-0000-0000-000000000000", headers=admin_headers).status_code == 404
+    )
 
 
 def test_users_across_tenants_deactivate_and_reset(client, admin_headers, two_tenants, factory):
@@ -72,7 +84,10 @@ def test_users_across_tenants_deactivate_and_reset(client, admin_headers, two_te
     assert client.get("/api/auth/me", headers=victim_headers).status_code == 401
     reset = client.post("/api/auth/reset-password", json={"token": token, "password": "Brand-New-Pass-9"})
     assert reset.status_code == 200
-    assert client.post("/api/auth/reset-password", json={"token": token, "password": "Brand-New-Pass-9"}).status_code == 400
+    assert (
+        client.post("/api/auth/reset-password", json={"token": token, "password": "Brand-New-Pass-9"}).status_code
+        == 400
+    )
     resp = client.patch(f"/api/admin/users/{victim.id}", headers=admin_headers, json={"is_active": False})
     assert resp.get_json()["user"]["is_active"] is False
     login = client.post("/api/auth/login", json={"email": victim.email, "password": "Brand-New-Pass-9"})
@@ -89,5 +104,7 @@ def test_stats_and_health(client, admin_headers, two_tenants):
 def test_admin_usage_matches_tenant_view(client, admin_headers, two_tenants, factory):
     tid = two_tenants["a"].id
     admin_view = client.get(f"/api/admin/tenants/{tid}/usage", headers=admin_headers).get_json()["usage"]
-    tenant_view = client.get("/api/tenant/usage", headers=factory.headers(two_tenants["a_users"]["owner"])).get_json()["usage"]
+    tenant_view = client.get("/api/tenant/usage", headers=factory.headers(two_tenants["a_users"]["owner"])).get_json()[
+        "usage"
+    ]
     assert admin_view["quotas"] == tenant_view["quotas"]

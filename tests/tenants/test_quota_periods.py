@@ -4,6 +4,7 @@ Daily and monthly periods in China Standard Time, the reset time reported (the p
 start), counters lost with the store rebuilt from the database rather than restarted at 0, and the
 difference between a limit of 0 (nothing) and -1 (unlimited).
 """
+
 from __future__ import annotations
 
 import time
@@ -22,18 +23,41 @@ from hydronet.tenants import quotas
 CST = ZoneInfo("Asia/Shanghai")
 
 
-@pytest.mark.parametrize(("now", "quota", "start", "end"), [
-    (datetime(2026, 3, 15, 10, 30, tzinfo=CST), "messages_per_day",
-     datetime(2026, 3, 15, tzinfo=CST), datetime(2026, 3, 16, tzinfo=CST)),
-    (datetime(2026, 3, 31, 23, 59, tzinfo=CST), "messages_per_day",
-     datetime(2026, 3, 31, tzinfo=CST), datetime(2026, 4, 1, tzinfo=CST)),
-    (datetime(2026, 3, 15, 10, 30, tzinfo=CST), "tokens_per_month",
-     datetime(2026, 3, 1, tzinfo=CST), datetime(2026, 4, 1, tzinfo=CST)),
-    (datetime(2026, 12, 31, 23, 0, tzinfo=CST), "tokens_per_month",
-     datetime(2026, 12, 1, tzinfo=CST), datetime(2027, 1, 1, tzinfo=CST)),
-    (datetime(2026, 1, 1, 0, 0, tzinfo=CST), "tokens_per_month",
-     datetime(2026, 1, 1, tzinfo=CST), datetime(2026, 2, 1, tzinfo=CST)),
-])
+@pytest.mark.parametrize(
+    ("now", "quota", "start", "end"),
+    [
+        (
+            datetime(2026, 3, 15, 10, 30, tzinfo=CST),
+            "messages_per_day",
+            datetime(2026, 3, 15, tzinfo=CST),
+            datetime(2026, 3, 16, tzinfo=CST),
+        ),
+        (
+            datetime(2026, 3, 31, 23, 59, tzinfo=CST),
+            "messages_per_day",
+            datetime(2026, 3, 31, tzinfo=CST),
+            datetime(2026, 4, 1, tzinfo=CST),
+        ),
+        (
+            datetime(2026, 3, 15, 10, 30, tzinfo=CST),
+            "tokens_per_month",
+            datetime(2026, 3, 1, tzinfo=CST),
+            datetime(2026, 4, 1, tzinfo=CST),
+        ),
+        (
+            datetime(2026, 12, 31, 23, 0, tzinfo=CST),
+            "tokens_per_month",
+            datetime(2026, 12, 1, tzinfo=CST),
+            datetime(2027, 1, 1, tzinfo=CST),
+        ),
+        (
+            datetime(2026, 1, 1, 0, 0, tzinfo=CST),
+            "tokens_per_month",
+            datetime(2026, 1, 1, tzinfo=CST),
+            datetime(2026, 2, 1, tzinfo=CST),
+        ),
+    ],
+)
 def test_period_bounds(now, quota, start, end):
     assert quotas.period_bounds(quota, now) == (start, end)
 
@@ -57,8 +81,16 @@ def _tenant(app, factory, **overrides) -> Tenant:
 def _usage(app, tenant, day: date, messages: int = 0, tokens: tuple[int, int] = (0, 0), user_key: str = "") -> None:
     with app.app_context():
         bind_tenant(db.session, tenant.id)
-        db.session.add(UsageDaily(tenant_id=tenant.id, user_key=user_key, day=day, messages=messages,
-                                  input_tokens=tokens[0], output_tokens=tokens[1]))
+        db.session.add(
+            UsageDaily(
+                tenant_id=tenant.id,
+                user_key=user_key,
+                day=day,
+                messages=messages,
+                input_tokens=tokens[0],
+                output_tokens=tokens[1],
+            )
+        )
         db.session.commit()
 
 
@@ -133,8 +165,10 @@ def test_tokens_refuse_only_when_the_month_is_used_up(app, factory):
         with pytest.raises(QuotaExceeded) as refused:
             quotas.reserve_chat(t, 1)
     assert refused.value.extra["quota"] == "tokens_per_month" and refused.value.extra["used"] == 1050
-    assert refused.value.extra["resets_at"] == quotas.period_bounds("tokens_per_month")[1].astimezone(
-        timezone.utc).isoformat()
+    assert (
+        refused.value.extra["resets_at"]
+        == quotas.period_bounds("tokens_per_month")[1].astimezone(timezone.utc).isoformat()
+    )
 
 
 def test_release_gives_everything_back(app, factory):
@@ -150,8 +184,10 @@ def test_release_gives_everything_back(app, factory):
         assert quotas.period_usage(t, "messages_per_day")[0] == 0
         reservation.release()
         reservation.release()  # twice: nothing more is given back
-        assert {q: store.held(key) for q, key in reservation.keys.items()} == {"messages_per_day": 0,
-                                                                             "tokens_per_month": 0}
+        assert {q: store.held(key) for q, key in reservation.keys.items()} == {
+            "messages_per_day": 0,
+            "tokens_per_month": 0,
+        }
         assert quotas.period_usage(t, "messages_per_day")[0] == 0
         assert quotas.period_usage(t, "tokens_per_month")[0] == 0
 
@@ -173,9 +209,17 @@ def test_zero_is_nothing_and_minus_one_is_unlimited(app, factory, limit, allowed
     assert results == [True] * allowed + [False] * (5 - allowed)
 
 
-@pytest.mark.parametrize(("limit", "existing", "adding", "refused"), [
-    (3, 2, 1, False), (3, 3, 1, True), (3, 1, 2, False), (3, 2, 2, True), (0, 0, 1, True), (-1, 10**6, 1, False),
-])
+@pytest.mark.parametrize(
+    ("limit", "existing", "adding", "refused"),
+    [
+        (3, 2, 1, False),
+        (3, 3, 1, True),
+        (3, 1, 2, False),
+        (3, 2, 2, True),
+        (0, 0, 1, True),
+        (-1, 10**6, 1, False),
+    ],
+)
 def test_check_count_boundaries(app, factory, limit, existing, adding, refused):
     tenant = _tenant(app, factory, networks=limit)
     calls = []
@@ -210,8 +254,10 @@ def test_period_usage_seeds_and_never_reports_below_zero(app, factory):
         key = quotas._counter_key(t.id, "messages_per_day", start)
         assert get_store().get(key) == "4"  # seeded for the next reader
         ttl = get_store().ttl(key)
-        assert ttl is not None and (end - datetime.now(CST)).total_seconds() < ttl <= (
-            end - datetime.now(CST)).total_seconds() + 86400 + 1
+        assert (
+            ttl is not None
+            and (end - datetime.now(CST)).total_seconds() < ttl <= (end - datetime.now(CST)).total_seconds() + 86400 + 1
+        )
         get_store().set(key, "-3")
         assert quotas.period_usage(t, "messages_per_day") == (0, end)
 
@@ -231,8 +277,10 @@ def test_settling_charges_one_message_and_the_real_tokens_never_below_zero(app, 
         reservation.settle(actual)
         reservation.settle(actual)  # once only
         assert _reserved_tokens_used(t) == (1, charged)
-        assert {q: get_store().held(k) for q, k in reservation.keys.items()} == {"messages_per_day": 0,
-                                                                                 "tokens_per_month": 0}
+        assert {q: get_store().held(k) for q, k in reservation.keys.items()} == {
+            "messages_per_day": 0,
+            "tokens_per_month": 0,
+        }
 
 
 @pytest.mark.parametrize("estimate", [0, -50])
@@ -285,12 +333,15 @@ def test_a_reservation_seeds_a_lost_counter_with_its_check_mark(app, factory):
         _check_ttl_is_the_reconcile_interval(app, key)
 
 
-@pytest.mark.parametrize(("plan", "overrides", "expected"), [
-    ("free", {}, "60 per minute"),
-    ("pro", {}, "600 per minute"),
-    ("pro", {"requests_per_minute": 7}, "7 per minute"),
-    ("basic", {"requests_per_minute": 0}, "1000000 per minute"),  # 0 in a plan: no per-minute limit
-])
+@pytest.mark.parametrize(
+    ("plan", "overrides", "expected"),
+    [
+        ("free", {}, "60 per minute"),
+        ("pro", {}, "600 per minute"),
+        ("pro", {"requests_per_minute": 7}, "7 per minute"),
+        ("basic", {"requests_per_minute": 0}, "1000000 per minute"),  # 0 in a plan: no per-minute limit
+    ],
+)
 def test_the_per_minute_limit_follows_the_callers_plan_and_overrides(app, factory, plan, overrides, expected):
     tenant = factory.tenant(plan=plan, quota_overrides=overrides)
     headers = factory.headers(factory.user(tenant))
@@ -320,8 +371,10 @@ def test_one_instant_decides_the_period_of_a_reservation_made_at_midnight(app, f
     with app.test_request_context():
         bind_tenant(db.session, tenant.id)
         reservation = quotas.reserve_chat(db.session.get(Tenant, tenant.id), 10)
-    assert reservation.keys == {"messages_per_day": f"quota:{tenant.id}:messages_per_day:20260331",
-                                "tokens_per_month": f"quota:{tenant.id}:tokens_per_month:202603"}
+    assert reservation.keys == {
+        "messages_per_day": f"quota:{tenant.id}:messages_per_day:20260331",
+        "tokens_per_month": f"quota:{tenant.id}:tokens_per_month:202603",
+    }
 
 
 def test_a_seeded_counter_outlives_its_period_by_one_day(app, factory, monkeypatch):
@@ -343,8 +396,12 @@ def test_a_seeded_counter_outlives_its_period_by_one_day(app, factory, monkeypat
 def test_usage_on_the_last_day_of_a_period_counts_and_the_next_day_does_not(app, factory):
     tenant = _tenant(app, factory)
     march = quotas.period_bounds("tokens_per_month", datetime(2026, 3, 10, tzinfo=CST))
-    for day, tokens in ((date(2026, 2, 28), 1), (date(2026, 3, 1), 10), (date(2026, 3, 31), 100),
-                        (date(2026, 4, 1), 1000)):
+    for day, tokens in (
+        (date(2026, 2, 28), 1),
+        (date(2026, 3, 1), 10),
+        (date(2026, 3, 31), 100),
+        (date(2026, 4, 1), 1000),
+    ):
         _usage(app, tenant, day, messages=1, tokens=(tokens, 0))
     with app.app_context():
         bind_tenant(db.session, tenant.id)
@@ -353,13 +410,16 @@ def test_usage_on_the_last_day_of_a_period_counts_and_the_next_day_does_not(app,
         assert quotas.used_from_db(tenant.id, "messages_per_day", *last_day) == 1
 
 
-@pytest.mark.parametrize(("limit", "used", "estimate", "allowed"), [
-    (0, 0, 500, False),  # a limit of 0 is none at all, even before anything is used
-    (0, 0, 0, False),
-    (1000, 1000, 500, False),  # used up exactly
-    (1000, 999, 500, True),  # one token left: the turn may overshoot it
-    (-1, 10**9, 500, True),  # unlimited
-])
+@pytest.mark.parametrize(
+    ("limit", "used", "estimate", "allowed"),
+    [
+        (0, 0, 500, False),  # a limit of 0 is none at all, even before anything is used
+        (0, 0, 0, False),
+        (1000, 1000, 500, False),  # used up exactly
+        (1000, 999, 500, True),  # one token left: the turn may overshoot it
+        (-1, 10**9, 500, True),  # unlimited
+    ],
+)
 def test_a_token_quota_refuses_once_the_month_is_used_up(app, factory, limit, used, estimate, allowed):
     tenant = _tenant(app, factory, tokens_per_month=limit, messages_per_day=-1)
     if used:
@@ -373,8 +433,11 @@ def test_a_token_quota_refuses_once_the_month_is_used_up(app, factory, limit, us
         else:
             with pytest.raises(QuotaExceeded) as refused:
                 quotas.reserve_chat(t, estimate)
-            assert (refused.value.extra["quota"], refused.value.extra["limit"],
-                    refused.value.extra["used"]) == ("tokens_per_month", limit, used)
+            assert (refused.value.extra["quota"], refused.value.extra["limit"], refused.value.extra["used"]) == (
+                "tokens_per_month",
+                limit,
+                used,
+            )
 
 
 def test_usage_from_the_database_is_the_tenants_own_even_across_tenants(app, factory):

@@ -1,4 +1,5 @@
 """Quotas hold exactly under concurrency; usage matches what the model reported."""
+
 from __future__ import annotations
 
 import threading
@@ -47,7 +48,10 @@ def test_quota_exceeded_answer_names_quota_and_reset(app, client, factory):
     _tenant, user = _tenant_with_quota(factory, messages_per_day=1)
     headers = factory.headers(user)
     cid = client.post("/api/chat/conversations", headers=headers, json={}).get_json()["conversation"]["id"]
-    assert client.post(f"/api/chat/conversations/{cid}/messages", headers=headers, json={"message": "a"}).status_code == 200
+    assert (
+        client.post(f"/api/chat/conversations/{cid}/messages", headers=headers, json={"message": "a"}).status_code
+        == 200
+    )
     resp = client.post(f"/api/chat/conversations/{cid}/messages", headers=headers, json={"message": "b"})
     assert resp.status_code == 429
     err = resp.get_json()["error"]
@@ -68,8 +72,14 @@ def test_lost_counters_are_rebuilt_from_the_database(app, client, factory):
             store._data.clear()
     used = client.get("/api/tenant/usage", headers=headers).get_json()["usage"]["quotas"]["messages_per_day"]["used"]
     assert used == 1
-    assert client.post(f"/api/chat/conversations/{cid}/messages", headers=headers, json={"message": "b"}).status_code == 200
-    assert client.post(f"/api/chat/conversations/{cid}/messages", headers=headers, json={"message": "c"}).status_code == 429
+    assert (
+        client.post(f"/api/chat/conversations/{cid}/messages", headers=headers, json={"message": "b"}).status_code
+        == 200
+    )
+    assert (
+        client.post(f"/api/chat/conversations/{cid}/messages", headers=headers, json={"message": "c"}).status_code
+        == 429
+    )
 
 
 def test_usage_matches_tokens_reported_by_qwen(qwen_client, fake_dashscope, factory):
@@ -78,8 +88,12 @@ def test_usage_matches_tokens_reported_by_qwen(qwen_client, fake_dashscope, fact
     cid = qwen_client.post("/api/chat/conversations", headers=headers, json={}).get_json()["conversation"]["id"]
     fake_dashscope.script(FakeReply(text="一", usage=(100, 20)), FakeReply(text="二", usage=(150, 30)))
     for text in ("a", "b"):
-        assert qwen_client.post(f"/api/chat/conversations/{cid}/messages", headers=headers,
-                                json={"message": text}).status_code == 200
+        assert (
+            qwen_client.post(
+                f"/api/chat/conversations/{cid}/messages", headers=headers, json={"message": text}
+            ).status_code
+            == 200
+        )
     usage = qwen_client.get("/api/tenant/usage", headers=headers).get_json()["usage"]
     assert usage["quotas"]["tokens_per_month"]["used"] == 300
     assert usage["quotas"]["messages_per_day"]["used"] == 2
@@ -93,18 +107,32 @@ def test_token_quota_refuses_before_calling_model(qwen_client, fake_dashscope, f
     headers = factory.headers(user)
     cid = qwen_client.post("/api/chat/conversations", headers=headers, json={}).get_json()["conversation"]["id"]
     fake_dashscope.script(FakeReply(text="x", usage=(90, 20)))
-    assert qwen_client.post(f"/api/chat/conversations/{cid}/messages", headers=headers, json={"message": "a"}).status_code == 200
+    assert (
+        qwen_client.post(f"/api/chat/conversations/{cid}/messages", headers=headers, json={"message": "a"}).status_code
+        == 200
+    )
     before = len(fake_dashscope.requests)
     resp = qwen_client.post(f"/api/chat/conversations/{cid}/messages", headers=headers, json={"message": "b"})
     assert resp.status_code == 429 and resp.get_json()["error"]["quota"] == "tokens_per_month"
     assert len(fake_dashscope.requests) == before
 
 
-@pytest.mark.parametrize("quota, create", [
-    ("users", lambda c, h, i: c.post("/api/tenant/users", headers=h, json={"email": f"q{i}@x.example.com", "password": "Good-Pass-123"})),
-    ("api_keys", lambda c, h, i: c.post("/api/tenant/api-keys", headers=h, json={"name": f"k{i}", "scopes": ["chat"]})),
-    ("conversations", lambda c, h, i: c.post("/api/chat/conversations", headers=h, json={})),
-])
+@pytest.mark.parametrize(
+    "quota, create",
+    [
+        (
+            "users",
+            lambda c, h, i: c.post(
+                "/api/tenant/users", headers=h, json={"email": f"q{i}@x.example.com", "password": "Good-Pass-123"}
+            ),
+        ),
+        (
+            "api_keys",
+            lambda c, h, i: c.post("/api/tenant/api-keys", headers=h, json={"name": f"k{i}", "scopes": ["chat"]}),
+        ),
+        ("conversations", lambda c, h, i: c.post("/api/chat/conversations", headers=h, json={})),
+    ],
+)
 def test_count_quotas(client, factory, quota, create):
     tenant = factory.tenant(plan="free", quota_overrides={quota: 2})
     owner = factory.user(tenant, role="owner")
@@ -128,10 +156,17 @@ def test_brute_force_login_burst_cut_off_with_retry_after(app, client, factory):
     assert "Retry-After" in resp.headers and resp.get_json()["error"]["code"] == "rate_limited"
 
 
-@pytest.mark.parametrize("quota, path, body", [
-    ("conversations", "/api/chat/conversations", lambda i: {"title": f"c{i}"}),
-    ("mcp_servers", "/api/tenant/mcp-servers", lambda i: {"name": f"s{i}", "url": f"https://mcp{i}.example.com/mcp"}),
-])
+@pytest.mark.parametrize(
+    "quota, path, body",
+    [
+        ("conversations", "/api/chat/conversations", lambda i: {"title": f"c{i}"}),
+        (
+            "mcp_servers",
+            "/api/tenant/mcp-servers",
+            lambda i: {"name": f"s{i}", "url": f"https://mcp{i}.example.com/mcp"},
+        ),
+    ],
+)
 def test_parallel_creations_never_exceed_a_count_quota(app, factory, backends, quota, path, body):
     """20 simultaneous creations against 10 free places: exactly 10 succeed (the count is taken under a lock)."""
     if not backends.database_url.startswith("postgresql"):

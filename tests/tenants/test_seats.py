@@ -1,4 +1,5 @@
 """Seats: WeChat followers' accounts are marked by a column, and their placeholder domain is refused for people."""
+
 from __future__ import annotations
 
 import pytest
@@ -12,8 +13,12 @@ from hydronet.wechat import followers
 from tests.support.factories import PASSWORD
 
 META = RequestMeta(ip="127.0.0.1", user_agent="test", request_id="seats")
-RESERVED = [f"boss@{SYNTHETIC_DOMAIN}", f"Boss@{SYNTHETIC_DOMAIN.upper()}", f"  boss@{SYNTHETIC_DOMAIN} ",
-            f"boss@eu.{SYNTHETIC_DOMAIN}"]
+RESERVED = [
+    f"boss@{SYNTHETIC_DOMAIN}",
+    f"Boss@{SYNTHETIC_DOMAIN.upper()}",
+    f"  boss@{SYNTHETIC_DOMAIN} ",
+    f"boss@eu.{SYNTHETIC_DOMAIN}",
+]
 
 
 def add_follower(app, tenant, openid):
@@ -55,12 +60,18 @@ def test_seats_count_people_by_the_column_not_by_the_email(app, client, factory)
     # A person whose address happens to carry the placeholder domain (written before it was refused) takes a seat.
     factory.user(tenant, role="admin", email=f"legacy@{SYNTHETIC_DOMAIN}")
     assert seats_used(client, headers) == 2
-    third = client.post("/api/tenant/users", headers=headers, json={"email": "third@alpha.example.com",
-                                                                   "password": PASSWORD, "role": "member"})
+    third = client.post(
+        "/api/tenant/users",
+        headers=headers,
+        json={"email": "third@alpha.example.com", "password": PASSWORD, "role": "member"},
+    )
     assert third.status_code == 201
     assert seats_used(client, headers) == 3
-    fourth = client.post("/api/tenant/users", headers=headers, json={"email": "fourth@alpha.example.com",
-                                                                    "password": PASSWORD, "role": "member"})
+    fourth = client.post(
+        "/api/tenant/users",
+        headers=headers,
+        json={"email": "fourth@alpha.example.com", "password": PASSWORD, "role": "member"},
+    )
     assert fourth.status_code == 429 and fourth.get_json()["error"]["code"] == "quota_exceeded"
     # Followers stay free however many there are.
     add_follower(app, tenant, "oFollower0000000000000000002")

@@ -1,4 +1,5 @@
 """Fixtures for the water analysis tests: bundled networks loaded straight through WNTR."""
+
 from __future__ import annotations
 
 import copy
@@ -58,10 +59,12 @@ _MODELS: dict[str, WaterNetworkModel] = {}
 @pytest.fixture
 def model() -> Callable[[str], WaterNetworkModel]:
     """Factory of shared, parsed bundled models (tests must not mutate them)."""
+
     def get(name: str) -> WaterNetworkModel:
         if name not in _MODELS:
             _MODELS[name] = fresh_model(name)
         return _MODELS[name]
+
     return get
 
 
@@ -71,10 +74,18 @@ def direct(tmp_path: Path) -> Callable[..., Any]:
 
     ``engine``: "epanet" = the EPANET 2.3 toolkit, "epanet22" = WNTR's EpanetSimulator, "wntr" = WNTRSimulator.
     """
-    def run(wn: WaterNetworkModel, duration_h: float | None = None, demand_model: str = "DD",
-            required_pressure_m: float = 28.0, quality: str | None = None, engine: str = "epanet",
-            edit: Callable[[WaterNetworkModel], None] | None = None,
-            edit_project: Callable[[Any], None] | None = None, close_at: dict[str, int] | None = None) -> Any:
+
+    def run(
+        wn: WaterNetworkModel,
+        duration_h: float | None = None,
+        demand_model: str = "DD",
+        required_pressure_m: float = 28.0,
+        quality: str | None = None,
+        engine: str = "epanet",
+        edit: Callable[[WaterNetworkModel], None] | None = None,
+        edit_project: Callable[[Any], None] | None = None,
+        close_at: dict[str, int] | None = None,
+    ) -> Any:
         m = copy.deepcopy(wn)
         if duration_h is not None:
             m.options.time.duration = int(duration_h * 3600)
@@ -90,4 +101,5 @@ def direct(tmp_path: Path) -> Callable[..., Any]:
         if engine == "epanet22":
             return m, wntr.sim.EpanetSimulator(m).run_sim(file_prefix=str(tmp_path / uuid.uuid4().hex))
         return m, toolkit_run(m, tmp_path, edit_project, close_at)
+
     return run

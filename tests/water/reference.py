@@ -1,4 +1,5 @@
 """EPANET 2.3 reference runs for the tests, straight through the toolkit (nothing of hydronet in between)."""
+
 from __future__ import annotations
 
 import uuid
@@ -27,8 +28,12 @@ class ToolkitResults:
         self.link = link
 
 
-def toolkit_run(wn: WaterNetworkModel, folder: Path, edit_project: Callable[[Any], None] | None = None,
-                close_at: dict[str, int] | None = None) -> ToolkitResults:
+def toolkit_run(
+    wn: WaterNetworkModel,
+    folder: Path,
+    edit_project: Callable[[Any], None] | None = None,
+    close_at: dict[str, int] | None = None,
+) -> ToolkitResults:
     """Solve ``wn`` with EPANET 2.3 directly: WNTR writes the .inp, the toolkit runs it step by step.
 
     Independent of hydronet's engine code; flows come back in L/s (the file is written in LPS).
@@ -62,15 +67,21 @@ def toolkit_run(wn: WaterNetworkModel, folder: Path, edit_project: Callable[[Any
                 tk.setlinkvalue(ph, tk.getlinkindex(ph, name), tk.STATUS, 0)
         if t % report == 0:
             times.append(t)
-            for key, prop, scale in (("pressure", tk.PRESSURE, 1), ("head", tk.HEAD, 1), ("demand", tk.DEMAND, 1e-3),
-                                     ("leak_demand", tk.EMITTERFLOW, 1e-3),
-                                     ("full_demand", tk.FULLDEMAND, 1e-3),
-                                     ("quality", tk.QUALITY, 3600.0 if quality == tk.AGE else 1e-3)):
+            for key, prop, scale in (
+                ("pressure", tk.PRESSURE, 1),
+                ("head", tk.HEAD, 1),
+                ("demand", tk.DEMAND, 1e-3),
+                ("leak_demand", tk.EMITTERFLOW, 1e-3),
+                ("full_demand", tk.FULLDEMAND, 1e-3),
+                ("quality", tk.QUALITY, 3600.0 if quality == tk.AGE else 1e-3),
+            ):
                 values = [tk.getnodevalue(ph, i, prop) * scale for i in range(1, len(nodes) + 1)]
                 rows.setdefault(key, []).append(values)
-            for key, prop, scale in (("flowrate", tk.FLOW, 1e-3),
-                                     ("velocity", tk.VELOCITY, 1),
-                                     ("status", tk.STATUS, 1)):
+            for key, prop, scale in (
+                ("flowrate", tk.FLOW, 1e-3),
+                ("velocity", tk.VELOCITY, 1),
+                ("status", tk.STATUS, 1),
+            ):
                 values = [tk.getlinkvalue(ph, i, prop) * scale for i in range(1, len(links) + 1)]
                 rows.setdefault(key, []).append(values)
         step = tk.nextH(ph)
@@ -83,7 +94,9 @@ def toolkit_run(wn: WaterNetworkModel, folder: Path, edit_project: Callable[[Any
     tk.closeH(ph)
     tk.close(ph)
     tk.deleteproject(ph)
-    node = {key: pd.DataFrame(rows[key], index=times, columns=nodes)
-            for key in ("pressure", "head", "demand", "leak_demand", "full_demand", "quality")}
+    node = {
+        key: pd.DataFrame(rows[key], index=times, columns=nodes)
+        for key in ("pressure", "head", "demand", "leak_demand", "full_demand", "quality")
+    }
     link = {key: pd.DataFrame(rows[key], index=times, columns=links) for key in ("flowrate", "velocity", "status")}
     return ToolkitResults(node, link)

@@ -1,5 +1,6 @@
 """A tenant's analysis defaults: the API (permissions, per-field 422s, audit, isolation), every analysis using
 them with the source of each value, and cached results that never outlive a changed default."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -67,8 +68,9 @@ def test_only_admins_change_them(client, factory, two_tenants, role):
 
 
 def test_an_admin_changes_them_audited_and_another_tenant_keeps_its_own(client, factory, two_tenants, admin):
-    resp = client.put(URL, headers=admin, json={"storeys": 4, "fire_flow_l_s": 25, "fire_duration_h": 3,
-                                                "leak_area_m2": None})
+    resp = client.put(
+        URL, headers=admin, json={"storeys": 4, "fire_flow_l_s": 25, "fire_duration_h": 3, "leak_area_m2": None}
+    )
     assert resp.status_code == 200, resp.get_json()
     body = resp.get_json()["analysis_defaults"]
     assert body["overrides"] == {"storeys": 4, "fire_flow_l_s": 25.0, "fire_duration_h": 3.0}
@@ -84,8 +86,14 @@ def test_an_admin_changes_them_audited_and_another_tenant_keeps_its_own(client, 
 
 
 def test_out_of_range_values_answer_422_per_field_and_change_nothing(client, admin):
-    bad = {"storeys": 41, "fire_flow_l_s": 0, "fire_duration_h": 100, "fire_residual_pressure_m": "ten",
-           "colour": 1, "max_day_factor": True}
+    bad = {
+        "storeys": 41,
+        "fire_flow_l_s": 0,
+        "fire_duration_h": 100,
+        "fire_residual_pressure_m": "ten",
+        "colour": 1,
+        "max_day_factor": True,
+    }
     resp = client.put(URL, headers=admin, json=bad)
     assert resp.status_code == 422
     error = resp.get_json()["error"]
@@ -129,8 +137,11 @@ def test_analyses_use_the_tenant_defaults_and_name_their_source(client, admin, m
     assert low and "84 m" in low[0]["message"]["en"]
     given = analyse(client, member_headers, nid, "hydraulic", {"pressure_threshold_m": 84}).get_json()
     assert given["cached"] is False
-    assert given["result"]["settings"]["defaults"]["pressure_threshold_m"] == {"value": 84, "origin": "request",
-                                                                             "source": "request"}
+    assert given["result"]["settings"]["defaults"]["pressure_threshold_m"] == {
+        "value": 84,
+        "origin": "request",
+        "source": "request",
+    }
     assert analyse(client, member_headers, nid, "hydraulic").get_json()["cached"] is True
     # back to the national default: the first result (named by the standard) is served again
     assert client.put(URL, headers=admin, json={}).status_code == 200
@@ -172,15 +183,17 @@ def test_stored_values_outside_tightened_limits_are_ignored(app, client, admin, 
     assert result["settings"]["pressure_threshold_m"] == 28.0 and np.isfinite(result["mean_pressure_m"])
 
 
-def test_a_pressure_driven_series_uses_the_tenants_service_head_like_its_analysis(client, admin, member_headers,
-                                                                                  tmp_path):
+def test_a_pressure_driven_series_uses_the_tenants_service_head_like_its_analysis(
+    client, admin, member_headers, tmp_path
+):
     """The result view's charts read the same pressure-driven run as the hydraulic result they belong to."""
     nid = import_example(client, member_headers, "Net1")["id"]
     assert client.put(URL, headers=admin, json={"storeys": 22}).status_code == 200
     head = service_head_m(22)
     result = analyse(client, member_headers, nid, "hydraulic", {"demand_model": "PDD"}).get_json()["result"]
-    series = client.get(f"/api/networks/{nid}/timeseries?element=31&variable=pressure&demand_model=PDD",
-                        headers=member_headers).get_json()["timeseries"]
+    series = client.get(
+        f"/api/networks/{nid}/timeseries?element=31&variable=pressure&demand_model=PDD", headers=member_headers
+    ).get_json()["timeseries"]
     assert series["min"] == pytest.approx(result["node_min_pressure_m"]["31"], abs=1e-3)
     wn = wntr.network.WaterNetworkModel(str(LIBRARY / "Net1.inp"))
     wn.options.hydraulic.demand_model = "PDD"

@@ -1,4 +1,5 @@
 """The demo tenant's network and the offline assistant's brief on it (the guide's first question)."""
+
 from __future__ import annotations
 
 import re

@@ -1,4 +1,5 @@
 """Analysis exports: the XLSX workbook read back, the report data, tenant scoping and the audit trail."""
+
 from __future__ import annotations
 
 import io
@@ -63,8 +64,9 @@ def test_chinese_workbook_and_report_data(client, owner):
     assert book.sheetnames[:2] == ["摘要", "节点最低压力"]
     assert [c.value for c in book["节点最低压力"][1]][:2] == ["节点", "最低压力 (m)"]
     params = json.dumps({"pressure_threshold_m": 90})
-    report = client.get(f"/api/networks/{nid}/analyses/hydraulic/report", headers=owner,
-                        query_string={"params": params}).get_json()
+    report = client.get(
+        f"/api/networks/{nid}/analyses/hydraulic/report", headers=owner, query_string={"params": params}
+    ).get_json()
     reference = _reference_min_pressures("Net1")
     assert report["network"]["id"] == nid and report["params"] == {"pressure_threshold_m": 90}
     below = [f for f in report["findings"] if f["code"] == "low_pressure"]
@@ -78,10 +80,16 @@ def test_exports_are_tenant_scoped_and_validated(client, owner, factory, two_ten
     outsider = factory.headers(two_tenants["b_owner"])
     assert client.get(f"/api/networks/{nid}/analyses/hydraulic/export.xlsx", headers=outsider).status_code == 404
     assert client.get(f"/api/networks/{nid}/analyses/hydraulic/report", headers=outsider).status_code == 404
-    bad = client.get(f"/api/networks/{nid}/analyses/hydraulic/export.xlsx", headers=owner, query_string={"params": "[1]"})
+    bad = client.get(
+        f"/api/networks/{nid}/analyses/hydraulic/export.xlsx", headers=owner, query_string={"params": "[1]"}
+    )
     assert bad.status_code == 422 and bad.get_json()["error"]["fields"]["params"]
-    assert client.get(f"/api/networks/{nid}/analyses/hydraulic/export.xlsx", headers=owner,
-                      query_string={"lang": "fr"}).status_code == 422
+    assert (
+        client.get(
+            f"/api/networks/{nid}/analyses/hydraulic/export.xlsx", headers=owner, query_string={"lang": "fr"}
+        ).status_code
+        == 422
+    )
     assert client.get(f"/api/networks/{nid}/analyses/nope/export.xlsx", headers=owner).status_code == 404
 
 
@@ -89,8 +97,11 @@ def test_a_finished_job_exports_its_own_result(client, owner, factory, two_tenan
     import time
 
     nid = import_example(client, owner, "Net3")["id"]
-    started = client.post(f"/api/networks/{nid}/analyses/fire_flow", headers=owner,
-                          json={"params": {"hydrants": ["10", "15", "35"], "duration_h": 6}}).get_json()
+    started = client.post(
+        f"/api/networks/{nid}/analyses/fire_flow",
+        headers=owner,
+        json={"params": {"hydrants": ["10", "15", "35"], "duration_h": 6}},
+    ).get_json()
     job_id = started["job"]["id"]
     assert client.get(f"/api/jobs/{job_id}/export.xlsx", headers=owner).status_code in (200, 404)
     deadline = time.monotonic() + 120

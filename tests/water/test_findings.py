@@ -1,4 +1,5 @@
 """Findings, key figures and tables read from real results, checked against WNTR/EPANET run directly."""
+
 from __future__ import annotations
 
 import pytest
@@ -27,14 +28,23 @@ def test_hydraulic_findings_name_the_negative_pressure_and_the_tank_connections(
     assert "负压" in items[0]["message"]["zh"] and "negative pressure" in items[0]["message"]["en"]
     # A junction whose lowest pressure equals a tank's lowest depth is that tank's connection, not a shortfall.
     levels = {t: float((ref.node["head"][t] - m.get_node(t).elevation).min()) for t in m.tank_name_list}
-    connected = {j for j in pressure.columns if any(abs(float(pressure[j].min()) - lv) <= 0.01 for lv in levels.values())}
+    connected = {
+        j for j in pressure.columns if any(abs(float(pressure[j].min()) - lv) <= 0.01 for lv in levels.values())
+    }
     noted = {e for f in _by_code(items, "tank_connection_pressure") for e in f["elements"]}
     assert noted and noted <= connected
     # Low-pressure findings name real shortfalls below the result's service pressure, never a tank connection.
     required = float(result["settings"]["required_pressure_m"])
     low = {e for f in _by_code(items, "low_pressure") for e in f["elements"]}
-    assert low == {j for j in pressure.columns
-                   if 0 <= float(pressure[j].min()) < required and j not in connected and j != worst} - noted
+    assert (
+        low
+        == {
+            j
+            for j in pressure.columns
+            if 0 <= float(pressure[j].min()) < required and j not in connected and j != worst
+        }
+        - noted
+    )
     ranks = [("critical", "warning", "info").index(f["severity"]) for f in items]
     assert ranks == sorted(ranks)
     steps = next_steps("hydraulic", items)
@@ -49,8 +59,11 @@ def test_what_if_findings_flag_the_tanks_that_empty(model, direct):
         m.options.hydraulic.demand_multiplier = 1.5
 
     m, ref = direct(wn, demand_model="PDD", edit=busier)
-    emptied = {t for t in m.tank_name_list
-               if float((ref.node["head"][t] - m.get_node(t).elevation).min()) <= m.get_node(t).min_level + 0.01}
+    emptied = {
+        t
+        for t in m.tank_name_list
+        if float((ref.node["head"][t] - m.get_node(t).elevation).min()) <= m.get_node(t).min_level + 0.01
+    }
     flagged = {f["elements"][0] for f in _by_code(findings("what_if", result), "tank_emptied")}
     assert emptied and flagged == emptied
 
@@ -65,22 +78,34 @@ def test_fire_flow_tables_and_figures_put_failing_hydrants_first():
     failing = sum(not r["passes"] for r in ranking.values())
     assert next(k for k in kpis("fire_flow", result) if k["key"] == "failing")["value"] == failing
     assert {f["elements"][0] for f in _by_code(findings("fire_flow", result), "hydrant_fails")} == {
-        name for name, r in ranking.items() if not r["passes"]}
+        name for name, r in ranking.items() if not r["passes"]
+    }
 
 
 def test_findings_read_unknown_or_broken_results_without_failing():
     assert findings("hydraulic", {"min_pressure": "oops", "tanks": [1, None], "low_pressure": []}) == []
     assert findings("nope", None) == []
-    warned = findings("hydraulic", {"warnings": [
-        {"code": "unbalanced", "message": "System unbalanced at 5 h", "elements": ["J1"]}, "plain text warning", 42,
-        {"code": "water_balance", "message": "water balance fails", "elements": ["T1"], "severity": "error"}]})
+    warned = findings(
+        "hydraulic",
+        {
+            "warnings": [
+                {"code": "unbalanced", "message": "System unbalanced at 5 h", "elements": ["J1"]},
+                "plain text warning",
+                42,
+                {"code": "water_balance", "message": "water balance fails", "elements": ["T1"], "severity": "error"},
+            ]
+        },
+    )
     assert [f["code"] for f in warned] == ["engine.water_balance", "engine.unbalanced", "engine.warning"]
     assert warned[0]["severity"] == "critical" and "水量平衡" in warned[0]["message"]["zh"]
     assert warned[1]["elements"] == ["J1"] and "System unbalanced at 5 h" in warned[1]["message"]["zh"]
     # The engine's negative-pressure line for a junction already reported (with time and cause) is not repeated.
-    result = {"min_pressure": {"pressure_m": -1.0, "node": "J9", "time_h": 3.0},
-              "warnings": [{"code": "negative_pressure", "message": "1 junctions have negative pressure",
-                            "elements": ["J9"]}]}
+    result = {
+        "min_pressure": {"pressure_m": -1.0, "node": "J9", "time_h": 3.0},
+        "warnings": [
+            {"code": "negative_pressure", "message": "1 junctions have negative pressure", "elements": ["J9"]}
+        ],
+    }
     assert [f["code"] for f in findings("hydraulic", result)] == ["negative_pressure"]
 
 
@@ -92,22 +117,29 @@ def test_thresholds_a_result_does_not_state_come_from_the_tenant_defaults_it_was
     tenant = standards.defaults_from({"storeys": 10, "fire_flow_l_s": 25, "fire_residual_pressure_m": 12})
     result = run_analysis("hydraulic", fresh_model("Net3"), {}, standards=tenant)
     assert standards_of(result) == tenant and standards_of({}) == standards.NATIONAL
-    stripped = {**result, "low_pressure": {k: v for k, v in result["low_pressure"].items() if k != "threshold_m"},
-                "settings": {"standards": result["settings"]["standards"]}}
+    stripped = {
+        **result,
+        "low_pressure": {k: v for k, v in result["low_pressure"].items() if k != "threshold_m"},
+        "settings": {"standards": result["settings"]["standards"]},
+    }
     low = _by_code(findings("hydraulic", stripped), "low_pressure")
     assert low and "below the 44 m service pressure" in low[0]["message"]["en"]
     steps = " ".join(s["en"] for s in next_steps("hydraulic", findings("hydraulic", result), standards_of(result)))
     assert "25 L/s at ≥ 12 m residual" in steps
     national = " ".join(s["en"] for s in next_steps("hydraulic", []))
     assert "15 L/s at ≥ 10 m residual" in national
-    fire = {"settings": {"standards": result["settings"]["standards"]},
-            "ranking": [{"hydrant": "10", "passes": False, "hydrant_min_pressure_m": 8.0}]}
+    fire = {
+        "settings": {"standards": result["settings"]["standards"]},
+        "ranking": [{"hydrant": "10", "passes": False, "hydrant_min_pressure_m": 8.0}],
+    }
     fails = _by_code(findings("fire_flow", fire), "hydrant_fails")
     assert "needs ≥ 12 m" in fails[0]["message"]["en"] and "25 L/s" in fails[0]["message"]["en"]
 
 
-@pytest.mark.parametrize(("kind", "params"), [("what_if", {"close_pipes": ["60"], "duration_h": 12}),
-                                              ("leak_scenario", {"junction": "123", "duration_h": 6})])
+@pytest.mark.parametrize(
+    ("kind", "params"),
+    [("what_if", {"close_pipes": ["60"], "duration_h": 12}), ("leak_scenario", {"junction": "123", "duration_h": 6})],
+)
 def test_what_if_and_leak_tables_list_each_junctions_pressure_change_largest_drop_first(kind, params):
     result = run_analysis(kind, fresh_model("Net3"), params)
     found = {t["key"]: t for t in tables(kind, result)}["pressure_change"]

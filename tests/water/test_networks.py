@@ -1,4 +1,5 @@
 """/api/networks: upload, import, list, detail, download, delete — validation, quotas, audit and tenancy."""
+
 from __future__ import annotations
 
 import re
@@ -23,8 +24,9 @@ def stored_networks(app) -> list[Network]:
 def audit_actions(app, tenant_id) -> list[str]:
     """Audit actions of a tenant, oldest first."""
     with app.app_context(), all_tenants(db.session):
-        rows = db.session.execute(select(AuditLog.action).where(AuditLog.tenant_id == tenant_id)
-                                  .order_by(AuditLog.id)).scalars()
+        rows = db.session.execute(
+            select(AuditLog.action).where(AuditLog.tenant_id == tenant_id).order_by(AuditLog.id)
+        ).scalars()
         return list(rows)
 
 
@@ -35,7 +37,12 @@ def test_import_net3_reports_its_structure(client, member, app, two_tenants):
     counts = network["summary"]["counts"]
     assert network["name"] == "Net3" and network["filename"] == "Net3.inp" and network["source"] == "example"
     assert (counts["junctions"], counts["tanks"], counts["reservoirs"], counts["pipes"], counts["pumps"]) == (
-        92, 3, 2, 117, 2)
+        92,
+        3,
+        2,
+        117,
+        2,
+    )
     assert network["summary"]["time"]["duration_h"] == 168
     detail = client.get(f"/api/networks/{network['id']}", headers=headers).get_json()["network"]
     assert detail == network and "inp_text" not in detail
@@ -69,7 +76,9 @@ def test_upload_download_delete_round_trip(client, member, app, two_tenants):
     assert download.status_code == 200 and download.get_data(as_text=True) == text
     assert "attachment" in download.headers["Content-Disposition"]
     assert client.delete(f"/api/networks/{network['id']}", headers=headers).get_json() == {
-        "success": True, "deleted": True}
+        "success": True,
+        "deleted": True,
+    }
     assert client.get(f"/api/networks/{network['id']}", headers=headers).status_code == 404
     assert audit_actions(app, two_tenants["a"].id)[-3:] == ["network.upload", "network.download", "network.delete"]
 
@@ -86,11 +95,19 @@ def _line_of(text: str, needle: str) -> int:
     return next(i for i, line in enumerate(text.splitlines(), 1) if needle in line)
 
 
-@pytest.mark.parametrize(("text", "needle", "section", "reason"), [
-    (_broken(r"^ 10(\s+)10(\s+)11(\s+)10530", r" 10\g<1>10\g<2>11\g<3>xyz"), "xyz", "[PIPES]", "invalid number 'xyz'"),
-    (_broken(r"^\[TANKS\]", "[TANKZ]"), "[TANKZ]", "[TANKZ]", "unknown section"),
-    (_broken(r"^ 10(\s+)10(\s+)11", r" 10\g<1>10\g<2>999"), "999", "[PIPES]", "undefined node"),
-])
+@pytest.mark.parametrize(
+    ("text", "needle", "section", "reason"),
+    [
+        (
+            _broken(r"^ 10(\s+)10(\s+)11(\s+)10530", r" 10\g<1>10\g<2>11\g<3>xyz"),
+            "xyz",
+            "[PIPES]",
+            "invalid number 'xyz'",
+        ),
+        (_broken(r"^\[TANKS\]", "[TANKZ]"), "[TANKZ]", "[TANKZ]", "unknown section"),
+        (_broken(r"^ 10(\s+)10(\s+)11", r" 10\g<1>10\g<2>999"), "999", "[PIPES]", "undefined node"),
+    ],
+)
 def test_malformed_inp_is_422_naming_line_and_section(client, member, app, text, needle, section, reason):
     """A bad file answers 422 with the line, the section and the reason — and nothing is stored."""
     _user, headers = member
@@ -103,8 +120,10 @@ def test_malformed_inp_is_422_naming_line_and_section(client, member, app, text,
     assert stored_networks(app) == []
 
 
-@pytest.mark.parametrize(("content", "message"), [(b"", "empty"), (b"\x00\x01PK\x03\x04", "binary"),
-                                                  ("[TITLE]\nno nodes\n[END]\n", "no nodes")])
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [(b"", "empty"), (b"\x00\x01PK\x03\x04", "binary"), ("[TITLE]\nno nodes\n[END]\n", "no nodes")],
+)
 def test_unusable_files_are_422(client, member, app, content, message):
     """Empty, binary and node-less files are refused before anything is stored."""
     _user, headers = member
@@ -177,13 +196,18 @@ def test_other_tenant_gets_404_everywhere(client, factory, two_tenants, member):
         time.sleep(0.05)
     b = factory.headers(two_tenants["b_owner"])
     nid = network["id"]
-    probes = [("GET", f"/api/networks/{nid}"), ("DELETE", f"/api/networks/{nid}"),
-              ("GET", f"/api/networks/{nid}/download"), ("POST", f"/api/networks/{nid}/analyses/hydraulic"),
-              ("POST", f"/api/networks/{nid}/analyses/pipe_criticality"),
-              ("GET", f"/api/networks/{nid}/timeseries?element=10&variable=pressure"),
-              ("GET", f"/api/networks/{nid}/map.json"), ("GET", f"/api/networks/{nid}/map.png"),
-              ("GET", f"/api/networks/{nid}/timeseries.svg?element=10&variable=pressure"),
-              ("GET", job_url)]
+    probes = [
+        ("GET", f"/api/networks/{nid}"),
+        ("DELETE", f"/api/networks/{nid}"),
+        ("GET", f"/api/networks/{nid}/download"),
+        ("POST", f"/api/networks/{nid}/analyses/hydraulic"),
+        ("POST", f"/api/networks/{nid}/analyses/pipe_criticality"),
+        ("GET", f"/api/networks/{nid}/timeseries?element=10&variable=pressure"),
+        ("GET", f"/api/networks/{nid}/map.json"),
+        ("GET", f"/api/networks/{nid}/map.png"),
+        ("GET", f"/api/networks/{nid}/timeseries.svg?element=10&variable=pressure"),
+        ("GET", job_url),
+    ]
     for method, url in probes:
         resp = client.open(url, method=method, headers=b, json={})
         assert resp.status_code == 404, (method, url, resp.status_code)

@@ -1,4 +1,5 @@
 """REST analyses on stored networks: numbers agree with WNTR / hydronet.water run directly; jobs; maps; series."""
+
 from __future__ import annotations
 
 import json
@@ -20,8 +21,9 @@ from tests.water.reference import toolkit_run
 
 def analyse(client, headers, network_id: str, kind: str, params: dict | None = None, query: str = ""):
     """POST an analysis; returns the response."""
-    return client.post(f"/api/networks/{network_id}/analyses/{kind}{query}", headers=headers,
-                       json={"params": params or {}})
+    return client.post(
+        f"/api/networks/{network_id}/analyses/{kind}{query}", headers=headers, json={"params": params or {}}
+    )
 
 
 def direct(name: str, kind: str, params: dict) -> dict:
@@ -62,15 +64,18 @@ def test_hydraulic_endpoint_agrees_with_wntr(client, member, name, duration_h, t
     assert again["cached"] is True and again["result"] == body["result"]
 
 
-@pytest.mark.parametrize(("name", "kind", "params"), [
-    ("Net1", "summary", {}),
-    ("Net1", "water_age", {"duration_h": 72}),
-    ("Net1", "resilience", {}),
-    ("Net3", "topology", {}),
-    ("Net1", "leak_scenario", {"junction": "22", "duration_h": 6}),
-    ("Net3", "what_if", {"demand_multiplier": 1.5, "duration_h": 24}),
-    ("Net3", "timeseries", {"element": "10", "variable": "flowrate", "duration_h": 24}),
-])
+@pytest.mark.parametrize(
+    ("name", "kind", "params"),
+    [
+        ("Net1", "summary", {}),
+        ("Net1", "water_age", {"duration_h": 72}),
+        ("Net1", "resilience", {}),
+        ("Net3", "topology", {}),
+        ("Net1", "leak_scenario", {"junction": "22", "duration_h": 6}),
+        ("Net3", "what_if", {"demand_multiplier": 1.5, "duration_h": 24}),
+        ("Net3", "timeseries", {"element": "10", "variable": "flowrate", "duration_h": 24}),
+    ],
+)
 def test_short_analyses_agree_with_the_water_package(client, member, app, name, kind, params):
     """Each short analysis answers inline with exactly what hydronet.water computes, and is metered."""
     _user, headers = member
@@ -99,10 +104,12 @@ def test_bad_params_422_and_unknown_kind_404(client, member):
     assert resp.status_code == 422 and "nope" in resp.get_json()["error"]["message"]
     resp = analyse(client, headers, nid, "fire_flow", {"max_hydrants": 0})
     assert resp.status_code == 422
-    for kind, params, name in (("pipe_criticality", {"engine": "epanet22"}, "engine"),
-                               ("pipe_criticality", {"demand_only": 1}, "demand_only"),
-                               ("pipe_criticality", {"closure_start_h": -2}, "closure_start_h"),
-                               ("segment_criticality", {"valves_per_node": 0}, "valves_per_node")):
+    for kind, params, name in (
+        ("pipe_criticality", {"engine": "epanet22"}, "engine"),
+        ("pipe_criticality", {"demand_only": 1}, "demand_only"),
+        ("pipe_criticality", {"closure_start_h": -2}, "closure_start_h"),
+        ("segment_criticality", {"valves_per_node": 0}, "valves_per_node"),
+    ):
         resp = analyse(client, headers, nid, kind, params)
         assert resp.status_code == 422 and name in json.dumps(resp.get_json()["error"]), (kind, params)
     resp = analyse(client, headers, nid, "pipe_criticality", {"min_diameter_m": 0.5, "max_diameter_m": 0.2})
@@ -157,8 +164,15 @@ def test_progress_writes_are_throttled_and_lost_jobs_fail(app, client, member, t
     tenant = two_tenants["a"]
     with app.app_context():
         bind_tenant(db.session, tenant.id)
-        row = AnalysisJob(tenant_id=tenant.id, network_id=uuid.UUID(nid), kind="fire_flow", params={},
-                          status="running", created_at=utcnow() - timedelta(days=1), attempts=2)
+        row = AnalysisJob(
+            tenant_id=tenant.id,
+            network_id=uuid.UUID(nid),
+            kind="fire_flow",
+            params={},
+            status="running",
+            created_at=utcnow() - timedelta(days=1),
+            attempts=2,
+        )
         db.session.add(row)
         db.session.commit()
         job_id = row.id
@@ -227,13 +241,19 @@ def test_maps_are_coloured_by_the_simulation(client, member):
     nid = import_example(client, headers, "Net1")["id"]
     body = client.get(f"/api/networks/{nid}/map.json?value=min_pressure", headers=headers).get_json()
     assert body["unit"] == "m" and body["map"]["type"] == "FeatureCollection"
-    values = {f["properties"]["name"]: f["properties"]["value"] for f in body["map"]["features"]
-              if f["geometry"]["type"] == "Point" and f["properties"]["type"] == "Junction"}
+    values = {
+        f["properties"]["name"]: f["properties"]["value"]
+        for f in body["map"]["features"]
+        if f["geometry"]["type"] == "Point" and f["properties"]["type"] == "Junction"
+    }
     hydraulic = analyse(client, headers, nid, "hydraulic").get_json()["result"]
     assert values == pytest.approx(hydraulic["node_min_pressure_m"])
     velocity = client.get(f"/api/networks/{nid}/map.json?value=max_velocity", headers=headers).get_json()
-    pipes = {f["properties"]["name"]: f["properties"]["value"] for f in velocity["map"]["features"]
-             if f["properties"]["type"] == "Pipe"}
+    pipes = {
+        f["properties"]["name"]: f["properties"]["value"]
+        for f in velocity["map"]["features"]
+        if f["properties"]["type"] == "Pipe"
+    }
     assert pipes == pytest.approx(hydraulic["link_max_velocity_m_s"])
     png = client.get(f"/api/networks/{nid}/map.png?value=min_pressure", headers=headers)
     assert png.status_code == 200 and png.data[:4] == b"\x89PNG"

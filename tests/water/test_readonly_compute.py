@@ -1,4 +1,5 @@
 """Reading routes that would simulate: computing needs 'analyses:run' and is metered; read-only callers read the cache."""
+
 from __future__ import annotations
 
 import pytest
@@ -10,14 +11,20 @@ from hydronet.models import UsageRecord
 from tests.support.networks import import_example
 
 SERIES = "timeseries?element=22&variable=pressure&duration_h=168"
-READS = [SERIES, "timeseries.png?element=22&variable=pressure&duration_h=168", "map.json?value=min_pressure",
-         "map.json?value=max_velocity&duration_h=48", "map.svg?value=mean_pressure"]
+READS = [
+    SERIES,
+    "timeseries.png?element=22&variable=pressure&duration_h=168",
+    "map.json?value=min_pressure",
+    "map.json?value=max_velocity&duration_h=48",
+    "map.svg?value=mean_pressure",
+]
 
 
 def analysis_records(app) -> list[tuple[str, str, str]]:
     with app.app_context(), all_tenants(db.session):
-        rows = db.session.execute(select(UsageRecord.kind, UsageRecord.tool, UsageRecord.status)
-                                  .where(UsageRecord.kind == "analysis")).all()
+        rows = db.session.execute(
+            select(UsageRecord.kind, UsageRecord.tool, UsageRecord.status).where(UsageRecord.kind == "analysis")
+        ).all()
     return sorted(tuple(r) for r in rows)
 
 
@@ -29,8 +36,11 @@ def network(client, factory, two_tenants):
 
 def read_only_callers(client, factory, two_tenants):
     viewer = factory.headers(two_tenants["a_users"]["viewer"])
-    key = client.post("/api/tenant/api-keys", headers=factory.headers(two_tenants["a_users"]["owner"]),
-                      json={"name": "dashboard", "scopes": ["networks:read"]}).get_json()["key"]
+    key = client.post(
+        "/api/tenant/api-keys",
+        headers=factory.headers(two_tenants["a_users"]["owner"]),
+        json={"name": "dashboard", "scopes": ["networks:read"]},
+    ).get_json()["key"]
     return {"viewer": viewer, "networks:read key": {"Authorization": f"Bearer {key}"}}
 
 
@@ -48,8 +58,9 @@ def test_read_only_callers_cannot_start_a_simulation(app, client, factory, two_t
     assert client.get(f"/api/networks/{network}/map.svg?value=none", headers=viewer).status_code == 200
 
 
-def test_computing_is_metered_and_read_only_callers_then_read_the_cached_result(app, client, factory, two_tenants,
-                                                                                 network):
+def test_computing_is_metered_and_read_only_callers_then_read_the_cached_result(
+    app, client, factory, two_tenants, network
+):
     member = factory.headers(two_tenants["a_users"]["member"])
     computed = {}
     for path in (SERIES, "map.json?value=min_pressure"):
@@ -61,19 +72,27 @@ def test_computing_is_metered_and_read_only_callers_then_read_the_cached_result(
         for path, body in computed.items():
             resp = client.get(f"/api/networks/{network}/{path}", headers=headers)
             assert resp.status_code == 200 and resp.get_json() == body, (who, path)
-    assert client.get(f"/api/networks/{network}/timeseries.png?element=22&variable=pressure&duration_h=168",
-                      headers=read_only_callers(client, factory, two_tenants)["viewer"]).status_code == 200
+    assert (
+        client.get(
+            f"/api/networks/{network}/timeseries.png?element=22&variable=pressure&duration_h=168",
+            headers=read_only_callers(client, factory, two_tenants)["viewer"],
+        ).status_code
+        == 200
+    )
     # read-only reads are not metered; a different, uncomputed duration is still refused
     assert len(analysis_records(app)) == 2
-    other = client.get(f"/api/networks/{network}/timeseries?element=22&variable=pressure&duration_h=24",
-                       headers=read_only_callers(client, factory, two_tenants)["viewer"])
+    other = client.get(
+        f"/api/networks/{network}/timeseries?element=22&variable=pressure&duration_h=24",
+        headers=read_only_callers(client, factory, two_tenants)["viewer"],
+    )
     assert other.status_code == 403
 
 
 def test_bad_parameters_are_still_422_for_read_only_callers(client, factory, two_tenants, network):
     viewer = factory.headers(two_tenants["a_users"]["viewer"])
-    assert client.get(f"/api/networks/{network}/timeseries?element=22&variable=bogus",
-                      headers=viewer).status_code == 422
+    assert (
+        client.get(f"/api/networks/{network}/timeseries?element=22&variable=bogus", headers=viewer).status_code == 422
+    )
     assert client.get(f"/api/networks/{network}/map.json?value=colour", headers=viewer).status_code == 422
 
 

@@ -1,5 +1,6 @@
 """Sweeps split into chunks on RQ: any worker takes chunks, the parent aggregates exactly the single-process
 result, reports progress, can be cancelled, says when a time limit cut it short; a lost chunk is run again."""
+
 from __future__ import annotations
 
 import threading
@@ -49,8 +50,7 @@ def rq(backends, factory):
         finally:
             jobs._worker_app = previous
 
-    return {"app": app, "client": app.test_client(), "headers": factory.headers(user), "tenant": tenant,
-            "drain": drain}
+    return {"app": app, "client": app.test_client(), "headers": factory.headers(user), "tenant": tenant, "drain": drain}
 
 
 def _start(rq, kind="pipe_criticality", params=PARAMS) -> tuple[str, uuid.UUID]:
@@ -75,12 +75,16 @@ def _chunks(rq, job_id) -> list[AnalysisJob]:
 def _metered(app, tenant_id) -> list[str]:
     """Statuses of the tenant's metered analysis runs (a short read: SQLite's writer must not wait on it)."""
     with app.app_context(), all_tenants(db.session):
-        return list(db.session.scalars(select(UsageRecord.status).where(
-            UsageRecord.tenant_id == tenant_id, UsageRecord.kind == "analysis")))
+        return list(
+            db.session.scalars(
+                select(UsageRecord.status).where(UsageRecord.tenant_id == tenant_id, UsageRecord.kind == "analysis")
+            )
+        )
 
 
 def _parent_in_thread(rq, job_id) -> threading.Thread:
     """The parent job run by one worker (a thread here) that leaves every chunk to the others."""
+
     def target() -> None:
         with rq["app"].app_context():
             analysis_jobs.run_job(str(job_id), str(rq["tenant"].id))
@@ -101,11 +105,14 @@ def others_take_chunks(monkeypatch):
     monkeypatch.setattr(sweeps, "WAKE_S", 0.5)
 
 
-@pytest.mark.parametrize(("kind", "params"), [
-    ("pipe_criticality", PARAMS),
-    ("fire_flow", {"duration_h": 24}),
-    ("segment_criticality", {"duration_h": 24, "valves_per_node": 1}),
-])
+@pytest.mark.parametrize(
+    ("kind", "params"),
+    [
+        ("pipe_criticality", PARAMS),
+        ("fire_flow", {"duration_h": 24}),
+        ("segment_criticality", {"duration_h": 24, "valves_per_node": 1}),
+    ],
+)
 def test_one_worker_alone_gives_the_single_process_result(rq, kind, params):
     """A parent with no other worker works its chunks itself; the result is the one-process result."""
     _nid, job_id = _start(rq, kind, params)
@@ -174,8 +181,11 @@ def test_a_chunk_lost_with_its_worker_is_run_again(rq, others_take_chunks):
     with rq["app"].app_context():  # a worker took the chunk and was killed: a claim, then silence
         bind_tenant(db.session, tid)
         assert claim(lost.id, tid)
-        db.session.execute(AnalysisJob.__table__.update().where(AnalysisJob.id == lost.id).values(
-            heartbeat_at=utcnow() - timedelta(seconds=rq["app"].config["JOB_STALE_S"] + 5)))
+        db.session.execute(
+            AnalysisJob.__table__.update()
+            .where(AnalysisJob.id == lost.id)
+            .values(heartbeat_at=utcnow() - timedelta(seconds=rq["app"].config["JOB_STALE_S"] + 5))
+        )
         db.session.commit()
     rq["drain"]()  # every other chunk; the lost one's delivery finds it running
     assert parent.is_alive() and _chunks(rq, job_id)[2].status == "running"
@@ -193,8 +203,11 @@ def test_embedded_mode_runs_a_sweep_in_one_process(app, client, factory):
     tenant = factory.tenant(plan="pro")
     headers = factory.headers(factory.user(tenant, role="member"))
     nid = import_example(client, headers, "Net3")["id"]
-    resp = client.post(f"/api/networks/{nid}/analyses/pipe_criticality", headers=headers,
-                       json={"params": {"duration_h": 24, "max_pipes": 30}})
+    resp = client.post(
+        f"/api/networks/{nid}/analyses/pipe_criticality",
+        headers=headers,
+        json={"params": {"duration_h": 24, "max_pipes": 30}},
+    )
     job_id = resp.get_json()["job"]["id"]
     deadline = time.time() + 60
     while (job := client.get(f"/api/jobs/{job_id}", headers=headers).get_json()["job"])["status"] != "done":
@@ -212,8 +225,15 @@ def test_cancel_needs_analyses_run_and_stays_in_the_tenant(app, client, factory,
     nid = import_example(client, factory.headers(two_tenants["a_users"]["member"]), "Net1")["id"]
     with app.app_context():
         bind_tenant(db.session, a.id)
-        row = AnalysisJob(tenant_id=a.id, network_id=uuid.UUID(nid), kind="fire_flow", params={}, status="running",
-                          attempts=1, heartbeat_at=utcnow())
+        row = AnalysisJob(
+            tenant_id=a.id,
+            network_id=uuid.UUID(nid),
+            kind="fire_flow",
+            params={},
+            status="running",
+            attempts=1,
+            heartbeat_at=utcnow(),
+        )
         db.session.add(row)
         db.session.commit()
         job_id = row.id
@@ -230,8 +250,11 @@ def test_cancel_stops_a_sweep_running_in_a_thread(app, client, factory):
     tenant = factory.tenant(plan="pro")
     headers = factory.headers(factory.user(tenant, role="member"))
     nid = import_example(client, headers, "Net6")["id"]
-    resp = client.post(f"/api/networks/{nid}/analyses/pipe_criticality", headers=headers,
-                       json={"params": {"duration_h": 24, "max_pipes": 300}})
+    resp = client.post(
+        f"/api/networks/{nid}/analyses/pipe_criticality",
+        headers=headers,
+        json={"params": {"duration_h": 24, "max_pipes": 300}},
+    )
     job_id = resp.get_json()["job"]["id"]
     deadline = time.time() + 120
     while client.get(f"/api/jobs/{job_id}", headers=headers).get_json()["job"]["status"] != "running":

@@ -1,5 +1,6 @@
 """A pipe with a check valve closed by a sweep: EPANET refuses status changes on CV pipes (error 207), so the
 closure must be modelled another way and must never abort the sweep. Net6's LINK-1828 is such a pipe."""
+
 from __future__ import annotations
 
 from collections.abc import Callable

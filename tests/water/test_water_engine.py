@@ -3,6 +3,7 @@
 References come from the EPANET 2.3 toolkit driven directly by the test (see conftest.toolkit_run),
 from WNTR's own WNTRSimulator, and from WNTR's EPANET 2.2 simulator where its failure is the point.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -27,13 +28,17 @@ PDD_20 = {"pressure_threshold_m": 20.0, "required_pressure_m": 20.0, "minimum_pr
 
 
 def _with_demand(wn: Any) -> list[str]:
-    return [name for name in wn.junction_name_list
-            if any(d.base_value > 0 for d in wn.get_node(name).demand_timeseries_list)]
+    return [
+        name
+        for name in wn.junction_name_list
+        if any(d.base_value > 0 for d in wn.get_node(name).demand_timeseries_list)
+    ]
 
 
 def _close(pipe: str) -> Callable[[Any], None]:
     def edit(m: Any) -> None:
         m.get_link(pipe).initial_status = LinkStatus.Closed
+
     return edit
 
 
@@ -66,9 +71,17 @@ def test_documented_workflow_warm_up_then_closure(model: Callable, direct: Calla
         m.options.hydraulic.required_pressure = 17.57
 
     m, ref = direct(wn, duration_h=72, demand_model="PDD", edit=pdd, close_at={"60": 24 * 3600})
-    after = ref.node["pressure"][m.junction_name_list].loc[24 * 3600:].min()
-    result = pipe_criticality(wn, pipes=["60"], duration_h=72, closure_start_h=24, pressure_threshold_m=14.06,
-                              required_pressure_m=17.57, minimum_pressure_m=14.06, demand_only=False)
+    after = ref.node["pressure"][m.junction_name_list].loc[24 * 3600 :].min()
+    result = pipe_criticality(
+        wn,
+        pipes=["60"],
+        duration_h=72,
+        closure_start_h=24,
+        pressure_threshold_m=14.06,
+        required_pressure_m=17.57,
+        minimum_pressure_m=14.06,
+        demand_only=False,
+    )
     row = result["ranking"][0]
     assert int((after < 14.06).sum()) >= 85
     assert row["junctions_below_threshold"] == int((after < 14.06).sum())
@@ -107,8 +120,7 @@ def test_diameter_filters_tolerate_stored_values(model: Callable) -> None:
 def test_epanet_22_water_balance_failure_is_a_warning(model: Callable, direct: Callable) -> None:
     """EPANET 2.2 lets tank 3 deliver at its minimum level: the balance check fails it; 2.3 passes."""
     wn = model("Net3")
-    m, old = direct(wn, duration_h=24, demand_model="PDD", required_pressure_m=20, engine="epanet22",
-                    edit=_close("60"))
+    m, old = direct(wn, duration_h=24, demand_model="PDD", required_pressure_m=20, engine="epanet22", edit=_close("60"))
     balance = diagnostics.frame_balance(m, old.node)
     tank = m.get_node("3")
     level = old.node["head"]["3"] - tank.elevation
@@ -128,9 +140,17 @@ def test_epanet_22_water_balance_failure_is_a_warning(model: Callable, direct: C
 
 def test_crafted_tank_leak_fails_the_balance() -> None:
     """A balance whose tank volume change disagrees with its flows is an error naming the tank."""
-    balance = {"tanks": ["T1"], "tank_inflow_m3": [-500.0], "tank_volume_change_m3": [-100.0],
-               "tank_out_at_minimum_m3": [0.0], "sources_m3": 1000.0, "delivered_m3": 1500.0, "leak_m3": 0.0,
-               "pumps_short": {}, "integrated_over": "report steps"}
+    balance = {
+        "tanks": ["T1"],
+        "tank_inflow_m3": [-500.0],
+        "tank_volume_change_m3": [-100.0],
+        "tank_out_at_minimum_m3": [0.0],
+        "sources_m3": 1000.0,
+        "delivered_m3": 1500.0,
+        "leak_m3": 0.0,
+        "pumps_short": {},
+        "integrated_over": "report steps",
+    }
     found = diagnostics.balance_warnings(balance)
     assert [w["code"] for w in found] == ["water_balance", "water_balance"]
     assert found[0]["elements"] == ["T1"] and "-500 m3" in found[0]["message"]
@@ -162,10 +182,17 @@ def test_sweep_restores_the_project_between_scenarios(model: Callable) -> None:
     project = toolkit.Project(wn, 24 * 3600, "PDD", 20.0, 0.0, "NONE")
     try:
         before = project.solve(full=False)
-        project.solve(toolkit.Changes(close_links=("60",), closure_start_s=3600,
-                                      extra_demand_m3_s={"123": toolkit.Timed(0.05, 3600, 7200)},
-                                      emitters={"121": 0.01}, demand_multiplier=1.5,
-                                      tank_init_level_m={"1": 5.0}), full=False)
+        project.solve(
+            toolkit.Changes(
+                close_links=("60",),
+                closure_start_s=3600,
+                extra_demand_m3_s={"123": toolkit.Timed(0.05, 3600, 7200)},
+                emitters={"121": 0.01},
+                demand_multiplier=1.5,
+                tank_init_level_m={"1": 5.0},
+            ),
+            full=False,
+        )
         after = project.solve(full=False)
     finally:
         project.close()

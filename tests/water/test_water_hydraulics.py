@@ -1,4 +1,5 @@
 """Hydraulic indicators, time series and simulation caching, checked against direct WNTR runs."""
+
 from __future__ import annotations
 
 import json
@@ -18,10 +19,12 @@ from hydronet.water.simulation import make_settings, simulate
 from hydronet.water.timeseries import timeseries
 
 
-@pytest.mark.parametrize(("name", "demand_model", "duration_h"),
-                         [("Net1", "DD", None), ("Net3", "DD", 48), ("Net3", "PDD", 24)])
-def test_hydraulic_indicators_match_direct_wntr(model: Callable, direct: Callable, name: str, demand_model: str,
-                                                duration_h: float | None) -> None:
+@pytest.mark.parametrize(
+    ("name", "demand_model", "duration_h"), [("Net1", "DD", None), ("Net3", "DD", 48), ("Net3", "PDD", 24)]
+)
+def test_hydraulic_indicators_match_direct_wntr(
+    model: Callable, direct: Callable, name: str, demand_model: str, duration_h: float | None
+) -> None:
     """Min/max pressure, low-pressure junctions, max velocity and tank levels equal WNTR's own numbers."""
     wn = model(name)
     result = hydraulic(wn, duration_h=duration_h, demand_model=demand_model, pressure_threshold_m=30)
@@ -38,7 +41,8 @@ def test_hydraulic_indicators_match_direct_wntr(model: Callable, direct: Callabl
     for tank in result["tanks"]:
         level = res.node["head"][tank["tank"]] - wn.get_node(tank["tank"]).elevation
         assert (tank["min_level_m"], tank["max_level_m"], tank["final_level_m"]) == pytest.approx(
-            (level.min(), level.max(), level.iloc[-1]), abs=1e-4)
+            (level.min(), level.max(), level.iloc[-1]), abs=1e-4
+        )
     assert result["timesteps"] == len(res.node["pressure"].index)
     json.dumps(result, allow_nan=False)
 
@@ -61,14 +65,18 @@ def test_demand_served_under_pdd_matches_expected_demand(model: Callable) -> Non
     assert demand["served_fraction"] == pytest.approx(1.0, abs=1e-3)
 
 
-@pytest.mark.parametrize(("element", "variable", "frame"), [
-    ("10", "pressure", ("node", "pressure")),
-    ("2", "head", ("node", "head")),
-    ("10", "flowrate", ("link", "flowrate")),
-    ("9", "status", ("link", "status")),
-])
-def test_timeseries_match_direct_results(model: Callable, direct: Callable, element: str, variable: str,
-                                         frame: tuple[str, str]) -> None:
+@pytest.mark.parametrize(
+    ("element", "variable", "frame"),
+    [
+        ("10", "pressure", ("node", "pressure")),
+        ("2", "head", ("node", "head")),
+        ("10", "flowrate", ("link", "flowrate")),
+        ("9", "status", ("link", "status")),
+    ],
+)
+def test_timeseries_match_direct_results(
+    model: Callable, direct: Callable, element: str, variable: str, frame: tuple[str, str]
+) -> None:
     """A node or link series equals the WNTR result column (Net1 has both a node and a pipe named 10)."""
     wn = model("Net1")
     series = timeseries(wn, element, variable)
@@ -122,14 +130,17 @@ def test_concurrent_simulations_in_threads_agree(model: Callable) -> None:
     assert results == [expected] * 4
 
 
-@pytest.mark.parametrize(("call", "message"), [
-    (lambda wn: hydraulic(wn, duration_h=-1), "duration_h must be >= 0"),
-    (lambda wn: hydraulic(wn, demand_model="XX"), "demand_model"),
-    (lambda wn: hydraulic(wn, duration_h=float("nan")), "finite"),
-    (lambda wn: timeseries(wn, "nope", "pressure"), "unknown node 'nope'"),
-    (lambda wn: timeseries(wn, "10", "colour"), "variable must be one of"),
-    (lambda wn: make_settings(wn, required_pressure_m=5, minimum_pressure_m=10), "minimum_pressure_m"),
-])
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda wn: hydraulic(wn, duration_h=-1), "duration_h must be >= 0"),
+        (lambda wn: hydraulic(wn, demand_model="XX"), "demand_model"),
+        (lambda wn: hydraulic(wn, duration_h=float("nan")), "finite"),
+        (lambda wn: timeseries(wn, "nope", "pressure"), "unknown node 'nope'"),
+        (lambda wn: timeseries(wn, "10", "colour"), "variable must be one of"),
+        (lambda wn: make_settings(wn, required_pressure_m=5, minimum_pressure_m=10), "minimum_pressure_m"),
+    ],
+)
 def test_invalid_parameters_raise_analysis_input_error(model: Callable, call: Callable, message: str) -> None:
     """Bad parameters are reported as AnalysisInputError (mapped to 422 by the web layer)."""
     with pytest.raises(AnalysisInputError, match=message):
@@ -149,8 +160,15 @@ def test_a_run_leaves_the_shared_model_alone_and_matches_a_full_copy(model: Call
     import pandas as pd
 
     wn = model("Net3")
-    options = lambda: (wn.options.time.duration, wn.options.hydraulic.demand_model,  # noqa: E731
-                       wn.options.hydraulic.required_pressure, str(wn.options.quality.parameter))
+
+    def options():
+        return (
+            wn.options.time.duration,
+            wn.options.hydraulic.demand_model,
+            wn.options.hydraulic.required_pressure,
+            str(wn.options.quality.parameter),
+        )
+
     before, before_model = options(), wntr.network.to_dict(wn)
     settings = simulation.make_settings(wn, 12, "PDD", 25.0, quality="NONE")
     viewed = simulation.simulate(wn, settings)

@@ -1,4 +1,5 @@
 """Loading .inp text: structure, bundled networks, hashing, errors naming line and section."""
+
 from __future__ import annotations
 
 import hashlib
@@ -39,7 +40,8 @@ def test_summary_counts_and_lengths_match_wntr(name: str) -> None:
     assert result["time"]["duration_s"] == wn.options.time.duration
     assert result["units"]["source_flow_units"] == "GPM"
     assert result["demand"]["total_base_demand_m3_s"] == pytest.approx(
-        sum(j.base_demand for _, j in wn.junctions()), rel=1e-6)
+        sum(j.base_demand for _, j in wn.junctions()), rel=1e-6
+    )
     box = result["bounding_box"]
     xs = [n.coordinates[0] for _, n in wn.nodes()]
     assert box["min_x"] == pytest.approx(min(xs)) and box["max_x"] == pytest.approx(max(xs))
@@ -90,16 +92,24 @@ def _line_of(text: str, needle: str) -> int:
     return next(i for i, line in enumerate(text.splitlines(), 1) if needle in line)
 
 
-@pytest.mark.parametrize(("text", "needle", "section", "reason"), [
-    (_broken(r"^\[TANKS\]", "[TANKZ]"), "[TANKZ]", "[TANKZ]", "unknown section"),
-    (_broken(r"^ 10(\s+)710", r" 10\g<1>abc"), "abc", "[JUNCTIONS]", "invalid number 'abc'"),
-    (_broken(r"^ 10(\s+)10(\s+)11(\s+)10530", r" 10\g<1>10\g<2>11\g<3>xyz"), "xyz", "[PIPES]", "invalid number 'xyz'"),
-    (_broken(r"^ 10(\s+)10(\s+)11", r" 10\g<1>10\g<2>999"), "999", "[PIPES]", "undefined node, '999'"),
-    (_broken(r"^ 10(\s+)10(\s+)11(\s+)10530.*$", " 10 10 11"), " 10 10 11", "[PIPES]", "too few fields"),
-    (_broken(r"^ Units.*$", " Units BOGUS"), "BOGUS", "[OPTIONS]", "BOGUS"),
-    (_broken(r"^ LINK 9 OPEN IF NODE 2 BELOW", " LINK 9 OPEN IF NODE 77 BELOW"), "NODE 77", "[CONTROLS]", "'77'"),
-    ("hello world\n", "hello", None, "syntax error"),
-])
+@pytest.mark.parametrize(
+    ("text", "needle", "section", "reason"),
+    [
+        (_broken(r"^\[TANKS\]", "[TANKZ]"), "[TANKZ]", "[TANKZ]", "unknown section"),
+        (_broken(r"^ 10(\s+)710", r" 10\g<1>abc"), "abc", "[JUNCTIONS]", "invalid number 'abc'"),
+        (
+            _broken(r"^ 10(\s+)10(\s+)11(\s+)10530", r" 10\g<1>10\g<2>11\g<3>xyz"),
+            "xyz",
+            "[PIPES]",
+            "invalid number 'xyz'",
+        ),
+        (_broken(r"^ 10(\s+)10(\s+)11", r" 10\g<1>10\g<2>999"), "999", "[PIPES]", "undefined node, '999'"),
+        (_broken(r"^ 10(\s+)10(\s+)11(\s+)10530.*$", " 10 10 11"), " 10 10 11", "[PIPES]", "too few fields"),
+        (_broken(r"^ Units.*$", " Units BOGUS"), "BOGUS", "[OPTIONS]", "BOGUS"),
+        (_broken(r"^ LINK 9 OPEN IF NODE 2 BELOW", " LINK 9 OPEN IF NODE 77 BELOW"), "NODE 77", "[CONTROLS]", "'77'"),
+        ("hello world\n", "hello", None, "syntax error"),
+    ],
+)
 def test_malformed_inp_names_line_section_and_reason(text: str, needle: str, section: str | None, reason: str) -> None:
     """The error points the engineer to the offending line, its section and what is wrong."""
     with pytest.raises(InpError) as caught:
@@ -112,13 +122,16 @@ def test_malformed_inp_names_line_section_and_reason(text: str, needle: str, sec
     assert error.to_dict() == {"message": error.message, "line": error.line, "section": section}
 
 
-@pytest.mark.parametrize(("content", "message"), [
-    ("", "empty"),
-    ("   \n\n", "empty"),
-    (b"\x00\x01\xff\xfePK\x03\x04 binary junk", "binary"),
-    ("[TITLE]\nnothing here\n[END]\n", "no nodes"),
-    ("[JUNCTIONS]\n J1 10 1\n J2 10 1\n[PIPES]\n P1 J1 J2 100 200 100 0 Open\n[END]\n", "no tank or reservoir"),
-])
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("", "empty"),
+        ("   \n\n", "empty"),
+        (b"\x00\x01\xff\xfePK\x03\x04 binary junk", "binary"),
+        ("[TITLE]\nnothing here\n[END]\n", "no nodes"),
+        ("[JUNCTIONS]\n J1 10 1\n J2 10 1\n[PIPES]\n P1 J1 J2 100 200 100 0 Open\n[END]\n", "no tank or reservoir"),
+    ],
+)
 def test_empty_binary_and_sourceless_files_are_rejected(content: str | bytes, message: str) -> None:
     """Files that are not usable networks fail with a clear InpError."""
     with pytest.raises(InpError, match=message):

@@ -1,4 +1,5 @@
 """Water age, resilience metrics and topology, checked against WNTR and networkx directly."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -16,15 +17,16 @@ from tests.water.conftest import TINY_INP
 
 
 @pytest.mark.parametrize(("name", "duration_h"), [("Net1", None), ("Net3", 96)])
-def test_water_age_matches_a_direct_age_run(model: Callable, direct: Callable, name: str,
-                                            duration_h: float | None) -> None:
+def test_water_age_matches_a_direct_age_run(
+    model: Callable, direct: Callable, name: str, duration_h: float | None
+) -> None:
     """Mean age over the final 24 h and the oldest junction equal an EPANET AGE run's."""
     wn = model(name)
     result = water_age(wn, duration_h=duration_h, top_n=3)
     expected_h = duration_h or max(wn.options.time.duration / 3600, 72)
     _, res = direct(wn, duration_h=expected_h, quality="AGE")
     age_h = res.node["quality"][wn.junction_name_list] / 3600
-    window = age_h.loc[(expected_h - 24) * 3600:]
+    window = age_h.loc[(expected_h - 24) * 3600 :]
     assert result["settings"]["duration_h"] == expected_h
     assert result["mean_age_h"] == pytest.approx(window.mean().mean(), rel=1e-5)
     assert result["max_age_h"] == pytest.approx(window.max().max(), rel=1e-5)
@@ -44,15 +46,17 @@ def test_resilience_matches_wntr_metrics(model: Callable, direct: Callable, name
     wn = model(name)
     result = resilience(wn, duration_h=24, pressure_threshold_m=15)
     m, res = direct(wn, duration_h=24, demand_model="PDD")
-    todini = wntr.metrics.todini_index(res.node["head"], res.node["pressure"], res.node["demand"],
-                                       res.link["flowrate"], m, 15)
+    todini = wntr.metrics.todini_index(
+        res.node["head"], res.node["pressure"], res.node["demand"], res.link["flowrate"], m, 15
+    )
     assert result["todini"]["mean"] == pytest.approx(todini.mean(), rel=1e-5)
     assert result["todini"]["min"]["value"] == pytest.approx(todini.min(), rel=1e-5)
     expected = wntr.metrics.expected_demand(m)
     served = res.node["demand"][m.junction_name_list]
     wsa = wntr.metrics.water_service_availability(expected.sum(), served.sum())
     assert result["water_service_availability"]["network"] == pytest.approx(
-        min(served.sum().sum() / expected.sum().sum(), 1.0), rel=1e-5)
+        min(served.sum().sum() / expected.sum().sum(), 1.0), rel=1e-5
+    )
     worst = result["water_service_availability"]["worst_junctions"][0]
     assert worst["wsa"] == pytest.approx(min(wsa.min(), 1.0), rel=1e-5)
     energy = wntr.metrics.pump_energy(res.link["flowrate"][m.pump_name_list], res.node["head"], m)

@@ -1,4 +1,5 @@
 """What leaves the analysis layer: compact LLM results, pictures, map JSON and the analysis registry."""
+
 from __future__ import annotations
 
 import json
@@ -90,10 +91,24 @@ def test_compact_is_small_rounded_and_keeps_names(model: Callable, name: str) ->
 
 def test_compact_rounding_keeps_integer_digits_and_times() -> None:
     """Large numbers and times are not mangled by significant-digit rounding."""
-    small = compact({"lost_volume_m3": 8097.042, "time_s": 151200, "pressure_m": 13.51854, "ok": True,
-                     "rows": [{"v": 0.000123456}] * 12}, "leak_scenario")
-    assert small == {"lost_volume_m3": 8097.0, "time_s": 151200, "pressure_m": 13.5, "ok": True,
-                     "rows": [{"v": 0.000123}] * 10, "rows_total": 12}
+    small = compact(
+        {
+            "lost_volume_m3": 8097.042,
+            "time_s": 151200,
+            "pressure_m": 13.51854,
+            "ok": True,
+            "rows": [{"v": 0.000123456}] * 12,
+        },
+        "leak_scenario",
+    )
+    assert small == {
+        "lost_volume_m3": 8097.0,
+        "time_s": 151200,
+        "pressure_m": 13.5,
+        "ok": True,
+        "rows": [{"v": 0.000123}] * 10,
+        "rows_total": 12,
+    }
 
 
 def test_compact_cuts_lists_further_to_fit_the_budget() -> None:
@@ -182,20 +197,23 @@ def test_registry_schemas_are_precise_json_schemas(name: str) -> None:
     assert spec.long == (name in ("pipe_criticality", "fire_flow", "segment_criticality"))
 
 
-@pytest.mark.parametrize(("name", "params", "message"), [
-    ("hydraulic", {"duration_h": -5}, "duration_h"),
-    ("hydraulic", {"demand_model": "XX"}, "demand_model"),
-    ("hydraulic", {"colour": 1}, "Additional properties"),
-    ("timeseries", {"element": "10"}, "variable"),
-    ("pipe_criticality", {"max_pipes": 0}, "max_pipes"),
-    ("pipe_criticality", {"engine": "epanet22"}, "engine"),
-    ("pipe_criticality", {"demand_only": "yes"}, "demand_only"),
-    ("pipe_criticality", {"max_diameter_m": -1}, "max_diameter_m"),
-    ("segment_criticality", {"placement": "everywhere"}, "placement"),
-    ("leak_scenario", {"junction": "10", "kind": "flood"}, "kind"),
-    ("what_if", {"pump_status": {"10": "HALF"}}, "pump_status"),
-    ("nope", {}, "unknown analysis"),
-])
+@pytest.mark.parametrize(
+    ("name", "params", "message"),
+    [
+        ("hydraulic", {"duration_h": -5}, "duration_h"),
+        ("hydraulic", {"demand_model": "XX"}, "demand_model"),
+        ("hydraulic", {"colour": 1}, "Additional properties"),
+        ("timeseries", {"element": "10"}, "variable"),
+        ("pipe_criticality", {"max_pipes": 0}, "max_pipes"),
+        ("pipe_criticality", {"engine": "epanet22"}, "engine"),
+        ("pipe_criticality", {"demand_only": "yes"}, "demand_only"),
+        ("pipe_criticality", {"max_diameter_m": -1}, "max_diameter_m"),
+        ("segment_criticality", {"placement": "everywhere"}, "placement"),
+        ("leak_scenario", {"junction": "10", "kind": "flood"}, "kind"),
+        ("what_if", {"pump_status": {"10": "HALF"}}, "pump_status"),
+        ("nope", {}, "unknown analysis"),
+    ],
+)
 def test_run_analysis_validates_against_the_schema(model: Callable, name: str, params: dict, message: str) -> None:
     """Schema violations become AnalysisInputError naming the parameter."""
     with pytest.raises(AnalysisInputError, match=message):
@@ -206,6 +224,8 @@ def test_run_analysis_fills_defaults_and_coerces_integers(model: Callable) -> No
     """Omitted parameters take their schema defaults; 5.0 is accepted as an integer."""
     result = run_analysis("pipe_criticality", model("Net1"), {"max_pipes": 2.0, "duration_h": 2})
     assert result["pipes_considered"] == 2
-    assert result["settings"]["pressure_threshold_m"] == ANALYSES["pipe_criticality"].parameters["properties"][
-        "pressure_threshold_m"]["default"]
+    assert (
+        result["settings"]["pressure_threshold_m"]
+        == ANALYSES["pipe_criticality"].parameters["properties"]["pressure_threshold_m"]["default"]
+    )
     assert not math.isnan(result["ranking"][0]["diameter_m"])

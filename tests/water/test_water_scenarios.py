@@ -1,4 +1,5 @@
 """Criticality, fire flow, leak and what-if scenarios, checked against direct EPANET 2.3 (toolkit) and WNTR runs."""
+
 from __future__ import annotations
 
 import time
@@ -33,8 +34,9 @@ def test_criticality_ranks_pipes_like_a_direct_closure(model: Callable, direct: 
     """The top Net3 pipe's impact equals closing it by hand in WNTR; progress is reported per pipe."""
     wn = model("Net3")
     seen: list[tuple[int, int]] = []
-    result = pipe_criticality(wn, min_diameter_m=0.5, duration_h=12, max_pipes=6,
-                              progress=lambda done, total: seen.append((done, total)))
+    result = pipe_criticality(
+        wn, min_diameter_m=0.5, duration_h=12, max_pipes=6, progress=lambda done, total: seen.append((done, total))
+    )
     assert result["pipes_considered"] == 6 and result["complete"] and seen == [(i, 6) for i in range(1, 7)]
     diameters = [wn.get_link(row["pipe"]).diameter for row in result["ranking"]]
     assert min(diameters) >= 0.5
@@ -47,8 +49,9 @@ def test_criticality_ranks_pipes_like_a_direct_closure(model: Callable, direct: 
         m.get_link(top["pipe"]).initial_status = LinkStatus.Closed
 
     m, closed = direct(wn, duration_h=12, demand_model="PDD", edit=close)
-    with_demand = [name for name in m.junction_name_list
-                   if any(d.base_value > 0 for d in m.get_node(name).demand_timeseries_list)]
+    with_demand = [
+        name for name in m.junction_name_list if any(d.base_value > 0 for d in m.get_node(name).demand_timeseries_list)
+    ]
     hit = _impacted(base, closed, with_demand, 28.0)  # defaults: GB 50013 service head for 6 storeys, demand_only
     assert top["junctions_impacted"] == len(hit)
     assert set(top["impacted_junctions"]) <= hit
@@ -85,6 +88,7 @@ def test_a_cut_short_sweep_warns_in_its_result_and_its_findings(model: Callable)
 
 def test_progress_callback_can_cancel(model: Callable) -> None:
     """An exception raised by progress (a cancelled job) stops the analysis."""
+
     class Cancelled(Exception):
         """Raised by the job runner when the user cancels."""
 
@@ -99,8 +103,16 @@ def test_progress_callback_can_cancel(model: Callable) -> None:
 def test_fire_flow_matches_a_direct_fire_run(model: Callable, direct: Callable) -> None:
     """Hydrant residual pressure and impacted junctions equal a hand-built WNTR fire scenario."""
     wn = model("Net1")
-    result = fire_flow(wn, fire_demand_m3_s=0.06, fire_start_h=8, fire_duration_h=2, duration_h=12,
-                       hydrants=["32", "12"], pressure_threshold_m=14, required_pressure_m=14)
+    result = fire_flow(
+        wn,
+        fire_demand_m3_s=0.06,
+        fire_start_h=8,
+        fire_duration_h=2,
+        duration_h=12,
+        hydrants=["32", "12"],
+        pressure_threshold_m=14,
+        required_pressure_m=14,
+    )
     assert result["fire_window"]["start"]["time_h"] == 8 and result["fire_window"]["end"]["time_h"] == 10
     row = next(r for r in result["ranking"] if r["hydrant"] == "32")
     _, base = direct(wn, duration_h=12, demand_model="PDD", required_pressure_m=14)
@@ -120,8 +132,11 @@ def test_fire_flow_matches_a_direct_fire_run(model: Callable, direct: Callable) 
     assert row["junctions_impacted"] == len(hit)
     served = res.node["demand"]["32"].loc[fire_on].sum() / res.node["full_demand"]["32"].loc[fire_on].sum()
     assert row["fire_flow_served_fraction"] == pytest.approx(min(served, 1.0), rel=1e-5)
-    assert row["passes"] == (row["junctions_impacted"] == 0 and row["hydrant_min_pressure_m"] >= 14
-                             and row["fire_flow_served_fraction"] >= 0.999)
+    assert row["passes"] == (
+        row["junctions_impacted"] == 0
+        and row["hydrant_min_pressure_m"] >= 14
+        and row["fire_flow_served_fraction"] >= 0.999
+    )
     assert result["ranking"][0]["passes"] is False or all(r["passes"] for r in result["ranking"])
 
 
@@ -137,8 +152,17 @@ def test_fire_flow_defaults_to_peak_demand_hour(model: Callable) -> None:
 def test_leak_matches_a_direct_wntr_leak(model: Callable, direct: Callable) -> None:
     """With engine='wntr': leak flow, lost volume and pressure drop equal WNTR's own leak model under PDD."""
     wn = model("Net3")
-    result = leak_scenario(wn, "123", area_m2=0.01, discharge_coeff=0.75, start_h=2, end_h=8, duration_h=12,
-                           required_pressure_m=20, engine="wntr")
+    result = leak_scenario(
+        wn,
+        "123",
+        area_m2=0.01,
+        discharge_coeff=0.75,
+        start_h=2,
+        end_h=8,
+        duration_h=12,
+        required_pressure_m=20,
+        engine="wntr",
+    )
     _, base = direct(wn, duration_h=12, demand_model="PDD", engine="wntr")
 
     def leak(m: Any) -> None:
@@ -196,11 +220,14 @@ def test_leak_window_default_and_main_break(model: Callable) -> None:
     assert burst["area_m2"] == 0.005 and burst["max_leak_flow_m3_s"] > 0.05
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({"junction": "nope"}, "unknown junction"),
-    ({"junction": "123", "area_m2": -1}, "area_m2"),
-    ({"junction": "123", "start_h": 10, "end_h": 5}, "before it ends"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"junction": "nope"}, "unknown junction"),
+        ({"junction": "123", "area_m2": -1}, "area_m2"),
+        ({"junction": "123", "start_h": 10, "end_h": 5}, "before it ends"),
+    ],
+)
 def test_leak_rejects_bad_parameters(model: Callable, kwargs: dict[str, Any], message: str) -> None:
     """Unknown junctions and impossible windows are input errors."""
     with pytest.raises(AnalysisInputError, match=message):
@@ -210,8 +237,14 @@ def test_leak_rejects_bad_parameters(model: Callable, kwargs: dict[str, Any], me
 def test_what_if_matches_a_direct_modified_run(model: Callable, direct: Callable) -> None:
     """Closing a main and raising demand changes the indicators exactly as a hand-modified run does."""
     wn = model("Net3")
-    result = what_if(wn, close_pipes=["189"], demand_multiplier=1.3, tank_init_level_m={"1": 5.0},
-                     pump_status={"10": "OPEN"}, duration_h=12)
+    result = what_if(
+        wn,
+        close_pipes=["189"],
+        demand_multiplier=1.3,
+        tank_init_level_m={"1": 5.0},
+        pump_status={"10": "OPEN"},
+        duration_h=12,
+    )
     assert len(result["changes"]) == 4
 
     def change(m: Any) -> None:
@@ -230,7 +263,8 @@ def test_what_if_matches_a_direct_modified_run(model: Callable, direct: Callable
     base_min = base.node["pressure"][m.junction_name_list].min().min()
     assert result["difference"]["min_pressure_m"] == pytest.approx(pressure.min().min() - base_min, abs=1e-3)
     assert result["difference"]["junctions_below_threshold"] == (
-        result["scenario"]["low_pressure"]["junction_count"] - result["baseline"]["low_pressure"]["junction_count"])
+        result["scenario"]["low_pressure"]["junction_count"] - result["baseline"]["low_pressure"]["junction_count"]
+    )
     assert result["scenario"]["tanks"][0]["initial_level_m"] == 5.0
     # each junction's change of minimum pressure, scenario − baseline, as the direct runs give it, largest drop first
     expected = pressure.min() - base.node["pressure"][m.junction_name_list].min()
@@ -242,14 +276,17 @@ def test_what_if_matches_a_direct_modified_run(model: Callable, direct: Callable
     assert rows[0]["baseline_m"] == pytest.approx(float(base.node["pressure"][rows[0]["node"]].min()), abs=1e-3)
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({}, "no change requested"),
-    ({"close_pipes": ["nope"]}, "unknown pipe"),
-    ({"pump_status": {"10": "HALF"}}, "pump_status"),
-    ({"pump_status": {"999": "OPEN"}}, "unknown pump"),
-    ({"tank_init_level_m": {"1": 99.0}}, "tank_init_level_m"),
-    ({"demand_multiplier": -2}, "demand_multiplier"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({}, "no change requested"),
+        ({"close_pipes": ["nope"]}, "unknown pipe"),
+        ({"pump_status": {"10": "HALF"}}, "pump_status"),
+        ({"pump_status": {"999": "OPEN"}}, "unknown pump"),
+        ({"tank_init_level_m": {"1": 99.0}}, "tank_init_level_m"),
+        ({"demand_multiplier": -2}, "demand_multiplier"),
+    ],
+)
 def test_what_if_rejects_bad_parameters(model: Callable, kwargs: dict[str, Any], message: str) -> None:
     """Unknown elements and out-of-range values are input errors."""
     with pytest.raises(AnalysisInputError, match=message):

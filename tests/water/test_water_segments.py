@@ -1,4 +1,5 @@
 """Segment criticality and the standards' defaults."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -39,8 +40,9 @@ def test_segments_come_from_wntr_and_the_worst_matches_a_direct_isolation(model:
 
     m, ref = direct(wn, duration_h=12, demand_model="PDD", edit=isolate)
     _, base = direct(wn, duration_h=12, demand_model="PDD")
-    with_demand = [n for n in m.junction_name_list
-                   if any(d.base_value > 0 for d in m.get_node(n).demand_timeseries_list)]
+    with_demand = [
+        n for n in m.junction_name_list if any(d.base_value > 0 for d in m.get_node(n).demand_timeseries_list)
+    ]
     before = base.node["pressure"][with_demand].min()
     after = ref.node["pressure"][with_demand].min()
     assert top["junctions_below_threshold"] == int((after < 28).sum())
@@ -74,8 +76,15 @@ def test_tenant_defaults_are_validated() -> None:
     """A tenant may change the inputs; unknown keys and out-of-range values are refused."""
     tenant = standards.defaults_from({"storeys": 4, "fire_flow_l_s": 25, "fire_duration_h": 3})
     assert tenant.service_head_m == 20.0 and tenant.fire_flow_l_s == 25 and standards.NATIONAL.storeys == 6
-    for bad in ({"storeys": 0}, {"storeys": 41}, {"storeys": 2.5}, {"colour": 1}, {"fire_flow_l_s": "lots"},
-                {"fire_flow_l_s": 0}, {"fire_duration_h": 0.1}):
+    for bad in (
+        {"storeys": 0},
+        {"storeys": 41},
+        {"storeys": 2.5},
+        {"colour": 1},
+        {"fire_flow_l_s": "lots"},
+        {"fire_flow_l_s": 0},
+        {"fire_duration_h": 0.1},
+    ):
         with pytest.raises(AnalysisInputError):
             standards.defaults_from(bad)
 
@@ -101,11 +110,13 @@ def test_tenant_standards_replace_the_national_defaults(model: Callable) -> None
     assert used["value"] == 16.0 and used["origin"] == "tenant" and used["source"] == "tenant setting"
     assert "3 storeys → 16 m" in used["basis"] and used["basis"].startswith("GB 50013-2018")
     assert hydraulic["settings"]["standards"]["storeys"] == 3
-    given = run_analysis("hydraulic", model("Net1"), {"duration_h": 6, "pressure_threshold_m": 30},
-                         standards=tenant)
+    given = run_analysis("hydraulic", model("Net1"), {"duration_h": 6, "pressure_threshold_m": 30}, standards=tenant)
     assert given["settings"]["pressure_threshold_m"] == 30
-    assert given["settings"]["defaults"]["pressure_threshold_m"] == {"value": 30, "origin": "request",
-                                                                     "source": "request"}
+    assert given["settings"]["defaults"]["pressure_threshold_m"] == {
+        "value": 30,
+        "origin": "request",
+        "source": "request",
+    }
     fire = run_analysis("fire_flow", model("Net1"), {"duration_h": 6, "max_hydrants": 1}, standards=tenant)
     assert fire["settings"]["fire_demand_m3_s"] == 0.025
     assert fire["settings"]["defaults"]["fire_demand_m3_s"]["value"] == 0.025
@@ -124,8 +135,9 @@ def test_a_tenant_leak_size_is_the_default_of_its_kind(model: Callable) -> None:
     tenant = standards.defaults_from({"leak_area_m2": 2e-4})
     leak = run_analysis("leak_scenario", model("Net1"), {"junction": "10", "duration_h": 6}, standards=tenant)
     assert leak["area_m2"] == 2e-4 and leak["settings"]["defaults"]["area_m2"]["origin"] == "tenant"
-    burst = run_analysis("leak_scenario", model("Net1"), {"junction": "10", "duration_h": 6, "kind": "main_break"},
-                         standards=tenant)
+    burst = run_analysis(
+        "leak_scenario", model("Net1"), {"junction": "10", "duration_h": 6, "kind": "main_break"}, standards=tenant
+    )
     assert burst["area_m2"] == standards.NATIONAL.break_area_m2
     assert burst["settings"]["defaults"]["area_m2"]["origin"] == "standard"
     assert "main break" in burst["settings"]["defaults"]["area_m2"]["source"]

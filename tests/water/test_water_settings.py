@@ -1,4 +1,5 @@
 """Every analysis names its method and the defaults it used, each with its source."""
+
 from __future__ import annotations
 
 import pytest

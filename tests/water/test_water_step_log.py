@@ -3,6 +3,7 @@
 These tests break when that library changes under us: each compares what a sweep reads with what
 the binding itself reports for the same run, value for value.
 """
+
 from __future__ import annotations
 
 import numpy as np

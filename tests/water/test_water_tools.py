@@ -1,4 +1,5 @@
 """The assistant's water tools: schemas, tenant scoping, agreement with REST, and chat turns that use them."""
+
 from __future__ import annotations
 
 import json
@@ -18,10 +19,16 @@ from tests.support.networks import import_example, library_text, upload
 from tests.support.sse import sse_events
 
 ANALYSIS_TOOLS = {
-    "run_hydraulic_simulation": {}, "get_timeseries": {"element": "22", "variable": "pressure"},
-    "water_age": {"duration_h": 72}, "resilience_metrics": {}, "topology_metrics": {},
-    "pipe_criticality": {"max_pipes": 3, "duration_h": 6}, "fire_flow": {"max_hydrants": 3, "duration_h": 6},
-    "leak_scenario": {"junction": "22", "duration_h": 6}, "segment_criticality": {"max_segments": 2, "duration_h": 6}, "what_if": {"close_pipes": ["10"], "duration_h": 12},
+    "run_hydraulic_simulation": {},
+    "get_timeseries": {"element": "22", "variable": "pressure"},
+    "water_age": {"duration_h": 72},
+    "resilience_metrics": {},
+    "topology_metrics": {},
+    "pipe_criticality": {"max_pipes": 3, "duration_h": 6},
+    "fire_flow": {"max_hydrants": 3, "duration_h": 6},
+    "leak_scenario": {"junction": "22", "duration_h": 6},
+    "segment_criticality": {"max_segments": 2, "duration_h": 6},
+    "what_if": {"close_pipes": ["10"], "duration_h": 12},
 }
 
 
@@ -102,11 +109,15 @@ def test_qwen_chat_turn_quotes_the_tool_result(qwen_client, fake_dashscope, memb
     rest = qwen_client.post(f"/api/networks/{nid}/analyses/hydraulic", headers=headers, json={}).get_json()
     lowest = rest["result"]["min_pressure"]
     answer = f"压力最低的是节点 {lowest['node']}，出现在第 {lowest['time_h']:g} 小时，约 {lowest['pressure_m']:.2f} m。"
-    fake_dashscope.script(FakeReply(tool_calls=[FakeToolCall("run_hydraulic_simulation", {"network_id": nid})]),
-                          FakeReply(text=answer))
+    fake_dashscope.script(
+        FakeReply(tool_calls=[FakeToolCall("run_hydraulic_simulation", {"network_id": nid})]), FakeReply(text=answer)
+    )
     cid = qwen_client.post("/api/chat/conversations", headers=headers, json={}).get_json()["conversation"]["id"]
-    resp = qwen_client.post(f"/api/chat/conversations/{cid}/messages", headers=headers,
-                            json={"message": "我的管网哪里压力最低？", "stream": True})
+    resp = qwen_client.post(
+        f"/api/chat/conversations/{cid}/messages",
+        headers=headers,
+        json={"message": "我的管网哪里压力最低？", "stream": True},
+    )
     events = sse_events(resp)
     tool_result = next(e for e in events if e["type"] == "tool_result")
     assert tool_result["result"]["min_pressure"]["node"] == lowest["node"]
@@ -125,11 +136,13 @@ def test_offline_assistant_analyses_the_imported_network(client, member, app):
     """Without a Qwen key, '哪里压力最低' runs list_networks + the simulation and quotes node, time and value."""
     _user, headers = member
     nid = import_example(client, headers, "Net1")["id"]
-    lowest = client.post(f"/api/networks/{nid}/analyses/hydraulic", headers=headers,
-                         json={}).get_json()["result"]["min_pressure"]
+    lowest = client.post(f"/api/networks/{nid}/analyses/hydraulic", headers=headers, json={}).get_json()["result"][
+        "min_pressure"
+    ]
     cid = client.post("/api/chat/conversations", headers=headers, json={}).get_json()["conversation"]["id"]
-    resp = client.post(f"/api/chat/conversations/{cid}/messages", headers=headers,
-                       json={"message": "帮我分析一下管网，哪里压力最低？"})
+    resp = client.post(
+        f"/api/chat/conversations/{cid}/messages", headers=headers, json={"message": "帮我分析一下管网，哪里压力最低？"}
+    )
     assert resp.status_code == 200, resp.get_json()
     reply = resp.get_json()["reply"]
     content = reply["content"]

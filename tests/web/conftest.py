@@ -1,4 +1,5 @@
 """Fixtures for the API-wide tests: an app whose rate limits stay out of the fuzzers' way, a tenant to fuzz as."""
+
 from __future__ import annotations
 
 import io
@@ -9,8 +10,11 @@ import pytest
 
 from hydronet.water.loader import load_bundled
 
-RELAXED_LIMITS = {"RATELIMIT_DEFAULT_API": "100000 per minute", "RATELIMIT_LOGIN": "100000 per minute",
-                  "RATELIMIT_REGISTER": "100000 per minute"}
+RELAXED_LIMITS = {
+    "RATELIMIT_DEFAULT_API": "100000 per minute",
+    "RATELIMIT_LOGIN": "100000 per minute",
+    "RATELIMIT_REGISTER": "100000 per minute",
+}
 ON_POSTGRES = os.environ.get("HYDRONET_TEST_DATABASE_URL", "").startswith("postgresql")
 NET1 = load_bundled("Net1")
 
@@ -33,13 +37,23 @@ def owner(fuzz_app, factory) -> dict[str, Any]:
     client = fuzz_app.test_client()
     conv = client.post("/api/chat/conversations", json={"title": "fuzz"}, headers=headers).get_json()
     net = client.post("/api/networks/import", json={"example": "Net1"}, headers=headers).get_json()
-    return {"client": client, "headers": headers, "tenant": tenant, "ids": {
-        "conversation_id": conv["conversation"]["id"], "user_id": str(factory.user(tenant, role="member").id),
-        "network_id": net["network"]["id"], "tenant_id": str(tenant.id), "kind": "summary"}}
+    return {
+        "client": client,
+        "headers": headers,
+        "tenant": tenant,
+        "ids": {
+            "conversation_id": conv["conversation"]["id"],
+            "user_id": str(factory.user(tenant, role="member").id),
+            "network_id": net["network"]["id"],
+            "tenant_id": str(tenant.id),
+            "kind": "summary",
+        },
+    }
 
 
 def upload(owner: dict[str, Any], data: bytes, filename: str = "net.inp"):
     """POST an .inp as the owner (multipart)."""
     files = {"file": (io.BytesIO(data), filename)}
-    return owner["client"].post("/api/networks", data=files, headers=owner["headers"],
-                                content_type="multipart/form-data")
+    return owner["client"].post(
+        "/api/networks", data=files, headers=owner["headers"], content_type="multipart/form-data"
+    )

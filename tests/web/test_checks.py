@@ -1,4 +1,5 @@
 """`flask hydronet check`: the guide's completion checklist with a fix for every ❌."""
+
 from __future__ import annotations
 
 import os
@@ -56,20 +57,35 @@ def healthy(app, monkeypatch, admin, backup_dir, factory):
     set_password(app, admin, "An0ther-Str0ng-Admin-Pass")
     factory.tenant("演示水务公司", slug="demo")
     monkeypatch.delenv("DEBUG", raising=False)
-    for key, value in {"SECRET_KEY": STRONG, "JWT_SECRET_KEY": STRONG[::-1], "DEBUG": False,
-                       "PUBLIC_BASE_URL": "https://hydronet.waterworks.cn", "WECHAT_ENABLED": True,
-                       "WECHAT_TOKEN": "hydronetToken2026", "WECHAT_APP_ID": "wx0123456789abcdef",
-                       "WECHAT_APP_SECRET": "0123456789abcdef0123456789abcdef",
-                       "WECHAT_AES_KEY": "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
-                       "WECHAT_TENANT_SLUG": "demo", "BACKUP_DIR": str(backup_dir)}.items():
+    for key, value in {
+        "SECRET_KEY": STRONG,
+        "JWT_SECRET_KEY": STRONG[::-1],
+        "DEBUG": False,
+        "PUBLIC_BASE_URL": "https://hydronet.waterworks.cn",
+        "WECHAT_ENABLED": True,
+        "WECHAT_TOKEN": "hydronetToken2026",
+        "WECHAT_APP_ID": "wx0123456789abcdef",
+        "WECHAT_APP_SECRET": "0123456789abcdef0123456789abcdef",
+        "WECHAT_AES_KEY": "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
+        "WECHAT_TENANT_SLUG": "demo",
+        "BACKUP_DIR": str(backup_dir),
+    }.items():
         monkeypatch.setitem(app.config, key, value)
     return app
 
 
 def test_a_healthy_configuration_passes(healthy, backends):
     result, lines = run(healthy)
-    for title in ("migrations at head", "SECRET_KEY / JWT_SECRET_KEY strong", "DEBUG off", "admin password changed",
-                  "HTTPS", "backups recent", "WeChat configuration consistent", "database reachable"):
+    for title in (
+        "migrations at head",
+        "SECRET_KEY / JWT_SECRET_KEY strong",
+        "DEBUG off",
+        "admin password changed",
+        "HTTPS",
+        "backups recent",
+        "WeChat configuration consistent",
+        "database reachable",
+    ):
         assert line(lines, title)[0].startswith(("✅", "⚠️")), result.output
     assert line(lines, "Qwen API key valid")[0].startswith("⚠️")  # no key: offline mode is a warning
     if backends.is_postgres and backends.redis_url:
@@ -87,10 +103,17 @@ def test_every_failure_is_reported_with_its_fix(app, monkeypatch, admin, tmp_pat
     stale = time.time() - 40 * 3600
     os.utime(old_dump, (stale, stale))
     monkeypatch.setenv("DEBUG", "True")  # as in .env: the flask CLI resets app.debug from FLASK_DEBUG
-    for key, value in {"SECRET_KEY": "changeme", "JWT_SECRET_KEY": "short",
-                       "PUBLIC_BASE_URL": "http://hydronet.waterworks.cn", "WECHAT_ENABLED": True,
-                       "WECHAT_TOKEN": "tok123", "WECHAT_APP_ID": "", "WECHAT_APP_SECRET": "",
-                       "WECHAT_AES_KEY": "too-short", "WECHAT_TENANT_SLUG": "no-such-tenant"}.items():
+    for key, value in {
+        "SECRET_KEY": "changeme",
+        "JWT_SECRET_KEY": "short",
+        "PUBLIC_BASE_URL": "http://hydronet.waterworks.cn",
+        "WECHAT_ENABLED": True,
+        "WECHAT_TOKEN": "tok123",
+        "WECHAT_APP_ID": "",
+        "WECHAT_APP_SECRET": "",
+        "WECHAT_AES_KEY": "too-short",
+        "WECHAT_TENANT_SLUG": "no-such-tenant",
+    }.items():
         monkeypatch.setitem(app.config, key, value)
     result, lines = run(app, "--backup-dir", str(tmp_path))
     assert result.exit_code == 1

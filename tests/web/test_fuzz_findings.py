@@ -3,6 +3,7 @@
 Each FIXME(lead) names the failing input, where it breaks and the suggested one-place fix; the
 matching filter that keeps the property tests in test_fuzz_inputs.py green is marked the same way.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -51,8 +52,9 @@ def test_nul_characters_are_refused_cleanly(owner, method, url, body):
 # Found by fuzzing (fixed): a cursor holding U+0000 was refused with fields {"query": …}, not naming the
 # parameter, so a client could not tell which of its query parameters was wrong.
 def test_a_nul_in_a_query_parameter_names_that_parameter(owner):
-    resp = owner["client"].get("/api/chat/conversations", query_string={"cursor": "a\x00b", "limit": "5"},
-                               headers=owner["headers"])
+    resp = owner["client"].get(
+        "/api/chat/conversations", query_string={"cursor": "a\x00b", "limit": "5"}, headers=owner["headers"]
+    )
     assert resp.status_code == 422
     assert resp.get_json()["error"]["fields"] == {"cursor": "contains a NUL character"}
 
@@ -60,13 +62,15 @@ def test_a_nul_in_a_query_parameter_names_that_parameter(owner):
 # Found by fuzzing (fixed): a JSON string escape of a lone surrogate ("\ud800") decodes to a str that cannot be encoded as
 # UTF-8; SQLite and psycopg2 raise UnicodeEncodeError when it is bound → 500 on every write with a text field and on
 # POST /api/auth/login (unauthenticated). Refuse lone surrogates (and U+0000) in json_body → 400/422.
-@pytest.mark.parametrize(("method", "url", "raw"), [
-    ("POST", "/api/chat/conversations", '{"title": "a\\ud800b"}'),
-    ("POST", "/api/auth/login", '{"email": "a\\ud800@example.com", "password": "x"}'),
-])
+@pytest.mark.parametrize(
+    ("method", "url", "raw"),
+    [
+        ("POST", "/api/chat/conversations", '{"title": "a\\ud800b"}'),
+        ("POST", "/api/auth/login", '{"email": "a\\ud800@example.com", "password": "x"}'),
+    ],
+)
 def test_lone_surrogates_are_refused_cleanly(owner, method, url, raw):
-    resp = owner["client"].open(url, method=method, data=raw, content_type="application/json",
-                                headers=owner["headers"])
+    resp = owner["client"].open(url, method=method, data=raw, content_type="application/json", headers=owner["headers"])
     assert 400 <= resp.status_code < 500, resp.status_code
 
 
@@ -105,8 +109,9 @@ def test_non_finite_inp_numbers_are_refused(owner, value):
 @pytest.mark.parametrize("models", [[{}], [[1]]])
 def test_quota_models_of_wrong_type_are_a_422(fuzz_app, factory, platform_admin, models):
     tenant = factory.tenant("Quota Water", plan="basic")
-    resp = fuzz_app.test_client().patch(f"/api/admin/tenants/{tenant.id}", json={"quotas": {"models": models}},
-                                        headers=factory.headers(platform_admin))
+    resp = fuzz_app.test_client().patch(
+        f"/api/admin/tenants/{tenant.id}", json={"quotas": {"models": models}}, headers=factory.headers(platform_admin)
+    )
     assert resp.status_code == 422, resp.status_code
 
 
@@ -122,12 +127,18 @@ def _insert_after(text: str, header: str, line: str) -> str:
 DUPLICATE_IDS = {
     # Found by fuzzing (fixed): the reservoir's line copied under [JUNCTIONS]; wn.junctions() then yields the
     # Reservoir and water/summary._demand raised AttributeError ('demand_timeseries_list') → 500 on upload.
-    "reservoir ID also a junction": (_insert_after(NET1, "[JUNCTIONS]", " 9  800  0"), "'9'",
-                                     ("[JUNCTIONS]", "[RESERVOIRS]")),
+    "reservoir ID also a junction": (
+        _insert_after(NET1, "[JUNCTIONS]", " 9  800  0"),
+        "'9'",
+        ("[JUNCTIONS]", "[RESERVOIRS]"),
+    ),
     "tank ID also a reservoir": (_insert_after(NET1, "[RESERVOIRS]", " 2  850"), "'2'", ("[RESERVOIRS]", "[TANKS]")),
     "junction ID twice": (_insert_after(NET1, "[JUNCTIONS]", " 10  700  5"), "'10'", ("[JUNCTIONS]",)),
-    "pipe ID also a pump": (_insert_after(NET1, "[PIPES]", " 9  10  11  100  12  100  0  Open"), "'9'",
-                            ("[PIPES]", "[PUMPS]")),
+    "pipe ID also a pump": (
+        _insert_after(NET1, "[PIPES]", " 9  10  11  100  12  100  0  Open"),
+        "'9'",
+        ("[PIPES]", "[PUMPS]"),
+    ),
 }
 
 

@@ -4,6 +4,7 @@ Each parser, fed generated garbage and near-misses, either accepts the input or 
 own error type; through HTTP the answer is a clean 4xx in the error shape (never a 5xx), and a refused
 write leaves every table exactly as it was.
 """
+
 from __future__ import annotations
 
 import base64
@@ -32,9 +33,17 @@ from tests.web.conftest import NET1, upload
 from tests.wechat.conftest import AES_KEY
 
 SCALE = float(os.environ.get("HYDRONET_FUZZ_SCALE", "1"))  # e.g. 10 for a deeper hunt than CI's
-FUZZ = settings(max_examples=int(60 * SCALE), deadline=None, database=None,
-                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                                       HealthCheck.data_too_large, HealthCheck.filter_too_much])
+FUZZ = settings(
+    max_examples=int(60 * SCALE),
+    deadline=None,
+    database=None,
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.filter_too_much,
+    ],
+)
 HTTP_FUZZ = settings(FUZZ, max_examples=int(30 * SCALE))
 # FIXME(lead): any code point (U+0000, lone surrogates from "\ud800" escapes) once json_body refuses what the
 # database cannot store (tests/web/test_fuzz_findings.py: test_nul_characters_…, test_lone_surrogates_…)
@@ -50,8 +59,10 @@ NUMBERS = ["-0", "9" * 40, "x", "-1", "1e-300", "0"]  # FIXME(lead): add "nan", 
 def row_counts(app) -> dict[str, int]:
     """Rows in every table (across tenants)."""
     with app.app_context(), all_tenants(db.session):
-        return {t.name: db.session.execute(select(func.count()).select_from(t)).scalar_one()
-                for t in Base.metadata.sorted_tables}
+        return {
+            t.name: db.session.execute(select(func.count()).select_from(t)).scalar_one()
+            for t in Base.metadata.sorted_tables
+        }
 
 
 def assert_clean_refusal(resp, before: dict[str, int], app) -> None:
@@ -67,8 +78,13 @@ def assert_clean_refusal(resp, before: dict[str, int], app) -> None:
 
 CFG = AccountConfig(token="fuzzToken2026", app_id="wx1234567890abcdef", app_secret="s", aes_key=AES_KEY)
 TAGS = ["ToUserName", "FromUserName", "CreateTime", "MsgType", "Content", "MsgId", "Event", "Recognition", "Encrypt"]
-XML_VALUES = st.one_of(st.text(max_size=40), st.integers().map(str), st.sampled_from(
-    ["text", "voice", "event", "image", "subscribe", "unsubscribe", "", "]]>", "<x/>", "&amp;", "&lt;"]))
+XML_VALUES = st.one_of(
+    st.text(max_size=40),
+    st.integers().map(str),
+    st.sampled_from(
+        ["text", "voice", "event", "image", "subscribe", "unsubscribe", "", "]]>", "<x/>", "&amp;", "&lt;"]
+    ),
+)
 
 
 @st.composite
@@ -76,13 +92,25 @@ def wechat_xml(draw) -> bytes:
     """Callback bodies from plausible to hostile (CDATA breaks, entities, DOCTYPE, encodings, raw bytes)."""
     if draw(st.integers(0, 4)) == 0:
         return draw(st.binary(max_size=600))
-    fields = draw(st.lists(st.tuples(st.sampled_from(TAGS) | st.from_regex(r"\A[A-Za-z]{1,8}\Z"), XML_VALUES),
-                           max_size=8))
+    fields = draw(
+        st.lists(st.tuples(st.sampled_from(TAGS) | st.from_regex(r"\A[A-Za-z]{1,8}\Z"), XML_VALUES), max_size=8)
+    )
     cdata = draw(st.booleans())
-    inner = "".join(f"<{tag}><![CDATA[{value}]]></{tag}>" if cdata else f"<{tag}>{value}</{tag}>"
-                    for tag, value in fields)
-    prolog = draw(st.sampled_from(["", "<?xml version='1.0'?>", "\ufeff", "<!-- c -->",
-                                   '<!DOCTYPE x [<!ENTITY e "boom">]>', "<!DOCTYPE xml SYSTEM 'file:///etc/passwd'>"]))
+    inner = "".join(
+        f"<{tag}><![CDATA[{value}]]></{tag}>" if cdata else f"<{tag}>{value}</{tag}>" for tag, value in fields
+    )
+    prolog = draw(
+        st.sampled_from(
+            [
+                "",
+                "<?xml version='1.0'?>",
+                "\ufeff",
+                "<!-- c -->",
+                '<!DOCTYPE x [<!ENTITY e "boom">]>',
+                "<!DOCTYPE xml SYSTEM 'file:///etc/passwd'>",
+            ]
+        )
+    )
     text = prolog + draw(st.sampled_from(["<xml>{}</xml>", "<xml>{}", "{}", "<xml><xml>{}</xml></xml>"])).format(inner)
     return text.encode(draw(st.sampled_from(["utf-8", "utf-16", "latin-1"])), errors="replace")
 
@@ -99,16 +127,23 @@ def test_parse_incoming_accepts_or_refuses_with_a_protocol_error(body):
         incoming = parse_incoming(CFG, signed_query(), body, time.time())
     except WeChatProtocolError:
         return
-    assert incoming.openid and incoming.dedupe_key and incoming.kind in (
-        "text", "voice", "event_subscribe", "event_unsubscribe", "other")
+    assert (
+        incoming.openid
+        and incoming.dedupe_key
+        and incoming.kind in ("text", "voice", "event_subscribe", "event_unsubscribe", "other")
+    )
     reply = render_reply(CFG, incoming, "答复 ]]> \x00 <b>")  # whatever came in, the passive reply is well-formed XML
     assert parse_incoming(CFG, signed_query(), reply.encode("utf-8"), time.time()).text == "答复 ]] > <b>"
 
 
 @FUZZ
-@given(args=st.dictionaries(st.sampled_from(["signature", "timestamp", "nonce", "encrypt_type", "msg_signature"]),
-                            st.text(max_size=50) | st.integers().map(str)),
-       body=wechat_xml())
+@given(
+    args=st.dictionaries(
+        st.sampled_from(["signature", "timestamp", "nonce", "encrypt_type", "msg_signature"]),
+        st.text(max_size=50) | st.integers().map(str),
+    ),
+    body=wechat_xml(),
+)
 def test_unsigned_or_forged_callbacks_are_refused(args, body):
     with pytest.raises(WeChatProtocolError):
         parse_incoming(CFG, args, body, time.time())
@@ -121,12 +156,17 @@ def _msg_signature(*values: str) -> str:
 
 
 @FUZZ
-@given(encrypt=st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=", max_size=200)
-       | st.text(max_size=60))
+@given(
+    encrypt=st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=", max_size=200)
+    | st.text(max_size=60)
+)
 def test_safe_mode_garbage_ciphertext_is_refused(encrypt):
     ts, nonce = str(int(time.time())), "99"
-    query = {**signed_query(int(ts), nonce), "encrypt_type": "aes",
-             "msg_signature": _msg_signature(ts, nonce, encrypt)}  # signed by someone holding the token
+    query = {
+        **signed_query(int(ts), nonce),
+        "encrypt_type": "aes",
+        "msg_signature": _msg_signature(ts, nonce, encrypt),
+    }  # signed by someone holding the token
     body = f"<xml><ToUserName>gh</ToUserName><Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>".encode()
     with pytest.raises(WeChatProtocolError):
         parse_incoming(CFG, query, body, time.time())
@@ -135,8 +175,11 @@ def test_safe_mode_garbage_ciphertext_is_refused(encrypt):
 @pytest.fixture
 def wechat_owner(owner) -> dict[str, Any]:
     """The owner, whose tenant has configured CFG's WeChat account (callbacks at /api/wechat/<slug>)."""
-    put = owner["client"].put("/api/tenant/wechat", json={"token": CFG.token, "app_id": CFG.app_id,
-                                                          "app_secret": "s"}, headers=owner["headers"])
+    put = owner["client"].put(
+        "/api/tenant/wechat",
+        json={"token": CFG.token, "app_id": CFG.app_id, "app_secret": "s"},
+        headers=owner["headers"],
+    )
     assert put.status_code == 201, put.get_data(as_text=True)
     return {**owner, "callback": f"/api/wechat/{owner['tenant'].slug}"}
 
@@ -166,6 +209,7 @@ def test_non_ascii_signature_is_a_plain_403(wechat_owner, method):
 
 # -- .inp files ---------------------------------------------------------------------------------------
 
+
 @st.composite
 def inp_texts(draw) -> str:
     """Net1 with lines dropped, duplicated, truncated or replaced by junk; or text from scratch."""
@@ -186,8 +230,7 @@ def inp_texts(draw) -> str:
         elif action == "header":
             lines.insert(i, draw(st.sampled_from(["[END]", "[JUNCTIONS]", "[PIPES]", "[BOGUS]", "[", "[OPTIONS]"])))
         else:
-            lines[i] = " ".join(draw(st.sampled_from(NUMBERS))
-                                if w[:1].isdigit() else w for w in lines[i].split())
+            lines[i] = " ".join(draw(st.sampled_from(NUMBERS)) if w[:1].isdigit() else w for w in lines[i].split())
     return "\n".join(lines)
 
 
@@ -222,6 +265,7 @@ def test_inp_upload_is_stored_whole_or_refused_without_a_trace(fuzz_app, owner, 
 
 # -- pagination cursors ---------------------------------------------------------------------------------
 
+
 def _b64(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
@@ -229,9 +273,10 @@ def _b64(raw: bytes) -> str:
 CURSORS = st.one_of(
     st.text(max_size=60),
     st.binary(max_size=60).map(_b64),
-    st.tuples(st.datetimes(timezones=st.none() | st.just(timezone.utc)).map(lambda d: d.isoformat())
-              | TEXT | st.integers(), st.uuids().map(str) | st.integers() | st.none() | TEXT)
-    .map(lambda pair: _b64(json.dumps(list(pair)).encode())),
+    st.tuples(
+        st.datetimes(timezones=st.none() | st.just(timezone.utc)).map(lambda d: d.isoformat()) | TEXT | st.integers(),
+        st.uuids().map(str) | st.integers() | st.none() | TEXT,
+    ).map(lambda pair: _b64(json.dumps(list(pair)).encode())),
     st.integers(max_value=2**63 - 1).map(str),  # FIXME(lead): any integer once audit cursors are range-checked
 )
 
@@ -253,8 +298,12 @@ def test_cursor_round_trips(ts, row_id):
     assert decode_cursor(encode_cursor(ts, row_id)) == (ts, row_id)
 
 
-LISTS = ["/api/chat/conversations", "/api/chat/conversations/{conversation_id}/messages", "/api/tenant/audit-logs",
-         "/api/networks"]
+LISTS = [
+    "/api/chat/conversations",
+    "/api/chat/conversations/{conversation_id}/messages",
+    "/api/tenant/audit-logs",
+    "/api/networks",
+]
 
 
 @HTTP_FUZZ
@@ -330,8 +379,13 @@ def test_json_writes_answer_cleanly_and_refusals_write_nothing(fuzz_app, owner, 
     @given(body=json_bodies(list(contract.body.model_fields)))
     def run(body: bytes) -> None:
         before = row_counts(fuzz_app)
-        resp = owner["client"].open(url.format(**owner["ids"]), method=method, data=body,
-                                    content_type="application/json", headers=owner["headers"])
+        resp = owner["client"].open(
+            url.format(**owner["ids"]),
+            method=method,
+            data=body,
+            content_type="application/json",
+            headers=owner["headers"],
+        )
         assert_clean_refusal(resp, before, fuzz_app)
 
     run()

@@ -4,6 +4,7 @@ Routes are enumerated from the app, so a new id-taking route cannot escape:
 its parameter must be listed in RESOURCES, which builds a real object of
 tenant A for it.
 """
+
 from __future__ import annotations
 
 import re
@@ -23,12 +24,21 @@ def _conversation(a, owner):
 
 
 def _network(a, owner):
-    return Network(tenant_id=a.id, name="A net", filename="a.inp", inp_text="[TITLE]\n[END]\n", content_hash="0" * 64,
-                   size_bytes=15, created_by=owner.id)
+    return Network(
+        tenant_id=a.id,
+        name="A net",
+        filename="a.inp",
+        inp_text="[TITLE]\n[END]\n",
+        content_hash="0" * 64,
+        size_bytes=15,
+        created_by=owner.id,
+    )
 
 
 def _api_key(a, owner):
-    return ApiKey(tenant_id=a.id, user_id=owner.id, name="k", prefix="abcd1234", key_hash=uuid.uuid4().hex * 2, scopes=["chat"])
+    return ApiKey(
+        tenant_id=a.id, user_id=owner.id, name="k", prefix="abcd1234", key_hash=uuid.uuid4().hex * 2, scopes=["chat"]
+    )
 
 
 def _mcp(a, owner):
@@ -40,11 +50,11 @@ RESOURCES = {
     "network_id": _network,
     "key_id": _api_key,
     "server_id": _mcp,
-    "user_id": None,      # tenant A's admin user
-    "tenant_id": None,    # tenant A itself (platform routes only)
-    "job_id": None,       # analysis jobs: a random id of A is as good as any (404 either way)
+    "user_id": None,  # tenant A's admin user
+    "tenant_id": None,  # tenant A itself (platform routes only)
+    "job_id": None,  # analysis jobs: a random id of A is as good as any (404 either way)
     "kind": "hydraulic",
-    "fmt": "png",         # picture format of map.<fmt> / timeseries.<fmt>
+    "fmt": "png",  # picture format of map.<fmt> / timeseries.<fmt>
     "filename": "x",
     "tenant_slug": None,
 }
@@ -53,8 +63,12 @@ RESOURCES = {
 @pytest.fixture
 def a_ids(app, two_tenants):
     a, owner = two_tenants["a"], two_tenants["a_users"]["owner"]
-    ids = {"user_id": str(two_tenants["a_users"]["admin"].id), "tenant_id": str(a.id), "job_id": str(uuid.uuid4()),
-           "tenant_slug": a.slug}
+    ids = {
+        "user_id": str(two_tenants["a_users"]["admin"].id),
+        "tenant_id": str(a.id),
+        "job_id": str(uuid.uuid4()),
+        "tenant_slug": a.slug,
+    }
     with app.app_context():
         bind_tenant(db.session, a.id)
         for param, build in RESOURCES.items():

@@ -1,4 +1,5 @@
 """/api/openapi.json: a valid OpenAPI 3.1 document covering exactly the REST API in the URL map."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -35,8 +36,11 @@ def test_document_is_public_and_matches_the_generator(app, client, document):
 
 def test_every_api_route_is_documented(app, document):
     documented = _operations(document)
-    missing = [f"{method} {rule.rule} (endpoint {rule.endpoint}: declare its @contract)"
-               for rule, method in api_rules(app) if (openapi_path(rule), method) not in documented]
+    missing = [
+        f"{method} {rule.rule} (endpoint {rule.endpoint}: declare its @contract)"
+        for rule, method in api_rules(app)
+        if (openapi_path(rule), method) not in documented
+    ]
     assert not missing, "routes missing from /api/openapi.json:\n" + "\n".join(missing)
 
 
@@ -44,8 +48,9 @@ def test_every_documented_operation_exists(app, document):
     routes = {(openapi_path(rule), method) for rule, method in api_rules(app)}
     ghosts = sorted(f"{method} {path}" for path, method in _operations(document) if (path, method) not in routes)
     assert not ghosts, f"documented but not routed: {ghosts}"
-    undeclared = sorted(rule.endpoint for rule, _method in api_rules(app)
-                        if contract_of(app.view_functions[rule.endpoint]) is None)
+    undeclared = sorted(
+        rule.endpoint for rule, _method in api_rules(app) if contract_of(app.view_functions[rule.endpoint]) is None
+    )
     assert not undeclared, f"/api views without a contract: {undeclared}"
 
 
@@ -129,7 +134,9 @@ def test_happy_path_answers_match_their_schemas(client, factory, two_tenants, pl
         ("GET", "/api/admin/stats", "/api/admin/stats", None, owner),  # 403 in the error shape
     ]
     tenant_b = f"/api/admin/tenants/{two_tenants['b'].id}"
-    calls.append(("PATCH", "/api/admin/tenants/{tenant_id}", tenant_b, {"plan": "basic", "quotas": {"users": 5}}, admin))
+    calls.append(
+        ("PATCH", "/api/admin/tenants/{tenant_id}", tenant_b, {"plan": "basic", "quotas": {"users": 5}}, admin)
+    )
     calls.append(("GET", "/api/admin/tenants/{tenant_id}/usage", f"{tenant_b}/usage", None, admin))
     for method, path, url, body, headers in calls:
         _conforms(document, method, path, client.open(url, method=method, json=body, headers=headers))
@@ -141,5 +148,9 @@ def test_happy_path_answers_match_their_schemas(client, factory, two_tenants, pl
     for url in (f"/api/chat/conversations/{cid}", f"/api/chat/conversations/{cid}/messages"):
         path = url.replace(cid, "{conversation_id}")
         _conforms(document, "GET", path, client.get(url, headers=owner))
-    _conforms(document, "GET", "/api/chat/conversations/{conversation_id}",
-              client.get("/api/chat/conversations/nope", headers=owner))  # 404 in the error shape
+    _conforms(
+        document,
+        "GET",
+        "/api/chat/conversations/{conversation_id}",
+        client.get("/api/chat/conversations/nope", headers=owner),
+    )  # 404 in the error shape

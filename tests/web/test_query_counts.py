@@ -6,6 +6,7 @@ that grows with the number of rows (conversations, messages) is an N+1 and fails
 whatever the budget.  Counting: bench/counting.py (SQLAlchemy cursor events;
 every packet written by a redis-py connection).
 """
+
 from __future__ import annotations
 
 import uuid
@@ -55,8 +56,12 @@ def _add_conversations(app, user, n: int) -> list[str]:
     with app.app_context():
         bind_tenant(db.session, user.tenant_id)
         now = utcnow()
-        convs = [Conversation(tenant_id=user.tenant_id, user_id=user.id, title=f"c{i}", updated_at=now - timedelta(seconds=i))
-                 for i in range(n)]
+        convs = [
+            Conversation(
+                tenant_id=user.tenant_id, user_id=user.id, title=f"c{i}", updated_at=now - timedelta(seconds=i)
+            )
+            for i in range(n)
+        ]
         db.session.add_all(convs)
         db.session.commit()
         return [str(c.id) for c in convs]
@@ -66,12 +71,20 @@ def _add_messages(app, user, conversation_id: str, n: int) -> None:
     with app.app_context():
         bind_tenant(db.session, user.tenant_id)
         start = utcnow() - timedelta(hours=1)
-        db.session.add_all([
-            Message(tenant_id=user.tenant_id, conversation_id=uuid.UUID(conversation_id), user_id=user.id,
-                    role="user" if i % 2 == 0 else "assistant", content=f"message {i}", meta={},
-                    created_at=start + timedelta(seconds=i))
-            for i in range(n)
-        ])
+        db.session.add_all(
+            [
+                Message(
+                    tenant_id=user.tenant_id,
+                    conversation_id=uuid.UUID(conversation_id),
+                    user_id=user.id,
+                    role="user" if i % 2 == 0 else "assistant",
+                    content=f"message {i}",
+                    meta={},
+                    created_at=start + timedelta(seconds=i),
+                )
+                for i in range(n)
+            ]
+        )
         db.session.commit()
 
 
@@ -80,7 +93,9 @@ def _check(app, backends, name: str, small: Counts, large: Counts) -> None:
     shape_small, shape_large = small.as_dict()["sql"], large.as_dict()["sql"]
     assert shape_large == shape_small, f"{name}: SQL grows with the data:\n{shape_small}\n{shape_large}"
     budget = SQL_BUDGET[_dialect(app)][name]
-    assert small.sql_statements <= budget, f"{name}: {small.sql_statements} statements > {budget}:\n" + "\n".join(small.sql)
+    assert small.sql_statements <= budget, f"{name}: {small.sql_statements} statements > {budget}:\n" + "\n".join(
+        small.sql
+    )
     if backends.redis_url:
         assert large.redis == small.redis, f"{name}: Redis round trips differ: {small.redis} / {large.redis}"
         assert small.redis_round_trips <= REDIS_BUDGET[name], f"{name}: {small.redis}"
@@ -105,8 +120,9 @@ def test_history_page_cost_is_constant(app, client, backends, member):
     _add_messages(app, user, conv, 2 * LARGE)
     first = client.get(f"/api/chat/conversations/{conv}/messages?limit=20", headers=headers).get_json()
     assert first["next_cursor"]  # the measured page continues from a cursor, deep in the history
-    large = _cost(app, client, "GET", f"/api/chat/conversations/{conv}/messages?limit=20&cursor={first['next_cursor']}",
-                  headers)
+    large = _cost(
+        app, client, "GET", f"/api/chat/conversations/{conv}/messages?limit=20&cursor={first['next_cursor']}", headers
+    )
     _check(app, backends, "history", small, large)
 
 
@@ -124,8 +140,12 @@ def test_chat_turn_cost_is_constant(app, client, backends, member, name, stream)
     # stored set-based: one UPDATE of the counter, one INSERT for both messages, usage in two
     statements = [s.rsplit(";\n", 1)[-1] for s in small.sql]  # minus RLS settings riding along (tenancy.py)
     writes = [s.split("(")[0].split(" SET")[0].strip() for s in statements if not s.startswith(("SELECT", "select"))]
-    assert sorted(writes) == ["INSERT INTO messages", "INSERT INTO usage_daily", "INSERT INTO usage_records",
-                              "UPDATE conversations"], small.sql
+    assert sorted(writes) == [
+        "INSERT INTO messages",
+        "INSERT INTO usage_daily",
+        "INSERT INTO usage_records",
+        "UPDATE conversations",
+    ], small.sql
 
 
 def test_chat_turn_redis_round_trips(app, client, backends, member):
@@ -134,8 +154,7 @@ def test_chat_turn_redis_round_trips(app, client, backends, member):
         pytest.skip("embedded mode: no Redis")
     user, headers = member
     conv = _add_conversations(app, user, 1)[0]
-    counts = _cost(app, client, "POST", f"/api/chat/conversations/{conv}/messages", headers,
-                   {"message": "hello"})
+    counts = _cost(app, client, "POST", f"/api/chat/conversations/{conv}/messages", headers, {"message": "hello"})
     assert counts.redis_round_trips <= REDIS_BUDGET["turn"], counts.redis
     # revocation keys and the cached user and tenant come together, not one by one
     assert counts.redis.count("MGET") == 1 and "GET" not in counts.redis

@@ -1,4 +1,5 @@
 """The README's guide walkthrough runs as pasted: it activates .venv first and defines every variable it uses."""
+
 from __future__ import annotations
 
 import re
@@ -9,8 +10,8 @@ from tests.support.live import ROOT
 
 def _guide() -> str:
     text = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = text[text.index("## The deployment guide, verbatim"):]
-    return section[section.index("```bash") + 7: section.index("\n```", section.index("```bash"))]
+    section = text[text.index("## The deployment guide, verbatim") :]
+    return section[section.index("```bash") + 7 : section.index("\n```", section.index("```bash"))]
 
 
 def test_guide_activates_the_venv_and_defines_what_it_uses():

@@ -6,6 +6,7 @@ the fuzzing caller's own session and the signature-authenticated WeChat callback
 bodies matching the documented schemas, and auth really enforced.  Path ids are sometimes swapped for
 real throwaway resources so the happy paths are exercised too.
 """
+
 from __future__ import annotations
 
 import os
@@ -27,13 +28,23 @@ from schemathesis.specs.openapi.checks import (  # noqa: E402
 
 from hydronet.web.openapi import api_rules, build_document, openapi_path  # noqa: E402
 
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
-          ignored_auth]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    ignored_auth,
+]
 EXAMPLES = int(20 * float(os.environ.get("HYDRONET_FUZZ_SCALE", "1")))  # per operation (coverage cases come on top)
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None)
 # Operations that would end the fuzzing caller's own session, or are fuzzed elsewhere.
-SESSION_ENDING = ["auth.logout", "auth.change_password", "auth.change_password.put",
-                  "web_session.change_password", "web_session.change_password.put"]
+SESSION_ENDING = [
+    "auth.logout",
+    "auth.change_password",
+    "auth.change_password.put",
+    "web_session.change_password",
+    "web_session.change_password.put",
+]
 UPSTREAM_CALLS = ["mcp_admin.test_server"]
 CALLBACKS = r"^/api/wechat(/|$)"  # signature-authenticated: tests/web/test_fuzz_inputs.py and test_wechat_*
 
@@ -72,8 +83,9 @@ def tenant_world(fuzz_app, factory) -> World:
     world.ids["network_id"] = net["network"]["id"]
     job = client.post(f"/api/networks/{world.ids['network_id']}/analyses/summary?async=true", headers=world.headers)
     world.ids["job_id"] = job.get_json()["job"]["id"]
-    server = client.post("/api/tenant/mcp-servers", json={"name": "fuzz", "url": "https://mcp.example.com/mcp"},
-                         headers=world.headers)
+    server = client.post(
+        "/api/tenant/mcp-servers", json={"name": "fuzz", "url": "https://mcp.example.com/mcp"}, headers=world.headers
+    )
     if server.status_code == 201:
         world.ids["server_id"] = server.get_json()["mcp_server"]["id"]
     return world
@@ -101,17 +113,30 @@ def _document() -> dict[str, Any]:
     return build_document(bare)
 
 
-schema = schemathesis.openapi.from_dict(_document(), config=schemathesis.Config.from_dict({
-    # FIXME(lead): drop "allow-x00": False once U+0000 is refused before PostgreSQL (test_nul_characters_…)
-    "generation": {"mode": "all", "max-examples": EXAMPLES, "with-security-parameters": False, "allow-x00": False},
-    "phases": {"stateful": {"enabled": False}},
-    "operations": [{  # 502/504 name an unreachable upstream (the MCP server under test), not a failure of ours
-        "include-operation-id": UPSTREAM_CALLS,
-        "checks": {"not_a_server_error": {"expected-statuses": ["2XX", "3XX", "4XX", "502", "504"]}},
-    }],
-}))
-tenant_operations = schema.exclude(path_regex=r"^/api/admin(/|$)").exclude(path_regex=CALLBACKS).exclude(
-    operation_id=SESSION_ENDING)
+schema = schemathesis.openapi.from_dict(
+    _document(),
+    config=schemathesis.Config.from_dict(
+        {
+            # FIXME(lead): drop "allow-x00": False once U+0000 is refused before PostgreSQL (test_nul_characters_…)
+            "generation": {
+                "mode": "all",
+                "max-examples": EXAMPLES,
+                "with-security-parameters": False,
+                "allow-x00": False,
+            },
+            "phases": {"stateful": {"enabled": False}},
+            "operations": [
+                {  # 502/504 name an unreachable upstream (the MCP server under test), not a failure of ours
+                    "include-operation-id": UPSTREAM_CALLS,
+                    "checks": {"not_a_server_error": {"expected-statuses": ["2XX", "3XX", "4XX", "502", "504"]}},
+                }
+            ],
+        }
+    ),
+)
+tenant_operations = (
+    schema.exclude(path_regex=r"^/api/admin(/|$)").exclude(path_regex=CALLBACKS).exclude(operation_id=SESSION_ENDING)
+)
 # exclude, not include: include() filters are OR-ed with the config's per-operation section (schemathesis 4.32)
 admin_operations = schema.exclude(path_regex=r"^(?!/api/admin(/|$))")
 

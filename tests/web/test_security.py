@@ -1,4 +1,5 @@
 """Token and secret hygiene: JWT key rotation, pinned algorithms, secrets at rest, headers."""
+
 from __future__ import annotations
 
 import base64
@@ -25,15 +26,20 @@ def _app(backends, **overrides):
 def test_jwt_secret_rotation_keeps_old_tokens_valid(app, backends, factory, two_tenants):
     user = two_tenants["a_users"]["member"]
     old_token = factory.tokens(user)["access_token"]
-    rotated = _app(backends, JWT_SECRET_KEY="a-brand-new-jwt-secret-0123456789-abcdef",
-                   JWT_PREVIOUS_SECRET_KEYS=[app.config["JWT_SECRET_KEY"]])
+    rotated = _app(
+        backends,
+        JWT_SECRET_KEY="a-brand-new-jwt-secret-0123456789-abcdef",
+        JWT_PREVIOUS_SECRET_KEYS=[app.config["JWT_SECRET_KEY"]],
+    )
     client = rotated.test_client()
     assert client.get("/api/auth/me", headers={"Authorization": f"Bearer {old_token}"}).status_code == 200
     fresh = client.post("/api/auth/login", json={"email": user.email, "password": "Str0ng-Pass!2026"}).get_json()
     assert client.get("/api/auth/me", headers={"Authorization": f"Bearer {fresh['access_token']}"}).status_code == 200
     # without the old key in the previous list, old tokens stop working
     retired = _app(backends, JWT_SECRET_KEY="a-brand-new-jwt-secret-0123456789-abcdef")
-    assert retired.test_client().get("/api/auth/me", headers={"Authorization": f"Bearer {old_token}"}).status_code == 401
+    assert (
+        retired.test_client().get("/api/auth/me", headers={"Authorization": f"Bearer {old_token}"}).status_code == 401
+    )
 
 
 def test_alg_none_and_other_algorithms_refused(client, factory, two_tenants):
@@ -65,8 +71,12 @@ def test_secrets_encrypted_at_rest_and_rotated(app, backends, two_tenants):
     first = _app(backends, SECRETS_ENCRYPTION_KEYS=[old_key])
     with first.app_context():
         bind_tenant(db.session, two_tenants["a"].id)
-        server = McpServer(tenant_id=two_tenants["a"].id, name="scada", url="https://scada.example.com/mcp",
-                           headers_encrypted=secrets.encrypt_json({"Authorization": "Bearer scada-token-123"}))
+        server = McpServer(
+            tenant_id=two_tenants["a"].id,
+            name="scada",
+            url="https://scada.example.com/mcp",
+            headers_encrypted=secrets.encrypt_json({"Authorization": "Bearer scada-token-123"}),
+        )
         db.session.add(server)
         db.session.commit()
         stored = server.headers_encrypted
@@ -102,8 +112,15 @@ def test_cors_allow_list(backends):
     assert resp.headers["Access-Control-Allow-Origin"] == "https://ops.example.com"
 
 
-@pytest.mark.parametrize("url", ["/api/chat/conversations?limit=101", "/api/chat/conversations?limit=0",
-                                 "/api/chat/conversations?limit=abc", "/api/admin/audit-logs?limit=100000"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/chat/conversations?limit=101",
+        "/api/chat/conversations?limit=0",
+        "/api/chat/conversations?limit=abc",
+        "/api/admin/audit-logs?limit=100000",
+    ],
+)
 def test_pagination_limits_are_422(client, factory, two_tenants, platform_admin, url):
     user = platform_admin if "admin" in url else two_tenants["a_users"]["member"]
     assert client.get(url, headers=factory.headers(user)).status_code == 422

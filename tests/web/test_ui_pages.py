@@ -1,4 +1,5 @@
 """The browser UI's pages and assets, without a browser: CSP-safe markup, translations, vendored libraries."""
+
 from __future__ import annotations
 
 import json
@@ -11,13 +12,26 @@ from tests.support.constants import ROOT
 
 TEMPLATES = ROOT / "templates"
 STATIC = ROOT / "static"
-PAGES = ["/login", "/register", "/reset-password", "/accept-invite", "/chat", "/chat/some-id", "/networks",
-         "/networks/some-id/report",
-         "/networks/some-id", "/usage", "/settings", "/admin"]
+PAGES = [
+    "/login",
+    "/register",
+    "/reset-password",
+    "/accept-invite",
+    "/chat",
+    "/chat/some-id",
+    "/networks",
+    "/networks/some-id/report",
+    "/networks/some-id",
+    "/usage",
+    "/settings",
+    "/admin",
+]
 # Every prefix a translation key may start with; a quoted "prefix.key" in the UI's code is a key.
-NAMESPACES = ("app|lang|nav|common|login|register|reset|auth|field|errors|chat|tool|result|quota|usage|plan|net|"
-              "map|summary|analysis|param|variable|job|users|role|keys|scope|mcp|wechat|account|settings|admin|"
-              "audit|status|table|severity|view|source|report")
+NAMESPACES = (
+    "app|lang|nav|common|login|register|reset|auth|field|errors|chat|tool|result|quota|usage|plan|net|"
+    "map|summary|analysis|param|variable|job|users|role|keys|scope|mcp|wechat|account|settings|admin|"
+    "audit|status|table|severity|view|source|report"
+)
 KEY_RE = re.compile(rf"""["'`]((?:{NAMESPACES})\.[a-z0-9_:]+)["'`]""")
 
 
@@ -81,11 +95,14 @@ def test_every_key_the_ui_uses_is_translated():
     assert sorted(used - set(zh)) == []
 
 
-@pytest.mark.parametrize("lib, files", [
-    ("marked", ["marked.esm.js", "LICENSE"]),
-    ("dompurify", ["purify.es.js", "LICENSE"]),
-    ("chartjs", ["chart.umd.min.js", "LICENSE.md"]),
-])
+@pytest.mark.parametrize(
+    "lib, files",
+    [
+        ("marked", ["marked.esm.js", "LICENSE"]),
+        ("dompurify", ["purify.es.js", "LICENSE"]),
+        ("chartjs", ["chart.umd.min.js", "LICENSE.md"]),
+    ],
+)
 def test_vendored_libraries_ship_with_their_licences(client, lib, files):
     for name in files:
         assert (STATIC / "vendor" / lib / name).is_file()

@@ -1,5 +1,6 @@
 """WeChat test fixtures and helpers: a WeChat-server simulator, real Redis, the fake WeChat API, and an app with a
 WeChat account (the 5-second rule scaled down: reply by 0.9 s, hold to 1.2 s, so the suite stays fast)."""
+
 from __future__ import annotations
 
 import os
@@ -36,30 +37,41 @@ class WeChatSim:
         self.cfg = cfg
         self.to_user = to_user
 
-    def text(self, content: str, openid: str = "oUser1", msg_id: int = 24000000001,
-             create_time: int | None = None) -> str:
+    def text(
+        self, content: str, openid: str = "oUser1", msg_id: int = 24000000001, create_time: int | None = None
+    ) -> str:
         """A text message XML."""
-        return self._xml(openid, create_time, "text",
-                         f"<Content><![CDATA[{content}]]></Content><MsgId>{msg_id}</MsgId>")
+        return self._xml(
+            openid, create_time, "text", f"<Content><![CDATA[{content}]]></Content><MsgId>{msg_id}</MsgId>"
+        )
 
     def voice(self, recognition: str, openid: str = "oUser1", msg_id: int = 24000000002) -> str:
         """A voice message XML with speech recognition."""
-        return self._xml(openid, None, "voice", "<MediaId><![CDATA[media1]]></MediaId><Format><![CDATA[amr]]>"
-                         f"</Format><Recognition><![CDATA[{recognition}]]></Recognition><MsgId>{msg_id}</MsgId>")
+        return self._xml(
+            openid,
+            None,
+            "voice",
+            "<MediaId><![CDATA[media1]]></MediaId><Format><![CDATA[amr]]>"
+            f"</Format><Recognition><![CDATA[{recognition}]]></Recognition><MsgId>{msg_id}</MsgId>",
+        )
 
     def event(self, event: str, openid: str = "oUser1", create_time: int | None = None, key: str = "") -> str:
         """An event XML (no MsgId)."""
-        return self._xml(openid, create_time, "event",
-                         f"<Event><![CDATA[{event}]]></Event><EventKey><![CDATA[{key}]]></EventKey>")
+        return self._xml(
+            openid, create_time, "event", f"<Event><![CDATA[{event}]]></Event><EventKey><![CDATA[{key}]]></EventKey>"
+        )
 
     def _xml(self, openid: str, create_time: int | None, msg_type: str, extra: str) -> str:
         ct = create_time if create_time is not None else int(time.time())
-        return (f"<xml><ToUserName><![CDATA[{self.to_user}]]></ToUserName><FromUserName><![CDATA[{openid}]]>"
-                f"</FromUserName><CreateTime>{ct}</CreateTime><MsgType><![CDATA[{msg_type}]]></MsgType>"
-                f"{extra}</xml>")
+        return (
+            f"<xml><ToUserName><![CDATA[{self.to_user}]]></ToUserName><FromUserName><![CDATA[{openid}]]>"
+            f"</FromUserName><CreateTime>{ct}</CreateTime><MsgType><![CDATA[{msg_type}]]></MsgType>"
+            f"{extra}</xml>"
+        )
 
-    def request(self, xml: str, mode: str = "plain", timestamp: int | None = None,
-                nonce: str = "1320562132") -> tuple[dict[str, str], bytes]:
+    def request(
+        self, xml: str, mode: str = "plain", timestamp: int | None = None, nonce: str = "1320562132"
+    ) -> tuple[dict[str, str], bytes]:
         """(query args, body) of the POST WeChat would send in `mode`."""
         ts = str(timestamp if timestamp is not None else int(time.time()))
         query = {"signature": sign(self.cfg.token, ts, nonce), "timestamp": ts, "nonce": nonce, "openid": "oUser1"}
@@ -85,8 +97,15 @@ class WeChatSim:
 @pytest.fixture
 def cfg() -> AccountConfig:
     """An account with safe-mode key configured."""
-    return AccountConfig(token="hydroToken2025", app_id="wx1234567890abcdef", app_secret="secret-1",
-                         aes_key=AES_KEY, tenant_slug="demo", verified=True, deliver_mode="push")
+    return AccountConfig(
+        token="hydroToken2025",
+        app_id="wx1234567890abcdef",
+        app_secret="secret-1",
+        aes_key=AES_KEY,
+        tenant_slug="demo",
+        verified=True,
+        deliver_mode="push",
+    )
 
 
 @pytest.fixture
@@ -141,8 +160,7 @@ def fake_api() -> Iterator[FakeWeChatAPI]:
 
 ENV_SLUG = "wx-env"
 ENV_TOKEN, ENV_APP_ID, ENV_SECRET = "hydroToken2025", "wx1234567890abcdef", "env-app-secret-0001"
-TIMINGS = {"WECHAT_REPLY_BUDGET_S": 0.9, "WECHAT_HOLD_UNTIL_S": 1.2, "WECHAT_POLL_S": 0.02,
-           "WECHAT_REST_DELAY_S": 0.05}
+TIMINGS = {"WECHAT_REPLY_BUDGET_S": 0.9, "WECHAT_HOLD_UNTIL_S": 1.2, "WECHAT_POLL_S": 0.02, "WECHAT_REST_DELAY_S": 0.05}
 _SHARED: dict[str, Any] = {}
 
 
@@ -160,11 +178,24 @@ def wechat_app(backends, app, fake_dashscope, wechat_api):
     if "app" not in _SHARED:
         from hydronet.web.app import create_app
 
-        wapp = create_app(backends.app_config(
-            ALIYUN_API_KEY=QWEN_TEST_KEY, DASHSCOPE_HTTP_BASE_URL=fake_dashscope.url, LLM_MAX_RETRIES=0,
-            LLM_READ_TIMEOUT_S=10, LLM_TOTAL_TIMEOUT_S=20, WECHAT_ENABLED=True, WECHAT_TOKEN=ENV_TOKEN,
-            WECHAT_APP_ID=ENV_APP_ID, WECHAT_APP_SECRET=ENV_SECRET, WECHAT_AES_KEY=AES_KEY,
-            WECHAT_TENANT_SLUG=ENV_SLUG, WECHAT_VERIFIED=True, WECHAT_API_BASE_URL=wechat_api.base_url, **TIMINGS))
+        wapp = create_app(
+            backends.app_config(
+                ALIYUN_API_KEY=QWEN_TEST_KEY,
+                DASHSCOPE_HTTP_BASE_URL=fake_dashscope.url,
+                LLM_MAX_RETRIES=0,
+                LLM_READ_TIMEOUT_S=10,
+                LLM_TOTAL_TIMEOUT_S=20,
+                WECHAT_ENABLED=True,
+                WECHAT_TOKEN=ENV_TOKEN,
+                WECHAT_APP_ID=ENV_APP_ID,
+                WECHAT_APP_SECRET=ENV_SECRET,
+                WECHAT_AES_KEY=AES_KEY,
+                WECHAT_TENANT_SLUG=ENV_SLUG,
+                WECHAT_VERIFIED=True,
+                WECHAT_API_BASE_URL=wechat_api.base_url,
+                **TIMINGS,
+            )
+        )
         backends.apps.append(wapp)
         from hydronet.llm.tokens import count_tokens
 

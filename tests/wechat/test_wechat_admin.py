@@ -1,4 +1,5 @@
 """Tenant admin API for WeChat accounts, secrets at rest, cross-tenant isolation, and binding by code."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -37,14 +38,24 @@ def _raw_rows(app, sql: str) -> list[tuple]:
 def test_config_is_returned_without_secrets(wx, alpha):
     tenant, headers, _sim = alpha
     body = wx.get(URL, headers=headers).get_json()["wechat"]
-    assert body == {**body, "configured": True, "app_id": ACCOUNT["app_id"], "verified": True, "deliver_mode": "push",
-                    "enabled": True, "has_aes_key": True, "callback_path": f"/api/wechat/{tenant.slug}"}
+    assert body == {
+        **body,
+        "configured": True,
+        "app_id": ACCOUNT["app_id"],
+        "verified": True,
+        "deliver_mode": "push",
+        "enabled": True,
+        "has_aes_key": True,
+        "callback_path": f"/api/wechat/{tenant.slug}",
+    }
     dumped = str(body)
     assert not any(secret in dumped for secret in SECRETS.values())
 
 
 def test_secrets_are_encrypted_at_rest_and_kept_out_of_the_audit_log(wx, wechat_app, alpha):
-    [row] = _raw_rows(wechat_app, "SELECT token_encrypted, app_secret_encrypted, aes_key_encrypted FROM wechat_accounts")
+    [row] = _raw_rows(
+        wechat_app, "SELECT token_encrypted, app_secret_encrypted, aes_key_encrypted FROM wechat_accounts"
+    )
     assert all(col.startswith("enc1:") for col in row)
     assert not any(secret in " ".join(row) for secret in SECRETS.values())
     with wechat_app.app_context(), all_tenants(db.session):
@@ -61,12 +72,15 @@ def test_update_keeps_omitted_secrets_and_can_drop_the_aes_key(wx, alpha):
     assert "HydroNet" in content_of(sim, reply)  # the kept token still verifies WeChat's signature
 
 
-@pytest.mark.parametrize(("body", "field"), [
-    ({"app_id": "wx11112222aaaabbbb", "app_secret": "s"}, "token"),
-    ({**ACCOUNT, "aes_key": "too-short"}, "aes_key"),
-    ({**ACCOUNT, "token": "bad token!"}, "token"),
-    ({**ACCOUNT, "deliver_mode": "carrier-pigeon"}, "deliver_mode"),
-])
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"app_id": "wx11112222aaaabbbb", "app_secret": "s"}, "token"),
+        ({**ACCOUNT, "aes_key": "too-short"}, "aes_key"),
+        ({**ACCOUNT, "token": "bad token!"}, "token"),
+        ({**ACCOUNT, "deliver_mode": "carrier-pigeon"}, "deliver_mode"),
+    ],
+)
 def test_invalid_config_is_422(wx, two_tenants, factory, body, field):
     resp = wx.put(URL, json=body, headers=factory.headers(two_tenants["a_users"]["owner"]))
     assert resp.status_code == 422 and field in resp.get_json()["error"]["fields"]
@@ -97,13 +111,17 @@ def test_delete_stops_the_callback(wx, alpha):
     assert post(wx, f"/api/wechat/{tenant.slug}", sim, sim.event("subscribe", openid=new_openid())).status_code == 404
 
 
-def test_binding_code_hands_the_wechat_conversation_to_the_web_user(wx, wechat_app, alpha, two_tenants, factory,
-                                                                     fake_dashscope):
+def test_binding_code_hands_the_wechat_conversation_to_the_web_user(
+    wx, wechat_app, alpha, two_tenants, factory, fake_dashscope
+):
     tenant, admin_headers, sim = alpha
     path, openid = f"/api/wechat/{tenant.slug}", new_openid()
     member_headers = factory.headers(two_tenants["a_users"]["member"])
     fake_dashscope.script(FakeReply(text="绑定前的答案"))
-    assert deliver(wx, path, sim, sim.text("绑定前的问题", openid=openid, msg_id=new_msg_id()), mode="safe")[1] == "绑定前的答案"
+    assert (
+        deliver(wx, path, sim, sim.text("绑定前的问题", openid=openid, msg_id=new_msg_id()), mode="safe")[1]
+        == "绑定前的答案"
+    )
     issued = wx.post(f"{URL}/bind-code", headers=member_headers)
     assert issued.status_code == 201
     code = issued.get_json()["code"]
@@ -128,6 +146,8 @@ def test_expired_code_is_refused_and_guessing_is_throttled(wx, wechat_app, alpha
     with wechat_app.app_context(), all_tenants(db.session):
         db.session.execute(WechatBindCode.__table__.update().values(expires_at=utcnow() - timedelta(seconds=1)))
         db.session.commit()
-    replies = [content_of(sim, post(wx, path, sim, sim.text(f"绑定 {code}", openid=openid, msg_id=new_msg_id())))
-               for _ in range(6)]
+    replies = [
+        content_of(sim, post(wx, path, sim, sim.text(f"绑定 {code}", openid=openid, msg_id=new_msg_id())))
+        for _ in range(6)
+    ]
     assert all("无效" in r for r in replies[:5]) and "次数过多" in replies[5]

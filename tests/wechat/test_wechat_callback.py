@@ -1,4 +1,5 @@
 """The WeChat callback through the Flask client: URL check, signatures, the three modes, events, limits."""
+
 from __future__ import annotations
 
 import time
@@ -30,8 +31,15 @@ def _rows(app, model):
 
 def test_url_verification_echoes_echostr(wx, env_tenant):
     ts, nonce = str(int(time.time())), "8812"
-    resp = wx.get(PATH, query_string={"signature": sign("hydroToken2025", ts, nonce), "timestamp": ts,
-                                      "nonce": nonce, "echostr": "echo-5837"})
+    resp = wx.get(
+        PATH,
+        query_string={
+            "signature": sign("hydroToken2025", ts, nonce),
+            "timestamp": ts,
+            "nonce": nonce,
+            "echostr": "echo-5837",
+        },
+    )
     assert (resp.status_code, resp.get_data(as_text=True)) == (200, "echo-5837")
 
 

@@ -1,4 +1,5 @@
 """The 5-second-rule state machine: dedupe claims, attempts, hand-off and pending answers."""
+
 from __future__ import annotations
 
 import threading
@@ -177,8 +178,11 @@ def _wechat_conversation(kv_a: KV, kv_b: KV, job_s: float) -> dict[str, object]:
         if delivery.claim(kv, ACCT, key):
             seen["jobs"] = int(seen["jobs"]) + 1  # type: ignore[arg-type]
             threading.Thread(target=job, args=(kv,)).start()
-        box.append(delivery.await_outcome(kv, ACCT, key, attempt, t0, reply_budget_s=4.5 * SCALE,
-                                          hold_until_s=6.0 * SCALE, poll_s=0.01))
+        box.append(
+            delivery.await_outcome(
+                kv, ACCT, key, attempt, t0, reply_budget_s=4.5 * SCALE, hold_until_s=6.0 * SCALE, poll_s=0.01
+            )
+        )
 
     for n in range(1, delivery.MAX_ATTEMPTS + 1):
         box: list[delivery.Outcome] = []
@@ -192,12 +196,15 @@ def _wechat_conversation(kv_a: KV, kv_b: KV, job_s: float) -> dict[str, object]:
     return seen
 
 
-@pytest.mark.parametrize(("job_s", "read"), [
-    (0.1, (1, "answer", ["答案"])),
-    (0.7, (2, "answer", ["答案"])),
-    (1.2, (3, "answer", ["答案"])),
-    (1.7, (3, "handed_off", [])),
-])
+@pytest.mark.parametrize(
+    ("job_s", "read"),
+    [
+        (0.1, (1, "answer", ["答案"])),
+        (0.7, (2, "answer", ["答案"])),
+        (1.2, (3, "answer", ["答案"])),
+        (1.7, (3, "handed_off", [])),
+    ],
+)
 def test_each_message_is_answered_once_across_attempts_and_workers(two_workers, job_s, read):
     seen = _wechat_conversation(*two_workers, job_s)
     assert seen["jobs"] == 1

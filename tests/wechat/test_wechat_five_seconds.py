@@ -1,4 +1,5 @@
 """The 5-second rule end to end: dedupe across retries, late answers pushed or kept for the next message."""
+
 from __future__ import annotations
 
 import pytest
@@ -28,7 +29,9 @@ from tests.wechat.conftest import (
 
 PATH = "/api/wechat"
 SLOW_S = 3.5  # past the scaled window: attempts at 0, 1.2, 2.4 s; the last gives up at 3.3 s
-LONG_ANSWER = "".join(f"第{i}段：管网节点压力满足要求，最不利点位于末端支管，建议复核水泵扬程与阀门开度。" for i in range(40))
+LONG_ANSWER = "".join(
+    f"第{i}段：管网节点压力满足要求，最不利点位于末端支管，建议复核水泵扬程与阀门开度。" for i in range(40)
+)
 
 
 @pytest.fixture
@@ -41,10 +44,17 @@ def quiet_tenant(factory, wx):
     """A tenant whose admin configured an unverified account (late answers wait for the next message)."""
     tenant = factory.tenant("慢回复水务", plan="pro")
     admin = factory.user(tenant, role="admin")
-    body = {"token": "quietToken1", "app_id": "wx00000000quiet001", "app_secret": "quiet-secret",
-            "verified": False, "deliver_mode": "next_message"}
+    body = {
+        "token": "quietToken1",
+        "app_id": "wx00000000quiet001",
+        "app_secret": "quiet-secret",
+        "verified": False,
+        "deliver_mode": "next_message",
+    }
     assert wx.put("/api/tenant/wechat", json=body, headers=factory.headers(admin)).status_code == 201
-    cfg = AccountConfig(token="quietToken1", app_id="wx00000000quiet001", app_secret="quiet-secret", tenant_id=tenant.id)
+    cfg = AccountConfig(
+        token="quietToken1", app_id="wx00000000quiet001", app_secret="quiet-secret", tenant_id=tenant.id
+    )
     return tenant, WeChatSim(cfg), f"{PATH}/{tenant.slug}", cfg.account_key
 
 
@@ -123,8 +133,9 @@ def test_long_answer_on_unverified_account_comes_part_by_part(wx, quiet_tenant, 
     openid = new_openid()
     fake_dashscope.script(FakeReply(text=LONG_ANSWER))
     _attempt, first = deliver(wx, path, sim, sim.text("详细说明", openid=openid, msg_id=new_msg_id()))
-    texts = [first] + [content_of(sim, post(wx, path, sim, sim.text("继续", openid=openid, msg_id=new_msg_id())))
-                       for _ in range(2)]
+    texts = [first] + [
+        content_of(sim, post(wx, path, sim, sim.text("继续", openid=openid, msg_id=new_msg_id()))) for _ in range(2)
+    ]
     assert [t.split("\n", 1)[0] for t in texts] == ["(1/3)", "(2/3)", "(3/3)"]
     assert "回复任意内容" in texts[0] and "回复任意内容" in texts[1] and "回复任意内容" not in texts[2]
     assert all(utf8_len(t) <= 2048 for t in texts) and len(fake_dashscope.requests) == 1

@@ -1,4 +1,5 @@
 """Callback verification, parsing and passive replies in plaintext, compatible and safe modes."""
+
 from __future__ import annotations
 
 import time
@@ -109,11 +110,15 @@ def test_stale_or_future_timestamp_is_refused(cfg, sim, skew):
         parse_incoming(cfg, query, body, now=now)
 
 
-XXE = ('<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
-       "<xml><ToUserName>gh</ToUserName><FromUserName>o</FromUserName><CreateTime>1</CreateTime>"
-       "<MsgType>text</MsgType><Content>&xxe;</Content><MsgId>1</MsgId></xml>")
-LAUGHS = ('<!DOCTYPE xml [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">'
-          '<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">]><xml><Content>&c;</Content></xml>')
+XXE = (
+    '<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
+    "<xml><ToUserName>gh</ToUserName><FromUserName>o</FromUserName><CreateTime>1</CreateTime>"
+    "<MsgType>text</MsgType><Content>&xxe;</Content><MsgId>1</MsgId></xml>"
+)
+LAUGHS = (
+    '<!DOCTYPE xml [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">'
+    '<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">]><xml><Content>&c;</Content></xml>'
+)
 
 
 @pytest.mark.parametrize("payload", [XXE, LAUGHS])
@@ -148,8 +153,17 @@ def test_oversized_body_is_refused(cfg, sim):
         parse_incoming(cfg, query, body, now=time.time())
 
 
-@pytest.mark.parametrize("body", [b"", b"not xml", b"<xml><MsgType>text</MsgType>", b"<xml>plain</xml>",
-                                  b"<other><MsgType>text</MsgType></other>", "\udcff".encode("utf-8", "surrogatepass")])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"",
+        b"not xml",
+        b"<xml><MsgType>text</MsgType>",
+        b"<xml>plain</xml>",
+        b"<other><MsgType>text</MsgType></other>",
+        "\udcff".encode("utf-8", "surrogatepass"),
+    ],
+)
 def test_unusable_bodies_are_bad_messages(cfg, sim, body):
     query, _ = sim.request(sim.text("hi"))
     with pytest.raises(BadMessage):
@@ -167,12 +181,15 @@ def test_voice_without_recognition_is_other(cfg, sim):
     assert parse_incoming(cfg, query, body, now=time.time()).kind == "other"
 
 
-@pytest.mark.parametrize(("event", "key", "kind"), [
-    ("subscribe", "", "event_subscribe"),
-    ("subscribe", "qrscene_123", "event_subscribe"),
-    ("unsubscribe", "", "event_unsubscribe"),
-    ("CLICK", "MENU_1", "other"),
-])
+@pytest.mark.parametrize(
+    ("event", "key", "kind"),
+    [
+        ("subscribe", "", "event_subscribe"),
+        ("subscribe", "qrscene_123", "event_subscribe"),
+        ("unsubscribe", "", "event_unsubscribe"),
+        ("CLICK", "MENU_1", "other"),
+    ],
+)
 def test_events_are_classified_and_deduped_by_sender_and_time(cfg, sim, event, key, kind):
     query, body = sim.request(sim.event(event, openid="oFan", create_time=1700000123, key=key), "safe")
     inc = parse_incoming(cfg, query, body, now=time.time())

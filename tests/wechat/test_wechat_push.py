@@ -1,4 +1,5 @@
 """Customer-service pushes against the fake WeChat API, and the shared access_token."""
+
 from __future__ import annotations
 
 import threading
@@ -15,8 +16,13 @@ PARTS = ["(1/3)\n第一段", "(2/3)\n第二段", "(3/3)\n第三段"]
 
 
 def _cfg(can_push: bool = True) -> AccountConfig:
-    return AccountConfig(token="t", app_id=f"wx{uuid.uuid4().hex[:16]}", app_secret="s", verified=can_push,
-                         deliver_mode="push" if can_push else "next_message")
+    return AccountConfig(
+        token="t",
+        app_id=f"wx{uuid.uuid4().hex[:16]}",
+        app_secret="s",
+        verified=can_push,
+        deliver_mode="push" if can_push else "next_message",
+    )
 
 
 def test_parts_are_pushed_in_order_with_one_token_fetch(fake_api):
@@ -27,9 +33,14 @@ def test_parts_are_pushed_in_order_with_one_token_fetch(fake_api):
     assert fake_api.token_fetches == 1
 
 
-@pytest.mark.parametrize(("errcode", "reason"), [
-    (45015, "window_closed"), (48001, "not_permitted"), (45047, "too_many_pushes"),
-])
+@pytest.mark.parametrize(
+    ("errcode", "reason"),
+    [
+        (45015, "window_closed"),
+        (48001, "not_permitted"),
+        (45047, "too_many_pushes"),
+    ],
+)
 def test_refusals_stop_and_the_rest_waits_for_the_next_message(fake_api, errcode, reason):
     kv, cfg = MemoryKV(), _cfg()
     client = make_client(cfg, api_base_url=fake_api.base_url)
@@ -100,8 +111,7 @@ def test_two_workers_sharing_redis_fetch_the_token_once(fake_api, redis_client, 
     fake_api.token_delay_s = 0.3  # both workers find no token and race to fetch it
     clients = [make_client(cfg, redis_client, fake_api.base_url, session_prefix=prefix) for _ in range(2)]
     results: list[bool] = []
-    threads = [threading.Thread(target=lambda c=c: results.append(push_text(c, "oUser1", ["hi"]).ok))
-               for c in clients]
+    threads = [threading.Thread(target=lambda c=c: results.append(push_text(c, "oUser1", ["hi"]).ok)) for c in clients]
     [t.start() for t in threads]
     [t.join() for t in threads]
     assert results == [True, True]

@@ -1,4 +1,5 @@
 """Markdown → WeChat plain text, and splitting answers into ≤ 2048-byte messages."""
+
 from __future__ import annotations
 
 import re
@@ -8,24 +9,27 @@ import pytest
 from hydronet.wechat.plaintext import markdown_to_text, split_utf8, utf8_len
 
 
-@pytest.mark.parametrize(("md", "text"), [
-    ("# 分析结果\n正文", "分析结果\n正文"),
-    ("## 细节 ##", "细节"),
-    ("- 一\n* 二\n+ 三", "• 一\n• 二\n• 三"),
-    ("- 父\n  - 子", "• 父\n  • 子"),
-    ("1. 第一步\n2) 第二步", "1. 第一步\n2. 第二步"),
-    ("**粗体** 和 *斜体* 和 __粗__ 和 _斜_ 和 ~~删~~", "粗体 和 斜体 和 粗 和 斜 和 删"),
-    ("运行 `run_sim()` 即可", "运行 run_sim() 即可"),
-    ("见 [报告](https://x.org/a_b_c)", "见 报告 (https://x.org/a_b_c)"),
-    ("[https://x.org](https://x.org)", "https://x.org"),
-    ("![图](https://x.org/p.png)", "图 (https://x.org/p.png)"),
-    ("<https://x.org/q?a=1>", "https://x.org/q?a=1"),
-    ("snake_case_name 与 2*3*4", "snake_case_name 与 2*3*4"),
-    ("> 引用一行", "引用一行"),
-    (r"\*不是强调\*", "*不是强调*"),
-    ("行一<br>行二", "行一\n行二"),
-    ("一\n\n\n\n二\n---\n三", "一\n\n二\n\n三"),
-])
+@pytest.mark.parametrize(
+    ("md", "text"),
+    [
+        ("# 分析结果\n正文", "分析结果\n正文"),
+        ("## 细节 ##", "细节"),
+        ("- 一\n* 二\n+ 三", "• 一\n• 二\n• 三"),
+        ("- 父\n  - 子", "• 父\n  • 子"),
+        ("1. 第一步\n2) 第二步", "1. 第一步\n2. 第二步"),
+        ("**粗体** 和 *斜体* 和 __粗__ 和 _斜_ 和 ~~删~~", "粗体 和 斜体 和 粗 和 斜 和 删"),
+        ("运行 `run_sim()` 即可", "运行 run_sim() 即可"),
+        ("见 [报告](https://x.org/a_b_c)", "见 报告 (https://x.org/a_b_c)"),
+        ("[https://x.org](https://x.org)", "https://x.org"),
+        ("![图](https://x.org/p.png)", "图 (https://x.org/p.png)"),
+        ("<https://x.org/q?a=1>", "https://x.org/q?a=1"),
+        ("snake_case_name 与 2*3*4", "snake_case_name 与 2*3*4"),
+        ("> 引用一行", "引用一行"),
+        (r"\*不是强调\*", "*不是强调*"),
+        ("行一<br>行二", "行一\n行二"),
+        ("一\n\n\n\n二\n---\n三", "一\n\n二\n\n三"),
+    ],
+)
 def test_markdown_to_text(md, text):
     assert markdown_to_text(md) == text
 
@@ -42,8 +46,9 @@ def test_narrow_table_becomes_pipe_lines():
 
 def test_wide_table_becomes_key_value_blocks():
     md = "| 管段 | 流量 | 流速 | 水头损失 |\n|---|---|---|---|\n| P1 | 12 | 0.8 | 1.2 |\n| P2 | 9 | 0.6 | 0.9 |"
-    assert markdown_to_text(md) == ("管段: P1\n流量: 12\n流速: 0.8\n水头损失: 1.2\n\n"
-                                    "管段: P2\n流量: 9\n流速: 0.6\n水头损失: 0.9")
+    assert markdown_to_text(md) == (
+        "管段: P1\n流量: 12\n流速: 0.8\n水头损失: 1.2\n\n管段: P2\n流量: 9\n流速: 0.6\n水头损失: 0.9"
+    )
 
 
 def _same_modulo_whitespace(parts: list[str], original: str) -> bool:

@@ -1,4 +1,5 @@
 """What followers read: commands recognised, answers cut into parts that keep room for hints."""
+
 from __future__ import annotations
 
 import pytest
@@ -7,16 +8,25 @@ from hydronet.wechat import replies as texts
 from hydronet.wechat.plaintext import utf8_len
 
 
-@pytest.mark.parametrize(("message", "code"), [
-    ("绑定 123456", "123456"), ("绑定123456", "123456"), ("BIND: 654321", "654321"), (" 000111 ", "000111"),
-    ("12345", None), ("绑定 1234567", None), ("管道 123456 号", None),
-])
+@pytest.mark.parametrize(
+    ("message", "code"),
+    [
+        ("绑定 123456", "123456"),
+        ("绑定123456", "123456"),
+        ("BIND: 654321", "654321"),
+        (" 000111 ", "000111"),
+        ("12345", None),
+        ("绑定 1234567", None),
+        ("管道 123456 号", None),
+    ],
+)
 def test_bind_codes_are_recognised(message, code):
     assert texts.bind_code_in(message) == code
 
 
-@pytest.mark.parametrize(("message", "expected"), [("1", True), ("继续。", True), ("More", True), ("?", True),
-                                                   ("水泵怎么选", False)])
+@pytest.mark.parametrize(
+    ("message", "expected"), [("1", True), ("继续。", True), ("More", True), ("?", True), ("水泵怎么选", False)]
+)
 def test_continue_requests(message, expected):
     assert texts.is_continue(message) is expected
 

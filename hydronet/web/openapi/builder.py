@@ -6,6 +6,7 @@ from the contract each view declares (`kernel.contracts.contract`), generated fr
 An /api endpoint without a contract is left out of the document, which makes `tests/web/test_openapi.py`
 fail naming it.
 """
+
 from __future__ import annotations
 
 import inspect
@@ -25,8 +26,11 @@ Schema = dict[str, Any]
 
 IGNORED_METHODS = frozenset({"HEAD", "OPTIONS"})
 _ARG = re.compile(r"<(?:(?P<converter>\w+)(?:\([^)]*\))?:)?(?P<name>\w+)>")
-_CONVERTER_SCHEMAS: dict[str, Schema] = {"int": {"type": "integer"}, "float": {"type": "number"},
-                                         "uuid": {"type": "string", "format": "uuid"}}
+_CONVERTER_SCHEMAS: dict[str, Schema] = {
+    "int": {"type": "integer"},
+    "float": {"type": "number"},
+    "uuid": {"type": "string", "format": "uuid"},
+}
 ERRORS: dict[int, tuple[str, str]] = {
     400: ("BadRequest", "Malformed JSON body or a refused request (malformed_json, bad_request, invalid_token …)"),
     401: ("Unauthorized", "Missing, invalid, expired or revoked credentials"),
@@ -36,20 +40,35 @@ ERRORS: dict[int, tuple[str, str]] = {
     409: ("Conflict", "The change conflicts with the current state (email_taken, last_owner …)"),
     413: ("PayloadTooLarge", "The request body is larger than allowed"),
     422: ("ValidationFailed", "Invalid input: error.fields names each invalid field"),
-    429: ("TooManyRequests", "Rate limit (rate_limited), plan quota (quota_exceeded) or sign-in backoff "
-                            "(login_locked); Retry-After says when to retry"),
+    429: (
+        "TooManyRequests",
+        "Rate limit (rate_limited), plan quota (quota_exceeded) or sign-in backoff "
+        "(login_locked); Retry-After says when to retry",
+    ),
     500: ("InternalError", "Unexpected server error"),
     502: ("BadGateway", "An upstream service (the AI model, an MCP server) failed"),
     503: ("ServiceUnavailable", "A dependency is unavailable or busy"),
     504: ("GatewayTimeout", "An upstream service did not answer in time"),
 }
 SECURITY_SCHEMES = {
-    "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
-                   "description": "Access token from /api/auth/login (15 minutes; refresh with /api/auth/refresh)"},
-    "apiKeyAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "hn_… API key",
-                   "description": "Tenant API key (`Authorization: Bearer hn_…`), narrowed by its scopes"},
-    "refreshCookie": {"type": "apiKey", "in": "cookie", "name": "hn_refresh",
-                      "description": "Browser session: the httpOnly refresh cookie set by /api/auth/web/*"},
+    "bearerAuth": {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+        "description": "Access token from /api/auth/login (15 minutes; refresh with /api/auth/refresh)",
+    },
+    "apiKeyAuth": {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "hn_… API key",
+        "description": "Tenant API key (`Authorization: Bearer hn_…`), narrowed by its scopes",
+    },
+    "refreshCookie": {
+        "type": "apiKey",
+        "in": "cookie",
+        "name": "hn_refresh",
+        "description": "Browser session: the httpOnly refresh cookie set by /api/auth/web/*",
+    },
 }
 
 
@@ -115,8 +134,11 @@ def _is_model(doc: Any) -> bool:
 
 def build_document(app: Flask) -> dict[str, Any]:
     """The OpenAPI 3.1 document of the app's REST API."""
-    routes = [(rule, method, spec) for rule, method in api_rules(app)
-              if (spec := contract_of(app.view_functions[rule.endpoint])) is not None]
+    routes = [
+        (rule, method, spec)
+        for rule, method in api_rules(app)
+        if (spec := contract_of(app.view_functions[rule.endpoint])) is not None
+    ]
     refs, schemas = openapi_schemas([(Error, "serialization"), *(m for _r, _m, spec in routes for m in _models(spec))])
     extra: dict[str, Schema] = {}
     for _rule, _method, spec in routes:
@@ -140,10 +162,13 @@ def build_document(app: Flask) -> dict[str, Any]:
         raise RuntimeError(f"component schemas named twice: {sorted(clash)}")
     return {
         "openapi": "3.1.0",
-        "info": {"title": "HydroNet API", "version": str(app.config["VERSION"]),
-                 "description": "Multi-tenant water-network assistant. Every failure under /api answers "
-                                "`{\"success\": false, \"error\": {\"code\", \"message\", …}}`; "
-                                "every success carries `\"success\": true`."},
+        "info": {
+            "title": "HydroNet API",
+            "version": str(app.config["VERSION"]),
+            "description": "Multi-tenant water-network assistant. Every failure under /api answers "
+            '`{"success": false, "error": {"code", "message", …}}`; '
+            'every success carries `"success": true`.',
+        },
         "tags": [{"name": t, "description": _blueprint_doc(app, t)} for t in sorted(tags)],
         "paths": paths,
         "components": {
@@ -157,8 +182,9 @@ def build_document(app: Flask) -> dict[str, Any]:
 SchemaOf = Callable[[Doc, str], Schema]
 
 
-def _operation(rule: Rule, method: str, view: Callable[..., Any], spec: Contract, auth: AuthInfo,
-               schema_of: SchemaOf) -> dict[str, Any]:
+def _operation(
+    rule: Rule, method: str, view: Callable[..., Any], spec: Contract, auth: AuthInfo, schema_of: SchemaOf
+) -> dict[str, Any]:
     """One operation object: tags, summary, security, parameters, body and responses."""
     doc = inspect.getdoc(view) or ""
     out: dict[str, Any] = {
@@ -203,8 +229,9 @@ def _path_params(rule: Rule, spec: Contract) -> list[dict[str, Any]]:
     out = []
     for match in _ARG.finditer(rule.rule):
         name = match.group("name")
-        schema = spec.path.get(name) or _CONVERTER_SCHEMAS.get(match.group("converter") or "",
-                                                                {"type": "string", "minLength": 1})
+        schema = spec.path.get(name) or _CONVERTER_SCHEMAS.get(
+            match.group("converter") or "", {"type": "string", "minLength": 1}
+        )
         out.append({"name": name, "in": "path", "required": True, "schema": schema})
     return out
 
@@ -217,8 +244,9 @@ def _request_body(spec: Contract, schema_of: SchemaOf) -> dict[str, Any] | None:
     return {"required": spec.body_required, "content": content} if content else None
 
 
-def _error_statuses(rule: Rule, spec: Contract, auth: AuthInfo, params: list[dict[str, Any]],
-                    has_body: bool) -> set[int]:
+def _error_statuses(
+    rule: Rule, spec: Contract, auth: AuthInfo, params: list[dict[str, Any]], has_body: bool
+) -> set[int]:
     """Failures the route can answer: from its body, query, auth, path ids and rate limit, plus the contract's."""
     statuses = set(spec.errors) | {500}
     if has_body and spec.body is not None:
@@ -239,12 +267,15 @@ def _validated(schema: Schema) -> bool:
     return schema.get("type") in ("integer", "number") or "format" in schema or "enum" in schema
 
 
-def _responses(rule: Rule, spec: Contract, auth: AuthInfo, params: list[dict[str, Any]], schema_of: SchemaOf,
-               has_body: bool) -> dict[str, Any]:
+def _responses(
+    rule: Rule, spec: Contract, auth: AuthInfo, params: list[dict[str, Any]], schema_of: SchemaOf, has_body: bool
+) -> dict[str, Any]:
     responses: dict[str, Any] = {}
     for status, doc in sorted(spec.ok.items()):
-        content = {spec.ok_media: {"schema": schema_of(doc, "serialization")},
-                   **{m: {"schema": schema_of(d, "serialization")} for m, d in spec.also.get(status, {}).items()}}
+        content = {
+            spec.ok_media: {"schema": schema_of(doc, "serialization")},
+            **{m: {"schema": schema_of(d, "serialization")} for m, d in spec.also.get(status, {}).items()},
+        }
         responses[str(status)] = {"description": "Success", "content": content}
     for status in sorted(_error_statuses(rule, spec, auth, params, has_body) - set(spec.ok)):
         name, desc = ERRORS[status]

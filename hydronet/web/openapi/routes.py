@@ -1,4 +1,5 @@
 """/api/openapi.json: the OpenAPI 3.1 document of this API (public, built once per process)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -14,8 +15,10 @@ bp = Blueprint("openapi", __name__, url_prefix="/api")
 
 @bp.get("/openapi.json")
 @limiter.exempt
-@contract(ok={200: {"type": "object", "additionalProperties": True, "description": "This OpenAPI 3.1 document"}},
-          rate_limited=False)
+@contract(
+    ok={200: {"type": "object", "additionalProperties": True, "description": "This OpenAPI 3.1 document"}},
+    rate_limited=False,
+)
 def document():
     """The OpenAPI document of the REST API."""
     cache: dict[str, Any] = current_app.extensions.setdefault("hydronet_openapi", {})
