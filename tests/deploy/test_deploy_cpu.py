@@ -16,7 +16,7 @@ from deploy_support import deploy_app, request
 
 pytestmark = [pytest.mark.deploy, pytest.mark.timeout(300)]
 
-PIPES = 12_000  # WNTR needs seconds for this many elements: long enough to probe the worker meanwhile
+PIPES = 12_000  # WNTR needs about a second or more for this many elements: long enough to probe the worker
 
 
 def large_bad_inp(count: int) -> bytes:
@@ -104,7 +104,7 @@ def test_health_answers_while_a_large_bad_upload_is_parsed(one_worker):
     assert response.status == 422, response.body
     error = response.json()["error"]
     assert error["line"] == 6 + 2 * PIPES and error["section"] == "[PIPES]", error
-    # the upload took seconds and the health checks ran all the while, each answered at once
-    assert outcome["seconds"] > 1.0 and len(health) >= 5, (outcome, health)
+    # the parse lasted long enough to probe the worker several times meanwhile, each answered at once
+    assert outcome["seconds"] > 0.5 and len(health) >= 5, (outcome, health)
     print(f"upload {outcome['seconds']:.1f} s, {len(health)} health checks meanwhile, slowest {max(health):.3f} s")
     assert max(health) < 0.5, health
