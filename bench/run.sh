@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # HydroNet bench — one command: bench/run.sh [--quick] [--reuse-db] [--only b,c] [...]
 # Starts what it needs (PostgreSQL, Redis, wrk, the fake DashScope server,
-# gunicorn with gunicorn_config.py, RQ workers for i), measures (a)–(f) (and i when named) and writes
+# gunicorn with gunicorn_config.py, RQ workers for i), measures (a)–(h) (and i when named) and writes
 # bench/RESULTS.md and bench/results.json.  Loopback only; every load is
 # bounded in time and every process it starts is stopped at the end.
 set -euo pipefail
@@ -29,7 +29,7 @@ done
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
 source scripts/_venv.sh  # the project's virtualenv (installed/updated as for the tests)
-# 15 minutes for phases (a)–(f); phase i (Net6 swept with 2, then 1 worker) takes most of an hour
+# 15 minutes for phases (a)–(h); phase i (Net6 swept with 2, then 1 worker) takes most of an hour
 limit=900
 case " $* " in *" --only "*i*) limit=5400 ;; esac
 limit="${BENCH_TIMEOUT_S:-$limit}"  # a loaded machine may need longer
