@@ -212,8 +212,9 @@ def evaluate(r: dict[str, Any]) -> list[Target]:
                 sweep["ratio"],
                 "≤ 0.6",
                 None if sweep["ratio"] is None else sweep["ratio"] <= 0.6 and sweep["same_result"],
-                f"{runs['2']['seconds']} s vs {runs['1']['seconds']} s for {sweep['pipes']} pipes; same result "
-                f"{sweep['same_result']}; failed scenarios {runs['1']['scenarios_failed']}",
+                "; ".join(f"{n} worker(s) {run['seconds']} s" for n, run in runs.items())
+                + f" for {sweep['pipes']} pipes; same result {sweep['same_result']}; failed scenarios "
+                + ", ".join(str(run["scenarios_failed"]) for run in runs.values()),
             )
         )
     elif sweep:

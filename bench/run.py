@@ -286,7 +286,8 @@ class Bench:
             base = stack.enter_context(
                 gunicorn("app_saas:app", env, free_port(), OUT / "hydronet_i.log", "/api/health", self.args.workers)
             )
-            self.results["i_sweep"] = sweep.measure(base, env, self.redis_url, OUT, max_pipes=pipes)
+            workers = tuple(int(n) for n in self.args.sweep_workers.split(","))
+            self.results["i_sweep"] = sweep.measure(base, env, self.redis_url, OUT, workers=workers, max_pipes=pipes)
 
     def _all_users(self) -> list[str]:
         data = self.data
