@@ -111,6 +111,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     p.add_argument("--results", type=Path, default=BENCH, help="where RESULTS.md and results.json go")
     p.add_argument(
+        "--sweep-workers",
+        default="2,1",
+        help="(i) the worker counts to time, in order (e.g. '2' to see the full sweep complete once)",
+    )
+    p.add_argument(
         "--sweep-pipes",
         type=int,
         default=None,
