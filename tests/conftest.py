@@ -21,7 +21,7 @@ from hypothesis import settings
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `tests.…` imports however pytest is started
 
 from tests.support.backends import Backends, provision_backends  # noqa: E402
-from tests.support.constants import QWEN_TEST_KEY, ROOT  # noqa: E402, F401 (ROOT: re-exported)
+from tests.support.constants import QWEN_TEST_KEY  # noqa: E402
 from tests.support.factories import Factory  # noqa: E402
 
 # Fixture modules shared by several packages of tests (the fake MCP server and the apps that use it).

@@ -7,8 +7,8 @@ import subprocess
 import sys
 import textwrap
 
-from tests.conftest import ROOT
 from tests.fakes.mcp_server import FAKE_TOKEN
+from tests.support.constants import ROOT
 
 SCRIPT = textwrap.dedent("""
     from gevent import monkey; monkey.patch_all()
