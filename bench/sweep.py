@@ -25,6 +25,7 @@ from bench.services import Process
 
 PARAMS = {"duration_h": 24}
 SWEEP_DB = "bench_sweep"
+OWNER = {"email": "sweep@bench.example.com", "password": "Sweep-Bench-2026!x"}
 
 
 def prepare(secrets: dict[str, str]) -> str:
@@ -39,12 +40,19 @@ def register(http: requests.Session, base: str) -> str:
     resp = http.post(
         f"{base}/api/auth/register",
         timeout=60,
-        json={"email": "sweep@bench.example.com", "password": "Sweep-Bench-2026!x", "tenant_name": "bench-sweep"},
+        json={**OWNER, "tenant_name": "bench-sweep"},
     )
     resp.raise_for_status()
     conn = seed._connect(SWEEP_DB)
     seed._run(conn, "UPDATE tenants SET plan = 'enterprise' WHERE id = %s", params=(resp.json()["tenant"]["id"],))
     conn.close()
+    return resp.json()["access_token"]
+
+
+def login(http: requests.Session, base: str) -> str:
+    """A fresh access token for the owner (a full sweep outlasts one: JWT_ACCESS_TOKEN_MINUTES)."""
+    resp = http.post(f"{base}/api/auth/login", timeout=60, json=OWNER)
+    resp.raise_for_status()
     return resp.json()["access_token"]
 
 
@@ -80,6 +88,7 @@ def measure(
         ]
         try:
             time.sleep(3)  # the workers have registered with the queue
+            headers["Authorization"] = f"Bearer {login(http, base)}"  # a whole token's lifetime for the POST
             load_before = os.getloadavg()[0]
             started = time.perf_counter()
             resp = http.post(
@@ -131,7 +140,13 @@ def _forget_results(redis_url: str) -> None:
 def _wait(http: requests.Session, base: str, job_id: str, headers: dict[str, str], timeout_s: float = 3 * 3600):
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        job = http.get(f"{base}/api/jobs/{job_id}", headers=headers, timeout=60).json()["job"]
+        resp = http.get(f"{base}/api/jobs/{job_id}", headers=headers, timeout=60)
+        if resp.status_code == 401:  # the access token expired during the sweep
+            headers["Authorization"] = f"Bearer {login(http, base)}"
+            continue
+        if resp.status_code != 200:
+            raise RuntimeError(f"GET /api/jobs/{job_id} answered {resp.status_code}: {resp.text[:200]}")
+        job = resp.json()["job"]
         if job["status"] not in ("queued", "running"):
             return job
         time.sleep(1.0)
