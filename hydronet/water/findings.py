@@ -21,10 +21,7 @@ from hydronet.water.errors import AnalysisInputError
 from hydronet.water.standards import FIELDS, NATIONAL, Standards, defaults_from
 
 SEVERITIES = ("critical", "warning", "info")
-HIGH_VELOCITY_M_S = 2.0
-VERY_HIGH_VELOCITY_M_S = 3.0
-HIGH_PRESSURE_M = 80.0
-OLD_WATER_H = 72.0
+VERY_HIGH_VELOCITY_FACTOR = 1.5  # a velocity this many times the tenant's limit is critical
 TANK_LEVEL_MATCH_M = 0.01
 MAX_LISTED = 6
 
@@ -265,18 +262,18 @@ def hydraulic_findings(result: dict[str, Any], standards: Standards = NATIONAL) 
             )
         )
     out += _tank_findings(tanks)
-    out += _velocity_finding(fastest)
+    out += _velocity_finding(fastest, standards.max_velocity_m_s)
     highest = _dict(result.get("max_pressure"))
     high = _float(highest.get("pressure_m"))
-    if high is not None and high > HIGH_PRESSURE_M:
+    if high is not None and high > standards.max_pressure_m:
         out.append(
             finding(
                 "warning",
                 "high_pressure",
-                f"节点 {highest.get('node')} 在{when(highest.get('time_h'), True)}压力达 {fmt(high)} m，超过常用上限约 "
-                f"{fmt(HIGH_PRESSURE_M, 0)} m：漏损和爆管风险增加，可考虑分区或减压阀。",
-                f"Junction {highest.get('node')} reaches {fmt(high)} m at {when(highest.get('time_h'), False)}, above the usual "
-                f"upper limit of about {fmt(HIGH_PRESSURE_M, 0)} m: more leakage and burst risk; consider zoning or a "
+                f"节点 {highest.get('node')} 在{when(highest.get('time_h'), True)}压力达 {fmt(high)} m，超过提示上限 "
+                f"{fmt(standards.max_pressure_m)} m：漏损和爆管风险增加，可考虑分区或减压阀。",
+                f"Junction {highest.get('node')} reaches {fmt(high)} m at {when(highest.get('time_h'), False)}, above the "
+                f"{fmt(standards.max_pressure_m)} m flagging limit: more leakage and burst risk; consider zoning or a "
                 "pressure-reducing valve.",
                 elements=[highest.get("node")],
                 value=high,
@@ -431,19 +428,19 @@ def _tank_findings(tanks: list[dict[str, Any]]) -> list[Finding]:
     return out
 
 
-def _velocity_finding(fastest: dict[str, Any]) -> list[Finding]:
+def _velocity_finding(fastest: dict[str, Any], limit_m_s: float) -> list[Finding]:
     speed = _float(fastest.get("velocity_m_s"))
     if speed is None:
         return []
     pipe, time_h = fastest.get("pipe"), fastest.get("time_h")
-    if speed >= HIGH_VELOCITY_M_S:
+    if speed >= limit_m_s:
         return [
             finding(
-                "critical" if speed >= VERY_HIGH_VELOCITY_M_S else "warning",
+                "critical" if speed >= VERY_HIGH_VELOCITY_FACTOR * limit_m_s else "warning",
                 "high_velocity",
-                f"管段 {pipe} 在{when(time_h, True)}流速达 {fmt(speed)} m/s，高于常用上限 {fmt(HIGH_VELOCITY_M_S, 0)} m/s："
+                f"管段 {pipe} 在{when(time_h, True)}流速达 {fmt(speed)} m/s，高于提示上限 {fmt(limit_m_s)} m/s："
                 "水头损失大，有冲刷和水锤风险，可考虑扩径或分流。",
-                f"Pipe {pipe} reaches {fmt(speed)} m/s at {when(time_h, False)}, above the usual {fmt(HIGH_VELOCITY_M_S, 0)} m/s "
+                f"Pipe {pipe} reaches {fmt(speed)} m/s at {when(time_h, False)}, above the {fmt(limit_m_s)} m/s flagging "
                 "limit: high head loss, scouring and surge risk; consider a larger pipe or a parallel main.",
                 elements=[pipe],
                 value=speed,
@@ -626,17 +623,18 @@ def leak_findings(result: dict[str, Any], standards: Standards = NATIONAL) -> li
 
 def water_age_findings(result: dict[str, Any], standards: Standards = NATIONAL) -> list[Finding]:
     """Junctions where water is old (stagnation, chlorine decay)."""
-    old = [j for j in _dicts(result.get("oldest_junctions")) if (_float(j.get("mean_age_h")) or 0) > OLD_WATER_H]
+    limit = standards.max_water_age_h
+    old = [j for j in _dicts(result.get("oldest_junctions")) if (_float(j.get("mean_age_h")) or 0) > limit]
     out = []
     if old:
         out.append(
             finding(
                 "warning",
                 "old_water",
-                f"{len(old)} 个节点平均水龄超过 {fmt(OLD_WATER_H, 0)} h："
+                f"{len(old)} 个节点平均水龄超过 {fmt(limit)} h："
                 + "、".join(f"{j.get('node')}（{fmt(j.get('mean_age_h'), 1)} h）" for j in old[:MAX_LISTED])
                 + "。水龄过长会导致余氯衰减和水质投诉，可考虑冲洗或调整水池运行。",
-                f"{len(old)} junction(s) have a mean water age above {fmt(OLD_WATER_H, 0)} h: "
+                f"{len(old)} junction(s) have a mean water age above {fmt(limit)} h: "
                 + ", ".join(f"{j.get('node')} ({fmt(j.get('mean_age_h'), 1)} h)" for j in old[:MAX_LISTED])
                 + ". Old water loses chlorine and draws complaints: consider flushing or changing tank operation.",
                 elements=[j.get("node") for j in old],

@@ -498,8 +498,10 @@ def run_analysis(
             args["cache"] = cache
         result = run_with_timeout(spec.function, time_limit_s, wn, **args)
     settings = result.get("settings")
-    if isinstance(settings, dict) and used:
-        settings["defaults"] = used
+    if isinstance(settings, dict):
+        if used:
+            settings["defaults"] = used
         if standards is not None and standards != NATIONAL:
+            # the findings read their thresholds from here, also for analyses without standard parameters
             settings["standards"] = standards.as_dict()
     return result

@@ -38,6 +38,10 @@ class Standards:
     leak_area_m2: float = 1e-4
     leak_discharge_coeff: float = 0.6
     break_area_m2: float = 0.005
+    # thresholds of the findings (no national limit: common practice, changeable by the tenant)
+    max_velocity_m_s: float = 2.0
+    max_pressure_m: float = 80.0
+    max_water_age_h: float = 72.0
 
     @property
     def service_head_m(self) -> float:
@@ -94,6 +98,21 @@ class Standards:
             "break_area_m2": {
                 "value": self.break_area_m2,
                 "source": "main break: a 50 cm² opening (about 70 L/s at 30 m with Cd 0.6)",
+            },
+            "max_velocity_m_s": {
+                "value": self.max_velocity_m_s,
+                "source": "findings: velocity above which a pipe is flagged (head loss, scour and surge); no national "
+                "maximum, 2 m/s is common design practice — critical at 1.5× this value",
+            },
+            "max_pressure_m": {
+                "value": self.max_pressure_m,
+                "source": "findings: pressure above which a junction is flagged (leakage and bursts grow with pressure); "
+                "no national maximum for the network, a common trigger for zoning or pressure reduction",
+            },
+            "max_water_age_h": {
+                "value": self.max_water_age_h,
+                "source": "findings: mean water age above which a junction is flagged (chlorine decay, complaints); "
+                "no national limit, 72 h is common practice",
             },
         }
 
@@ -160,6 +179,9 @@ FIELDS: dict[str, Field] = {
         Field("leak_area_m2", 1e-6, 1.0, "m²", "漏点默认孔口面积", "Default leak opening"),
         Field("leak_discharge_coeff", 0.1, 1.0, "", "漏点流量系数", "Leak discharge coefficient"),
         Field("break_area_m2", 1e-6, 1.0, "m²", "爆管默认孔口面积", "Default main-break opening"),
+        Field("max_velocity_m_s", 0.5, 10, "m/s", "流速提示上限", "Velocity flagged above"),
+        Field("max_pressure_m", 20, 200, "m", "压力提示上限", "Pressure flagged above"),
+        Field("max_water_age_h", 6, 720, "h", "水龄提示上限", "Water age flagged above"),
     )
 }
 # which tenant input each analysis parameter's default derives from (the source texts of Standards.sources)
@@ -175,6 +197,8 @@ PARAMETER_INPUTS = {
     "discharge_coeff": "leak_discharge_coeff",
     "break_area_m2": "break_area_m2",
 }
+# tenant inputs that are thresholds of the findings rather than defaults of a parameter (their own source text)
+THRESHOLDS = ("max_velocity_m_s", "max_pressure_m", "max_water_age_h")
 
 
 def problems(tenant_settings: Mapping[str, Any]) -> dict[str, str]:
@@ -207,6 +231,8 @@ def describe(standards: Standards) -> list[dict[str, Any]]:
     by_input: dict[str, str] = {}
     for parameter, field in PARAMETER_INPUTS.items():
         by_input.setdefault(field, sources[parameter]["source"])
+    for name in THRESHOLDS:
+        by_input[name] = sources[name]["source"]
     rows = []
     for name, field in FIELDS.items():
         value, national = getattr(standards, name), getattr(NATIONAL, name)

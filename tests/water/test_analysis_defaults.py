@@ -214,3 +214,22 @@ def test_any_changed_default_retires_the_tenants_cached_results(client, admin, m
     assert after["result"]["settings"]["pressure_threshold_m"] == first["result"]["settings"]["pressure_threshold_m"]
     assert any("30 L/s" in step["en"] for step in after["next_steps"])
     assert not any("30 L/s" in step["en"] for step in first["next_steps"])
+
+
+def test_the_findings_flag_water_age_above_the_tenants_limit(client, admin, member_headers):
+    """A threshold of the findings (no parameter of the analysis) still reaches them, and retires cached results."""
+    nid = import_example(client, member_headers, "Net1")["id"]
+    national = analyse(client, member_headers, nid, "water_age").get_json()
+    ages = {j["node"]: j["mean_age_h"] for j in national["result"]["oldest_junctions"]}
+    flagged = [f for f in national["findings"] if f["code"] == "old_water"]
+    assert bool(flagged) == any(age > 72 for age in ages.values())
+    assert client.put(URL, headers=admin, json={"max_water_age_h": 6}).status_code == 200
+    tenant = analyse(client, member_headers, nid, "water_age").get_json()
+    assert tenant["cached"] is False
+    assert tenant["result"]["settings"]["standards"]["max_water_age_h"] == 6.0
+    (old,) = [f for f in tenant["findings"] if f["code"] == "old_water"]
+    assert old["elements"] == [node for node, age in ages.items() if age > 6] != []
+    assert "above 6 h" in old["message"]["en"]
+    row = fields(client.get(URL, headers=admin).get_json())["max_water_age_h"]
+    assert row["value"] == 6.0 and row["national"] == 72.0 and row["changed"] is True
+    assert "no national limit" in row["source"]
