@@ -133,7 +133,9 @@ class Settings:
     QUOTA_RECONCILE_S: float = 300.0
     # analyses and jobs: a running job stamps a heartbeat every JOB_HEARTBEAT_S; one silent for
     # JOB_STALE_S lost its worker
-    ANALYSIS_TIMEOUT_S: float = 300.0
+    # a background analysis (and a whole sweep over its chunks) stops after ANALYSIS_TIMEOUT_S with a
+    # partial result that says so; an hour lets Net6's full criticality (3,829 pipes) finish on one worker
+    ANALYSIS_TIMEOUT_S: float = 3600.0
     JOBS_INLINE: bool = False
     JOB_HEARTBEAT_S: float = 5.0
     JOB_STALE_S: float = 30.0

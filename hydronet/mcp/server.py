@@ -26,6 +26,7 @@ from hydronet.auth.ratelimit import client_key, default_api_limit, limiter
 from hydronet.kernel.db import db
 from hydronet.kernel.errors import Forbidden, RateLimited
 from hydronet.tenants.quotas import rate_limit_for
+from hydronet.water.tools import tool_time_limit
 
 bp = Blueprint("mcp_endpoint", __name__)
 PATH = "/mcp"
@@ -64,7 +65,7 @@ def mcp_endpoint() -> Response:
         caller,
         build_scope(request.environ),
         body,
-        timeout=float(current_app.config["ANALYSIS_TIMEOUT_S"]) + ENDPOINT_GRACE_S,
+        timeout=tool_time_limit() + ENDPOINT_GRACE_S,
     )
     return Response(payload, status=status, headers=headers)
 

@@ -104,7 +104,7 @@ def _chat_params(kind: str, args: dict[str, Any]) -> dict[str, Any]:
     return params
 
 
-def _time_limit() -> float:
+def tool_time_limit() -> float:
     """Seconds one tool call may compute."""
     return min(TOOL_TIME_LIMIT_S, float(current_app.config["ANALYSIS_TIMEOUT_S"]))
 
@@ -115,7 +115,9 @@ def _analysis_handler(kind: str) -> Callable[[ToolContext, dict[str, Any]], Tool
     def handle(ctx: ToolContext, args: dict[str, Any]) -> ToolOutput:
         network = _tenant_network(ctx, args.get("network_id"))
         try:
-            result, _cached = analysis_jobs.analyse(network, kind, _chat_params(kind, args), time_limit_s=_time_limit())
+            result, _cached = analysis_jobs.analyse(
+                network, kind, _chat_params(kind, args), time_limit_s=tool_time_limit()
+            )
         except AnalysisTimeout as exc:
             raise ToolError(f"{exc.message}: try a shorter duration_h, or run it from the Networks page") from None
         except WaterError as exc:
