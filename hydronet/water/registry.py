@@ -426,6 +426,13 @@ def standard_defaults(kind: str, standards: Standards, values: Mapping[str, Any]
     return {"pressure_threshold_m": head, "required_pressure_m": head}
 
 
+# the flagging limits of water.standards each analysis' findings compare its result with (not parameters)
+FINDING_LIMITS = {
+    "hydraulic": ("max_pressure_m", "max_velocity_m_s"),
+    "what_if": ("max_pressure_m", "max_velocity_m_s"),
+    "water_age": ("max_water_age_h",),
+}
+
 # the entry of Standards.sources() that explains a parameter, where it is not the parameter's own name
 _SOURCE_OF = {
     ("fire_flow", "pressure_threshold_m"): "fire_residual_pressure_m",
@@ -455,15 +462,21 @@ def default_sources(
         key = _SOURCE_OF.get((kind, name), name)
         if name == "area_m2" and values.get("kind") == "main_break":
             key = "break_area_m2"
-        text = texts[key]["source"]
-        value = values.get(name)
         if name in given:
-            out[name] = {"value": value, "origin": "request", "source": "request"}
-        elif tenant[name] != national[name]:
-            out[name] = {"value": value, "origin": "tenant", "source": "tenant setting", "basis": text}
+            out[name] = {"value": values.get(name), "origin": "request", "source": "request"}
         else:
-            out[name] = {"value": value, "origin": "standard", "source": text}
+            out[name] = _origin(values.get(name), tenant[name] != national[name], texts[key]["source"])
+    for name in FINDING_LIMITS.get(kind, ()):
+        value = getattr(standards, name)
+        out[name] = _origin(value, value != getattr(NATIONAL, name), texts[name]["source"])
     return out
+
+
+def _origin(value: Any, tenant_changed: bool, text: str) -> dict[str, Any]:
+    """A default's entry: the tenant's setting (``basis`` names the rule) or the standard's."""
+    if tenant_changed:
+        return {"value": value, "origin": "tenant", "source": "tenant setting", "basis": text}
+    return {"value": value, "origin": "standard", "source": text}
 
 
 def run_analysis(

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from hydronet.water.findings import fmt, when
+from hydronet.water.standards import FIELDS
 
 Table = dict[str, Any]
 Kpi = dict[str, Any]
@@ -733,16 +734,27 @@ def settings_rows(result: Any) -> list[dict[str, Any]]:
             value = value.get("value")
         if isinstance(value, (dict, list)):
             value = str(value)
-        zh, en, unit = SETTING_LABELS.get(name, (name, name, None))
-        rows.append(
-            {
-                "name": name,
-                "label": {"zh": zh, "en": en},
-                "unit": unit,
-                "value": value,
-                "source": source,
-                "origin": origin,
-                "basis": basis,
-            }
-        )
+        rows.append(_setting_row(name, SETTING_LABELS.get(name, (name, name, None)), value, source, origin, basis))
+    for name, used in defaults.items():  # defaults that are no run setting: the findings' flagging limits
+        field = FIELDS.get(name)
+        if name not in settings and field is not None and isinstance(used, dict):
+            labels = (field.zh, field.en, field.unit)
+            rows.append(
+                _setting_row(name, labels, used.get("value"), used.get("source"), used.get("origin"), used.get("basis"))
+            )
     return rows
+
+
+def _setting_row(
+    name: str, labels: tuple[str, str, str | None], value: Any, source: Any, origin: Any, basis: Any
+) -> dict[str, Any]:
+    zh, en, unit = labels
+    return {
+        "name": name,
+        "label": {"zh": zh, "en": en},
+        "unit": unit,
+        "value": value,
+        "source": source,
+        "origin": origin,
+        "basis": basis,
+    }

@@ -223,6 +223,8 @@ def test_the_findings_flag_water_age_above_the_tenants_limit(client, admin, memb
     ages = {j["node"]: j["mean_age_h"] for j in national["result"]["oldest_junctions"]}
     flagged = [f for f in national["findings"] if f["code"] == "old_water"]
     assert bool(flagged) == any(age > 72 for age in ages.values())
+    limit = national["result"]["settings"]["defaults"]["max_water_age_h"]
+    assert limit["value"] == 72.0 and limit["origin"] == "standard" and "no national limit" in limit["source"]
     assert client.put(URL, headers=admin, json={"max_water_age_h": 6}).status_code == 200
     tenant = analyse(client, member_headers, nid, "water_age").get_json()
     assert tenant["cached"] is False
@@ -230,6 +232,10 @@ def test_the_findings_flag_water_age_above_the_tenants_limit(client, admin, memb
     (old,) = [f for f in tenant["findings"] if f["code"] == "old_water"]
     assert old["elements"] == [node for node, age in ages.items() if age > 6] != []
     assert "above 6 h" in old["message"]["en"]
+    used = tenant["result"]["settings"]["defaults"]["max_water_age_h"]
+    assert used["value"] == 6.0 and used["origin"] == "tenant" and "72 h is common practice" in used["basis"]
+    (shown,) = [row for row in tenant["settings"] if row["name"] == "max_water_age_h"]
+    assert shown["value"] == 6.0 and shown["origin"] == "tenant" and shown["unit"] == "h"
     row = fields(client.get(URL, headers=admin).get_json())["max_water_age_h"]
     assert row["value"] == 6.0 and row["national"] == 72.0 and row["changed"] is True
     assert "no national limit" in row["source"]

@@ -150,23 +150,24 @@ def test_what_if_and_leak_tables_list_each_junctions_pressure_change_largest_dro
     assert {c["key"]: c["unit"] for c in found["columns"]}["change_m"] == "m"
 
 
-def test_velocity_pressure_and_age_are_flagged_above_the_tenants_limits(model, direct):
+@pytest.mark.parametrize("network", ["Net1", "Net3"])
+def test_velocity_pressure_and_age_are_flagged_above_the_tenants_limits(model, direct, network):
     """The 2 m/s, 80 m and 72 h flagging limits are tenant inputs: moved below the EPANET extremes, they flag them."""
     from hydronet.water import standards
 
-    wn = model("Net3")
+    wn = model(network)
     m, ref = direct(wn)
     pressure = ref.node["pressure"][m.junction_name_list]
     velocity = ref.link["velocity"][m.pipe_name_list].abs()
     top_node, top_p = pressure.max().idxmax(), float(pressure.max().max())
     top_pipe, top_v = velocity.max().idxmax(), float(velocity.max().max())
 
-    national = findings("hydraulic", run_analysis("hydraulic", fresh_model("Net3"), {}))
+    national = findings("hydraulic", run_analysis("hydraulic", fresh_model(network), {}))
     assert bool(_by_code(national, "high_pressure")) == (top_p > standards.NATIONAL.max_pressure_m)
     assert bool(_by_code(national, "high_velocity")) == (top_v >= standards.NATIONAL.max_velocity_m_s)
 
     tenant = standards.defaults_from({"max_pressure_m": top_p - 1, "max_velocity_m_s": top_v * 0.9})
-    result = run_analysis("hydraulic", fresh_model("Net3"), {}, standards=tenant)
+    result = run_analysis("hydraulic", fresh_model(network), {}, standards=tenant)
     assert result["settings"]["standards"]["max_pressure_m"] == pytest.approx(top_p - 1)
     items = findings("hydraulic", result)
     (high,) = _by_code(items, "high_pressure")
@@ -177,7 +178,7 @@ def test_velocity_pressure_and_age_are_flagged_above_the_tenants_limits(model, d
     assert fast["severity"] == "warning"  # below 1.5× the limit
     critical = standards.defaults_from({"max_velocity_m_s": max(top_v / 1.6, 0.5)})
     if top_v >= 1.5 * critical.max_velocity_m_s:
-        rerun = findings("hydraulic", run_analysis("hydraulic", fresh_model("Net3"), {}, standards=critical))
+        rerun = findings("hydraulic", run_analysis("hydraulic", fresh_model(network), {}, standards=critical))
         assert _by_code(rerun, "high_velocity")[0]["severity"] == "critical"
 
     # water age: the mean over the final 24 h of the AGE run, as the analysis defines it
@@ -186,10 +187,10 @@ def test_velocity_pressure_and_age_are_flagged_above_the_tenants_limits(model, d
     age = (aged.node["quality"][wn.junction_name_list] / 3600).loc[(hours - 24) * 3600 :].mean()
     age = age.sort_values(ascending=False)
     limit = float(age.iloc[4] + age.iloc[5]) / 2  # between the 5th and 6th oldest
-    assert limit >= 6, "Net3's oldest water is older than the input's lower limit"
+    assert limit >= 6, "the oldest water is older than the input's lower limit"
     tenant = standards.defaults_from({"max_water_age_h": limit})
-    result = run_analysis("water_age", fresh_model("Net3"), {"top_n": 10}, standards=tenant)
+    result = run_analysis("water_age", fresh_model(network), {"top_n": 10}, standards=tenant)
     (old,) = _by_code(findings("water_age", result), "old_water")
     assert old["elements"] == list(age.index[:5])
-    national = findings("water_age", run_analysis("water_age", fresh_model("Net3"), {"top_n": 10}))
+    national = findings("water_age", run_analysis("water_age", fresh_model(network), {"top_n": 10}))
     assert bool(_by_code(national, "old_water")) == (age.iloc[0] > standards.NATIONAL.max_water_age_h)
