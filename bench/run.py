@@ -277,12 +277,14 @@ class Bench:
         database_url = sweep.prepare(
             {"SECRET_KEY": SECRET, "JWT_SECRET_KEY": JWT_SECRET, "ADMIN_PASSWORD": "Bench-Admin-2026!"}
         )
-        # long enough for one worker to finish the whole sweep (the job's time limit and its lost-job check)
+        # long enough for one worker to finish the whole sweep (the job's time limit and its lost-job check),
+        # and an access token that outlasts both runs
         env = {
             **hydronet_env(self.redis_url, "http://127.0.0.1:9/api/v1"),
             "DATABASE_URL": database_url,
             "ALIYUN_API_KEY": "",
             "ANALYSIS_TIMEOUT_S": "14400",
+            "JWT_ACCESS_TOKEN_MINUTES": "300",
             "RATELIMIT_ENABLED": "false",
             **self.extra,
         }

@@ -36,6 +36,7 @@ def test_unfiltered_query_sees_only_bound_tenant(app, two_tenants):
         assert titles == ["A1"]
         emails = {u.email for u in db.session.execute(select(User)).scalars()}
         assert two_tenants["b_owner"].email not in emails
+        assert two_tenants["a_users"]["owner"].email in emails, "the tenant's own users stay visible"
 
 
 def test_get_by_id_of_other_tenant_returns_none(app, two_tenants):

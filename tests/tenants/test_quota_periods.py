@@ -71,6 +71,7 @@ def test_counter_keys_name_the_period():
 
 def test_today_is_the_china_standard_time_date():
     assert quotas.today() == datetime.now(CST).date()
+    assert quotas._now().utcoffset() == timedelta(hours=8), "a UTC date would agree 16 hours a day"
 
 
 def _tenant(app, factory, **overrides) -> Tenant:

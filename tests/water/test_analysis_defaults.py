@@ -65,6 +65,7 @@ def test_only_admins_change_them(client, factory, two_tenants, role):
     headers = factory.headers(two_tenants["a_users"][role])
     resp = client.put(URL, headers=headers, json={"storeys": 3})
     assert resp.status_code == 403
+    assert client.get(URL, headers=headers).get_json()["analysis_defaults"]["overrides"] == {}
 
 
 def test_an_admin_changes_them_audited_and_another_tenant_keeps_its_own(client, factory, two_tenants, admin):

@@ -50,7 +50,14 @@ def rq(backends, factory):
         finally:
             jobs._worker_app = previous
 
-    return {"app": app, "client": app.test_client(), "headers": factory.headers(user), "tenant": tenant, "drain": drain}
+    return {
+        "app": app,
+        "client": app.test_client(),
+        "headers": factory.headers(user),
+        "tenant": tenant,
+        "drain": drain,
+        "queue": Queue(jobs.QUEUE_NAME, connection=connection),
+    }
 
 
 def _start(rq, kind="pipe_criticality", params=PARAMS) -> tuple[str, uuid.UUID]:
@@ -95,7 +102,16 @@ def _parent_in_thread(rq, job_id) -> threading.Thread:
     while not _chunks(rq, job_id):
         assert time.time() < deadline and thread.is_alive(), "the parent did not split the sweep"
         time.sleep(0.05)
+    # the chunk rows are committed before they are queued: a burst worker started earlier could stop short
+    while not _all_queued(rq, _chunks(rq, job_id)):
+        assert time.time() < deadline and thread.is_alive(), "the parent did not queue every chunk"
+        time.sleep(0.05)
     return thread
+
+
+def _all_queued(rq, chunks: list[AnalysisJob]) -> bool:
+    queued = rq["queue"].get_job_ids()
+    return all(any(key.startswith(f"analysis-{chunk.id.hex}-") for key in queued) for chunk in chunks)
 
 
 @pytest.fixture
@@ -198,8 +214,9 @@ def test_a_chunk_lost_with_its_worker_is_run_again(rq, others_take_chunks):
     assert job["result"] == direct("Net3", "pipe_criticality", PARAMS)
 
 
-def test_embedded_mode_runs_a_sweep_in_one_process(app, client, factory):
+def test_embedded_mode_runs_a_sweep_in_one_process(app, client, factory, monkeypatch):
     """No Redis (or JOBS_INLINE): the job runs in a thread as before, without chunk rows."""
+    monkeypatch.setitem(app.config, "SWEEP_CHUNK_SCENARIOS", 10)  # 30 pipes would make three chunks on RQ
     tenant = factory.tenant(plan="pro")
     headers = factory.headers(factory.user(tenant, role="member"))
     nid = import_example(client, headers, "Net3")["id"]
@@ -237,10 +254,17 @@ def test_cancel_needs_analyses_run_and_stays_in_the_tenant(app, client, factory,
         db.session.add(row)
         db.session.commit()
         job_id = row.id
+
+    def status_now() -> str:
+        with app.app_context(), all_tenants(db.session):
+            return db.session.get(AnalysisJob, job_id).status
+
     other = client.post(f"/api/jobs/{job_id}/cancel", headers=factory.headers(two_tenants["b_owner"]))
     assert other.status_code == 404 and b.id != a.id
+    assert status_now() == "running", "another tenant's refused cancel must change nothing"
     resp = client.post(f"/api/jobs/{job_id}/cancel", headers=headers)
     assert resp.status_code == status, resp.get_json()
+    assert status_now() == ("cancelled" if status == 200 else "running")
     if status == 200:
         assert resp.get_json()["job"]["status"] == "cancelled"
 
