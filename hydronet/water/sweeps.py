@@ -137,20 +137,30 @@ class Distributed:
         return _claim_next(self.parent_id, self.tenant_id)
 
     def _merge(self, items: list[str], deadline: Deadline) -> dict[str, Any]:
-        """The chunks' outcomes in scenario order, shaped as run_each's; lost chunks' scenarios failed."""
+        """The chunks' outcomes in scenario order, shaped as run_each's.
+
+        A lost chunk's scenarios are listed as failed with the reason but were never evaluated: the result
+        is then incomplete (so never cached), not a ranking in which those pipes failed to solve.
+        """
         rows: list[dict[str, Any]] = []
         failed: list[dict[str, str]] = []
+        lost = 0
         for chunk in self._chunks():
             if chunk.status == "done" and chunk.result is not None:
                 rows += chunk.result["rows"]
                 failed += chunk.result["failed"]
             else:
                 failed += [{"name": name, "error": chunk.error or CHUNK_LOST} for name in chunk.params["items"]]
-        analysed = len(rows) + len(failed)
+                lost += len(chunk.params["items"])
+        analysed = len(rows) + len(failed) - lost
+        if lost:
+            reason: str | None = f"{lost} scenarios were not evaluated (their chunk was lost with its worker)"
+        else:
+            reason = None if analysed == len(items) else f"time limit of {deadline.seconds:g} s reached"
         return {
             "analysed": analysed,
-            "complete": analysed == len(items),
-            "stopped_reason": None if analysed == len(items) else f"time limit of {deadline.seconds:g} s reached",
+            "complete": reason is None,
+            "stopped_reason": reason,
             "rows": rows,
             "failed": failed,
         }

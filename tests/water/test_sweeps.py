@@ -214,6 +214,47 @@ def test_a_chunk_lost_with_its_worker_is_run_again(rq, others_take_chunks):
     assert job["result"] == direct("Net3", "pipe_criticality", PARAMS)
 
 
+def _kill_worker_of(rq, chunk_id) -> None:
+    """A worker took the chunk and was killed: a claim, then a heartbeat older than JOB_STALE_S."""
+    tid = rq["tenant"].id
+    with rq["app"].app_context():
+        bind_tenant(db.session, tid)
+        assert claim(chunk_id, tid)
+        db.session.execute(
+            AnalysisJob.__table__.update()
+            .where(AnalysisJob.id == chunk_id)
+            .values(heartbeat_at=utcnow() - timedelta(seconds=rq["app"].config["JOB_STALE_S"] + 5))
+        )
+        db.session.commit()
+
+
+def test_scenarios_of_a_chunk_lost_twice_make_the_result_incomplete_not_failed_pipes(rq, others_take_chunks):
+    _nid, job_id = _start(rq)
+    parent = _parent_in_thread(rq, job_id)
+    lost = _chunks(rq, job_id)[2]
+    _kill_worker_of(rq, lost.id)
+    rq["drain"]()
+    with rq["app"].app_context(), all_tenants(db.session):
+        assert analysis_jobs.recover_stale()["requeued"] == 1
+    _kill_worker_of(rq, lost.id)  # its second delivery's worker is killed too
+    with rq["app"].app_context(), all_tenants(db.session):
+        assert analysis_jobs.recover_stale()["failed"] == 1
+    rq["drain"]()
+    parent.join(60)
+    job = _job(rq, job_id)
+    result = job["result"]
+    everything = direct("Net3", "pipe_criticality", PARAMS)
+    assert job["status"] == "done" and result["complete"] is False
+    assert result["analysed"] == everything["analysed"] - len(lost.params["items"])
+    assert "not evaluated" in result["stopped_reason"]
+    assert {f["name"] for f in result["failed"]} == set(lost.params["items"])
+    assert any(w["code"] == "sweep_incomplete" for w in result["warnings"])
+    again = rq["client"].post(
+        f"/api/networks/{_nid}/analyses/pipe_criticality", headers=rq["headers"], json={"params": PARAMS}
+    )
+    assert again.status_code == 202, "an incomplete result must not be served from the cache"
+
+
 def test_embedded_mode_runs_a_sweep_in_one_process(app, client, factory, monkeypatch):
     """No Redis (or JOBS_INLINE): the job runs in a thread as before, without chunk rows."""
     monkeypatch.setitem(app.config, "SWEEP_CHUNK_SCENARIOS", 10)  # 30 pipes would make three chunks on RQ
