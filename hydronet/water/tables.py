@@ -13,7 +13,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from hydronet.water.findings import fmt, when
+from hydronet.water.findings import fmt, standards_of, when
 from hydronet.water.standards import FIELDS
 
 Table = dict[str, Any]
@@ -144,7 +144,7 @@ def hydraulic_kpis(result: dict[str, Any]) -> list[Kpi]:
             _num(fastest.get("velocity_m_s")),
             "m/s",
             _where("管段", "pipe", fastest.get("pipe"), fastest.get("time_h")),
-            "warning" if (_num(fastest.get("velocity_m_s")) or 0) >= 2 else None,
+            "warning" if (_num(fastest.get("velocity_m_s")) or 0) >= standards_of(result).max_velocity_m_s else None,
         ),
         kpi("served", "供水满足率", "Demand served", None if served is None else round(served * 100, 2), "%"),
     ]
@@ -175,7 +175,7 @@ def _tank_table(tanks: Any) -> Table:
 
 
 def hydraulic_tables(result: dict[str, Any]) -> list[Table]:
-    threshold = _num(_dict(result.get("low_pressure")).get("threshold_m")) or 20.0
+    threshold = _num(_dict(result.get("low_pressure")).get("threshold_m")) or standards_of(result).service_head_m
     times = {j.get("node"): j.get("time_h") for j in _dicts(_dict(result.get("low_pressure")).get("junctions"))}
     pressures = [
         {
@@ -511,7 +511,7 @@ def water_age_kpis(result: dict[str, Any]) -> list[Kpi]:
             _num(result.get("max_age_h")),
             "h",
             (f"节点 {oldest[0].get('node')}", f"junction {oldest[0].get('node')}") if oldest else None,
-            "warning" if (_num(result.get("max_age_h")) or 0) > 72 else None,
+            "warning" if (_num(result.get("max_age_h")) or 0) > standards_of(result).max_water_age_h else None,
         ),
     ]
 

@@ -236,6 +236,12 @@ def test_the_findings_flag_water_age_above_the_tenants_limit(client, admin, memb
     used = tenant["result"]["settings"]["defaults"]["max_water_age_h"]
     assert used["value"] == 6.0 and used["origin"] == "tenant" and "72 h is common practice" in used["basis"]
     (shown,) = [row for row in tenant["settings"] if row["name"] == "max_water_age_h"]
+    # the key figure is flagged at the same limit as the findings
+    oldest = {k["key"]: k for k in tenant["kpis"]}["max_age"]
+    assert oldest["severity"] == ("warning" if oldest["value"] > 6 else None)
+    assert {k["key"]: k for k in national["kpis"]}["max_age"]["severity"] == (
+        "warning" if oldest["value"] > 72 else None
+    )
     assert shown["value"] == 6.0 and shown["origin"] == "tenant" and shown["unit"] == "h"
     row = fields(client.get(URL, headers=admin).get_json())["max_water_age_h"]
     assert row["value"] == 6.0 and row["national"] == 72.0 and row["changed"] is True
