@@ -151,12 +151,15 @@ def _remember(key: str, result: Mapping[str, Any]) -> None:
         log.warning("analysis result cache unavailable", exc_info=True)
 
 
-def resolve(network: Network, kind: str, params: Mapping[str, Any] | None) -> tuple[Standards, str]:
-    """``(standards, cache key)`` of an analysis of ``network``: the tenant's defaults fill what ``params`` omit."""
+def resolve(
+    network: Network, kind: str, params: Mapping[str, Any] | None, standards: Standards | None = None
+) -> tuple[Standards, str]:
+    """``(standards, cache key)`` of an analysis of ``network``: the tenant's defaults (``standards`` when
+    already loaded) fill what ``params`` omit."""
     spec = ANALYSES.get(kind)
     if spec is None:
         raise AnalysisInputError(f"unknown analysis {kind!r}")
-    standards = tenant_defaults.load(network.tenant_id)
+    standards = standards or tenant_defaults.load(network.tenant_id)
     values, used = spec.resolve(params, standards)
     return standards, result_key(network, kind, values, used, standards)
 
@@ -169,13 +172,15 @@ def analyse(
     time_limit_s: float | None,
     progress: Progress | None = None,
     runner: Runner | None = None,
+    standards: Standards | None = None,
 ) -> tuple[dict[str, Any], bool]:
     """``(result, cached)`` of one analysis; raises WaterError (AnalysisInputError for bad params).
 
-    Parameters the request omits take the tenant's analysis defaults (REST, jobs and the assistant alike).
-    ``runner`` evaluates a sweep's scenarios (:mod:`hydronet.water.sweeps`); by default in this process.
+    Parameters the request omits take the tenant's analysis defaults (REST, jobs and the assistant alike;
+    ``standards`` when the caller loaded them already). ``runner`` evaluates a sweep's scenarios
+    (:mod:`hydronet.water.sweeps`); by default in this process.
     """
-    standards, key = resolve(network, kind, params)
+    standards, key = resolve(network, kind, params, standards)
     hit = _cached(key)
     if hit is not None:
         return hit, True
@@ -454,13 +459,15 @@ def run_job(job_id: str, tenant_id: str) -> None:
     started = time.perf_counter()
     outcome: dict[str, Any] = {}
     try:
+        standards = tenant_defaults.load(tid)  # read once: a sweep's chunks use these too, whatever changes meanwhile
         outcome["result"], _hit = analyse(
             network,
             row.kind,
             row.params,
             time_limit_s=job_time_limit(),
             progress=ProgressWriter(row.id, tid, attempt),
-            runner=_runner(row),
+            runner=_runner(row, standards),
+            standards=standards,
         )
     except JobCancelled:
         outcome["cancelled"] = True
@@ -495,13 +502,13 @@ def run_job(job_id: str, tenant_id: str) -> None:
         log.warning("analysis job %s could not store its outcome (deleted meanwhile?)", job_id, exc_info=True)
 
 
-def _runner(row: AnalysisJob) -> Runner | None:
+def _runner(row: AnalysisJob, standards: Standards) -> Runner | None:
     """How a job evaluates a sweep: split into chunks over the RQ workers, or (threads, or chunking off) here."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     size = int(app.config.get("SWEEP_CHUNK_SCENARIOS") or 0)
     if size <= 0 or uses_threads(app) or not spec_for(row.kind).long:
         return None
-    return sweeps.Distributed(app, row, size, _enqueue)
+    return sweeps.Distributed(app, row, size, _enqueue, standards)
 
 
 def cancel_job(actor: AuditActor, tenant_id: uuid.UUID, job_id: str) -> AnalysisJob:

@@ -22,6 +22,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import asdict
 from typing import Any
 
 from flask import Flask
@@ -36,6 +37,7 @@ from hydronet.water.jobstate import Heartbeat, JobCancelled, ProgressWriter, cla
 from hydronet.water.limits import Deadline, Progress
 from hydronet.water.registry import run_analysis
 from hydronet.water.scenarios import run_each
+from hydronet.water.standards import Standards, defaults_from
 
 log = logging.getLogger(__name__)
 WAKE_S = 5.0  # a waiting parent looks at its chunks at least this often (cancellation, lost chunks)
@@ -51,8 +53,12 @@ def _topic(parent_id: uuid.UUID) -> str:
 class Distributed:
     """The runner of a parent sweep job: chunks on the queue, worked here and by any other worker."""
 
-    def __init__(self, app: Flask, parent: AnalysisJob, chunk_size: int, enqueue: Enqueue) -> None:
+    def __init__(
+        self, app: Flask, parent: AnalysisJob, chunk_size: int, enqueue: Enqueue, standards: Standards
+    ) -> None:
         self.app, self.chunk_size, self.enqueue = app, max(int(chunk_size), 1), enqueue
+        # the tenant's inputs the parent runs with, handed to every chunk (defaults may change mid-sweep)
+        self.inputs = asdict(standards)
         self.parent_id, self.tenant_id = parent.id, parent.tenant_id
         self.network_id, self.user_id, self.kind = parent.network_id, parent.user_id, parent.kind
 
@@ -85,7 +91,11 @@ class Distributed:
         """The chunk rows of this sweep: those of an earlier run of the parent when they cover the same
         scenarios (a parent queued again after losing its worker keeps its finished chunks), else new ones."""
         existing = self._chunks()
-        if existing and [name for row in existing for name in row.params["items"]] == items:
+        if (
+            existing
+            and [name for row in existing for name in row.params["items"]] == items
+            and all(row.params.get("standards") == self.inputs for row in existing)
+        ):
             return
         if existing:
             db.session.execute(
@@ -104,7 +114,12 @@ class Distributed:
                 status="queued",
                 progress=0.0,
                 parent_id=self.parent_id,
-                params={"index": index, "items": items[start : start + self.chunk_size], "deadline_at": deadline_at},
+                params={
+                    "index": index,
+                    "items": items[start : start + self.chunk_size],
+                    "deadline_at": deadline_at,
+                    "standards": self.inputs,
+                },
             )
             for index, start in enumerate(range(0, len(items), self.chunk_size))
         ]
@@ -211,14 +226,14 @@ def run_chunk(app: Flask, chunk_id: uuid.UUID, tenant_id: uuid.UUID, attempt: in
     parent_id = parent.id
     try:
         with Heartbeat(app, chunk_id, tenant_id, attempt):
-            # the tenant's defaults fill what the parameters omit, as they did for the parent
+            # the tenant's defaults the parent runs with fill what the parameters omit
             run_analysis(
                 parent.kind,
                 networks.model_of(network),
                 parent.params,
                 runner=ChunkRunner(app, chunk, parent_id),
                 cache=networks.simulations(network),
-                standards=tenant_defaults.load(tenant_id),
+                standards=_standards_of(chunk, tenant_id),
             )
         return  # every chunk worked here stored its outcome
     except JobCancelled:
@@ -232,6 +247,12 @@ def run_chunk(app: Flask, chunk_id: uuid.UUID, tenant_id: uuid.UUID, attempt: in
     db.session.rollback()
     # the chunk in hand when it failed (a chunk already stored is no longer running: left as it is)
     _store(chunk_id, tenant_id, attempt, parent_id, status="failed", **fields)
+
+
+def _standards_of(chunk: AnalysisJob, tenant_id: uuid.UUID) -> Standards:
+    """The tenant inputs the chunk's parent runs with (a chunk queued by an older release: the tenant's now)."""
+    inputs = chunk.params.get("standards")
+    return tenant_defaults.load(tenant_id) if inputs is None else defaults_from(inputs)
 
 
 def _claim_next(parent_id: uuid.UUID, tenant_id: uuid.UUID) -> AnalysisJob | None:

@@ -3,6 +3,7 @@ result, reports progress, can be cancelled, says when a time limit cut it short;
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 import uuid
@@ -14,11 +15,14 @@ from sqlalchemy import select
 from hydronet.kernel.audit import AuditLog
 from hydronet.kernel.db import db, utcnow
 from hydronet.kernel.tenancy import all_tenants, bind_tenant
-from hydronet.models import AnalysisJob, UsageRecord
+from hydronet.models import AnalysisDefaults, AnalysisJob, UsageRecord
 from hydronet.water import jobs as analysis_jobs
 from hydronet.water import sweeps
 from hydronet.water.jobstate import claim
+from hydronet.water.registry import run_analysis
+from hydronet.water.standards import defaults_from
 from tests.support.networks import import_example
+from tests.water.conftest import fresh_model
 from tests.water.test_networks_analyses import direct
 
 PARAMS = {"duration_h": 24}
@@ -212,6 +216,32 @@ def test_a_chunk_lost_with_its_worker_is_run_again(rq, others_take_chunks):
     job = _job(rq, job_id)
     assert job["status"] == "done" and _chunks(rq, job_id)[2].attempts == 2
     assert job["result"] == direct("Net3", "pipe_criticality", PARAMS)
+
+
+def _set_defaults(rq, values: dict) -> None:
+    with rq["app"].app_context():
+        bind_tenant(db.session, rq["tenant"].id)
+        row = db.session.scalar(select(AnalysisDefaults).where(AnalysisDefaults.tenant_id == rq["tenant"].id))
+        if row is None:
+            db.session.add(AnalysisDefaults(tenant_id=rq["tenant"].id, values=values))
+        else:
+            row.values = values
+        db.session.commit()
+
+
+def test_chunks_use_the_tenant_defaults_the_parent_started_with(rq, others_take_chunks):
+    """Another worker's chunks take the tenant's design inputs of the parent, even when they change mid-sweep."""
+    _set_defaults(rq, {"storeys": 3})
+    _nid, job_id = _start(rq)
+    parent = _parent_in_thread(rq, job_id)
+    _set_defaults(rq, {"storeys": 10})  # changed while the chunks wait in the queue
+    rq["drain"]()
+    parent.join(60)
+    job = _job(rq, job_id)
+    three = defaults_from({"storeys": 3})
+    expected = json.loads(json.dumps(run_analysis("pipe_criticality", fresh_model("Net3"), PARAMS, standards=three)))
+    assert job["status"] == "done" and job["result"]["settings"]["pressure_threshold_m"] == 16.0
+    assert job["result"]["ranking"] == expected["ranking"] and job["result"]["analysed"] == expected["analysed"]
 
 
 def _kill_worker_of(rq, chunk_id) -> None:
