@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from hydronet.auth.actor import Actor
 from hydronet.kernel import audit
@@ -71,6 +72,17 @@ def replace(actor: Actor, values: Mapping[str, Any]) -> dict[str, Any]:
         raise ValidationError(wrong)
     standards = gb.defaults_from(given)
     overrides = {key: getattr(standards, key) for key in given if getattr(standards, key) != getattr(gb.NATIONAL, key)}
+    try:
+        _store(actor, overrides)
+    except IntegrityError:  # a concurrent first save inserted the tenant's row: update that one instead
+        db.session.rollback()
+        _store(actor, overrides)
+    return describe(actor.tenant.id)
+
+
+def _store(actor: Actor, overrides: dict[str, Any]) -> None:
+    """Write the tenant's row (inserted on its first save) and audit a change; commits."""
+    assert actor.tenant is not None
     row = _row(actor.tenant.id)
     before = dict(row.values or {}) if row else {}
     if row is None:
@@ -87,4 +99,3 @@ def replace(actor: Actor, values: Mapping[str, Any]) -> dict[str, Any]:
             details={"from": before, "to": overrides},
         )
     db.session.commit()
-    return describe(actor.tenant.id)

@@ -246,3 +246,21 @@ def test_the_findings_flag_water_age_above_the_tenants_limit(client, admin, memb
     row = fields(client.get(URL, headers=admin).get_json())["max_water_age_h"]
     assert row["value"] == 6.0 and row["national"] == 72.0 and row["changed"] is True
     assert "no national limit" in row["source"]
+
+
+def test_two_first_saves_at_once_both_succeed_and_the_last_one_stays(client, admin, monkeypatch):
+    """The second of two concurrent first PUTs finds the row the first inserted: an update, not a 500."""
+    from hydronet.water import tenant_defaults
+
+    assert client.put(URL, headers=admin, json={"storeys": 4}).status_code == 200
+    real_row, calls = tenant_defaults._row, []
+
+    def not_seen_once(tenant_id):  # this request looked before the other one committed its insert
+        calls.append(tenant_id)
+        return None if len(calls) == 1 else real_row(tenant_id)
+
+    monkeypatch.setattr(tenant_defaults, "_row", not_seen_once)
+    resp = client.put(URL, headers=admin, json={"storeys": 5})
+    assert resp.status_code == 200, resp.get_json()
+    monkeypatch.undo()
+    assert client.get(URL, headers=admin).get_json()["analysis_defaults"]["overrides"] == {"storeys": 5}
