@@ -66,9 +66,10 @@ def write_brief(results: list[tuple[str, Any]], zh: bool) -> str:
     for kind, data in analyses:
         if data.get("error"):
             continue
-        items = findings(kind, data)
+        standards = standards_of(data)
+        items = findings(kind, data, standards)
         all_findings.append((kind, items))
-        suggested.append(next_steps(kind, items, standards_of(data)))
+        suggested.append(next_steps(kind, items, standards))
     if all_findings:
         parts.append(_findings_section(all_findings, zh))
         steps = []

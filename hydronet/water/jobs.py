@@ -529,7 +529,10 @@ def cancel_job(actor: AuditActor, tenant_id: uuid.UUID, job_id: str) -> Analysis
     ).rowcount
     if not won:
         db.session.rollback()
-        raise Conflict(f"The job has already finished ({row.status})", code="job_finished", job_status=row.status)
+        status = db.session.scalar(
+            select(AnalysisJob.status).where(AnalysisJob.id == row.id, AnalysisJob.tenant_id == tenant_id)
+        )
+        raise Conflict(f"The job has already finished ({status})", code="job_finished", job_status=status)
     db.session.execute(
         update(AnalysisJob)
         .where(AnalysisJob.parent_id == row.id, AnalysisJob.tenant_id == tenant_id, AnalysisJob.status.in_(ACTIVE))

@@ -25,8 +25,8 @@ from hydronet.wechat.protocol import AccountConfig
 
 Source = Literal["env", "tenant"]
 DELIVER_MODES = ("push", "next_message")
-_APP_ID = re.compile(r"^wx[0-9A-Za-z]{8,30}$")
-_TOKEN = re.compile(r"^[0-9A-Za-z]{3,32}$")  # what the WeChat console accepts
+APP_ID_RE = re.compile(r"^wx[0-9A-Za-z]{8,30}$")
+TOKEN_RE = re.compile(r"^[0-9A-Za-z]{3,32}$")  # what the WeChat console accepts
 _UNSET: Any = object()
 
 
@@ -188,9 +188,9 @@ def configure(
 
 def _check_formats(token: str | None, app_id: str | None, deliver_mode: str | None) -> None:
     errors: dict[str, str] = {}
-    if token is not None and not _TOKEN.match(token):
+    if token is not None and not TOKEN_RE.match(token):
         errors["token"] = "must be 3-32 letters or digits (as set in the WeChat console)"
-    if app_id is not None and not _APP_ID.match(app_id):
+    if app_id is not None and not APP_ID_RE.match(app_id):
         errors["app_id"] = "must look like wx followed by letters and digits"
     if deliver_mode is not None and deliver_mode not in DELIVER_MODES:
         errors["deliver_mode"] = f"must be one of: {', '.join(DELIVER_MODES)}"

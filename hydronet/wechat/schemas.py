@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import Field, WithJsonSchema
 
 from hydronet.kernel.contracts import Answer, Body, Id, Query, Resource, Text, When
-from hydronet.wechat.accounts import DELIVER_MODES
+from hydronet.wechat.accounts import APP_ID_RE, DELIVER_MODES, TOKEN_RE
 
 
 class WechatConfig(Resource):
@@ -42,10 +42,8 @@ class WechatFollower(Resource):
 
 # Formats are checked by wechat.accounts (with its own messages); the patterns document them.
 class AccountBody(Body):
-    token: (
-        Annotated[str, Text(32, pattern="^[0-9A-Za-z]{3,32}$", description="as set in the WeChat console")] | None
-    ) = None
-    app_id: Annotated[str, Text(64, pattern="^wx[0-9A-Za-z]{8,30}$")] | None = None
+    token: Annotated[str, Text(32, pattern=TOKEN_RE.pattern, description="as set in the WeChat console")] | None = None
+    app_id: Annotated[str, Text(64, pattern=APP_ID_RE.pattern)] | None = None
     app_secret: Annotated[str, Text(128)] | None = None
     aes_key: Annotated[str, Text(64, description="EncodingAESKey (43 characters); null/'' removes it")] | None = None
     verified: bool | None = None
